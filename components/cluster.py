@@ -1,0 +1,235 @@
+"""One AKS cluster with Container Insights on the Azure Monitor Agent; the estate has two, staging and production."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import containerservice, monitor
+
+from components.diagnostics import send_logs_to_workspace
+
+CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
+CONTROL_PLANE_LOG_CATEGORIES = (
+    "kube-apiserver",
+    "kube-audit-admin",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "cluster-autoscaler",
+    "guard",
+)
+SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+
+
+@dataclass(frozen=True)
+class NodePoolArgs:
+    vm_size: str
+    min_count: int
+    max_count: int
+    zones: Sequence[str]
+    max_pods: int
+    os_disk_size_gb: int
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    cluster_name: str
+    dns_prefix: str
+    node_resource_group: str
+    container_insights_rule_name: str
+    kubernetes_version: str
+    tier: str
+    system_pool: NodePoolArgs
+    user_pool: NodePoolArgs
+    upgrade_channel: str
+    node_os_upgrade_channel: str
+    api_server_authorized_ip_ranges: Sequence[str]
+    tenant_id: pulumi.Input[str]
+    admin_group_object_ids: Sequence[str]
+    workspace_id: pulumi.Input[str]
+    protect: bool
+    tags: dict[str, str]
+
+
+def _pool(
+    name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs
+) -> containerservice.ManagedClusterAgentPoolProfileArgs:
+    return containerservice.ManagedClusterAgentPoolProfileArgs(
+        name=name,
+        mode=mode,
+        vm_size=pool.vm_size,
+        count=pool.min_count,
+        min_count=pool.min_count,
+        max_count=pool.max_count,
+        enable_auto_scaling=True,
+        availability_zones=list(pool.zones) or None,
+        max_pods=pool.max_pods,
+        os_disk_size_gb=pool.os_disk_size_gb,
+        os_type=containerservice.OSType.LINUX,
+        os_sku=containerservice.OSSKU.AZURE_LINUX,
+        type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+        # Application pods stay off the system pool so a noisy service cannot starve CoreDNS or the agents.
+        node_taints=[SYSTEM_POOL_TAINT] if mode == containerservice.AgentPoolMode.SYSTEM else None,
+        upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+        enable_node_public_ip=False,
+    )
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster_id: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    kubelet_object_id: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    fqdn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:containers:Cluster", name, None, opts)
+        cluster = containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_name_=args.cluster_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dns_prefix=args.dns_prefix,
+            node_resource_group=args.node_resource_group,
+            kubernetes_version=args.kubernetes_version,
+            sku=containerservice.ManagedClusterSKUArgs(
+                name=containerservice.ManagedClusterSKUName.BASE, tier=args.tier
+            ),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True,
+                enable_azure_rbac=True,
+                tenant_id=args.tenant_id,
+                admin_group_object_ids=list(args.admin_group_object_ids),
+            ),
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                defender=containerservice.ManagedClusterSecurityProfileDefenderArgs(
+                    log_analytics_workspace_resource_id=args.workspace_id,
+                    security_monitoring=containerservice.ManagedClusterSecurityProfileDefenderSecurityMonitoringArgs(
+                        enabled=True
+                    ),
+                ),
+                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=168
+                ),
+            ),
+            agent_pool_profiles=[
+                _pool("system", containerservice.AgentPoolMode.SYSTEM, args.system_pool),
+                _pool("user", containerservice.AgentPoolMode.USER, args.user_pool),
+            ],
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin=containerservice.NetworkPlugin.AZURE,
+                network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
+                network_dataplane=containerservice.NetworkDataplane.CILIUM,
+                network_policy=containerservice.NetworkPolicy.CILIUM,
+                pod_cidr="10.244.0.0/16",
+                service_cidr="10.0.0.0/16",
+                dns_service_ip="10.0.0.10",
+                load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
+                outbound_type=containerservice.OutboundType.LOAD_BALANCER,
+            ),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel=args.upgrade_channel,
+                node_os_upgrade_channel=args.node_os_upgrade_channel,
+            ),
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
+            )
+            if args.api_server_authorized_ip_ranges
+            else None,
+            addon_profiles={
+                "azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True),
+                "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"enableSecretRotation": "true", "rotationPollInterval": "2m"}
+                ),
+                # Container Insights on the Azure Monitor Agent: managed-identity auth, data routed by the DCR below.
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True, config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"}
+                ),
+            },
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                # The cluster autoscaler owns node counts after creation; without this every `pulumi up` would
+                # fight it back to the minimum.
+                ignore_changes=["agentPoolProfiles[*].count"],
+            ),
+        )
+        rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            data_collection_rule_name=args.container_insights_rule_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="Linux",
+            description=f"Container Insights for {args.cluster_name}",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                extensions=[
+                    monitor.ExtensionDataSourceArgs(
+                        name="ContainerInsightsExtension",
+                        extension_name="ContainerInsights",
+                        streams=[CONTAINER_INSIGHTS_STREAM],
+                        extension_settings={
+                            "dataCollectionSettings": {
+                                "interval": "1m",
+                                "namespaceFilteringMode": "Off",
+                                "enableContainerLogV2": True,
+                            }
+                        },
+                    )
+                ]
+            ),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                log_analytics=[
+                    monitor.LogAnalyticsDestinationArgs(name="ciworkspace", workspace_resource_id=args.workspace_id)
+                ]
+            ),
+            data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=["ciworkspace"])],
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights-association",
+            association_name="ContainerInsightsExtension",
+            resource_uri=cluster.id,
+            data_collection_rule_id=rule.id,
+            description="Routes this cluster's Container Insights data through its data collection rule.",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        send_logs_to_workspace(
+            f"{name}-diagnostics",
+            resource_id=cluster.id,
+            workspace_id=args.workspace_id,
+            parent=self,
+            log_categories=CONTROL_PLANE_LOG_CATEGORIES,
+        )
+        self.cluster_id = cluster.id
+        self.cluster_name = cluster.name
+        self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
+        self.fqdn = cluster.fqdn
+        self.register_outputs(
+            {
+                "clusterId": self.cluster_id,
+                "clusterName": self.cluster_name,
+                "kubeletObjectId": self.kubelet_object_id,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+            }
+        )
+
+
+def _kubelet_object_id(profile: object) -> str:
+    kubelet = (profile or {}).get("kubeletidentity") if isinstance(profile, dict) else None
+    object_id = getattr(kubelet, "object_id", None)
+    if not object_id:
+        raise ValueError("AKS reported no kubelet identity; it is needed to grant AcrPull")
+    return str(object_id)

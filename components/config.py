@@ -1,0 +1,353 @@
+"""The stack's typed configuration: one frozen model, validated once, before any resource exists.
+
+Every rule and every error message about configuration lives here. The program reads the raw `aks-estate:*` keys
+exactly as the Pulumi language host hands them over (the `PULUMI_CONFIG` environment variable), so the offline
+preview and a real `pulumi up` go through the same code path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+import pulumi.runtime
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from components import naming
+
+NAMESPACE = "aks-estate"
+SECRET_PLACEHOLDER = "[secret]"
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration; the message names each key, its value and the rule it breaks."""
+
+
+Violation = tuple[str, Any, str]
+
+
+def _refuse(violations: list[Violation]) -> None:
+    """Report rules that span fields with each offending key (relative to the model) and its value."""
+    if violations:
+        raise PydanticCustomError(
+            "estate_rule", "; ".join(f"{key}: {rule}" for key, _, rule in violations), {"violations": violations}
+        )
+
+
+def _ip_range(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 address or CIDR range with no host bits set ({exc})") from None
+    if network.version != 4:
+        raise ValueError("must be an IPv4 range: Key Vault and AKS authorized ranges accept IPv4 only")
+    if network.is_private or network.is_loopback:
+        raise ValueError("must be a public range: Azure firewalls only ever see public source addresses")
+    return str(network)
+
+
+PublicIpRange = Annotated[str, AfterValidator(_ip_range)]
+VmSize = Annotated[str, StringConstraints(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")]
+Zone = Literal["1", "2", "3"]
+Email = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$", max_length=254),
+]
+ServiceName = Annotated[
+    str, StringConstraints(pattern=naming.SERVICE_NAME_PATTERN, min_length=2, max_length=naming.SERVICE_NAME_MAX)
+]
+SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        regex_engine="python-re",
+    )
+
+
+class NodePool(_Model):
+    vm_size: VmSize
+    min_count: int = Field(ge=0, le=1000)
+    max_count: int = Field(ge=1, le=1000)
+    zones: tuple[Zone, ...] = ()
+    max_pods: int = Field(default=110, ge=30, le=250)
+    os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
+
+    @model_validator(mode="after")
+    def _counts(self) -> Self:
+        violations: list[Violation] = []
+        if self.min_count > self.max_count:
+            violations.append(("minCount", self.min_count, f"must not exceed maxCount ({self.max_count})"))
+        if len(set(self.zones)) != len(self.zones):
+            violations.append(("zones", list(self.zones), "must not repeat a zone"))
+        _refuse(violations)
+        return self
+
+
+class Cluster(_Model):
+    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.(2[89]|3[0-9])$")] = Field(
+        description="Minor version; the auto-upgrade channel keeps patches current."
+    )
+    tier: Literal["Free", "Standard", "Premium"]
+    system_pool: NodePool
+    user_pool: NodePool
+    upgrade_channel: Literal["patch", "stable", "rapid"] = "stable"
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = "NodeImage"
+    api_server_authorized_ip_ranges: tuple[PublicIpRange, ...] = ()
+
+    @model_validator(mode="after")
+    def _system_pool_can_host_system_pods(self) -> Self:
+        if self.system_pool.min_count < 1:
+            _refuse([("systemPool.minCount", 0, "must be at least 1: AKS needs a node for its system pods")])
+        return self
+
+
+class Clusters(_Model):
+    staging: Cluster
+    production: Cluster
+
+
+class Registry(_Model):
+    sku: Literal["Basic", "Standard", "Premium"]
+    zone_redundancy: bool = False
+    untagged_retention_days: int | None = Field(default=None, ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _premium_features(self) -> Self:
+        if self.sku == "Premium":
+            return self
+        rule = f"needs sku Premium (sku is {self.sku!r}): Azure Container Registry offers it on Premium only"
+        violations: list[Violation] = []
+        if self.zone_redundancy:
+            violations.append(("zoneRedundancy", True, rule))
+        if self.untagged_retention_days is not None:
+            violations.append(("untaggedRetentionDays", self.untagged_retention_days, rule))
+        _refuse(violations)
+        return self
+
+
+class Registries(_Model):
+    non_production: Registry
+    production: Registry
+
+
+class Service(_Model):
+    name: ServiceName
+    port: int = Field(default=8080, ge=1024, le=65535)
+    replicas: int = Field(default=2, ge=1, le=50)
+    max_replicas: int = Field(default=5, ge=1, le=100)
+    existing_code: bool = Field(default=False, description="The repository already has application code.")
+
+    @model_validator(mode="after")
+    def _replicas(self) -> Self:
+        if self.replicas > self.max_replicas:
+            _refuse([("replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})")])
+        return self
+
+
+class EstateConfig(_Model):
+    environment: Literal["dev", "prod"]
+    name_prefix: Annotated[str, StringConstraints(pattern=naming.PREFIX_PATTERN)]
+    location: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,29}$")]
+    admin_group_object_ids: tuple[UUID, ...] = Field(min_length=1)
+    clusters: Clusters
+    registries: Registries
+    services: tuple[Service, ...] = Field(default=(Service(name="app"),), min_length=1, max_length=200)
+    log_retention_days: int = Field(default=30, ge=30, le=730)
+    log_daily_cap_gb: int = Field(default=-1, ge=-1, le=10000, description="-1 means no cap")
+    key_vault_purge_protection: bool = True
+    key_vault_soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
+    defender_plans: bool = Field(
+        description="Defender for Cloud plans are per subscription: exactly one stack per subscription should own them."
+    )
+    defender_devops_connector: bool = Field(default=True, alias="defenderDevOpsConnector")
+    devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
+    devops_project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$")]
+    production_approvers: tuple[Email, ...] = Field(min_length=1)
+    minimum_reviewers: int = Field(default=1, ge=1, le=10)
+    approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
+    ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_services(self) -> Self:
+        seen: set[str] = set()
+        violations: list[Violation] = []
+        for index, service in enumerate(self.services):
+            if service.name in seen:
+                violations.append((f"services[{index}].name", service.name, "must be unique among the services"))
+            seen.add(service.name)
+        _refuse(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _ci_secret_names(self) -> Self:
+        _refuse(
+            [
+                (f"ciSecrets.{name}", name, "is a reserved secret name: the stack writes that secret itself")
+                for name in self.ci_secrets
+                if name in naming.RESERVED_SECRET_NAMES
+            ]
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _production_is_never_weakened(self) -> Self:
+        if self.environment != "prod":
+            return self
+        _refuse(
+            [
+                (key, value, rule)
+                for key, value, broken, rule in (
+                    (
+                        "clusters.production.tier",
+                        self.clusters.production.tier,
+                        self.clusters.production.tier == "Free",
+                        "a prod stack needs the financially backed API server SLA (Standard or Premium)",
+                    ),
+                    (
+                        "clusters.production.systemPool.zones",
+                        list(self.clusters.production.system_pool.zones),
+                        len(self.clusters.production.system_pool.zones) < 2,
+                        "a prod stack spreads the system pool over at least two availability zones",
+                    ),
+                    (
+                        "clusters.production.userPool.zones",
+                        list(self.clusters.production.user_pool.zones),
+                        len(self.clusters.production.user_pool.zones) < 2,
+                        "a prod stack spreads the user pool over at least two availability zones",
+                    ),
+                    (
+                        "clusters.production.systemPool.minCount",
+                        self.clusters.production.system_pool.min_count,
+                        self.clusters.production.system_pool.min_count < 2,
+                        "a prod stack keeps at least two system nodes",
+                    ),
+                    (
+                        "registries.production.sku",
+                        self.registries.production.sku,
+                        self.registries.production.sku != "Premium",
+                        "a prod stack's production registry is Premium (zone redundancy, retention)",
+                    ),
+                    (
+                        "registries.production.zoneRedundancy",
+                        self.registries.production.zone_redundancy,
+                        not self.registries.production.zone_redundancy,
+                        "a prod stack's production registry is zone redundant",
+                    ),
+                    (
+                        "registries.production.untaggedRetentionDays",
+                        self.registries.production.untagged_retention_days,
+                        self.registries.production.untagged_retention_days is None,
+                        "a prod stack's production registry purges untagged manifests on a schedule",
+                    ),
+                    (
+                        "keyVaultPurgeProtection",
+                        self.key_vault_purge_protection,
+                        not self.key_vault_purge_protection,
+                        "a prod stack's Key Vault keeps purge protection on",
+                    ),
+                    (
+                        "minimumReviewers",
+                        self.minimum_reviewers,
+                        self.minimum_reviewers < 2,
+                        "a prod stack needs at least two reviewers on every pull request",
+                    ),
+                )
+                if broken
+            ]
+        )
+        return self
+
+
+def _decode(value: Any) -> Any:
+    """Structured config arrives JSON-encoded; scalars arrive as plain strings that pydantic coerces itself."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+_MISSING = object()
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif parts:
+            parts.append(f".{part}")
+        else:
+            parts.append(part)
+    return "".join(parts)
+
+
+def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
+    def line(loc: tuple[int | str, ...], value: Any, rule: str) -> str:
+        shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
+        if loc and str(loc[0]) in secret_keys:
+            shown = SECRET_PLACEHOLDER
+        return f"{NAMESPACE}:{_location(loc)} = {shown}: {rule}"
+
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
+        if item["type"] == "estate_rule":
+            for key, value, rule in item["ctx"]["violations"]:
+                lines.append(line((*loc, key), value, rule))
+        elif item["type"] == "missing":
+            lines.append(line(loc, _MISSING, "is required"))
+        else:
+            lines.append(line(loc, item["input"], item["msg"].removeprefix("Value error, ")))
+    return "invalid stack configuration:\n  " + "\n  ".join(lines)
+
+
+def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> EstateConfig:
+    """Validate the raw `aks-estate:*` keys (without the namespace); raise ConfigError naming every broken rule."""
+    values = {key: _decode(value) for key, value in raw.items()}
+    try:
+        return EstateConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc, secret_keys)) from None
+
+
+def from_pulumi() -> EstateConfig:
+    """Read this stack's `aks-estate:*` config the way the Pulumi language host provides it."""
+    every_key: dict[str, Any] = {**pulumi.runtime.get_config_env()}
+    every_key.update(pulumi.runtime.config.CONFIG.get())
+    prefix = f"{NAMESPACE}:"
+    raw = {key.removeprefix(prefix): value for key, value in every_key.items() if key.startswith(prefix)}
+    secret_keys = frozenset(
+        key.removeprefix(prefix) for key in pulumi.runtime.get_config_secret_keys_env() if key.startswith(prefix)
+    )
+    return parse(raw, secret_keys)
+
+
+__all__ = [
+    "ConfigError",
+    "EstateConfig",
+    "from_pulumi",
+    "parse",
+]

@@ -1,0 +1,61 @@
+"""Microsoft Defender for Cloud plans and the Defender for DevOps connector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import security
+
+# Defender for Containers covers the AKS clusters and the registries' vulnerability assessment; the former
+# "ContainerRegistry" plan was folded into it and is deprecated, so it is not enabled separately.
+PLANS: dict[str, str | None] = {"Containers": None, "KeyVaults": "PerKeyVault"}
+
+
+@dataclass(frozen=True)
+class DefenderArgs:
+    subscription_id: pulumi.Input[str]
+    manage_plans: bool
+    devops_connector: bool
+    resource_group_name: pulumi.Input[str]
+    location: str
+    connector_name: str
+    devops_organization: str
+    tags: dict[str, str]
+
+
+class Defender(pulumi.ComponentResource):
+    connector_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: DefenderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:security:Defender", name, None, opts)
+        if args.manage_plans:
+            for plan, sub_plan in PLANS.items():
+                security.Pricing(
+                    f"{name}-{plan.lower()}",
+                    pricing_name=plan,
+                    pricing_tier=security.PricingTier.STANDARD,
+                    sub_plan=sub_plan,
+                    scope_id=pulumi.Output.concat("/subscriptions/", args.subscription_id),
+                    # Plans are subscription-wide: destroying this stack must not switch protection off for
+                    # everything else in the subscription.
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
+        self.connector_id = None
+        if args.devops_connector:
+            # Creating the connector is half of onboarding: Azure then needs a one-time OAuth authorization of the
+            # Azure DevOps organisation by a person in the Defender for Cloud portal (README, "Manual steps").
+            connector = security.SecurityConnector(
+                f"{name}-devops-connector",
+                security_connector_name=args.connector_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                environment_name=security.CloudName.AZURE_DEV_OPS,
+                hierarchy_identifier=args.devops_organization,
+                environment_data=security.AzureDevOpsScopeEnvironmentDataArgs(environment_type="AzureDevOpsScope"),
+                offerings=[security.CspmMonitorAzureDevOpsOfferingArgs(offering_type="CspmMonitorAzureDevOps")],
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.connector_id = connector.id
+        self.register_outputs({"connectorId": self.connector_id})

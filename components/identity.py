@@ -1,0 +1,157 @@
+"""Identities and least-privilege role assignments, each scoped to one resource.
+
+No Owner, Contributor or User Access Administrator is granted anywhere: `BUILT_IN_ROLES` is the complete list of
+roles this estate hands out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity
+
+# Built-in role definition IDs are the same in every Azure tenant (learn.microsoft.com/azure/role-based-access-control/
+# built-in-roles).
+BUILT_IN_ROLES: dict[str, str] = {
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Container Registry Data Importer and Data Reader": "577a9874-89fd-4f24-9dbd-b5034d0ad23a",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+    "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+}
+# Seeds the deterministic role assignment names; changing it would replace every assignment.
+ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")
+WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def role_assignment_name(stack_key: str, purpose: str) -> str:
+    """A GUID that is the same on every run for the same stack and purpose, and differs between stacks."""
+    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{stack_key}/{purpose}"))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """`role` for `principal_id` on exactly `scope`; `purpose` is a stable key that names the assignment."""
+
+    purpose: str
+    role: str
+    principal_id: pulumi.Input[str]
+    scope: pulumi.Input[str]
+
+    def __post_init__(self) -> None:
+        if self.role not in BUILT_IN_ROLES:
+            raise ValueError(f"role {self.role!r} is not one this estate grants: {sorted(BUILT_IN_ROLES)}")
+
+
+@dataclass(frozen=True)
+class RoleGrantsArgs:
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    grants: Sequence[Grant]
+
+
+class RoleGrants(pulumi.ComponentResource):
+    """Service-principal role assignments with names derived from the stack and the grant's purpose."""
+
+    assignment_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:identity:RoleGrants", name, None, opts)
+        purposes = [grant.purpose for grant in args.grants]
+        if len(set(purposes)) != len(purposes):
+            raise ValueError(f"grant purposes must be unique: {purposes}")
+        self.assignment_ids = {}
+        for grant in args.grants:
+            assignment = authorization.RoleAssignment(
+                f"{name}-{grant.purpose}",
+                role_assignment_name=role_assignment_name(args.stack_key, grant.purpose),
+                principal_id=grant.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=pulumi.Output.concat(
+                    "/subscriptions/",
+                    args.subscription_id,
+                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                    BUILT_IN_ROLES[grant.role],
+                ),
+                scope=grant.scope,
+                description=f"aks-estate: {grant.role} for {grant.purpose}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.assignment_ids[grant.purpose] = assignment.id
+        self.register_outputs({"assignmentIds": self.assignment_ids})
+
+
+@dataclass(frozen=True)
+class PipelineIdentityArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    identity_name: str
+    tags: dict[str, str]
+
+
+class PipelineIdentity(pulumi.ComponentResource):
+    """The user-assigned identity that Azure Pipelines acts as, through workload identity federation only."""
+
+    identity_id: pulumi.Output[str]
+    identity_name: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    client_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:identity:PipelineIdentity", name, None, opts)
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=args.identity_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.identity_id = identity.id
+        self.identity_name = identity.name
+        self.principal_id = identity.principal_id
+        self.client_id = identity.client_id
+        self.tenant_id = identity.tenant_id
+        self.register_outputs(
+            {"identityId": self.identity_id, "principalId": self.principal_id, "clientId": self.client_id}
+        )
+
+
+@dataclass(frozen=True)
+class FederatedSubject:
+    """One issuer/subject pair that may exchange its token for the identity's; Azure DevOps issues it."""
+
+    credential_name: str
+    issuer: pulumi.Input[str]
+    subject: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class FederatedCredentialsArgs:
+    resource_group_name: pulumi.Input[str]
+    identity_name: pulumi.Input[str]
+    subjects: Sequence[FederatedSubject]
+
+
+class FederatedCredentials(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FederatedCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:identity:FederatedCredentials", name, None, opts)
+        previous: pulumi.Resource | None = None
+        for subject in args.subjects:
+            # Azure rejects concurrent writes of federated credentials on one identity, so they are created in turn.
+            previous = managedidentity.FederatedIdentityCredential(
+                f"{name}-{subject.credential_name}",
+                federated_identity_credential_resource_name=subject.credential_name,
+                resource_name_=args.identity_name,
+                resource_group_name=args.resource_group_name,
+                issuer=subject.issuer,
+                subject=subject.subject,
+                audiences=[WORKLOAD_IDENTITY_AUDIENCE],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
+            )
+        self.register_outputs({})

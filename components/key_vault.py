@@ -1,0 +1,79 @@
+"""Key Vault in RBAC mode holding the secrets the CI pipeline's integration tests read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import keyvault
+
+from components.diagnostics import send_logs_to_workspace
+
+
+@dataclass(frozen=True)
+class KeyVaultArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    vault_name: str
+    tenant_id: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]
+    purge_protection: bool
+    soft_delete_retention_days: int
+    allowed_ip_ranges: Sequence[str]
+    secrets: Mapping[str, pulumi.Input[str]]
+    protect: bool
+    tags: dict[str, str]
+
+
+class KeyVault(pulumi.ComponentResource):
+    vault_id: pulumi.Output[str]
+    vault_name: pulumi.Output[str]
+    vault_uri: pulumi.Output[str]
+    secret_names: list[str]
+
+    def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:security:KeyVault", name, None, opts)
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=args.vault_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=args.soft_delete_retention_days,
+                # Azure refuses an explicit false; leaving it unset is how a dev vault stays purgeable.
+                enable_purge_protection=True if args.purge_protection else None,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                public_network_access="Enabled",
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action=keyvault.NetworkRuleAction.DENY,
+                    bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                    ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
+                ),
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works
+        # from anywhere while data-plane reads stay limited to the allowed ranges.
+        for secret_name, value in sorted(args.secrets.items()):
+            keyvault.Secret(
+                f"{name}-secret-{secret_name}",
+                secret_name=secret_name,
+                vault_name=vault.name,
+                resource_group_name=args.resource_group_name,
+                properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value), content_type="text/plain"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        send_logs_to_workspace(f"{name}-diagnostics", resource_id=vault.id, workspace_id=args.workspace_id, parent=self)
+        self.vault_id = vault.id
+        self.vault_name = vault.name
+        self.vault_uri = vault.properties.apply(lambda properties: properties.vault_uri or "")
+        self.secret_names = sorted(args.secrets)
+        self.register_outputs({"vaultId": self.vault_id, "vaultName": self.vault_name, "vaultUri": self.vault_uri})

@@ -1,0 +1,65 @@
+"""Log Analytics workspace and workspace-based Application Insights: where every log and trace of the estate lands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import applicationinsights, operationalinsights
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    workspace_name: str
+    app_insights_name: str
+    retention_days: int
+    daily_cap_gb: int
+    protect: bool
+    tags: dict[str, str]
+
+
+class Monitoring(pulumi.ComponentResource):
+    workspace_id: pulumi.Output[str]
+    app_insights_id: pulumi.Output[str]
+    app_insights_connection_string: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:monitoring:Monitoring", name, None, opts)
+        workspace = operationalinsights.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
+            retention_in_days=args.retention_days,
+            workspace_capping=operationalinsights.WorkspaceCappingArgs(daily_quota_gb=args.daily_cap_gb),
+            features=operationalinsights.WorkspaceFeaturesArgs(enable_log_access_using_only_resource_permissions=True),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        # Local (instrumentation-key) auth stays on: the CI pipeline's integration tests send telemetry with the
+        # connection string it reads from Key Vault, the way the reference architecture wires Application Insights.
+        app_insights = applicationinsights.Component(
+            f"{name}-app-insights",
+            resource_name_=args.app_insights_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="web",
+            application_type=applicationinsights.ApplicationType.WEB,
+            ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
+            workspace_resource_id=workspace.id,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.workspace_id = workspace.id
+        self.app_insights_id = app_insights.id
+        self.app_insights_connection_string = pulumi.Output.secret(app_insights.connection_string)
+        self.register_outputs(
+            {
+                "workspaceId": self.workspace_id,
+                "appInsightsId": self.app_insights_id,
+                "appInsightsConnectionString": self.app_insights_connection_string,
+            }
+        )

@@ -1,0 +1,211 @@
+"""Physical names of everything the estate creates, each checked against the naming rule of its resource type.
+
+Names derive only from the prefix, the environment and the service names, never from a clock or a random value, so
+that the next `pulumi up` finds the same resources. The rules are Azure's published ones ("Naming rules and
+restrictions for Azure resources", learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
+and Kubernetes' DNS-1123 label rule for namespaces.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+PREFIX_PATTERN = r"^[a-z][a-z0-9]{1,9}$"
+# Service names become repository names, Kubernetes namespaces and parts of pipeline and identity names; 30
+# characters leaves room for every suffix below within each rule's maximum.
+SERVICE_NAME_PATTERN = r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$"
+SERVICE_NAME_MAX = 30
+APPINSIGHTS_SECRET = "appinsights-connection-string"
+RESERVED_SECRET_NAMES = frozenset({APPINSIGHTS_SECRET})
+
+Stage = Literal["staging", "production"]
+RegistryRole = Literal["nonprod", "prod"]
+
+
+class InvalidNameError(ValueError):
+    """A derived name that breaks its resource type's naming rule."""
+
+
+@dataclass(frozen=True)
+class NameRule:
+    min_length: int
+    max_length: int
+    pattern: str
+    rule: str
+
+    def check(self, kind: str, name: str) -> str:
+        if not self.min_length <= len(name) <= self.max_length or not re.fullmatch(self.pattern, name):
+            raise InvalidNameError(f"{kind} name {name!r} breaks Azure's rule: {self.rule}")
+        return name
+
+
+RULES: dict[str, NameRule] = {
+    "resource group": NameRule(1, 90, r"[-\w.()]*[-\w()]", "1-90 letters, digits, '-', '_', '.', '()'; no final '.'"),
+    "Log Analytics workspace": NameRule(
+        4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "4-63 letters, digits, '-'; starts and ends alphanumeric"
+    ),
+    "Application Insights component": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/.]", "1-255 characters, none of %&\\?/"),
+    "Key Vault": NameRule(
+        3,
+        24,
+        r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]",
+        "3-24 letters, digits, '-'; starts with a letter, ends alphanumeric, no '--'",
+    ),
+    "Key Vault secret": NameRule(1, 127, r"[A-Za-z0-9-]+", "1-127 letters, digits, '-'"),
+    "container registry": NameRule(5, 50, r"[A-Za-z0-9]+", "5-50 letters and digits"),
+    "AKS cluster": NameRule(
+        1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]", "1-63 letters, digits, '-', '_'; starts and ends alphanumeric"
+    ),
+    "AKS DNS prefix": NameRule(
+        1, 54, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "1-54 letters, digits, '-'; starts and ends alphanumeric"
+    ),
+    "AKS node pool": NameRule(1, 12, r"[a-z][a-z0-9]*", "1-12 lowercase letters and digits; starts with a letter"),
+    "user-assigned identity": NameRule(
+        3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "3-128 letters, digits, '-', '_'; starts alphanumeric"
+    ),
+    "federated identity credential": NameRule(
+        3, 120, r"[A-Za-z0-9][A-Za-z0-9_-]*", "3-120 letters, digits, '-', '_'; starts alphanumeric"
+    ),
+    "data collection rule": NameRule(
+        3,
+        64,
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9_]",
+        "3-64 letters, digits, '-', '_', '.'; ends alphanumeric or '_'",
+    ),
+    "Kubernetes namespace": NameRule(
+        1, 63, r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", "DNS-1123 label: 1-63 lowercase alphanumerics and '-'"
+    ),
+    "Azure DevOps repository": NameRule(
+        1, 64, r"[A-Za-z0-9][A-Za-z0-9._-]*", "1-64 characters, no reserved characters"
+    ),
+    "Azure DevOps pipeline": NameRule(
+        1, 255, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-255 characters, no reserved characters"
+    ),
+    "Azure DevOps service connection": NameRule(
+        1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters, no reserved characters"
+    ),
+    "Azure DevOps variable group": NameRule(1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters"),
+}
+
+
+def checked(kind: str, name: str) -> str:
+    return RULES[kind].check(kind, name)
+
+
+@dataclass(frozen=True)
+class EstateNames:
+    """Every shared name of one stack. Per-service names come from `ServiceNames`."""
+
+    prefix: str
+    environment: str
+
+    def __post_init__(self) -> None:
+        self.all()
+
+    @property
+    def _stem(self) -> str:
+        return f"{self.prefix}-{self.environment}"
+
+    @property
+    def resource_group(self) -> str:
+        return checked("resource group", f"rg-{self._stem}")
+
+    @property
+    def log_analytics_workspace(self) -> str:
+        return checked("Log Analytics workspace", f"log-{self._stem}")
+
+    @property
+    def application_insights(self) -> str:
+        return checked("Application Insights component", f"appi-{self._stem}")
+
+    @property
+    def key_vault(self) -> str:
+        return checked("Key Vault", f"kv-{self._stem}")
+
+    def registry(self, role: RegistryRole) -> str:
+        return checked("container registry", f"cr{self.prefix}{self.environment}{role}")
+
+    def cluster(self, stage: Stage) -> str:
+        return checked("AKS cluster", f"aks-{self._stem}-{stage}")
+
+    def cluster_dns_prefix(self, stage: Stage) -> str:
+        return checked("AKS DNS prefix", f"{self._stem}-{stage}")
+
+    def node_resource_group(self, stage: Stage) -> str:
+        return checked("resource group", f"rg-{self._stem}-{stage}-nodes")
+
+    def container_insights_rule(self, stage: Stage) -> str:
+        return checked("data collection rule", f"dcr-{self._stem}-{stage}-containerinsights")
+
+    @property
+    def pipelines_identity(self) -> str:
+        return checked("user-assigned identity", f"id-{self._stem}-pipelines")
+
+    @property
+    def azure_service_connection(self) -> str:
+        return checked("Azure DevOps service connection", f"{self._stem}-azure")
+
+    @property
+    def registry_service_connection(self) -> str:
+        return checked("Azure DevOps service connection", f"{self._stem}-registry")
+
+    def federated_credential(self, connection: str) -> str:
+        return checked("federated identity credential", f"ado-{connection}")
+
+    @property
+    def variable_group(self) -> str:
+        return checked("Azure DevOps variable group", f"{self._stem}-integration-secrets")
+
+    def all(self) -> dict[str, str]:
+        """Every name, keyed by what it names; computing it checks each one."""
+        names = {
+            "resourceGroup": self.resource_group,
+            "logAnalyticsWorkspace": self.log_analytics_workspace,
+            "applicationInsights": self.application_insights,
+            "keyVault": self.key_vault,
+            "pipelinesIdentity": self.pipelines_identity,
+            "azureServiceConnection": self.azure_service_connection,
+            "registryServiceConnection": self.registry_service_connection,
+            "variableGroup": self.variable_group,
+        }
+        for role in ("nonprod", "prod"):
+            names[f"registry.{role}"] = self.registry(role)
+        for stage in ("staging", "production"):
+            names[f"cluster.{stage}"] = self.cluster(stage)
+            names[f"clusterDnsPrefix.{stage}"] = self.cluster_dns_prefix(stage)
+            names[f"nodeResourceGroup.{stage}"] = self.node_resource_group(stage)
+            names[f"containerInsightsRule.{stage}"] = self.container_insights_rule(stage)
+        for connection in (self.azure_service_connection, self.registry_service_connection):
+            names[f"federatedCredential.{connection}"] = self.federated_credential(connection)
+        return names
+
+
+@dataclass(frozen=True)
+class ServiceNames:
+    service: str
+
+    def __post_init__(self) -> None:
+        self.all()
+
+    @property
+    def namespace(self) -> str:
+        return checked("Kubernetes namespace", self.service)
+
+    @property
+    def repository(self) -> str:
+        return checked("Azure DevOps repository", self.service)
+
+    def pipeline(self, kind: Literal["pr", "ci", "cd"]) -> str:
+        return checked("Azure DevOps pipeline", f"{self.service}-{kind}")
+
+    def all(self) -> dict[str, str]:
+        return {
+            "namespace": self.namespace,
+            "repository": self.repository,
+            **{f"pipeline.{kind}": self.pipeline(kind) for kind in ("pr", "ci", "cd")},
+        }
+
+
+NODE_POOLS = {"system": checked("AKS node pool", "system"), "user": checked("AKS node pool", "user")}

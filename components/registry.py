@@ -1,0 +1,67 @@
+"""One Azure Container Registry; the estate has two, non-production and production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import containerregistry
+
+from components.diagnostics import send_logs_to_workspace
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    registry_name: str
+    sku: str
+    zone_redundancy: bool
+    untagged_retention_days: int | None
+    workspace_id: pulumi.Input[str]
+    protect: bool
+    tags: dict[str, str]
+
+
+class Registry(pulumi.ComponentResource):
+    registry_id: pulumi.Output[str]
+    registry_name: pulumi.Output[str]
+    login_server: pulumi.Output[str]
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:containers:Registry", name, None, opts)
+        # The retention policy (a Premium feature) purges untagged manifests; config refuses it on other SKUs.
+        policies = (
+            containerregistry.PoliciesArgs(
+                retention_policy=containerregistry.RetentionPolicyArgs(
+                    days=args.untagged_retention_days, status=containerregistry.PolicyStatus.ENABLED
+                )
+            )
+            if args.untagged_retention_days is not None
+            else None
+        )
+        registry = containerregistry.Registry(
+            f"{name}-registry",
+            registry_name=args.registry_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=containerregistry.SkuArgs(name=args.sku),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            zone_redundancy=containerregistry.ZoneRedundancy.ENABLED
+            if args.zone_redundancy
+            else containerregistry.ZoneRedundancy.DISABLED,
+            network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
+            policies=policies,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        send_logs_to_workspace(
+            f"{name}-diagnostics", resource_id=registry.id, workspace_id=args.workspace_id, parent=self
+        )
+        self.registry_id = registry.id
+        self.registry_name = registry.name
+        self.login_server = registry.login_server
+        self.register_outputs(
+            {"registryId": self.registry_id, "registryName": self.registry_name, "loginServer": self.login_server}
+        )

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+
+from components.cluster import CONTAINER_INSIGHTS_STREAM, SYSTEM_POOL_TAINT
+from tests.helpers import cluster, only, pool
+from tools.capture import Capture
+
+STAGES = ["staging", "production"]
+DCR = "azure-native:monitor:DataCollectionRule"
+DCRA = "azure-native:monitor:DataCollectionRuleAssociation"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_entra_id_with_azure_rbac_and_no_local_accounts(estate: Capture, stage: str) -> None:
+    inputs = cluster(estate, stage).inputs
+    assert inputs["disableLocalAccounts"] is True
+    assert inputs["enableRBAC"] is True
+    aad = inputs["aadProfile"]
+    assert aad["managed"] is True
+    assert aad["enableAzureRBAC"] is True
+    assert aad["adminGroupObjectIDs"] == ["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]
+    assert aad["tenantID"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_oidc_issuer_workload_identity_and_defender_sensor(estate: Capture, stage: str) -> None:
+    inputs = cluster(estate, stage).inputs
+    workspace = only(estate, "azure-native:operationalinsights:Workspace")
+    assert inputs["oidcIssuerProfile"] == {"enabled": True}
+    security = inputs["securityProfile"]
+    assert security["workloadIdentity"] == {"enabled": True}
+    assert security["defender"]["securityMonitoring"] == {"enabled": True}
+    assert security["defender"]["logAnalyticsWorkspaceResourceId"] == workspace.id
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_system_and_user_pools_autoscale(estate: Capture, stage: str) -> None:
+    registration = cluster(estate, stage)
+    system, user = pool(registration, "system"), pool(registration, "user")
+    assert system["mode"] == "System"
+    assert user["mode"] == "User"
+    for each in (system, user):
+        assert each["enableAutoScaling"] is True
+        assert 0 <= each["minCount"] <= each["maxCount"]
+        assert each["count"] == each["minCount"]
+    assert system["nodeTaints"] == [SYSTEM_POOL_TAINT]
+    assert "nodeTaints" not in user
+
+
+def test_prod_spreads_every_pool_over_zones_and_pays_for_the_sla(prod: Capture) -> None:
+    for stage in STAGES:
+        registration = cluster(prod, stage)
+        assert registration.inputs["sku"] == {"name": "Base", "tier": "Standard"}
+        assert registration.protect
+        for name in ("system", "user"):
+            assert pool(registration, name)["availabilityZones"] == ["1", "2", "3"]
+
+
+def test_dev_may_run_free_tier_without_zones(dev: Capture) -> None:
+    registration = cluster(dev, "production")
+    assert registration.inputs["sku"]["tier"] == "Free"
+    assert "availabilityZones" not in pool(registration, "user")
+    assert not registration.protect
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cni_overlay_with_network_policy_and_auto_upgrades(estate: Capture, stage: str) -> None:
+    inputs = cluster(estate, stage).inputs
+    network = inputs["networkProfile"]
+    assert network["networkPlugin"] == "azure"
+    assert network["networkPluginMode"] == "overlay"
+    assert network["networkPolicy"] == "cilium"
+    assert network["networkDataplane"] == "cilium"
+    assert inputs["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_key_vault_csi_and_container_insights_addons(estate: Capture, stage: str) -> None:
+    addons = cluster(estate, stage).inputs["addonProfiles"]
+    workspace = only(estate, "azure-native:operationalinsights:Workspace")
+    assert addons["azurepolicy"]["enabled"] is True
+    assert addons["azureKeyvaultSecretsProvider"]["enabled"] is True
+    assert addons["omsagent"] == {
+        "enabled": True,
+        "config": {"logAnalyticsWorkspaceResourceID": workspace.id, "useAADAuth": "true"},
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_container_insights_rule_is_associated_with_its_own_cluster(estate: Capture, stage: str) -> None:
+    registration = cluster(estate, stage)
+    rule = only(estate, DCR, named=f"cluster-{stage}-")
+    association = only(estate, DCRA, named=f"cluster-{stage}-")
+    workspace = only(estate, "azure-native:operationalinsights:Workspace")
+    (extension,) = rule.inputs["dataSources"]["extensions"]
+    assert extension["extensionName"] == "ContainerInsights"
+    assert extension["streams"] == [CONTAINER_INSIGHTS_STREAM]
+    (destination,) = rule.inputs["destinations"]["logAnalytics"]
+    assert destination["workspaceResourceId"] == workspace.id
+    assert rule.inputs["dataFlows"] == [{"destinations": [destination["name"]], "streams": [CONTAINER_INSIGHTS_STREAM]}]
+    assert association.inputs["resourceUri"] == registration.id
+    assert association.inputs["dataCollectionRuleId"] == rule.id
+    assert association.inputs["associationName"] == "ContainerInsightsExtension"
+
+
+def test_clusters_do_not_wait_on_each_other(estate: Capture) -> None:
+    staging, production = cluster(estate, "staging"), cluster(estate, "production")
+    assert production.urn not in staging.dependencies
+    assert staging.urn not in production.dependencies

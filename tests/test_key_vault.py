@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from components import naming
+from tests.helpers import VAULT, only
+from tools.capture import SECRET, Capture
+
+SECRET_TYPE = "azure-native:keyvault:Secret"
+
+
+def test_vault_uses_rbac_soft_delete_and_a_deny_firewall(estate: Capture) -> None:
+    properties = only(estate, VAULT).inputs["properties"]
+    assert properties["enableRbacAuthorization"] is True
+    assert properties["enableSoftDelete"] is True
+    assert "accessPolicies" not in properties
+    acls = properties["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert acls["bypass"] == "AzureServices"
+    assert acls["ipRules"] == [{"value": "20.50.0.0/24"}]
+    assert not any(properties[key] for key in ("enabledForDeployment", "enabledForTemplateDeployment"))
+
+
+def test_purge_protection_is_on_in_prod_and_unset_in_dev(dev: Capture, prod: Capture) -> None:
+    assert only(prod, VAULT).inputs["properties"]["enablePurgeProtection"] is True
+    assert only(prod, VAULT).inputs["properties"]["softDeleteRetentionInDays"] == 90
+    # Azure rejects an explicit false, so dev leaves it out rather than sending one.
+    assert "enablePurgeProtection" not in only(dev, VAULT).inputs["properties"]
+
+
+def test_the_integration_tests_secret_holds_the_app_insights_connection_string(estate: Capture) -> None:
+    secret = only(estate, SECRET_TYPE, named=naming.APPINSIGHTS_SECRET)
+    vault = only(estate, VAULT)
+    assert secret.inputs["secretName"] == naming.APPINSIGHTS_SECRET
+    assert secret.inputs["vaultName"] == vault.inputs["vaultName"]
+    # The engine marks the whole `properties` object secret because the value inside it is.
+    assert secret.inputs["properties"] == SECRET
+    app_insights = only(estate, "azure-native:applicationinsights:Component")
+    assert app_insights.urn in secret.dependencies
+
+
+def test_vault_is_protected_only_in_prod(dev: Capture, prod: Capture) -> None:
+    assert only(prod, VAULT).protect
+    assert not only(dev, VAULT).protect

@@ -1,0 +1,100 @@
+"""The offline preview as a user runs it: a separate process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import ConfigError
+from tools import capture
+from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
+from tools.mocks import EstateMocks
+
+SECRET_CONFIG = "integration-api-key"
+
+
+def _preview(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.offline_preview", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def prod_with_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The prod stack plus a `secure:` value, as `pulumi config set --secret --path` writes it."""
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["aks-estate:ciSecrets"] = {SECRET_CONFIG: {"secure": "v1:AAAAAAAAAAAAAAAA:ciphertext"}}
+    path = tmp_path_factory.mktemp("config") / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory, prod_with_secret: Path) -> tuple[Path, Path]:
+    first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    for out in (first, second):
+        result = _preview("--stack", "prod", "--config-file", str(prod_with_secret), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert "to create" in result.stdout
+    return first, second
+
+
+def test_two_runs_write_identical_bytes(two_runs: tuple[Path, Path]) -> None:
+    first, second = two_runs
+    for name in ("resources.json", "outputs.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> None:
+    resources = json.loads((two_runs[0] / "resources.json").read_text())
+    fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "dependencies", "inputs"}
+    assert all(set(entry) == fields for entry in resources)
+    urns = {entry["urn"] for entry in resources}
+    for entry in resources:
+        assert entry["parent"] is None or entry["parent"] in urns
+        assert set(entry["dependencies"]) <= urns
+
+
+def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path]) -> None:
+    text = "".join((two_runs[0] / name).read_text() for name in ("resources.json", "outputs.json"))
+    assert SECRET_CONFIG_PLACEHOLDER not in text
+    assert "InstrumentationKey=" not in text
+    resources = json.loads((two_runs[0] / "resources.json").read_text())
+    secrets = {e["inputs"]["secretName"]: e["inputs"] for e in resources if e["type"] == "azure-native:keyvault:Secret"}
+    assert set(secrets) == {"appinsights-connection-string", SECRET_CONFIG}
+    assert all(secret["properties"] == SECRET for secret in secrets.values())
+    assert json.loads((two_runs[0] / "outputs.json").read_text())["appInsightsConnectionString"] == SECRET
+
+
+def test_invalid_config_exits_2_with_one_clear_message_and_writes_nothing(tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["aks-estate:namePrefix"] = "Bad_Prefix"
+    config_file = tmp_path / "Pulumi.dev.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    out = tmp_path / "out"
+    result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(out))
+    assert result.returncode == 2
+    assert 'aks-estate:namePrefix = "Bad_Prefix": String should match pattern' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_invalid_config_registers_nothing() -> None:
+    config, secret_keys = capture.load_stack_config(ROOT / "Pulumi.dev.yaml")
+    config["aks-estate:services"] = json.dumps([{"name": "ok"}, {"name": "Not-OK"}])
+    monitor = capture.CapturingMonitor(EstateMocks())
+    with pytest.raises(ConfigError, match=r"services\[1\]\.name"):
+        capture.execute(monitor, "dev", config, secret_keys, ROOT / "__main__.py")
+    # Only the engine's own root stack resource exists; the program registered nothing.
+    assert [r.type for r in monitor.registrations] == ["pulumi:pulumi:Stack"]
+
+
+def test_every_resource_has_a_parent_component(dev: Capture) -> None:
+    for registration in dev.resources:
+        if registration.type != "pulumi:pulumi:Stack":
+            assert registration.parent, f"{registration.name} is not parented"

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import REGISTRY, registry
+from tools.capture import Capture
+
+
+def test_no_admin_user_and_no_anonymous_pull(estate: Capture) -> None:
+    registries = estate.of_type(REGISTRY)
+    assert len(registries) == 2
+    for each in registries:
+        assert each.inputs["adminUserEnabled"] is False
+        assert each.inputs["anonymousPullEnabled"] is False
+
+
+def test_prod_registry_is_premium_zone_redundant_with_retention(prod: Capture) -> None:
+    production = registry(prod, "prod")
+    assert production.inputs["sku"] == {"name": "Premium"}
+    assert production.inputs["zoneRedundancy"] == "Enabled"
+    assert production.inputs["policies"]["retentionPolicy"] == {"days": 30, "status": "enabled"}
+    assert production.protect
+
+
+def test_dev_registries_are_cheaper_and_unprotected(dev: Capture) -> None:
+    assert registry(dev, "nonprod").inputs["sku"] == {"name": "Basic"}
+    assert registry(dev, "prod").inputs["sku"] == {"name": "Standard"}
+    assert "policies" not in registry(dev, "prod").inputs
+    assert not any(r.protect for r in dev.of_type(REGISTRY))
+
+
+@pytest.mark.parametrize("role", ["nonprod", "prod"])
+def test_registry_names_are_distinct_and_global_safe(estate: Capture, role: str) -> None:
+    name = registry(estate, role).inputs["registryName"]
+    assert name.isalnum()
+    assert name.islower()
+    assert name.endswith(role)

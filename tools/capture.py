@@ -1,0 +1,185 @@
+"""Run `__main__.py` under Pulumi's mock engine and capture every registration, as the engine would receive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_root_resource, set_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.mocks import EstateMocks
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "aks-estate"
+SECRET = "[secret]"
+# The value a `secure:` config entry gets offline: nothing here can decrypt the stack's secrets provider.
+SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    id: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    dependencies: tuple[str, ...]
+    inputs: dict[str, Any]
+    # What the (mock) provider returned; tests follow wiring through it, the inventory does not include it.
+    outputs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "protect": self.protect,
+            "dependencies": list(self.dependencies),
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class Capture:
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, token: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == token]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def redact(value: Any) -> Any:
+    """Replace every secret-marked value with SECRET; keep the shape of everything else."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        # The wire format carries every number as a double; integers read back as what the program wrote.
+        return int(value)
+    if isinstance(value, pulumi.Resource):
+        return f"[resource {type(value).__name__}]"
+    return value
+
+
+class CapturingMonitor(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        dependencies = set(request.dependencies)
+        for property_dependencies in request.propertyDependencies.values():
+            dependencies.update(property_dependencies.urns)
+        inputs = rpc.deserialize_properties(request.object, keep_internal=False)
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                id=response.id,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                dependencies=tuple(sorted(dependencies)),
+                inputs=redact(inputs),
+                outputs=redact(rpc.deserialize_properties(response.object, keep_internal=False))
+                if response.object
+                else {},
+            )
+        )
+        return response
+
+
+def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Config in the shape the language host passes it: JSON-encoded objects, secure values as placeholders."""
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+
+    def plain(value: Any, key: str) -> Any:
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            if key not in secret_keys:
+                secret_keys.append(key)
+            return SECRET_CONFIG_PLACEHOLDER
+        if isinstance(value, dict):
+            return {k: plain(v, key) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v, key) for v in value]
+        return value
+
+    for key, value in (document.get("config") or {}).items():
+        resolved = plain(value, key)
+        if isinstance(resolved, (dict, list)):
+            config[key] = json.dumps(resolved)
+        elif isinstance(resolved, bool):
+            config[key] = "true" if resolved else "false"
+        else:
+            config[key] = str(resolved)
+    return config, secret_keys
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in sorted(outputs.items()):
+        output = pulumi.Output.from_input(value)
+        resolved[key] = SECRET if await output.is_secret() else redact(await output.future())
+    return resolved
+
+
+def execute(
+    monitor: CapturingMonitor, stack: str, config: dict[str, str], secret_keys: list[str], program: Path
+) -> None:
+    """Run the program once under `monitor`; raises whatever the program raises."""
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
+    # Each run needs its own root stack resource; set_mocks only creates one when none is installed.
+    set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+    def program_run() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program_run))
+
+
+def run(stack: str, config: dict[str, str], secret_keys: list[str], program: Path = ROOT / "__main__.py") -> Capture:
+    """Run the program once for `stack` with `config` and return everything it registered and exported."""
+    monitor = CapturingMonitor(EstateMocks())
+    execute(monitor, stack, config, secret_keys, program)
+    exported: dict[str, Any] = dict(getattr(get_root_resource(), "outputs", {}))
+    outputs = _sync_await(_resolve_outputs(exported))
+    return Capture(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs)
+
+
+def run_stack_file(stack: str, path: Path | None = None) -> Capture:
+    config, secret_keys = load_stack_config(path or ROOT / f"Pulumi.{stack}.yaml")
+    return run(stack, config, secret_keys)

@@ -1,0 +1,201 @@
+"""The one mocks class: realistic computed outputs for every resource the estate registers, derived from its URN.
+
+Shared by the offline preview and the tests, so what the tests check is what the preview shows. Every value is a
+pure function of the URN and inputs: two runs give byte-identical results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import pulumi
+
+SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+TENANT_ID = "00000000-0000-4000-8000-0000000000aa"
+DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-0000000000d0"
+DEVOPS_ORGANIZATION_ID = "00000000-0000-4000-8000-00000000ad00"
+_NAMESPACE = uuid.UUID("5a1b0c2d-6e7f-4a8b-9c0d-1e2f3a4b5c6d")
+
+# Pulumi type token -> (ARM resource type, input holding the physical name). Extension resources (scope-based) and
+# child resources are handled in `_arm_id`.
+_ARM_TYPES: dict[str, tuple[str, str]] = {
+    "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+    "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
+    "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
+    "azure-native:containerregistry:Registry": ("Microsoft.ContainerRegistry/registries", "registryName"),
+    "azure-native:containerservice:ManagedCluster": ("Microsoft.ContainerService/managedClusters", "resourceName"),
+    "azure-native:monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName"),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "resourceName",
+    ),
+    "azure-native:security:SecurityConnector": ("Microsoft.Security/securityConnectors", "securityConnectorName"),
+}
+
+
+def stable_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def _short_hash(text: str, length: int = 8) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+# Child and extension resources: their ID is the parent's or the scope's ID plus a provider path.
+_SCOPED_IDS: dict[str, Any] = {
+    "azure-native:keyvault:Secret": lambda i, rg: (
+        f"{rg}/providers/Microsoft.KeyVault/vaults/{i['vaultName']}/secrets/{i['secretName']}"
+    ),
+    "azure-native:managedidentity:FederatedIdentityCredential": lambda i, rg: (
+        f"{rg}/providers/"
+        f"Microsoft.ManagedIdentity/userAssignedIdentities/{i['resourceName']}/federatedIdentityCredentials/"
+        f"{i['federatedIdentityCredentialResourceName']}"
+    ),
+    "azure-native:monitor:DiagnosticSetting": lambda i, _: (
+        f"{i['resourceUri']}/providers/Microsoft.Insights/diagnosticSettings/{i['name']}"
+    ),
+    "azure-native:monitor:DataCollectionRuleAssociation": lambda i, _: (
+        f"{i['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{i['associationName']}"
+    ),
+    "azure-native:authorization:RoleAssignment": lambda i, _: (
+        f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{i['roleAssignmentName']}"
+    ),
+    "azure-native:security:Pricing": lambda i, _: (
+        f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"
+    ),
+}
+
+
+def _arm_id(token: str, inputs: dict[str, Any], urn: str) -> str:
+    subscription = f"/subscriptions/{SUBSCRIPTION_ID}"
+    group = f"{subscription}/resourceGroups/{inputs.get('resourceGroupName')}"
+    if token == "azure-native:resources:ResourceGroup":
+        return group
+    if token in _ARM_TYPES:
+        arm_type, name_key = _ARM_TYPES[token]
+        return f"{group}/providers/{arm_type}/{inputs[name_key]}"
+    if token in _SCOPED_IDS:
+        return str(_SCOPED_IDS[token](inputs, group))
+    return f"{subscription}/mock/{_short_hash(urn, 16)}"
+
+
+def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: str) -> dict[str, Any]:
+    name = resource_id.rsplit("/", 1)[-1]
+    outputs: dict[str, Any] = {**inputs, "name": name, "id": resource_id}
+    location = inputs.get("location", "westeurope")
+    if token == "azure-native:operationalinsights:Workspace":
+        outputs["customerId"] = stable_uuid(urn, "customerId")
+    elif token == "azure-native:applicationinsights:Component":
+        key = stable_uuid(urn, "instrumentationKey")
+        outputs["instrumentationKey"] = key
+        outputs["connectionString"] = (
+            f"InstrumentationKey={key};IngestionEndpoint=https://{location}-5.in.applicationinsights.azure.com/;"
+            f"LiveEndpoint=https://{location}.livediagnostics.monitor.azure.com/;"
+            f"ApplicationId={stable_uuid(urn, 'app')}"
+        )
+    elif token == "azure-native:keyvault:Vault":
+        outputs["properties"] = {**inputs.get("properties", {}), "vaultUri": f"https://{name}.vault.azure.net/"}
+    elif token == "azure-native:keyvault:Secret":
+        outputs["properties"] = {
+            **inputs.get("properties", {}),
+            "secretUri": f"https://{inputs['vaultName']}.vault.azure.net/secrets/{name}",
+        }
+    elif token == "azure-native:containerregistry:Registry":
+        outputs["loginServer"] = f"{name}.azurecr.io"
+    elif token == "azure-native:containerservice:ManagedCluster":
+        outputs["fqdn"] = f"{inputs['dnsPrefix']}-{_short_hash(urn)}.hcp.{location}.azmk8s.io"
+        outputs["identity"] = {
+            "type": "SystemAssigned",
+            "principalId": stable_uuid(urn, "principal"),
+            "tenantId": TENANT_ID,
+        }
+        kubelet_name = f"{name}-agentpool"
+        outputs["identityProfile"] = {
+            "kubeletidentity": {
+                "clientId": stable_uuid(urn, "kubelet-client"),
+                "objectId": stable_uuid(urn, "kubelet-object"),
+                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('nodeResourceGroup')}"
+                f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{kubelet_name}",
+            }
+        }
+        outputs["oidcIssuerProfile"] = {
+            "enabled": True,
+            "issuerUrl": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(urn, 'oidc')}/",
+        }
+        outputs["currentKubernetesVersion"] = f"{inputs.get('kubernetesVersion')}.3"
+    elif token == "azure-native:managedidentity:UserAssignedIdentity":
+        outputs["principalId"] = stable_uuid(urn, "principal")
+        outputs["clientId"] = stable_uuid(urn, "client")
+        outputs["tenantId"] = TENANT_ID
+    return outputs
+
+
+def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, dict[str, Any]]:
+    """Azure DevOps hands out GUIDs for projects, repositories and connections, and integers for the rest."""
+    numeric = int(_short_hash(urn, 6), 16) % 900_000 + 100
+    guid = stable_uuid(urn, "devops")
+    outputs: dict[str, Any] = dict(inputs)
+    organization = "https://dev.azure.com/mock-organization"
+    if token == "azuredevops:index/project:Project":
+        return guid, {**outputs, "processTemplateId": stable_uuid("agile")}
+    if token == "azuredevops:index/gitRepository:GitRepository":
+        project = inputs.get("projectId", "project")
+        return guid, {
+            **outputs,
+            "defaultBranch": inputs.get("initialization", {}).get("initType") and "refs/heads/main",
+            "remoteUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
+            "webUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
+            "url": f"{organization}/{project}/_apis/git/repositories/{guid}",
+            "sshUrl": f"git@ssh.dev.azure.com:v3/mock-organization/{project}/{inputs.get('name')}",
+            "size": 0,
+        }
+    if token.startswith("azuredevops:index/serviceEndpoint"):
+        name = inputs.get("serviceEndpointName", "connection")
+        project = inputs.get("projectId", "project")
+        return guid, {
+            **outputs,
+            "authorization": {"scheme": "WorkloadIdentityFederation"},
+            "workloadIdentityFederationIssuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
+            "workloadIdentityFederationSubject": f"sc://mock-organization/{project}/{name}",
+            "servicePrincipalId": inputs.get("credentials", {}).get("serviceprincipalid", stable_uuid(urn, "sp")),
+        }
+    if token == "azuredevops:index/buildDefinition:BuildDefinition":
+        return str(numeric), {**outputs, "revision": 1}
+    return str(numeric), outputs
+
+
+class EstateMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        urn = f"{args.typ}::{args.name}"
+        if not args.custom:
+            return "", {}
+        if args.typ.startswith("azure-native:"):
+            resource_id = _arm_id(args.typ, args.inputs, urn)
+            return resource_id, _azure_outputs(args.typ, args.inputs, urn, resource_id)
+        if args.typ.startswith("azuredevops:"):
+            return _devops_outputs(args.typ, args.inputs, urn)
+        if args.typ.startswith("kubernetes:"):
+            metadata = args.inputs.get("metadata", {})
+            namespace = metadata.get("namespace")
+            name = metadata.get("name", args.name)
+            return (f"{namespace}/{name}" if namespace else name), {
+                **args.inputs,
+                "metadata": {**metadata, "uid": stable_uuid(urn)},
+            }
+        if args.typ.startswith("pulumi:providers:"):
+            return stable_uuid(urn, "provider"), args.inputs
+        return stable_uuid(urn), dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": stable_uuid("deployer-client"),
+                "objectId": DEPLOYER_OBJECT_ID,
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+            }
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
+        raise NotImplementedError(f"the mocks do not implement the call {args.token}; add it to tools/mocks.py")
