@@ -164,6 +164,42 @@ class Service(_Model):
         return self
 
 
+_DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}
+_PROD_SYSTEM_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 5, "zones": ["1", "2", "3"]}
+_PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "zones": ["1", "2", "3"]}
+# What a stack gets when it leaves the structured keys out (as `pulumi new` does): the cheapest safe estate for dev,
+# settings that pass every prod rule for prod.
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "clusters": {
+            stage: {"kubernetesVersion": "1.33", "tier": "Free", "systemPool": _DEV_POOL, "userPool": _DEV_POOL}
+            for stage in ("staging", "production")
+        },
+        "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
+        "defenderPlans": False,
+        "keyVaultPurgeProtection": False,
+    },
+    "prod": {
+        "clusters": {
+            stage: {
+                "kubernetesVersion": "1.33",
+                "tier": "Standard",
+                "systemPool": _PROD_SYSTEM_POOL,
+                "userPool": _PROD_USER_POOL,
+            }
+            for stage in ("staging", "production")
+        },
+        "registries": {
+            "nonProduction": {"sku": "Standard"},
+            "production": {"sku": "Premium", "zoneRedundancy": True, "untaggedRetentionDays": 30},
+        },
+        "defenderPlans": True,
+        "keyVaultPurgeProtection": True,
+        "minimumReviewers": 2,
+    },
+}
+
+
 class EstateConfig(_Model):
     environment: Literal["dev", "prod"]
     name_prefix: Annotated[str, StringConstraints(pattern=naming.PREFIX_PATTERN)]
@@ -178,7 +214,8 @@ class EstateConfig(_Model):
     key_vault_soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
     defender_plans: bool = Field(
-        description="Defender for Cloud plans are per subscription: exactly one stack per subscription should own them."
+        default=False,
+        description="Defender for Cloud plans are per subscription: exactly one stack per subscription should own them.",
     )
     defender_devops_connector: bool = Field(default=True, alias="defenderDevOpsConnector")
     devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
@@ -187,6 +224,14 @@ class EstateConfig(_Model):
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
     ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        profile = PROFILE_DEFAULTS.get(str(values.get("environment")), {})
+        return {**profile, **values}
 
     @model_validator(mode="after")
     def _unique_services(self) -> Self:

@@ -98,3 +98,10 @@ def test_every_resource_has_a_parent_component(dev: Capture) -> None:
     for registration in dev.resources:
         if registration.type != "pulumi:pulumi:Stack":
             assert registration.parent, f"{registration.name} is not parented"
+
+
+def test_summary_lists_the_estate_outputs_and_remaining_manual_steps(two_runs: tuple[Path, Path]) -> None:
+    summary = (two_runs[0] / "summary.md").read_text()
+    assert "| `aks-estate:containers:Cluster` | `azure-native:containerservice:ManagedCluster` | 2 |" in summary
+    assert '"appInsightsConnectionString": "[secret]"' in summary
+    assert "Authorize the Defender for DevOps connector" in summary

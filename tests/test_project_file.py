@@ -5,6 +5,7 @@ import json
 import jsonschema
 import yaml
 
+from components import config
 from components.config import EstateConfig
 from tools.capture import ROOT
 
@@ -21,3 +22,14 @@ def test_every_declared_key_is_one_the_config_model_reads() -> None:
     declared = {key.removeprefix("aks-estate:") for key in yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]}
     known = {field.alias or name for name, field in EstateConfig.model_fields.items()}
     assert declared <= known, declared - known
+
+
+def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickstart_ones() -> None:
+    template = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["config"]
+    prompted = {key.removeprefix("aks-estate:"): item.get("default", "example") for key, item in template.items()}
+    answers = {key: value for key, value in prompted.items() if ":" not in key}
+    answers |= {"namePrefix": "myorg", "devopsOrganization": "myorg"}
+    answers |= {"adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]', "productionApprovers": '["a@b.co"]'}
+    for environment in ("dev", "prod"):
+        parsed = config.parse({**answers, "environment": environment})
+        assert parsed.environment == environment

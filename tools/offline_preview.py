@@ -18,9 +18,62 @@ from pathlib import Path
 from components.config import ConfigError
 from tools import capture
 
+MANUAL_STEPS = {
+    "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
+    "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
+    "azure-native:keyvault:Vault": "List the build agents' public egress ranges in `keyVaultAllowedIpRanges`: the "
+    "vault firewall denies every other address, including the CI pipeline's.",
+    "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
+    "DevOps organisation.",
+}
+
 
 def _write(path: Path, document: object) -> None:
     path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+
+
+def _component_of(result: capture.Capture, registration: capture.Registration) -> str:
+    """The estate's direct child that a resource belongs to: the part of the architecture it implements."""
+    current = registration
+    while current.parent:
+        parent = result.by_urn(current.parent)
+        if parent.type == "aks-estate:estate:Estate":
+            return current.type if not current.custom else "(estate)"
+        current = parent
+    return "(stack)"
+
+
+def summary_table(result: capture.Capture) -> list[tuple[str, str, int]]:
+    counts = collections.Counter((_component_of(result, r), r.type) for r in result.resources if r.custom)
+    return sorted((component, token, count) for (component, token), count in counts.items())
+
+
+def render_summary(result: capture.Capture, config_name: str) -> str:
+    custom = [r for r in result.resources if r.custom]
+    lines = [
+        f"# Offline preview of stack `{result.stack}`",
+        "",
+        f"From `{config_name}`, under Pulumi's mock engine: {len(custom)} resources to create.",
+        "",
+        "## What the estate contains",
+        "",
+        "| Component | Resource type | Count |",
+        "| --- | --- | ---: |",
+        *(f"| `{component}` | `{token}` | {count} |" for component, token, count in summary_table(result)),
+        "",
+        "## Stack outputs",
+        "",
+        "```json",
+        json.dumps(result.outputs, indent=2),
+        "```",
+        "",
+        "## Manual steps that remain",
+        "",
+    ]
+    present = {r.type for r in custom}
+    steps = [step for token, step in MANUAL_STEPS.items() if token in present]
+    lines.extend(f"- {step}" for step in steps)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no stack config at {config_file}", file=sys.stderr)
         return 2
     config, secret_keys = capture.load_stack_config(config_file)
+    print(f"running __main__.py for stack {args.stack!r} under the mock engine ...", flush=True)
     started = time.perf_counter()
     try:
         result = capture.run(args.stack, config, secret_keys)
@@ -47,14 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "resources.json", [registration.as_json() for registration in result.resources])
     _write(out / "outputs.json", result.outputs)
+    (out / "summary.md").write_text(render_summary(result, config_file.name))
 
-    by_type = collections.Counter(r.type for r in result.resources if r.custom)
+    table = summary_table(result)
+    width = max(len(component) for component, _, _ in table)
     components = sum(1 for r in result.resources if not r.custom)
     print(f"offline preview of stack {args.stack!r} ({config_file.name}) in {elapsed:.1f} s")
-    for token, count in sorted(by_type.items()):
-        print(f"  {count:4d}  {token}")
-    print(f"  + {sum(by_type.values())} to create ({components} components)")
-    print(f"wrote {out / 'resources.json'} and {out / 'outputs.json'}")
+    for component, token, count in table:
+        print(f"  {component:<{width}}  {count:4d}  {token}")
+    print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
+    print(f"wrote {out / 'resources.json'}, {out / 'outputs.json'} and {out / 'summary.md'}")
     return 0
 
 
