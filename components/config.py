@@ -215,7 +215,7 @@ class EstateConfig(_Model):
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
     defender_plans: bool = Field(
         default=False,
-        description="Defender for Cloud plans are per subscription: exactly one stack per subscription should own them.",
+        description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
     )
     defender_devops_connector: bool = Field(default=True, alias="defenderDevOpsConnector")
     devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
