@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from components.config import ConfigError
-from tools import capture
+from tools import capture, diagram
 
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     _write(out / "resources.json", [registration.as_json() for registration in result.resources])
     _write(out / "outputs.json", result.outputs)
     (out / "summary.md").write_text(render_summary(result, config_file.name))
+    drawn = diagram.write(result, out)
 
     table = summary_table(result)
     width = max(len(component) for component, _, _ in table)
@@ -110,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     for component, token, count in table:
         print(f"  {component:<{width}}  {count:4d}  {token}")
     print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
-    print(f"wrote {out / 'resources.json'}, {out / 'outputs.json'} and {out / 'summary.md'}")
+    written = ["resources.json", "outputs.json", "summary.md", *(path.name for path in drawn)]
+    print(f"wrote {', '.join(written)} to {out}")
+    if len(drawn) == 1:
+        print("  (install Graphviz, e.g. `apt-get install graphviz`, to render diagram.svg from diagram.dot)")
     return 0
 
 

@@ -15,4 +15,12 @@ for venv in .venv .venv-validators; do
 done
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 .venv-validators/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-validators.txt
+# Graphviz's `dot` renders the offline preview's diagram; without it the preview still writes diagram.dot.
+if ! command -v dot >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz) >/dev/null
+  else
+    echo "note: install Graphviz (apt-get install graphviz, brew install graphviz) to render diagram.svg" >&2
+  fi
+fi
 echo "set up .venv and .venv-validators"
