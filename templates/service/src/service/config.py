@@ -1,0 +1,72 @@
+"""Settings read from the environment, the way Kubernetes hands them to the container."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+DEFAULT_PORT = 8080
+DEFAULT_SERVICE_NAME = "service"
+# Below Kubernetes' default 30 s terminationGracePeriodSeconds, so in-flight requests
+# finish and telemetry is flushed before the kubelet resorts to SIGKILL.
+DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+_MAX_PORT = 65535
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    service_name: str = DEFAULT_SERVICE_NAME
+    port: int = DEFAULT_PORT
+    log_level: str = "INFO"
+    shutdown_timeout_seconds: int = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+    # None disables telemetry: developers and unit tests have no Application Insights resource.
+    appinsights_connection_string: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
+        return cls(
+            service_name=environ.get("SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
+            port=_parse_port(environ.get("PORT", "")),
+            log_level=_parse_log_level(environ.get("LOG_LEVEL", "")),
+            shutdown_timeout_seconds=_parse_timeout(environ.get("SHUTDOWN_TIMEOUT_SECONDS", "")),
+            appinsights_connection_string=(
+                environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip() or None
+            ),
+        )
+
+
+def _parse_port(raw: str) -> int:
+    if not raw.strip():
+        return DEFAULT_PORT
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"PORT must be an integer, got {raw!r}") from None
+    if not 1 <= port <= _MAX_PORT:
+        raise ConfigError(f"PORT must be between 1 and {_MAX_PORT}, got {port}")
+    return port
+
+
+def _parse_log_level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _parse_timeout(raw: str) -> int:
+    if not raw.strip():
+        return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"SHUTDOWN_TIMEOUT_SECONDS must be a whole number of seconds, got {raw!r}"
+        ) from None
+    if seconds < 0:
+        raise ConfigError(f"SHUTDOWN_TIMEOUT_SECONDS must not be negative, got {seconds}")
+    return seconds

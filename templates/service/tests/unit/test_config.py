@@ -1,0 +1,71 @@
+import pytest
+
+from service.config import (
+    DEFAULT_PORT,
+    DEFAULT_SERVICE_NAME,
+    DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+    ConfigError,
+    Settings,
+)
+
+
+def test_defaults_apply_to_an_empty_environment() -> None:
+    settings = Settings.from_env({})
+
+    assert settings == Settings(
+        service_name=DEFAULT_SERVICE_NAME,
+        port=DEFAULT_PORT,
+        log_level="INFO",
+        shutdown_timeout_seconds=DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        appinsights_connection_string=None,
+    )
+
+
+def test_environment_overrides_every_default() -> None:
+    settings = Settings.from_env(
+        {
+            "SERVICE_NAME": "orders",
+            "PORT": "9000",
+            "LOG_LEVEL": "debug",
+            "SHUTDOWN_TIMEOUT_SECONDS": "5",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=abc",
+        }
+    )
+
+    assert settings == Settings(
+        service_name="orders",
+        port=9000,
+        log_level="DEBUG",
+        shutdown_timeout_seconds=5,
+        appinsights_connection_string="InstrumentationKey=abc",
+    )
+
+
+@pytest.mark.parametrize("name", ["SERVICE_NAME", "PORT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT_SECONDS"])
+def test_blank_values_fall_back_to_defaults(name: str) -> None:
+    assert Settings.from_env({name: "  "}) == Settings()
+
+
+def test_blank_connection_string_disables_telemetry() -> None:
+    settings = Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING": " "})
+
+    assert settings.appinsights_connection_string is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORT", "http", "PORT must be an integer"),
+        ("PORT", "0", "PORT must be between 1 and 65535"),
+        ("PORT", "65536", "PORT must be between 1 and 65535"),
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "soon", "must be a whole number of seconds"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "2.5", "must be a whole number of seconds"),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "-1", "must not be negative"),
+    ],
+)
+def test_invalid_values_are_rejected_with_the_variable_name(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})
