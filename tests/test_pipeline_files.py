@@ -1,0 +1,687 @@
+"""The files committed into each service repository: valid for external validators, and doing what the reference
+architecture's PR/CI/CD flow requires.
+
+Each external validator runs once, over the files rendered for two services (a run costs seconds), plus once on a
+deliberately broken file to show it can fail; the structural tests read the same module-scoped rendering.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.devops.repository_files import (
+    CD_PIPELINE_PATH,
+    CI_PIPELINE_PATH,
+    IMAGE_ARTIFACT,
+    IMAGE_DIGEST_FILE,
+    KUBELOGIN_VERSION,
+    KUBERNETES_MANIFEST_PATH,
+    MANIFESTS_ARTIFACT,
+    PR_PIPELINE_PATH,
+    PRODUCTION_MANIFEST,
+    STAGING_MANIFEST,
+    UNPINNED_IMAGE_TAG,
+    WHEEL_ARTIFACT,
+    PipelineContext,
+    ServiceSpec,
+    pipeline_names,
+    render_repository_files,
+)
+from tests import validators
+
+CTX = PipelineContext(
+    azure_service_connection="sc-arm-contoso-dev",
+    registry_service_connection="sc-acr-contoso-dev-np",
+    resource_group="rg-contoso-dev",
+    nonprod_registry_name="crcontosodevnp",
+    nonprod_registry_login_server="crcontosodevnp.azurecr.io",
+    prod_registry_name="crcontosodevprod",
+    prod_registry_login_server="crcontosodevprod.azurecr.io",
+    staging_cluster="aks-contoso-dev-staging",
+    production_cluster="aks-contoso-dev-prod",
+    key_vault_name="kv-contoso-dev",
+    key_vault_secrets=("appinsights-connection-string", "db-password"),
+    variable_group="vg-contoso-dev-ci",
+)
+# Identical but for name and port, so their files may differ only there.
+ORDERS = ServiceSpec(name="orders", port=8080)
+BILLING = ServiceSpec(name="billing", port=9090)
+SERVICES = (ORDERS, BILLING)
+CD_STAGES = ["Staging", "AcceptanceTests", "ManualValidation", "Promote", "Production"]
+DIGEST = "sha256:" + "ab" * 32
+
+Files = dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, Files]:
+    return {service.name: render_repository_files(service, CTX) for service in SERVICES}
+
+
+@pytest.fixture(scope="module")
+def pipeline_files(rendered: dict[str, Files]) -> Files:
+    return {
+        f"{service}/{path}": content
+        for service, files in rendered.items()
+        for path, content in files.items()
+        if path.endswith(".yml")
+    }
+
+
+@pytest.fixture(scope="module")
+def manifest_files(rendered: dict[str, Files]) -> Files:
+    return {
+        f"{service}/{path}": content
+        for service, files in rendered.items()
+        for path, content in files.items()
+        if path.startswith(f"{KUBERNETES_MANIFEST_PATH}/")
+    }
+
+
+def load(files: Files, path: str) -> Any:
+    return yaml.safe_load(files[path])
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in a parsed YAML document, depth first in document order."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def tasks(node: Any, name: str) -> list[dict[str, Any]]:
+    return [step for step in walk(node) if step.get("task") == name]
+
+
+def scripts(node: Any) -> list[str]:
+    texts = [step.get(key) for step in walk(node) for key in ("script", "bash")]
+    texts += [task["inputs"]["inlineScript"] for task in tasks(node, "AzureCLI@2")]
+    return [text for text in texts if isinstance(text, str)]
+
+
+def stage(cd: dict[str, Any], name: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [candidate for candidate in cd["stages"] if candidate["stage"] == name]
+    assert len(found) == 1, name
+    return found[0]
+
+
+def documents(content: str) -> list[dict[str, Any]]:
+    return [document for document in yaml.safe_load_all(content) if document]
+
+
+def kind(content: str, wanted: str) -> list[dict[str, Any]]:
+    return [document for document in documents(content) if document["kind"] == wanted]
+
+
+# --- external validators ------------------------------------------------------------------------------------------
+
+
+def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> None:
+    builtin, extended = validators.check_jsonschema_azure_pipelines(pipeline_files)
+
+    def checked(result: validators.ValidatorResult) -> list[str]:
+        return [arg.split("/files/", 1)[1] for arg in result.command if arg.endswith(".yml")]
+
+    # Only CI uses an extension task; everything else is held to Microsoft's published schema as shipped.
+    assert "vendor.azure-pipelines" in builtin.command
+    assert sorted(checked(extended)) == sorted(f"{service.name}/{CI_PIPELINE_PATH}" for service in SERVICES)
+    assert sorted(checked(builtin) + checked(extended)) == sorted(pipeline_files)
+
+
+def test_checkov_azure_pipelines_passes(pipeline_files: Files) -> None:
+    result = validators.checkov_azure_pipelines(pipeline_files)
+
+    assert not result.failed_checks
+    assert not result.skipped_checks
+
+
+def test_checkov_kubernetes_passes_with_only_the_documented_skip(manifest_files: Files) -> None:
+    result = validators.checkov_kubernetes(manifest_files)
+
+    assert not result.failed_checks
+    # CKV_K8S_43 (image by digest): the digest is known only at deploy time, where KubernetesManifest pins it.
+    assert result.skipped_checks == {"CKV_K8S_43"}
+
+
+def cluster_kubernetes_versions() -> set[str]:
+    """The AKS versions the stack configs pin (`kubernetesVersion` anywhere in Pulumi.<stack>.yaml)."""
+    configs = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in validators.REPO_ROOT.glob("Pulumi.*.yaml")]
+    return {
+        str(node["kubernetesVersion"]) for config in configs for node in walk(config) if "kubernetesVersion" in node
+    }
+
+
+def test_kubernetes_validate_strict_passes_for_the_clusters_and_the_newest_release(manifest_files: Files) -> None:
+    versions = cluster_kubernetes_versions()
+    assert versions, "no kubernetesVersion found in Pulumi.<stack>.yaml"
+
+    result = validators.kubernetes_validate(manifest_files, sorted(versions | {validators.KUBERNETES_VERSION}))
+
+    for version in versions:
+        assert f"against version {version}" in result.output
+
+
+def _mutate(files: Files, path: str, change: Callable[[list[dict[str, Any]]], None]) -> Files:
+    parsed = list(yaml.safe_load_all(files[path]))
+    change(parsed)
+    return {path: yaml.safe_dump_all(parsed, sort_keys=False)}
+
+
+def _unknown_manifest_input(docs: list[dict[str, Any]]) -> None:
+    tasks(docs, "KubernetesManifest@1")[0]["inputs"]["imagePullPolicy"] = "Always"
+
+
+def _boolean_batch(docs: list[dict[str, Any]]) -> None:
+    docs[0]["trigger"]["batch"] = True
+
+
+def _unknown_msdo_input(docs: list[dict[str, Any]]) -> None:
+    tasks(docs, "MicrosoftSecurityDevOps@1")[0]["inputs"]["breakOnWarnings"] = True
+
+
+def _latest_container_job(docs: list[dict[str, Any]]) -> None:
+    docs[0]["jobs"][1]["container"] = "ubuntu:latest"
+
+
+def _writable_root_filesystem(docs: list[dict[str, Any]]) -> None:
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+
+
+def _misspelled_probe(docs: list[dict[str, Any]]) -> None:
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["readinesProbe"] = container.pop("readinessProbe")
+
+
+def _unknown_api_version(docs: list[dict[str, Any]]) -> None:
+    next(doc for doc in docs if doc["kind"] == "HorizontalPodAutoscaler")["apiVersion"] = "autoscaling/v9"
+
+
+ORDERS_STAGING = f"orders/{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
+
+
+@pytest.mark.parametrize(
+    ("validator", "path", "change", "expected"),
+    [
+        (
+            validators.check_jsonschema_azure_pipelines,
+            "orders/pipelines/templates/deploy-aks.yml",
+            _unknown_manifest_input,
+            "failed (exit 1)",
+        ),
+        (validators.check_jsonschema_azure_pipelines, f"orders/{CI_PIPELINE_PATH}", _boolean_batch, "failed (exit 1)"),
+        (
+            validators.check_jsonschema_azure_pipelines,
+            f"orders/{CI_PIPELINE_PATH}",
+            _unknown_msdo_input,
+            "failed (exit 1)",
+        ),
+        (
+            validators.checkov_azure_pipelines,
+            f"orders/{CI_PIPELINE_PATH}",
+            _latest_container_job,
+            "CKV_AZUREPIPELINES_1",
+        ),
+        (validators.checkov_kubernetes, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
+        (validators.kubernetes_validate, ORDERS_STAGING, _misspelled_probe, "readinesProbe"),
+        # kubernetes-validate itself only warns, exiting 0, about a kind/apiVersion it has no schema for.
+        (validators.kubernetes_validate, ORDERS_STAGING, _unknown_api_version, "autoscaling/v9"),
+    ],
+)
+def test_validators_reject_a_broken_file(
+    rendered: dict[str, Files],
+    validator: Callable[[Files], object],
+    path: str,
+    change: Callable[[list[dict[str, Any]]], None],
+    expected: str,
+) -> None:
+    files = {f"orders/{repo_path}": content for repo_path, content in rendered["orders"].items()}
+
+    with pytest.raises(AssertionError, match=re.escape(expected)):
+        validator(_mutate(files, path, change))
+
+
+# --- what the pipelines do ----------------------------------------------------------------------------------------
+
+
+def test_pr_pipeline_runs_the_quality_gate_on_build_validation_only(rendered: dict[str, Files]) -> None:
+    files = rendered["orders"]
+    pr = load(files, PR_PIPELINE_PATH)
+    build = load(files, "pipelines/templates/python-build.yml")
+    setup = load(files, "pipelines/templates/python-setup.yml")
+
+    assert pr["trigger"] == "none"
+    assert "pr" not in pr
+    assert pr["steps"] == [{"template": "templates/python-build.yml", "parameters": {"pythonVersion": "3.13"}}]
+    assert [step["template"] for step in build["steps"][:1]] == ["python-setup.yml"]
+    assert scripts(build) == [
+        "python -m ruff check .",
+        "python -m ruff format --check .",
+        "python -m pip wheel --no-deps --wheel-dir dist .",
+        "python -m pytest tests/unit --junitxml=test-results/unit.xml",
+    ]
+    (publish,) = tasks(build, "PublishTestResults@2")
+    assert publish["condition"] == "succeededOrFailed()"
+    assert publish["inputs"]["testResultsFiles"] == "test-results/unit.xml"
+    assert build["steps"][-1] is publish
+    assert [step.get("task") or step.get("script") for step in setup["steps"]] == [
+        "UsePythonVersion@0",
+        "Cache@2",
+        "python -m pip install -r requirements-dev.txt",
+    ]
+    assert setup["steps"][0]["inputs"]["versionSpec"] == "${{ parameters.pythonVersion }}"
+    cache = setup["steps"][1]["inputs"]
+    assert cache["key"].endswith("| requirements*.txt")
+    assert cache["path"] == setup["steps"][2]["env"]["PIP_CACHE_DIR"]
+
+
+def test_ci_reads_key_vault_through_the_arm_connection_and_maps_secrets_to_env(rendered: dict[str, Files]) -> None:
+    ci = load(rendered["orders"], CI_PIPELINE_PATH)
+    build_job = ci["jobs"][0]
+
+    assert ci["trigger"] == {"batch": "true", "branches": {"include": ["main"]}}
+    assert ci["pr"] == "none"
+    assert build_job["variables"] == [{"group": CTX.variable_group}]
+    (key_vault,) = tasks(ci, "AzureKeyVault@2")
+    assert key_vault["inputs"] == {
+        "azureSubscription": CTX.azure_service_connection,
+        "KeyVaultName": CTX.key_vault_name,
+        "SecretsFilter": "appinsights-connection-string,db-password",
+        "RunAsPreJob": False,
+    }
+    (integration,) = (step for step in build_job["steps"] if "tests/integration" in step.get("script", ""))
+    assert integration["script"] == "python -m pytest tests/integration --junitxml=test-results/integration.xml"
+    assert integration["env"] == {
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
+        "DB_PASSWORD": "$(db-password)",
+    }
+    steps = build_job["steps"]
+    assert steps.index(key_vault) < steps.index(integration)
+    published = [step for step in tasks(ci, "PublishTestResults@2") if step["condition"] == "succeededOrFailed()"]
+    assert [step["inputs"]["testResultsFiles"] for step in published] == ["test-results/integration.xml"]
+
+
+def test_no_script_expands_a_secret_inline(rendered: dict[str, Files]) -> None:
+    for files in rendered.values():
+        texts = [
+            text for path, content in files.items() if path.endswith(".yml") for text in scripts(load(files, path))
+        ]
+        for secret in CTX.key_vault_secrets:
+            assert not [text for text in texts if f"$({secret})" in text], secret
+
+
+def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(rendered: dict[str, Files]) -> None:
+    ci_text = rendered["orders"][CI_PIPELINE_PATH]
+    ci = yaml.safe_load(ci_text)
+    image_job = ci["jobs"][1]
+
+    assert image_job["dependsOn"] == "BuildAndTest"
+    (docker,) = tasks(ci, "Docker@2")
+    assert docker["inputs"] == {
+        "command": "buildAndPush",
+        "containerRegistry": CTX.registry_service_connection,
+        "repository": "orders",
+        "Dockerfile": "Dockerfile",
+        "buildContext": ".",
+        "tags": "$(Build.BuildId)",
+    }
+    assert CTX.prod_registry_name not in ci_text
+    assert CTX.prod_registry_login_server not in ci_text
+    (capture,) = (step for step in image_job["steps"] if "bash" in step)
+    assert "docker image inspect --format '{{index .RepoDigests 0}}'" in capture["bash"]
+    assert '"crcontosodevnp.azurecr.io/orders:$(Build.BuildId)"' in capture["bash"]
+    assert f"{IMAGE_ARTIFACT}/{IMAGE_DIGEST_FILE}" in capture["bash"]
+    (msdo,) = tasks(ci, "MicrosoftSecurityDevOps@1")
+    assert msdo["inputs"]["break"] is True
+    published = {
+        step["inputs"]["artifact"]: step["inputs"]["targetPath"] for step in tasks(ci, "PublishPipelineArtifact@1")
+    }
+    assert published == {
+        WHEEL_ARTIFACT: "dist",
+        MANIFESTS_ARTIFACT: KUBERNETES_MANIFEST_PATH,
+        IMAGE_ARTIFACT: f"$(Build.ArtifactStagingDirectory)/{IMAGE_ARTIFACT}",
+    }
+    # Nothing reaches the digest artifact (so nothing reaches CD) unless the scan passed.
+    assert image_job["steps"].index(msdo) < image_job["steps"].index(tasks(image_job, "PublishPipelineArtifact@1")[0])
+
+
+def test_cd_stages_run_in_order_with_an_agentless_manual_validation(rendered: dict[str, Files]) -> None:
+    cd = load(rendered["orders"], CD_PIPELINE_PATH)
+
+    assert cd["trigger"] == "none"
+    assert cd["pr"] == "none"
+    assert cd["resources"]["pipelines"] == [
+        {"pipeline": "ci", "source": "orders-ci", "trigger": {"branches": {"include": ["main"]}}}
+    ]
+    assert [candidate["stage"] for candidate in cd["stages"]] == CD_STAGES
+    assert [candidate.get("dependsOn") for candidate in cd["stages"]] == [None, *CD_STAGES[:-1]]
+    (job,) = stage(cd, "ManualValidation")["jobs"]
+    assert job["pool"] == "server"
+    (validation,) = job["steps"]
+    assert validation["task"] == "ManualValidation@1"
+    assert validation["inputs"]["onTimeout"] == "reject"
+    assert 0 < validation["timeoutInMinutes"] < int(job["timeoutInMinutes"])
+
+
+def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(rendered: dict[str, Files]) -> None:
+    files = rendered["orders"]
+    cd = load(files, CD_PIPELINE_PATH)
+    deploy = load(files, "pipelines/templates/deploy-aks.yml")
+
+    expected = {
+        "Staging": (CTX.staging_environment, CTX.staging_cluster, STAGING_MANIFEST, CTX.nonprod_registry_login_server),
+        "Production": (
+            CTX.production_environment,
+            CTX.production_cluster,
+            PRODUCTION_MANIFEST,
+            CTX.prod_registry_login_server,
+        ),
+    }
+    for name, (environment, cluster, manifest, login_server) in expected.items():
+        (job,) = stage(cd, name)["jobs"]
+        assert job["template"] == "templates/deploy-aks.yml"
+        assert job["parameters"] == {
+            "environment": f"{environment}.orders",
+            "azureServiceConnection": CTX.azure_service_connection,
+            "resourceGroup": CTX.resource_group,
+            "cluster": cluster,
+            "namespace": "orders",
+            "manifest": manifest,
+            "imageRepository": f"{login_server}/orders",
+            "kubeloginVersion": KUBELOGIN_VERSION,
+        }
+    (deployment,) = deploy["jobs"]
+    assert deployment["environment"] == "${{ parameters.environment }}"
+    steps = deployment["strategy"]["runOnce"]["deploy"]["steps"]
+    assert [step.get("task") or step.get("template") or step.get("download") for step in steps] == [
+        "ci",
+        "image-digest.yml",
+        "KubeloginInstaller@0",
+        "KubernetesManifest@1",
+    ]
+    assert steps[0]["artifact"] == MANIFESTS_ARTIFACT
+    assert steps[-1]["inputs"] == {
+        "action": "deploy",
+        "connectionType": "azureResourceManager",
+        "azureSubscriptionConnection": "${{ parameters.azureServiceConnection }}",
+        "azureResourceGroup": "${{ parameters.resourceGroup }}",
+        "kubernetesCluster": "${{ parameters.cluster }}",
+        "namespace": "${{ parameters.namespace }}",
+        "manifests": "$(Pipeline.Workspace)/ci/manifests/${{ parameters.manifest }}",
+        "containers": "${{ parameters.imageRepository }}@$(imageDigest)",
+    }
+    digest = load(files, "pipelines/templates/image-digest.yml")
+    assert digest["steps"][0] == {"download": "ci", "artifact": IMAGE_ARTIFACT, "displayName": "Download image digest"}
+    assert f"$(Pipeline.Workspace)/ci/{IMAGE_ARTIFACT}/{IMAGE_DIGEST_FILE}" in digest["steps"][1]["bash"]
+
+
+def test_cd_downloads_only_what_ci_publishes(rendered: dict[str, Files]) -> None:
+    files = rendered["orders"]
+    published = {
+        task["inputs"]["artifact"] for task in tasks(load(files, CI_PIPELINE_PATH), "PublishPipelineArtifact@1")
+    }
+    cd_files = [CD_PIPELINE_PATH, "pipelines/templates/deploy-aks.yml", "pipelines/templates/image-digest.yml"]
+    downloads = [step for path in cd_files for step in walk(load(files, path)) if "download" in step]
+
+    assert {step["download"] for step in downloads} == {"ci"}
+    assert {step["artifact"] for step in downloads} == {MANIFESTS_ARTIFACT, IMAGE_ARTIFACT} <= published
+    manifests = {path.removeprefix(f"{KUBERNETES_MANIFEST_PATH}/") for path in files if path.startswith("deploy/")}
+    assert manifests == {STAGING_MANIFEST, PRODUCTION_MANIFEST}
+
+
+def substitute_like_kubernetes_manifest(manifest: str, container: str) -> str:
+    """KubernetesManifest@1's image substitution (azure-pipelines-tasks, kubernetes-common `manifest-utilities`):
+    the image name is the `containers` entry before ':' and '@'; a line `^ *image:` whose value, before its first ':',
+    equals that name is replaced by the whole entry."""
+    name = container.split(":", maxsplit=1)[0].split("@", maxsplit=1)[0]
+    lines = []
+    for line in manifest.split("\n"):
+        keyword = re.match(r"^ *image:", line)
+        if keyword and line[keyword.end() :].strip().replace("'", "").replace('"', "").split(":")[0] == name:
+            line = f"{keyword.group(0)} {container}"  # noqa: PLW2901
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "login_server"),
+    [(STAGING_MANIFEST, CTX.nonprod_registry_login_server), (PRODUCTION_MANIFEST, CTX.prod_registry_login_server)],
+)
+def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_digest(
+    rendered: dict[str, Files], manifest: str, login_server: str
+) -> None:
+    content = rendered["orders"][f"{KUBERNETES_MANIFEST_PATH}/{manifest}"]
+
+    deployed = substitute_like_kubernetes_manifest(content, f"{login_server}/orders@{DIGEST}")
+
+    (deployment,) = kind(deployed, "Deployment")
+    assert [c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]] == [
+        f"{login_server}/orders@{DIGEST}"
+    ]
+    (template,) = kind(content, "Deployment")
+    assert template["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{UNPINNED_IMAGE_TAG}")
+
+
+def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[str, Files]) -> None:
+    cd = load(rendered["billing"], CD_PIPELINE_PATH)
+    (job,) = stage(cd, "AcceptanceTests")["jobs"]
+    steps = job["steps"]
+
+    assert steps[0]["template"] == "templates/python-setup.yml"
+    (kubelogin,) = tasks(job, "KubeloginInstaller@0")
+    (cli,) = tasks(job, "AzureCLI@2")
+    assert steps.index(kubelogin) < steps.index(cli)
+    assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
+    assert cli["env"] == {"STAGING_BASE_URL": "http://127.0.0.1:9090"}
+    script = cli["inputs"]["inlineScript"]
+    for command in (
+        f"az aks get-credentials --resource-group {CTX.resource_group} --name {CTX.staging_cluster} --format azure",
+        "kubelogin convert-kubeconfig -l azurecli",
+        "kubectl port-forward --namespace billing service/billing 9090:9090",
+        "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml",
+    ):
+        assert command in script
+    assert script.index("port-forward") < script.index("tests/acceptance")
+    (publish,) = tasks(job, "PublishTestResults@2")
+    assert publish["condition"] == "succeededOrFailed()"
+
+
+def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str, Files]) -> None:
+    cd_text = rendered["orders"][CD_PIPELINE_PATH]
+    (job,) = stage(yaml.safe_load(cd_text), "Promote")["jobs"]
+
+    assert job["steps"][:2] == [{"checkout": "none"}, {"template": "templates/image-digest.yml"}]
+    (cli,) = tasks(job, "AzureCLI@2")
+    assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
+    script = cli["inputs"]["inlineScript"]
+    assert (
+        'az acr import --name crcontosodevprod --source "crcontosodevnp.azurecr.io/orders@$(imageDigest)" '
+        '--image "orders:$(resources.pipeline.ci.runID)"'
+    ) in script
+    assert 'az acr repository show --name crcontosodevprod --image "orders:$(resources.pipeline.ci.runID)"' in script
+    assert '[ "$imported" != "$(imageDigest)" ]' in script
+    assert "docker" not in cd_text
+
+
+# --- Kubernetes template ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
+@pytest.mark.parametrize("manifest", [STAGING_MANIFEST, PRODUCTION_MANIFEST])
+def test_kubernetes_template_is_locked_down(rendered: dict[str, Files], service: ServiceSpec, manifest: str) -> None:
+    content = rendered[service.name][f"{KUBERNETES_MANIFEST_PATH}/{manifest}"]
+    docs = documents(content)
+
+    assert sorted(doc["kind"] for doc in docs) == sorted(
+        ["ServiceAccount", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
+        + ["NetworkPolicy"] * 3
+    )
+    assert {doc["metadata"]["namespace"] for doc in docs} == {service.name}
+    (deployment,) = kind(content, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["serviceAccountName"] == service.name
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] >= 10000
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["ports"] == [{"name": "http", "containerPort": service.port, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["resources"] == {
+        "requests": {"cpu": service.cpu_request, "memory": service.memory_request},
+        "limits": {"cpu": service.cpu_limit, "memory": service.memory_limit},
+    }
+    assert not container["image"].endswith(":latest")
+    assert {"name": "PORT", "value": str(service.port)} in container["env"]
+    (account,) = kind(content, "ServiceAccount")
+    assert account["automountServiceAccountToken"] is False
+    (svc,) = kind(content, "Service")
+    assert svc["spec"]["type"] == "ClusterIP"
+    (hpa,) = kind(content, "HorizontalPodAutoscaler")
+    assert (hpa["apiVersion"], hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (
+        "autoscaling/v2",
+        service.replicas,
+        service.max_replicas,
+    )
+    assert "replicas" not in deployment["spec"]
+    (pdb,) = kind(content, "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    policies = {doc["metadata"]["name"]: doc["spec"] for doc in kind(content, "NetworkPolicy")}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    ingress = policies[f"{service.name}-allow-ingress"]["ingress"]
+    assert ingress == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": service.port}]}]
+    egress = policies["allow-dns-egress"]["egress"]
+    assert [port["port"] for rule in egress for port in rule["ports"]] == [53, 53]
+
+
+# --- rendering ----------------------------------------------------------------------------------------------------
+
+
+def test_entry_pipelines_and_names(rendered: dict[str, Files]) -> None:
+    names = pipeline_names(ORDERS)
+
+    assert (names.pr, names.ci, names.cd) == ("orders-pr", "orders-ci", "orders-cd")
+    for path in (PR_PIPELINE_PATH, CI_PIPELINE_PATH, CD_PIPELINE_PATH):
+        assert path.endswith("azure-pipelines.yml")
+        assert path in rendered["orders"]
+    assert list(rendered["orders"]) == sorted(rendered["orders"])
+
+
+def test_every_template_reference_resolves_with_its_declared_parameters(rendered: dict[str, Files]) -> None:
+    files = rendered["orders"]
+    references = 0
+    for path, content in files.items():
+        if not path.endswith(".yml"):
+            continue
+        for node in walk(yaml.safe_load(content)):
+            if "template" not in node:
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), node["template"]))
+            assert target in files, f"{path} refers to missing {target}"
+            declared = {param["name"]: param for param in load(files, target).get("parameters", [])}
+            passed = set(node.get("parameters", {}))
+            assert passed <= set(declared), path
+            assert {name for name, param in declared.items() if "default" not in param} <= passed, path
+            references += 1
+    assert references >= 6
+
+
+def _swap(node: Any, old: ServiceSpec, new: ServiceSpec) -> Any:
+    """The parsed files of `old` with its name and port replaced by those of `new`, in one pass over each string."""
+    if isinstance(node, dict):
+        return {_swap(key, old, new): _swap(value, old, new) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_swap(item, old, new) for item in node]
+    if isinstance(node, str):
+        replacements = {old.name: new.name, str(old.port): str(new.port)}
+        return re.sub("|".join(map(re.escape, replacements)), lambda match: replacements[match.group(0)], node)
+    if node == old.port and not isinstance(node, bool):
+        return new.port
+    return node
+
+
+def _parsed(files: Files) -> dict[str, list[Any]]:
+    return {path: list(yaml.safe_load_all(content)) for path, content in files.items()}
+
+
+def test_rendering_is_deterministic(rendered: dict[str, Files]) -> None:
+    assert render_repository_files(ORDERS, CTX) == rendered["orders"]
+
+
+def test_two_services_differ_only_in_name_and_port(rendered: dict[str, Files]) -> None:
+    assert list(rendered["billing"]) == list(rendered["orders"])
+    assert _parsed(rendered["billing"]) == _swap(_parsed(rendered["orders"]), ORDERS, BILLING)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    name=st.from_regex(r"\A[a-z]([a-z0-9-]{0,20}[a-z0-9])?\Z").filter(lambda name: "--" not in name),
+    port=st.integers(min_value=1024, max_value=65535),
+)
+def test_any_service_renders_as_the_template_with_its_name_and_port(name: str, port: int) -> None:
+    # "orders" and 8080 occur in orders' files only as its name and port, so swapping them must yield the new service.
+    service = ServiceSpec(name=name, port=port)
+
+    assert _parsed(render_repository_files(service, CTX)) == _swap(
+        _parsed(render_repository_files(ORDERS, CTX)), ORDERS, service
+    )
+
+
+# --- input validation ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "Orders"}, "ServiceSpec.name"),
+        ({"name": "orders-"}, "ServiceSpec.name"),
+        ({"name": "o" * 64}, "ServiceSpec.name"),
+        ({"port": 80}, "ServiceSpec.port"),
+        ({"port": 70000}, "ServiceSpec.port"),
+        ({"replicas": 0}, "ServiceSpec.replicas"),
+        ({"replicas": 6}, "ServiceSpec.max_replicas"),
+        ({"cpu_request": "100x"}, "ServiceSpec.cpu_request"),
+        ({"cpu_request": "0"}, "ServiceSpec.cpu_request"),
+        ({"cpu_request": "2"}, "ServiceSpec.cpu_request"),
+        ({"memory_limit": "lots"}, "ServiceSpec.memory_limit"),
+        ({"memory_request": "1Gi"}, "ServiceSpec.memory_request"),
+    ],
+)
+def test_invalid_service_spec_names_the_field(overrides: Mapping[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(field)):
+        ServiceSpec(**{"name": "orders", **overrides})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"resource_group": " "}, "PipelineContext.resource_group"),
+        ({"key_vault_secrets": ("db-password",)}, "PipelineContext.key_vault_secrets"),
+        ({"key_vault_secrets": ("appinsights-connection-string", "db_password")}, "PipelineContext.key_vault_secrets"),
+        ({"nonprod_registry_login_server": "cr.azurecr.io/team"}, "PipelineContext.nonprod_registry_login_server"),
+        ({"staging_environment": "stage.one"}, "PipelineContext.staging_environment"),
+    ],
+)
+def test_invalid_pipeline_context_names_the_field(overrides: Mapping[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(field)):
+        PipelineContext(**{**vars(CTX), **overrides})

@@ -1,0 +1,258 @@
+"""Thin wrappers that run externally written validators on rendered files, as subprocesses.
+
+The validators live in their own virtualenv (`.venv-validators`, or the directory named by `AKS_ESTATE_VALIDATORS_BIN`)
+because checkov's pins conflict with the Pulumi SDK. Each wrapper writes the given {repository path: content} files to a
+scratch directory, runs one validator over all of them at once (a checkov start costs seconds), and raises an
+AssertionError carrying the validator's own output when it fails, or when it checked nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VALIDATORS_BIN_ENV = "AKS_ESTATE_VALIDATORS_BIN"
+# The newest Kubernetes release whose schemas kubernetes-validate 1.37.0 ships in its package data
+# (kubernetes_validate/kubernetes-json-schema/v1.25.0-local ... v1.37.0-local); it validates offline.
+KUBERNETES_VERSION = "1.37.0"
+AZURE_PIPELINES_SUFFIX = "azure-pipelines.yml"
+_TIMEOUT_SECONDS = 300
+
+# Marketplace tasks the pipelines use that Microsoft's published schema (vendored by check-jsonschema as
+# `vendor.azure-pipelines`) does not list: it describes the built-in tasks only. Azure DevOps serves each organization
+# a schema that adds the tasks of its installed extensions; this is that addition, with the inputs declared in the
+# extension's task.json (microsoft/security-devops-azdevops, MicrosoftSecurityDevOps/v1/task.json).
+EXTENSION_TASK_INPUTS: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
+    "MicrosoftSecurityDevOps@1": {
+        "command": {"enum": ["run", "pre-job", "post-job"]},
+        "config": {"type": "string"},
+        "policy": {"enum": ["azuredevops", "microsoft", "none"]},
+        "categories": {"type": "string"},
+        "languages": {"type": "string"},
+        "tools": {"type": "string"},
+        "break": {"type": "boolean"},
+        "publish": {"type": "boolean"},
+        "artifactName": {"type": "string"},
+    },
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidatorResult:
+    command: tuple[str, ...]
+    returncode: int
+    # stdout and stderr, as a person running the command would see them.
+    output: str
+    seconds: float
+    stdout: str
+    # checkov only: the check IDs that failed and that were skipped by an in-file annotation.
+    failed_checks: frozenset[str] = frozenset()
+    skipped_checks: frozenset[str] = frozenset()
+    # checkov only: the files (as `/<path>` under the scanned directory) some check reported on.
+    scanned_files: frozenset[str] = frozenset()
+
+
+def validators_bin() -> Path:
+    configured = os.environ.get(VALIDATORS_BIN_ENV)
+    return Path(configured) if configured else REPO_ROOT / ".venv-validators" / "bin"
+
+
+def check_jsonschema_azure_pipelines(files: Mapping[str, str]) -> list[ValidatorResult]:
+    """Microsoft's Azure Pipelines schema over every pipeline file, templates included.
+
+    Step, job and stage templates are valid documents of that schema (it has `parameters` + `steps`/`jobs`/`stages`
+    forms), so they are checked like entry files. Files that use an extension task are checked against the published
+    schema plus `EXTENSION_TASK_INPUTS`; all others against the published schema as shipped. One result per run.
+    """
+    with _scratch(files) as (root, paths):
+        builtin = [path for path, content in zip(paths, files.values(), strict=True) if not _extension_tasks(content)]
+        extended = [path for path in paths if path not in builtin]
+        common = ["--data-transform", "azure-pipelines", "--regex-variant", "nonunicode"]
+        results = []
+        if builtin:
+            schema = ["--builtin-schema", "vendor.azure-pipelines"]
+            results.append(_run("check-jsonschema", [*schema, *common, *map(str, builtin)], cwd=root))
+        if extended:
+            schema_file = root.parent / "azure-pipelines-with-extensions.json"
+            schema_file.write_text(_schema_with_extension_tasks(), encoding="utf-8")
+            results.append(_run("check-jsonschema", ["--schemafile", str(schema_file), *common, *map(str, extended)]))
+        for result in results:
+            _require(result, result.returncode == 0)
+        return results
+
+
+def checkov_azure_pipelines(files: Mapping[str, str]) -> ValidatorResult:
+    """checkov's azure_pipelines checks over every pipeline file, templates included.
+
+    checkov reads only files named `*azure-pipelines.yml`, so templates are written under that suffix in the scratch
+    directory. `--quiet` is left out: it drops passed checks from the JSON, which tells which files were scanned.
+    """
+    scratch_files = {_checkov_pipeline_name(path): content for path, content in files.items()}
+    with _scratch(scratch_files) as (root, _):
+        args = ["--framework", "azure_pipelines", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
+        result, findings = _checkov(_run("checkov", args, cwd=root))
+    # Only jobs are checkov resources here: a steps-only template yields nothing to scan.
+    expected = {f"/{path}" for path, content in scratch_files.items() if _has_jobs(content)}
+    _require(result, result.returncode == 0 and not findings, findings)
+    _require(result, expected <= result.scanned_files, [f"not scanned: {sorted(expected - result.scanned_files)}"])
+    return result
+
+
+def checkov_kubernetes(files: Mapping[str, str]) -> ValidatorResult:
+    """checkov's kubernetes checks; checks skipped by a `checkov.io/skip*` annotation are reported, not failed."""
+    with _scratch(files) as (root, _):
+        args = ["--framework", "kubernetes", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
+        result, findings = _checkov(_run("checkov", args, cwd=root))
+    expected = {f"/{path}" for path in files}
+    _require(result, result.returncode == 0 and not findings, findings)
+    _require(result, expected <= result.scanned_files, [f"not scanned: {sorted(expected - result.scanned_files)}"])
+    return result
+
+
+def kubernetes_validate(
+    files: Mapping[str, str], kubernetes_versions: Sequence[str] = (KUBERNETES_VERSION,)
+) -> ValidatorResult:
+    """kubernetes-validate --strict: every resource against the OpenAPI schemas of each Kubernetes release given.
+
+    The tool only warns, with exit status 0, about a kind or apiVersion it has no schema for; any line other than a
+    pass counts as a failure here, and every document must have passed for every release.
+    """
+    versions = [arg for version in kubernetes_versions for arg in ("--kubernetes-version", version)]
+    with _scratch(files) as (root, paths):
+        result = _run("kubernetes-validate", ["--strict", *versions, *map(str, paths)], cwd=root)
+    lines = result.stdout.splitlines()
+    documents = sum(1 for content in files.values() for document in yaml.safe_load_all(content) if document)
+    passed = [line for line in lines if line.startswith("INFO ") and " passed for resource " in line]
+    _require(result, result.returncode == 0 and len(passed) == len(lines) == documents * len(kubernetes_versions))
+    return result
+
+
+# --- plumbing -------------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _scratch(files: Mapping[str, str]) -> Iterator[tuple[Path, list[Path]]]:
+    """The files under `<tmp>/files`, so that anything a wrapper adds to `<tmp>` stays out of the validated tree."""
+    with tempfile.TemporaryDirectory(prefix="aks-estate-validate-") as tmp:
+        root = Path(tmp) / "files"
+        paths = []
+        for relative, content in files.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            paths.append(path)
+        yield root, paths
+
+
+def _run(tool: str, args: Sequence[str], cwd: Path | None = None) -> ValidatorResult:
+    executable = validators_bin() / tool
+    if not executable.is_file():
+        raise AssertionError(
+            f"{executable} not found: create the validators' virtualenv with `python3.11 -m venv .venv-validators && "
+            f".venv-validators/bin/pip install -r requirements-validators.txt`, or set {VALIDATORS_BIN_ENV}"
+        )
+    command = (str(executable), *args)
+    started = time.monotonic()
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=_TIMEOUT_SECONDS, check=False)
+    return ValidatorResult(
+        command=command,
+        returncode=completed.returncode,
+        output=completed.stdout + completed.stderr,
+        seconds=time.monotonic() - started,
+        stdout=completed.stdout,
+    )
+
+
+def _require(result: ValidatorResult, ok: bool, findings: Sequence[str] = ()) -> None:
+    if not ok:
+        detail = "\n".join(findings) if findings else result.output
+        raise AssertionError(f"{' '.join(result.command)} failed (exit {result.returncode}):\n{detail}")
+
+
+def _checkov(result: ValidatorResult) -> tuple[ValidatorResult, list[str]]:
+    """The result with checkov's JSON report read into it, and one line per failed check for a failure message."""
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        report = None
+    _require(result, isinstance(report, dict | list))
+    # One framework yields one report object; checkov wraps several in a list.
+    report = report[0] if isinstance(report, list) else report
+    checks = report.get("results", {})
+    failed = checks.get("failed_checks", [])
+    findings = [f"{c['check_id']} {c['check_name']}: {c['file_path']} {c['resource']}" for c in failed]
+    _require(result, report["summary"]["parsing_errors"] == 0)
+    result = dataclasses.replace(
+        result,
+        failed_checks=frozenset(check["check_id"] for check in failed),
+        skipped_checks=frozenset(check["check_id"] for check in checks.get("skipped_checks", [])),
+        scanned_files=frozenset(
+            check["file_path"]
+            for kind in ("passed_checks", "failed_checks", "skipped_checks")
+            for check in checks.get(kind, [])
+        ),
+    )
+    return result, findings
+
+
+def _checkov_pipeline_name(path: str) -> str:
+    if path.endswith(AZURE_PIPELINES_SUFFIX):
+        return path
+    return f"{path.removesuffix('.yml').removesuffix('.yaml')}.{AZURE_PIPELINES_SUFFIX}"
+
+
+def _has_jobs(content: str) -> bool:
+    document = yaml.safe_load(content)
+    return isinstance(document, dict) and ("jobs" in document or "stages" in document)
+
+
+def _tasks(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("task"), str):
+            yield node["task"]
+        for value in node.values():
+            yield from _tasks(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _tasks(item)
+
+
+def _extension_tasks(content: str) -> set[str]:
+    return {task for task in _tasks(yaml.safe_load(content)) if task in EXTENSION_TASK_INPUTS}
+
+
+@functools.cache
+def _schema_with_extension_tasks() -> str:
+    locate = (
+        "import importlib.resources as r; "
+        "print(r.files('check_jsonschema.builtin_schemas.vendor').joinpath('azure-pipelines.json'))"
+    )
+    located = _run("python", ["-c", locate])
+    _require(located, located.returncode == 0)
+    schema: dict[str, Any] = json.loads(Path(located.output.strip()).read_text(encoding="utf-8"))
+    task = schema["definitions"]["task"]
+    for name, inputs in EXTENSION_TASK_INPUTS.items():
+        task["properties"]["task"]["anyOf"].append({"enum": [name]})
+        task["anyOf"].append(
+            {
+                "properties": {
+                    "task": {"pattern": f"^{name}$"},
+                    "inputs": {"properties": copy.deepcopy(dict(inputs)), "additionalProperties": False},
+                },
+                "required": ["task"],
+            }
+        )
+    return json.dumps(schema)
