@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -685,3 +686,13 @@ def test_invalid_service_spec_names_the_field(overrides: Mapping[str, Any], fiel
 def test_invalid_pipeline_context_names_the_field(overrides: Mapping[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=re.escape(field)):
         PipelineContext(**{**vars(CTX), **overrides})
+
+
+def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
+    ctx = replace(CTX, promotion_approvers=("lead@contoso.com", "sre@contoso.com"))
+    cd = yaml.safe_load(render_repository_files(ServiceSpec(name="orders"), ctx)[CD_PIPELINE_PATH])
+    stage = next(stage for stage in cd["stages"] if stage["stage"] == "ManualValidation")
+    inputs = stage["jobs"][0]["steps"][0]["inputs"]
+    assert inputs["approvers"] == "lead@contoso.com,sre@contoso.com"
+    assert inputs["notifyUsers"] == "lead@contoso.com,sre@contoso.com"
+    assert inputs["allowApproversToApproveTheirOwnRuns"] is False

@@ -140,6 +140,8 @@ class PipelineContext:
     production_environment: str = "production"
     agent_vm_image: str = "ubuntu-24.04"
     python_version: str = "3.13"
+    # Who may resume the promotion; empty leaves it to anyone with queue rights, notified is the requester.
+    promotion_approvers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -445,7 +447,7 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
     }
 
 
-def _manual_validation_stage(service: ServiceSpec) -> dict[str, Any]:
+def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
     return {
         "stage": "ManualValidation",
         "dependsOn": "AcceptanceTests",
@@ -463,7 +465,8 @@ def _manual_validation_stage(service: ServiceSpec) -> dict[str, Any]:
                         "displayName": "Approve promotion",
                         "timeoutInMinutes": MANUAL_VALIDATION_TIMEOUT_MINUTES,
                         "inputs": {
-                            "notifyUsers": "$(Build.RequestedForEmail)",
+                            "notifyUsers": ",".join(ctx.promotion_approvers) or "$(Build.RequestedForEmail)",
+                            **({"approvers": ",".join(ctx.promotion_approvers)} if ctx.promotion_approvers else {}),
                             "allowApproversToApproveTheirOwnRuns": False,
                             "instructions": (
                                 f"{service.name} from CI run $(resources.pipeline.{CI_RESOURCE}.runName) passed its "
@@ -547,7 +550,7 @@ def _cd_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                 login_server=ctx.nonprod_registry_login_server,
             ),
             _acceptance_stage(service, ctx),
-            _manual_validation_stage(service),
+            _manual_validation_stage(service, ctx),
             _promote_stage(service, ctx),
             _deploy_stage(
                 service,
