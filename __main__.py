@@ -25,3 +25,7 @@ pulumi.export(
         for stage, name in ((stage, cluster.cluster_name) for stage, cluster in estate.clusters.items())
     },
 )
+pulumi.export("devopsProjectUrl", estate.devops.project_url)
+pulumi.export("repositoryUrls", estate.devops.repository_urls)
+pulumi.export("pipelineIds", estate.devops.pipeline_ids)
+pulumi.export("environments", estate.devops.environment_names)

@@ -13,6 +13,8 @@ from components.config import Cluster as ClusterConfig
 from components.config import EstateConfig, NodePool
 from components.config import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
+from components.devops.devops import ClusterEndpoint, DevOps, DevOpsArgs, DevOpsService, pipeline_context
+from components.devops.repository_files import ServiceSpec
 from components.identity import Grant, PipelineIdentity, PipelineIdentityArgs, RoleGrants, RoleGrantsArgs
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -141,7 +143,7 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        RoleGrants(
+        access = RoleGrants(
             f"{name}-access",
             RoleGrantsArgs(
                 subscription_id=subscription_id,
@@ -162,6 +164,44 @@ class Estate(pulumi.ComponentResource):
                 connector_name=f"{config.devops_organization}-azure-devops",
                 devops_organization=config.devops_organization,
                 tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.devops = DevOps(
+            f"{name}-devops",
+            DevOpsArgs(
+                project_name=config.devops_project,
+                services=[
+                    DevOpsService(
+                        ServiceSpec(
+                            name=service.name,
+                            port=service.port,
+                            replicas=service.replicas,
+                            max_replicas=service.max_replicas,
+                        ),
+                        existing_code=service.existing_code,
+                    )
+                    for service in config.services
+                ],
+                pipeline_context=pipeline_context(names, vault.secret_names, config.production_approvers),
+                minimum_reviewers=config.minimum_reviewers,
+                production_approvers=config.production_approvers,
+                approval_timeout_minutes=config.approval_timeout_minutes,
+                tenant_id=tenant_id,
+                subscription_id=subscription_id,
+                resource_group_name=group.name,
+                identity_name=self.pipelines_identity.identity_name,
+                identity_client_id=self.pipelines_identity.client_id,
+                azure_credential_name=names.federated_credential(names.azure_service_connection),
+                registry_credential_name=names.federated_credential(names.registry_service_connection),
+                nonprod_registry_name=self.registries["nonprod"].registry_name,
+                key_vault_name=vault.vault_name,
+                key_vault_read_grant_id=access.assignment_ids["pipelines-read-secrets"],
+                clusters={
+                    stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
+                    for stage, cluster in self.clusters.items()
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

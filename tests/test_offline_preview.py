@@ -60,10 +60,13 @@ def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> Non
         assert set(entry["dependencies"]) <= urns
 
 
-def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path]) -> None:
-    text = "".join((two_runs[0] / name).read_text() for name in ("resources.json", "outputs.json"))
+def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path], prod: Capture) -> None:
+    text = "".join((two_runs[0] / name).read_text() for name in ("resources.json", "outputs.json", "summary.md"))
     assert SECRET_CONFIG_PLACEHOLDER not in text
-    assert "InstrumentationKey=" not in text
+    (app_insights,) = prod.of_type("azure-native:applicationinsights:Component")
+    connection_string = app_insights.outputs["connectionString"]
+    assert connection_string.startswith("InstrumentationKey=")
+    assert connection_string not in text
     resources = json.loads((two_runs[0] / "resources.json").read_text())
     secrets = {e["inputs"]["secretName"]: e["inputs"] for e in resources if e["type"] == "azure-native:keyvault:Secret"}
     assert set(secrets) == {"appinsights-connection-string", SECRET_CONFIG}

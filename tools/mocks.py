@@ -6,16 +6,21 @@ pure function of the URN and inputs: two runs give byte-identical results.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from typing import Any
 
 import pulumi
+import yaml
 
 SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-0000000000aa"
 DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-0000000000d0"
 DEVOPS_ORGANIZATION_ID = "00000000-0000-4000-8000-00000000ad00"
+# The Entra ID applications of AKS-managed Entra integration: the same in every tenant.
+AKS_ENTRA_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_ENTRA_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
 _NAMESPACE = uuid.UUID("5a1b0c2d-6e7f-4a8b-9c0d-1e2f3a4b5c6d")
 
 # Pulumi type token -> (ARM resource type, input holding the physical name). Extension resources (scope-based) and
@@ -132,38 +137,120 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
     return outputs
 
 
+def _repository_outputs(inputs: dict[str, Any], guid: str) -> dict[str, Any]:
+    organization = "https://dev.azure.com/mock-organization"
+    project = inputs.get("projectId", "project")
+    initialized = inputs.get("initialization", {}).get("initType") != "Uninitialized"
+    return {
+        **inputs,
+        # A Clean initialization pushes to the requested default branch, or to master when none is given.
+        "defaultBranch": inputs.get("defaultBranch", "refs/heads/master") if initialized else "",
+        "remoteUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
+        "webUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
+        "url": f"{organization}/{project}/_apis/git/repositories/{guid}",
+        "sshUrl": f"git@ssh.dev.azure.com:v3/mock-organization/{project}/{inputs.get('name')}",
+        "isFork": False,
+        "size": 0,
+    }
+
+
+def _service_endpoint_outputs(inputs: dict[str, Any], urn: str) -> dict[str, Any]:
+    if inputs.get("serviceEndpointAuthenticationScheme") != "WorkloadIdentityFederation":
+        return {**inputs, "authorization": {}}
+    name = inputs.get("serviceEndpointName", "connection")
+    project = inputs.get("projectId", "project")
+    return {
+        **inputs,
+        "authorization": {"scheme": "WorkloadIdentityFederation"},
+        "workloadIdentityFederationIssuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
+        "workloadIdentityFederationSubject": f"sc://mock-organization/{project}/{name}",
+        "servicePrincipalId": inputs.get("credentials", {}).get("serviceprincipalid", stable_uuid(urn, "sp")),
+    }
+
+
 def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, dict[str, Any]]:
     """Azure DevOps hands out GUIDs for projects, repositories and connections, and integers for the rest."""
     numeric = int(_short_hash(urn, 6), 16) % 900_000 + 100
     guid = stable_uuid(urn, "devops")
-    outputs: dict[str, Any] = dict(inputs)
-    organization = "https://dev.azure.com/mock-organization"
     if token == "azuredevops:index/project:Project":
-        return guid, {**outputs, "processTemplateId": stable_uuid("agile")}
-    if token == "azuredevops:index/gitRepository:GitRepository":
-        project = inputs.get("projectId", "project")
-        return guid, {
-            **outputs,
-            "defaultBranch": inputs.get("initialization", {}).get("initType") and "refs/heads/main",
-            "remoteUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
-            "webUrl": f"{organization}/{project}/_git/{inputs.get('name')}",
-            "url": f"{organization}/{project}/_apis/git/repositories/{guid}",
-            "sshUrl": f"git@ssh.dev.azure.com:v3/mock-organization/{project}/{inputs.get('name')}",
-            "size": 0,
-        }
+        return guid, {**inputs, "processTemplateId": stable_uuid("agile")}
+    if token == "azuredevops:index/git:Git":
+        return guid, _repository_outputs(inputs, guid)
+    if token == "azuredevops:index/gitRepositoryFile:GitRepositoryFile":
+        return f"{inputs.get('repositoryId')}/{inputs.get('file')}", dict(inputs)
     if token.startswith("azuredevops:index/serviceEndpoint"):
-        name = inputs.get("serviceEndpointName", "connection")
-        project = inputs.get("projectId", "project")
-        return guid, {
-            **outputs,
-            "authorization": {"scheme": "WorkloadIdentityFederation"},
-            "workloadIdentityFederationIssuer": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0",
-            "workloadIdentityFederationSubject": f"sc://mock-organization/{project}/{name}",
-            "servicePrincipalId": inputs.get("credentials", {}).get("serviceprincipalid", stable_uuid(urn, "sp")),
-        }
+        return guid, _service_endpoint_outputs(inputs, urn)
     if token == "azuredevops:index/buildDefinition:BuildDefinition":
-        return str(numeric), {**outputs, "revision": 1}
-    return str(numeric), outputs
+        return str(numeric), {**inputs, "revision": 1}
+    return str(numeric), dict(inputs)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _aks_user_kubeconfig(resource_group: str, cluster: str) -> str:
+    """What AKS returns for an Entra ID cluster with format=exec: a kubelogin exec plugin in device-code mode."""
+    user = f"clusterUser_{resource_group}_{cluster}"
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": cluster,
+                    "cluster": {
+                        "certificate-authority-data": _b64(f"mock CA of {cluster}"),
+                        "server": f"https://{cluster}-{_short_hash(cluster)}.hcp.westeurope.azmk8s.io:443",
+                    },
+                }
+            ],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+            "current-context": cluster,
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "kubelogin",
+                            "args": [
+                                "get-token",
+                                "--environment",
+                                "AzurePublicCloud",
+                                "--server-id",
+                                AKS_ENTRA_SERVER_ID,
+                                "--client-id",
+                                AKS_ENTRA_CLIENT_ID,
+                                "--tenant-id",
+                                TENANT_ID,
+                                "--login",
+                                "devicecode",
+                            ],
+                            "interactiveMode": "IfAvailable",
+                            "provideClusterInfo": False,
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=False,
+    )
+
+
+def _kubernetes_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, dict[str, Any]]:
+    metadata = inputs.get("metadata", {})
+    namespace = metadata.get("namespace")
+    name = metadata.get("name", urn.rsplit("::", 1)[-1])
+    outputs: dict[str, Any] = {**inputs, "metadata": {**metadata, "uid": stable_uuid(urn)}}
+    if token == "kubernetes:core/v1:Secret" and inputs.get("type") == "kubernetes.io/service-account-token":
+        # The token controller fills these in; the provider waits for them before it reports the Secret created.
+        outputs["data"] = {
+            "ca.crt": _b64(f"mock cluster CA for {urn}"),
+            "namespace": _b64(str(namespace)),
+            "token": _b64(f"mock-token-{stable_uuid(urn, 'token')}"),
+        }
+    return (f"{namespace}/{name}" if namespace else name), outputs
 
 
 class EstateMocks(pulumi.runtime.Mocks):
@@ -177,13 +264,7 @@ class EstateMocks(pulumi.runtime.Mocks):
         if args.typ.startswith("azuredevops:"):
             return _devops_outputs(args.typ, args.inputs, urn)
         if args.typ.startswith("kubernetes:"):
-            metadata = args.inputs.get("metadata", {})
-            namespace = metadata.get("namespace")
-            name = metadata.get("name", args.name)
-            return (f"{namespace}/{name}" if namespace else name), {
-                **args.inputs,
-                "metadata": {**metadata, "uid": stable_uuid(urn)},
-            }
+            return _kubernetes_outputs(args.typ, args.inputs, urn)
         if args.typ.startswith("pulumi:providers:"):
             return stable_uuid(urn, "provider"), args.inputs
         return stable_uuid(urn), dict(args.inputs)
@@ -197,5 +278,33 @@ class EstateMocks(pulumi.runtime.Mocks):
                 "tenantId": TENANT_ID,
             }
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            return {"kubeconfigs": [{"name": "clusterUser", "value": "YXBpVmVyc2lvbjogdjEKa2luZDogQ29uZmlnCg=="}]}
+            kubeconfig = _aks_user_kubeconfig(args.args["resourceGroupName"], args.args["resourceName"])
+            return {"kubeconfigs": [{"name": "clusterUser", "value": _b64(kubeconfig)}]}
+        if args.token == "azuredevops:index/getClientConfig:getClientConfig":
+            return {
+                "id": DEVOPS_ORGANIZATION_ID,
+                "name": "mock-organization",
+                "organizationUrl": "https://dev.azure.com/mock-organization",
+                "ownerId": stable_uuid("devops-owner"),
+                "status": "active",
+                "tenantId": TENANT_ID,
+            }
+        if args.token == "azuredevops:index/getUsers:getUsers":
+            # Every principal name is a user of the mock organisation; a real lookup finds only existing users.
+            principal = args.args["principalName"]
+            return {
+                "id": f"users#{_short_hash(principal, 27)}",
+                "principalName": principal,
+                "users": [
+                    {
+                        "id": stable_uuid("devops-user", principal),
+                        "descriptor": f"aad.{_b64(stable_uuid('aad-user', principal))}",
+                        "principalName": principal,
+                        "mailAddress": principal,
+                        "displayName": principal.split("@", 1)[0],
+                        "origin": "aad",
+                        "originId": stable_uuid("aad-user", principal),
+                    }
+                ],
+            }
         raise NotImplementedError(f"the mocks do not implement the call {args.token}; add it to tools/mocks.py")

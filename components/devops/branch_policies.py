@@ -1,0 +1,71 @@
+"""The branch policies that make a pull request the only way into `main` of one repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+from components.devops.repository import MAIN_BRANCH
+
+# A PR that only touches Markdown needs no build; everything else must build and pass the unit tests.
+BUILD_FILENAME_PATTERNS = ("/*", "!*.md")
+
+
+@dataclass(frozen=True)
+class BranchPoliciesArgs:
+    project_id: pulumi.Input[str]
+    repository_id: pulumi.Input[str]
+    pr_definition_id: pulumi.Input[int]
+    reviewer_count: int
+
+
+class BranchPolicies(pulumi.ComponentResource):
+    def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:devops:BranchPolicies", name, None, opts)
+        scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
+        azuredevops.BranchPolicyBuildValidation(
+            f"{name}-build-validation",
+            project_id=args.project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
+                display_name="PR build: lint, type check, unit tests",
+                build_definition_id=args.pr_definition_id,
+                manual_queue_only=False,
+                # The result expires as soon as main moves, so what merges was built against the current main.
+                queue_on_source_update_only=False,
+                valid_duration=0,
+                filename_patterns=list(BUILD_FILENAME_PATTERNS),
+                scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azuredevops.BranchPolicyMinReviewers(
+            f"{name}-min-reviewers",
+            project_id=args.project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
+                reviewer_count=args.reviewer_count,
+                submitter_can_vote=False,
+                last_pusher_cannot_approve=True,
+                allow_completion_with_rejects_or_waits=False,
+                # A push after approval needs approving again; rejections and waits stand until withdrawn.
+                on_push_reset_approved_votes=True,
+                scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azuredevops.BranchPolicyCommentResolution(
+            f"{name}-comment-resolution",
+            project_id=args.project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyCommentResolutionSettingsArgs(
+                scopes=[azuredevops.BranchPolicyCommentResolutionSettingsScopeArgs(**scope)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})

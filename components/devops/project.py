@@ -1,0 +1,61 @@
+"""The private Azure DevOps project that holds the service repositories, pipelines and environments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+# Repos and Pipelines carry the architecture; Boards stays on so pull requests can link work items. Test Plans (a
+# paid extension) and Artifacts (the pipelines publish pipeline artifacts, not feed packages) are unused surface.
+FEATURES = {
+    "boards": "enabled",
+    "repositories": "enabled",
+    "pipelines": "enabled",
+    "testplans": "disabled",
+    "artifacts": "disabled",
+}
+
+
+@dataclass(frozen=True)
+class ProjectArgs:
+    project_name: str
+    description: str
+
+
+class Project(pulumi.ComponentResource):
+    project_id: pulumi.Output[str]
+    project_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:devops:Project", name, None, opts)
+        project = azuredevops.Project(
+            f"{name}-project",
+            name=args.project_name,
+            description=args.description,
+            visibility="private",
+            version_control="Git",
+            work_item_template="Agile",
+            features=FEATURES,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Pipeline tokens reach this project only, queue-time variables must be declared settable, and YAML pipelines
+        # read only the repositories they reference: the project-level defaults of a hardened organisation.
+        azuredevops.ProjectPipelineSettings(
+            f"{name}-pipeline-settings",
+            project_id=project.id,
+            enforce_job_scope=True,
+            enforce_job_scope_for_release=True,
+            enforce_referenced_repo_scoped_token=True,
+            enforce_settable_var=True,
+            status_badges_are_private=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        organization_url = azuredevops.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).organization_url
+        self.project_id = project.id
+        self.project_url = organization_url.apply(lambda url: f"{url.rstrip('/')}/{quote(args.project_name, safe='')}")
+        self.register_outputs({"projectId": self.project_id, "projectUrl": self.project_url})

@@ -1,0 +1,85 @@
+"""The Azure Resource Manager and container registry service connections, both by workload identity federation.
+
+Both are "manual" connections bound to the estate's user-assigned identity: Azure DevOps stores only the identity's
+client ID and mints a short-lived token per job, which Entra ID exchanges because of the federated credentials made
+from these connections' issuer and subject. No connection holds a password, key or certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+from components.identity import FederatedSubject
+
+WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
+
+
+@dataclass(frozen=True)
+class ServiceConnectionsArgs:
+    project_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+    azure_connection_name: str
+    azure_credential_name: str
+    registry_connection_name: str
+    registry_credential_name: str
+    registry_name: pulumi.Input[str]
+    registry_resource_group_name: pulumi.Input[str]
+
+
+class ServiceConnections(pulumi.ComponentResource):
+    azure_connection_id: pulumi.Output[str]
+    registry_connection_id: pulumi.Output[str]
+    federated_subjects: list[FederatedSubject]
+
+    def __init__(self, name: str, args: ServiceConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:devops:ServiceConnections", name, None, opts)
+        azure = azuredevops.ServiceEndpointAzureRM(
+            f"{name}-azure",
+            project_id=args.project_id,
+            service_endpoint_name=args.azure_connection_name,
+            description="aks-estate: Azure Resource Manager as the pipelines identity (workload identity federation)",
+            service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
+            credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity_client_id),
+            azurerm_spn_tenantid=args.tenant_id,
+            azurerm_subscription_id=args.subscription_id,
+            # Azure DevOps shows the name as a label only and the provider has no way to look it up; the ID is a
+            # name that needs no extra config and never drifts from the subscription actually targeted.
+            azurerm_subscription_name=args.subscription_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        registry = azuredevops.ServiceEndpointAzureEcr(
+            f"{name}-registry",
+            project_id=args.project_id,
+            service_endpoint_name=args.registry_connection_name,
+            description="aks-estate: the non-production registry as the pipelines identity (workload identity)",
+            service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
+            credentials=azuredevops.ServiceEndpointAzureEcrCredentialsArgs(serviceprincipalid=args.identity_client_id),
+            azurecr_spn_tenantid=args.tenant_id,
+            azurecr_subscription_id=args.subscription_id,
+            azurecr_subscription_name=args.subscription_id,
+            azurecr_name=args.registry_name,
+            resource_group=args.registry_resource_group_name,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.azure_connection_id = azure.id
+        self.registry_connection_id = registry.id
+        self.federated_subjects = [
+            FederatedSubject(
+                args.azure_credential_name,
+                azure.workload_identity_federation_issuer,
+                azure.workload_identity_federation_subject,
+            ),
+            FederatedSubject(
+                args.registry_credential_name,
+                registry.workload_identity_federation_issuer,
+                registry.workload_identity_federation_subject,
+            ),
+        ]
+        self.register_outputs(
+            {"azureConnectionId": self.azure_connection_id, "registryConnectionId": self.registry_connection_id}
+        )

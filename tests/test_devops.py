@@ -1,0 +1,531 @@
+"""The Azure DevOps half of the estate: repositories and their commits, branch policies, workload-identity service
+connections, environments with their checks and Kubernetes resources, the Key Vault variable group, pipeline
+definitions and exactly the authorizations each one needs.
+
+Most tests read the session-wide `dev`/`prod` captures. One module-scoped capture adds a second service, listed
+first and with its own code, to show that services are keyed by name and that existing code gets no starter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from components import config, naming
+from components.devops.devops import pipeline_context
+from components.devops.environments import Approval, approver_id
+from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
+from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, repository_contents, starter_files
+from components.devops.repository_files import (
+    CD_PIPELINE_PATH,
+    CI_PIPELINE_PATH,
+    KUBERNETES_MANIFEST_PATH,
+    PR_PIPELINE_PATH,
+    STAGING_MANIFEST,
+    ServiceSpec,
+    pipeline_names,
+    render_repository_files,
+)
+from tools import capture
+from tools.capture import Capture, Registration
+from tools.mocks import SUBSCRIPTION_ID
+
+STAGES = ("staging", "production")
+SECRET = capture.SECRET
+FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
+
+
+def devops(resource: str) -> str:
+    """The Pulumi type token of an Azure DevOps resource, e.g. `Git` -> `azuredevops:index/git:Git`."""
+    return f"azuredevops:index/{resource[0].lower()}{resource[1:]}:{resource}"
+
+
+def settings(stack: str) -> config.EstateConfig:
+    raw, _ = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
+    prefix = f"{config.NAMESPACE}:"
+    return config.parse({key.removeprefix(prefix): value for key, value in raw.items() if key.startswith(prefix)})
+
+
+def one(registrations: list[Registration], what: str) -> Registration:
+    assert len(registrations) == 1, f"expected one {what}, found {[r.name for r in registrations]}"
+    return registrations[0]
+
+
+def repository(estate: Capture, service: str) -> Registration:
+    return one([r for r in estate.of_type(devops("Git")) if r.inputs["name"] == service], f"repository {service}")
+
+
+def committed(estate: Capture, repository_id: str) -> list[Registration]:
+    files = [r for r in estate.of_type(devops("GitRepositoryFile")) if r.inputs["repositoryId"] == repository_id]
+    return sorted(files, key=lambda r: r.inputs["file"])
+
+
+def definition(estate: Capture, name: str) -> Registration:
+    return one([r for r in estate.of_type(devops("BuildDefinition")) if r.inputs["name"] == name], name)
+
+
+def environment(estate: Capture, name: str) -> Registration:
+    return one([r for r in estate.of_type(devops("Environment")) if r.inputs["name"] == name], name)
+
+
+def connection(estate: Capture, resource: str) -> Registration:
+    return one(estate.of_type(devops(resource)), resource)
+
+
+def checks_on(estate: Capture, environment_id: str) -> dict[str, list[Registration]]:
+    kinds = ("CheckApproval", "CheckBranchControl", "CheckExclusiveLock")
+    return {
+        kind: [r for r in estate.of_type(devops(kind)) if r.inputs["targetResourceId"] == environment_id]
+        for kind in kinds
+    }
+
+
+def kubernetes_connection(estate: Capture, stage: str, service: str) -> Registration:
+    return one(
+        [
+            r
+            for r in estate.of_type(devops("ServiceEndpointKubernetes"))
+            if r.inputs["serviceEndpointName"] == f"{stage}-{service}-kubernetes"
+        ],
+        f"{stage} Kubernetes connection of {service}",
+    )
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def expected_files(estate: Capture, service: config.Service) -> dict[str, str]:
+    stack = settings(estate.stack)
+    secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
+    ctx = pipeline_context(
+        naming.EstateNames(stack.name_prefix, stack.environment), secrets, stack.production_approvers
+    )
+    spec = ServiceSpec(service.name, service.port, service.replicas, service.max_replicas)
+    return repository_contents(render_repository_files(spec, ctx), {} if service.existing_code else starter_files())
+
+
+@pytest.fixture(scope="module")
+def two_services() -> Capture:
+    """dev with a second service, `payments`, listed before `orders` and bringing its own code."""
+    raw, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
+    raw["aks-estate:services"] = json.dumps([{"name": "payments", "existingCode": True}, {"name": "orders"}])
+    return capture.run("dev", raw, secret_keys)
+
+
+# --- pure parts ---------------------------------------------------------------------------------------------------
+
+
+def test_starter_files_leave_caches_out_and_keep_everything_else(tmp_path: Path) -> None:
+    for relative in (
+        "pyproject.toml",
+        "src/service/app.py",
+        "src/service/__pycache__/app.cpython-311.pyc",
+        ".pytest_cache/v/cache/nodeids",
+        ".ruff_cache/0.17/123",
+        "stray.pyc",
+        ".dockerignore",
+    ):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(f"content of {relative}\n")
+    files = starter_files(tmp_path)
+    assert list(files) == [".dockerignore", "pyproject.toml", "src/service/app.py"]
+    assert files["src/service/app.py"] == "content of src/service/app.py\n"
+
+
+def test_starter_files_refuse_what_a_text_commit_cannot_carry(tmp_path: Path) -> None:
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match=r"logo\.png is not UTF-8 text"):
+        starter_files(tmp_path)
+
+
+def test_the_starter_never_overrides_a_file_the_stack_renders() -> None:
+    with pytest.raises(ValueError, match=r"\['pipelines/ci.yml'\]"):
+        repository_contents({"pipelines/ci.yml": "stack"}, {"pipelines/ci.yml": "starter", "app.py": "x"})
+    assert list(repository_contents({"b": "stack"}, {"c": "starter", "a": "starter"})) == ["a", "b", "c"]
+
+
+def test_the_cluster_kubeconfig_signs_in_without_a_prompt() -> None:
+    aks: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "users": [
+            {"name": "u", "user": {"exec": {"command": "kubelogin", "args": ["get-token", "--login", "devicecode"]}}}
+        ],
+    }
+    converted = yaml.safe_load(non_interactive_kubeconfig(yaml.safe_dump(aks)))
+    assert converted["users"][0]["user"]["exec"]["args"] == ["get-token", "--login", "azurecli"]
+    aks["users"][0]["user"]["exec"]["args"] = ["get-token", "--server-id", "s"]
+    converted = yaml.safe_load(non_interactive_kubeconfig(yaml.safe_dump(aks)))
+    assert converted["users"][0]["user"]["exec"]["args"] == ["get-token", "--server-id", "s", "--login", "azurecli"]
+    legacy = {"users": [{"name": "u", "user": {"auth-provider": {"name": "azure"}}}]}
+    with pytest.raises(ValueError, match="format=exec"):
+        non_interactive_kubeconfig(yaml.safe_dump(legacy))
+
+
+def test_an_approver_must_be_exactly_one_user_of_the_organisation() -> None:
+    user = SimpleNamespace(id="7d3c")
+    assert approver_id("ann@contoso.com", [user]) == "7d3c"
+    for users in ([], [user, SimpleNamespace(id="9a1b")]):
+        with pytest.raises(LookupError, match=re.escape("ann@contoso.com")):
+            approver_id("ann@contoso.com", users)
+    with pytest.raises(ValueError, match="repeat"):
+        Approval(("ann@contoso.com", "ANN@contoso.com"), 60)
+    with pytest.raises(ValueError, match="at least one"):
+        Approval((), 60)
+
+
+def test_the_deploy_role_covers_what_the_manifests_apply_and_nothing_sensitive(dev: Capture) -> None:
+    manifest_path = f"{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
+    manifest = next(r for r in committed(dev, repository(dev, "orders").id) if r.inputs["file"] == manifest_path)
+    manageable = {
+        (group, resource)
+        for rule in DEPLOY_RULES
+        if {"create", "patch", "delete"} <= set(rule.verbs)
+        for group in rule.api_groups
+        for resource in rule.resources
+    }
+    for document in yaml.safe_load_all(manifest.inputs["content"]):
+        group = document["apiVersion"].rpartition("/")[0]
+        kind = document["kind"].lower()
+        plural = f"{kind[:-1]}ies" if kind.endswith("y") else f"{kind}s"
+        assert (group, plural) in manageable, f"the deploy role cannot apply {document['kind']}"
+    for rule in DEPLOY_RULES:
+        assert "*" not in rule.verbs + rule.resources + rule.api_groups
+        assert not {"escalate", "bind", "impersonate"} & set(rule.verbs)
+        assert "secrets" not in rule.resources
+        assert "rbac.authorization.k8s.io" not in rule.api_groups
+
+
+# --- project and repositories -------------------------------------------------------------------------------------
+
+
+def test_the_project_is_private_git_agile_with_hardened_pipeline_settings(estate: Capture) -> None:
+    project = one(estate.of_type(devops("Project")), "project")
+    assert project.inputs["name"] == settings(estate.stack).devops_project
+    assert project.inputs["visibility"] == "private"
+    assert project.inputs["versionControl"] == "Git"
+    assert project.inputs["workItemTemplate"] == "Agile"
+    assert project.inputs["features"]["testplans"] == project.inputs["features"]["artifacts"] == "disabled"
+    pipeline_settings = one(estate.of_type(devops("ProjectPipelineSettings")), "pipeline settings").inputs
+    assert pipeline_settings["projectId"] == project.id
+    for setting in ("enforceJobScope", "enforceReferencedRepoScopedToken", "enforceSettableVar"):
+        assert pipeline_settings[setting] is True, setting
+
+
+def test_each_service_has_its_own_repository_whose_main_branch_exists(estate: Capture) -> None:
+    services = [service.name for service in settings(estate.stack).services]
+    repositories = estate.of_type(devops("Git"))
+    assert sorted(r.inputs["name"] for r in repositories) == sorted(services)
+    for service in services:
+        inputs = repository(estate, service).inputs
+        assert inputs["initialization"] == {"initType": "Clean"}
+        assert inputs["defaultBranch"] == MAIN_BRANCH
+
+
+def test_every_rendered_and_starter_file_is_committed_to_main_one_push_after_another(estate: Capture) -> None:
+    for service in settings(estate.stack).services:
+        files = committed(estate, repository(estate, service.name).id)
+        assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected_files(estate, service)
+        previous: Registration | None = None
+        for file in files:
+            assert file.inputs["branch"] == MAIN_BRANCH
+            assert file.inputs["overwriteOnCreate"] is (file.inputs["file"] == INITIAL_COMMIT_FILE)
+            earlier_files = {d for d in file.dependencies if estate.by_urn(d).type == devops("GitRepositoryFile")}
+            assert earlier_files == ({previous.urn} if previous else set()), file.inputs["file"]
+            previous = file
+
+
+def test_a_service_with_its_own_code_gets_the_stack_files_but_no_starter(two_services: Capture) -> None:
+    payments = config.Service(name="payments", existing_code=True)
+    files = committed(two_services, repository(two_services, "payments").id)
+    assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected_files(two_services, payments)
+    assert not set(starter_files()) & {f.inputs["file"] for f in files}
+
+
+def test_adding_a_service_in_front_changes_nothing_of_another_service(dev: Capture, two_services: Capture) -> None:
+    orders = [r for r in dev.resources if "-orders-" in r.name]
+    assert len(orders) > 40
+    for resource in orders:
+        same = two_services.by_urn(resource.urn)
+        assert same.inputs == resource.inputs, resource.name
+
+
+# --- branch policies ----------------------------------------------------------------------------------------------
+
+
+def test_main_only_takes_reviewed_resolved_and_built_pull_requests(estate: Capture) -> None:
+    stack = settings(estate.stack)
+    for service in stack.services:
+        repo = repository(estate, service.name)
+        last_commit = committed(estate, repo.id)[-1]
+        pr = definition(estate, pipeline_names(ServiceSpec(service.name)).pr)
+        scope = [{"matchType": "Exact", "repositoryId": repo.id, "repositoryRef": MAIN_BRANCH}]
+        policies = {
+            kind: one([r for r in estate.of_type(devops(kind)) if r.inputs["settings"]["scopes"] == scope], kind)
+            for kind in ("BranchPolicyBuildValidation", "BranchPolicyMinReviewers", "BranchPolicyCommentResolution")
+        }
+        for policy in policies.values():
+            assert policy.inputs["blocking"] is True
+            assert policy.inputs["enabled"] is True
+            assert last_commit.urn in policy.dependencies, "a policy before the commits would refuse them"
+        build = policies["BranchPolicyBuildValidation"].inputs["settings"]
+        assert build["buildDefinitionId"] == int(pr.id)
+        assert build["manualQueueOnly"] is False
+        assert build["validDuration"] == 0
+        assert build["queueOnSourceUpdateOnly"] is False
+        assert build["filenamePatterns"][0] == "/*"
+        reviewers = policies["BranchPolicyMinReviewers"].inputs["settings"]
+        assert reviewers["reviewerCount"] == stack.minimum_reviewers
+        assert reviewers["submitterCanVote"] is False
+        assert reviewers["lastPusherCannotApprove"] is True
+        assert reviewers["onPushResetApprovedVotes"] is True
+        assert reviewers["allowCompletionWithRejectsOrWaits"] is False
+
+
+# --- service connections and federation ---------------------------------------------------------------------------
+
+
+def test_azure_connections_authenticate_by_workload_identity_federation_only(estate: Capture) -> None:
+    identity = one(estate.of_type(IDENTITY), "pipelines identity").outputs
+    tenant, subscription = identity["tenantId"], SUBSCRIPTION_ID
+    names = naming.EstateNames(settings(estate.stack).name_prefix, settings(estate.stack).environment)
+    azure = connection(estate, "ServiceEndpointAzureRM").inputs
+    registry = connection(estate, "ServiceEndpointAzureEcr").inputs
+    for inputs in (azure, registry):
+        assert inputs["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
+        assert inputs["credentials"] == {"serviceprincipalid": identity["clientId"]}
+    assert (azure["serviceEndpointName"], azure["azurermSpnTenantid"], azure["azurermSubscriptionId"]) == (
+        names.azure_service_connection,
+        tenant,
+        subscription,
+    )
+    assert (registry["serviceEndpointName"], registry["azurecrSpnTenantid"], registry["azurecrName"]) == (
+        names.registry_service_connection,
+        tenant,
+        names.registry("nonprod"),
+    )
+
+
+def test_federated_credentials_trust_exactly_the_service_connections(estate: Capture) -> None:
+    identity = one(estate.of_type(IDENTITY), "pipelines identity")
+    credentials = {r.inputs["federatedIdentityCredentialResourceName"]: r for r in estate.of_type(FEDERATED_CREDENTIAL)}
+    endpoints = [connection(estate, "ServiceEndpointAzureRM"), connection(estate, "ServiceEndpointAzureEcr")]
+    assert sorted(credentials) == sorted(f"ado-{e.inputs['serviceEndpointName']}" for e in endpoints)
+    for endpoint in endpoints:
+        credential = credentials[f"ado-{endpoint.inputs['serviceEndpointName']}"]
+        assert credential.inputs["issuer"] == endpoint.outputs["workloadIdentityFederationIssuer"]
+        assert credential.inputs["subject"] == endpoint.outputs["workloadIdentityFederationSubject"]
+        endpoint_urns = {e.urn for e in endpoints}
+        assert endpoint_urns & set(credential.dependencies) == {endpoint.urn}, "issuer and subject of this endpoint"
+        assert credential.inputs["resourceName"] == identity.inputs["resourceName"]
+        assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+
+
+def test_no_password_key_or_plaintext_credential_anywhere_in_devops(estate: Capture) -> None:
+    forbidden = ("serviceprincipalkey", "serviceprincipalcertificate", "password", "secretvalue", "apitoken", "token")
+    for resource in estate.resources:
+        if not resource.type.startswith(("azuredevops:", "kubernetes:", "pulumi:providers:kubernetes")):
+            continue
+        for path, value in walk(resource.inputs):
+            key = path.rsplit(".", 1)[-1].lower()
+            if value == SECRET:
+                allowed = resource.type == devops("ServiceEndpointKubernetes") and path == ".serviceAccount"
+                allowed |= resource.type == "pulumi:providers:kubernetes" and path == ".kubeconfig"
+                assert allowed, f"{resource.name}{path} is a secret"
+            else:
+                assert key not in forbidden, f"{resource.name}{path} carries a credential in the clear"
+                assert "kubeconfig" not in key, f"{resource.name}{path} carries a kubeconfig in the clear"
+
+
+# --- environments, checks and Kubernetes targets ------------------------------------------------------------------
+
+
+def test_production_deploys_need_approval_from_main_one_at_a_time(estate: Capture) -> None:
+    stack = settings(estate.stack)
+    checks = checks_on(estate, environment(estate, "production").id)
+    approval = one(checks["CheckApproval"], "approval").inputs
+    assert len(approval["approvers"]) == len(stack.production_approvers)
+    assert all(approver for approver in approval["approvers"])
+    assert approval["requesterCanApprove"] is False
+    assert approval["timeout"] == stack.approval_timeout_minutes
+    branch = one(checks["CheckBranchControl"], "branch control").inputs
+    assert branch["allowedBranches"] == MAIN_BRANCH
+    assert branch["verifyBranchProtection"] is True
+    assert branch["ignoreUnknownProtectionStatus"] is False
+    one(checks["CheckExclusiveLock"], "exclusive lock")
+    for check in (approval, branch):
+        assert check["targetResourceType"] == "environment"
+
+
+def test_staging_deploys_one_at_a_time_without_a_gate(estate: Capture) -> None:
+    checks = checks_on(estate, environment(estate, "staging").id)
+    assert [len(checks[kind]) for kind in ("CheckApproval", "CheckBranchControl", "CheckExclusiveLock")] == [0, 0, 1]
+
+
+def test_every_service_namespace_is_a_resource_of_both_environments(estate: Capture) -> None:
+    services = [service.name for service in settings(estate.stack).services]
+    for stage in STAGES:
+        cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
+        env = environment(estate, stage)
+        resources = [
+            r
+            for r in estate.of_type(devops("EnvironmentResourceKubernetes"))
+            if r.inputs["environmentId"] == int(env.id)
+        ]
+        assert sorted(r.inputs["namespace"] for r in resources) == sorted(services)
+        for service in services:
+            target = one([r for r in resources if r.inputs["namespace"] == service], f"{stage} {service}").inputs
+            assert target["name"] == service, "CD targets <environment>.<namespace>"
+            assert target["clusterName"] == cluster.inputs["resourceName"]
+            endpoint = kubernetes_connection(estate, stage, service)
+            assert target["serviceEndpointId"] == endpoint.id
+            assert endpoint.inputs["authorizationType"] == "ServiceAccount"
+            assert endpoint.inputs["apiserverUrl"] == f"https://{cluster.outputs['fqdn']}"
+
+
+def test_each_namespace_gets_a_deploy_account_bound_to_its_own_role_in_its_own_cluster(estate: Capture) -> None:
+    services = [service.name for service in settings(estate.stack).services]
+    for stage in STAGES:
+        cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
+        provider = estate.named(f"estate-devops-targets-{stage}-provider")
+        assert cluster.urn in provider.dependencies, "each cluster's objects go through that cluster's provider"
+        assert provider.inputs["kubeconfig"] == SECRET
+        for service in services:
+            target = f"estate-devops-targets-{stage}-{service}"
+            assert estate.named(target).parent == provider.parent
+            namespace = estate.named(f"{target}-namespace").inputs["metadata"]
+            account = estate.named(f"{target}-service-account").inputs
+            role = estate.named(f"{target}-role").inputs
+            binding = estate.named(f"{target}-role-binding").inputs
+            token = estate.named(f"{target}-token")
+            assert namespace["name"] == service
+            assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+            assert account["automountServiceAccountToken"] is False
+            assert role["metadata"]["namespace"] == account["metadata"]["namespace"] == service
+            assert role["rules"] == [
+                {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)}
+                for r in DEPLOY_RULES
+            ]
+            assert binding["metadata"]["namespace"] == service
+            assert binding["roleRef"] == {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": role["metadata"]["name"],
+            }
+            assert binding["subjects"] == [
+                {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": service}
+            ]
+            assert token.inputs["type"] == "kubernetes.io/service-account-token"
+            assert token.inputs["metadata"]["annotations"] == {
+                "kubernetes.io/service-account.name": account["metadata"]["name"]
+            }
+            endpoint = kubernetes_connection(estate, stage, service)
+            assert endpoint.inputs["serviceAccount"] == SECRET
+            assert token.urn in endpoint.dependencies, "the connection holds the deploy account's own token"
+
+
+# --- variable group -----------------------------------------------------------------------------------------------
+
+
+def test_the_variable_group_maps_the_key_vault_secrets_for_ci_only(estate: Capture) -> None:
+    group = one(estate.of_type(devops("VariableGroup")), "variable group")
+    vault = one(estate.of_type("azure-native:keyvault:Vault"), "vault")
+    azure = connection(estate, "ServiceEndpointAzureRM")
+    secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
+    assert group.inputs["keyVault"] == {"name": vault.inputs["vaultName"], "serviceEndpointId": azure.id}
+    assert group.inputs["variables"] == [{"name": secret} for secret in secrets]
+    assert group.inputs["allowAccess"] is False
+    ready = {r.urn for r in estate.of_type(FEDERATED_CREDENTIAL)} | {
+        r.urn for r in estate.of_type("azure-native:authorization:RoleAssignment") if r.name.endswith("read-secrets")
+    }
+    assert len(ready) == 3
+    assert ready <= set(group.dependencies), "Azure DevOps lists the vault through the connection on save"
+    users = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs["resourceId"] == group.id]
+    ci = {definition(estate, pipeline_names(ServiceSpec(s.name)).ci).id for s in settings(estate.stack).services}
+    assert sorted(str(r.inputs["pipelineId"]) for r in users) == sorted(ci)
+    assert all(r.inputs["type"] == "variablegroup" for r in users)
+
+
+# --- pipeline definitions and authorizations ----------------------------------------------------------------------
+
+
+def test_every_definition_runs_a_committed_yaml_of_its_own_repository(estate: Capture) -> None:
+    for service in settings(estate.stack).services:
+        repo = repository(estate, service.name)
+        files = committed(estate, repo.id)
+        names = pipeline_names(ServiceSpec(service.name))
+        for name, path, ci_trigger in (
+            (names.pr, PR_PIPELINE_PATH, None),
+            (names.ci, CI_PIPELINE_PATH, {"useYaml": True}),
+            (names.cd, CD_PIPELINE_PATH, None),
+        ):
+            inputs = definition(estate, name).inputs
+            assert inputs["repository"]["repoType"] == "TfsGit"
+            assert inputs["repository"]["repoId"] == repo.id
+            assert inputs["repository"]["branchName"] == MAIN_BRANCH
+            assert inputs["repository"]["ymlPath"] == path
+            assert path in {f.inputs["file"] for f in files}
+            assert inputs.get("ciTrigger") == ci_trigger
+            assert inputs["jobAuthorizationScope"] == "project"
+            assert files[-1].urn in definition(estate, name).dependencies, "a definition needs its YAML committed"
+
+
+def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -> None:
+    authorizations = estate.of_type(devops("PipelineAuthorization"))
+    assert all(r.inputs.get("pipelineId") for r in authorizations), "nothing is open to every pipeline"
+    azure = connection(estate, "ServiceEndpointAzureRM").id
+    registry = connection(estate, "ServiceEndpointAzureEcr").id
+    group = one(estate.of_type(devops("VariableGroup")), "variable group").id
+    for service in settings(estate.stack).services:
+        names = pipeline_names(ServiceSpec(service.name))
+        granted = {
+            kind: {
+                (r.inputs["type"], r.inputs["resourceId"])
+                for r in authorizations
+                if str(r.inputs["pipelineId"]) == definition(estate, name).id
+            }
+            for kind, name in (("pr", names.pr), ("ci", names.ci), ("cd", names.cd))
+        }
+        assert granted["pr"] == set()
+        assert granted["ci"] == {("endpoint", azure), ("endpoint", registry), ("variablegroup", group)}
+        assert granted["cd"] == {
+            ("endpoint", azure),
+            *(("environment", environment(estate, stage).id) for stage in STAGES),
+            *(("endpoint", kubernetes_connection(estate, stage, service.name).id) for stage in STAGES),
+        }
+
+
+# --- stack outputs ------------------------------------------------------------------------------------------------
+
+
+def test_the_stack_exports_the_devops_entry_points(estate: Capture) -> None:
+    stack = settings(estate.stack)
+    outputs = estate.outputs
+    assert outputs["devopsProjectUrl"].endswith(f"/{stack.devops_project}")
+    assert outputs["environments"] == {stage: stage for stage in STAGES}
+    for service in stack.services:
+        assert outputs["repositoryUrls"][service.name] == repository(estate, service.name).outputs["webUrl"]
+        names = pipeline_names(ServiceSpec(service.name))
+        assert outputs["pipelineIds"][service.name] == {
+            "pr": int(definition(estate, names.pr).id),
+            "ci": int(definition(estate, names.ci).id),
+            "cd": int(definition(estate, names.cd).id),
+        }
