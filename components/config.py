@@ -364,6 +364,10 @@ def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
                 lines.append(line((*loc, key), value, rule))
         elif item["type"] == "missing":
             lines.append(line(loc, _MISSING, "is required"))
+        elif item["type"] == "extra_forbidden":
+            lines.append(line(loc, item["input"], "is not a setting this stack knows (README.md, Configuration)"))
+        elif item["type"] == "too_short":
+            lines.append(line(loc, item["input"], f"needs at least {item['ctx']['min_length']} item(s)"))
         else:
             lines.append(line(loc, item["input"], item["msg"].removeprefix("Value error, ")))
     return "invalid stack configuration:\n  " + "\n  ".join(lines)

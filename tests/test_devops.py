@@ -260,12 +260,14 @@ def test_a_service_with_its_own_code_gets_the_stack_files_but_no_starter(two_ser
     assert not set(starter_files()) & {f.inputs["file"] for f in files}
 
 
-def test_adding_a_service_in_front_changes_nothing_of_another_service(dev: Capture, two_services: Capture) -> None:
-    orders = [r for r in dev.resources if "-orders-" in r.name]
-    assert len(orders) > 40
-    for resource in orders:
-        same = two_services.by_urn(resource.urn)
+def test_adding_a_service_in_front_changes_no_existing_resource(dev: Capture, two_services: Capture) -> None:
+    assert len([r for r in dev.resources if "-orders-" in r.name]) > 40
+    after = {r.urn: r for r in two_services.resources}
+    for resource in dev.resources:
+        same = after[resource.urn]
         assert same.inputs == resource.inputs, resource.name
+        assert same.dependencies == resource.dependencies, resource.name
+    assert len(after) > len(dev.resources)
 
 
 # --- branch policies ----------------------------------------------------------------------------------------------
