@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tools import diagram
-from tools.capture import Capture
+from tools.capture import ROOT, Capture
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +44,8 @@ def test_svg_is_rendered(prod: Capture, tmp_path: Path) -> None:
     written = diagram.write(prod, tmp_path)
     assert [path.name for path in written] == ["diagram.dot", "diagram.svg"]
     assert (tmp_path / "diagram.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_the_readme_diagram_is_the_current_prod_estate(source: str) -> None:
+    committed = (ROOT / "docs" / "estate-prod.dot").read_text()
+    assert committed == source, "regenerate: python -m tools.offline_preview --stack prod; copy out/prod/diagram.*"
