@@ -108,3 +108,13 @@ def test_summary_lists_the_estate_outputs_and_remaining_manual_steps(two_runs: t
     assert "| `aks-estate:containers:Cluster` | `azure-native:containerservice:ManagedCluster` | 2 |" in summary
     assert '"appInsightsConnectionString": "[secret]"' in summary
     assert "Authorize the Defender for DevOps connector" in summary
+
+
+def test_in_cluster_objects_wait_for_their_own_clusters_provider(prod: Capture) -> None:
+    providers = {r.urn: r for r in prod.of_type("pulumi:providers:kubernetes")}
+    assert len(providers) == 2
+    for registration in prod.resources:
+        if registration.type.startswith("kubernetes:"):
+            (provider,) = [urn for urn in registration.dependencies if urn in providers]
+            stage = "staging" if "staging" in registration.name else "production"
+            assert stage in providers[provider].name

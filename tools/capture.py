@@ -93,12 +93,18 @@ class CapturingMonitor(MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self._urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         dependencies = set(request.dependencies)
         for property_dependencies in request.propertyDependencies.values():
             dependencies.update(property_dependencies.urns)
+        # The engine creates an explicit provider before anything that uses it. A reference is "<URN>::<ID>" and
+        # URNs contain "::" themselves; default providers belong to the engine and were never registered here.
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else ""
+        if provider in self._urns:
+            dependencies.add(provider)
         inputs = rpc.deserialize_properties(request.object, keep_internal=False)
         self.registrations.append(
             Registration(
@@ -116,6 +122,7 @@ class CapturingMonitor(MockMonitor):
                 else {},
             )
         )
+        self._urns.add(response.urn)
         return response
 
 
