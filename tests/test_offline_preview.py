@@ -118,3 +118,16 @@ def test_in_cluster_objects_wait_for_their_own_clusters_provider(prod: Capture) 
             (provider,) = [urn for urn in registration.dependencies if urn in providers]
             stage = "staging" if "staging" in registration.name else "production"
             assert stage in providers[provider].name
+
+
+def test_a_policy_violation_fails_the_preview_naming_the_rule(tmp_path: Path) -> None:
+    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    # Azure accepts 30 pods a node and so does the config; checkov's CKV_AZURE_168 (and the pack) want at least 50.
+    document["config"]["aks-estate:clusters"]["staging"]["userPool"]["maxPods"] = 40
+    config_file = tmp_path / "Pulumi.dev.yaml"
+    config_file.write_text(yaml.safe_dump(document))
+    result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 3
+    assert "aks-max-pods: estate-cluster-staging-aks: agent pool user: maxPods must be at least 50" in result.stderr
+    assert "1 violations" in result.stdout
+    assert "**aks-max-pods**" in (tmp_path / "out" / "summary.md").read_text()

@@ -2,8 +2,10 @@
 
     python -m tools.offline_preview --stack <dev|prod> [--config-file PATH] [--out DIR]
 
-Writes DIR/resources.json and DIR/outputs.json (default DIR: out/<stack>) and prints a summary. Invalid config exits
-2 with one message naming the key, the value and the rule; nothing is registered and nothing is written.
+Writes DIR/resources.json, outputs.json, summary.md and the diagram (default DIR: out/<stack>), runs the policy pack
+over the inventory, and prints a summary. Invalid config exits 2 with one message naming the key, the value and the
+rule; nothing is registered and nothing is written. A mandatory policy violation exits 3 after writing the files,
+as `pulumi preview --policy-pack policy` would fail.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from pathlib import Path
 
 from components.config import ConfigError
+from policy import offline as policy_offline
+from policy.rules import POLICIES
 from tools import capture, diagram
 
 MANUAL_STEPS = {
@@ -48,7 +52,9 @@ def summary_table(result: capture.Capture) -> list[tuple[str, str, int]]:
     return sorted((component, token, count) for (component, token), count in counts.items())
 
 
-def render_summary(result: capture.Capture, config_name: str) -> str:
+def render_summary(
+    result: capture.Capture, config_name: str, violations: list[policy_offline.Violation] | None = None
+) -> str:
     custom = [r for r in result.resources if r.custom]
     lines = [
         f"# Offline preview of stack `{result.stack}`",
@@ -73,6 +79,13 @@ def render_summary(result: capture.Capture, config_name: str) -> str:
     present = {r.type for r in custom}
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
     lines.extend(f"- {step}" for step in steps)
+    lines.extend(["", "## Policy pack", ""])
+    if violations is None:
+        lines.append("Not run.")
+    elif not violations:
+        lines.append(f"All {len(POLICIES)} mandatory rules of `policy/` pass.")
+    else:
+        lines.extend(f"- **{v.policy}**: {v.message} ({v.urn or 'stack'})" for v in violations)
     return "\n".join(lines) + "\n"
 
 
@@ -97,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     elapsed = time.perf_counter() - started
 
+    # Values only known after a real update are advisory in `pulumi preview`; offline every value is known.
+    violations = [v for v in policy_offline.evaluate(POLICIES, result.resources) if not v.unknown]
     out = args.out or capture.ROOT / "out" / args.stack
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "resources.json", [registration.as_json() for registration in result.resources])
     _write(out / "outputs.json", result.outputs)
-    (out / "summary.md").write_text(render_summary(result, config_file.name))
+    (out / "summary.md").write_text(render_summary(result, config_file.name, violations))
     drawn = diagram.write(result, out)
 
     table = summary_table(result)
@@ -115,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {', '.join(written)} to {out}")
     if len(drawn) == 1:
         print("  (install Graphviz, e.g. `apt-get install graphviz`, to render diagram.svg from diagram.dot)")
-    return 0
+    print(f"policy pack: {len(POLICIES)} mandatory rules, {len(violations)} violations")
+    for violation in violations:
+        print(f"  {violation.policy}: {violation.message} ({violation.urn or 'stack'})", file=sys.stderr)
+    return 3 if violations else 0
 
 
 if __name__ == "__main__":
