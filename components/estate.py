@@ -202,6 +202,7 @@ class Estate(pulumi.ComponentResource):
                     stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
                     for stage, cluster in self.clusters.items()
                 },
+                app_insights_connection_string=monitoring.app_insights_connection_string,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

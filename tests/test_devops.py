@@ -24,6 +24,7 @@ from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, repository_contents, starter_files
 from components.devops.repository_files import (
+    APPINSIGHTS_SECRET_NAME,
     CD_PIPELINE_PATH,
     CI_PIPELINE_PATH,
     KUBERNETES_MANIFEST_PATH,
@@ -351,6 +352,8 @@ def test_no_password_key_or_plaintext_credential_anywhere_in_devops(estate: Capt
             if value == SECRET:
                 allowed = resource.type == devops("ServiceEndpointKubernetes") and path == ".serviceAccount"
                 allowed |= resource.type == "pulumi:providers:kubernetes" and path == ".kubeconfig"
+                # The telemetry connection string, written into the cluster for the service, never to Azure DevOps.
+                allowed |= resource.type == "kubernetes:core/v1:Secret" and resource.name.endswith("-appinsights")
                 assert allowed, f"{resource.name}{path} is a secret"
             else:
                 assert key not in forbidden, f"{resource.name}{path} carries a credential in the clear"
@@ -531,3 +534,19 @@ def test_the_stack_exports_the_devops_entry_points(estate: Capture) -> None:
             "ci": int(definition(estate, names.ci).id),
             "cd": int(definition(estate, names.cd).id),
         }
+
+
+def test_every_namespace_gets_the_telemetry_secret_the_deployment_mounts(estate: Capture) -> None:
+    secrets = [
+        r
+        for r in estate.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == APPINSIGHTS_SECRET_NAME
+    ]
+    namespaces = estate.of_type("kubernetes:core/v1:Namespace")
+    assert len(secrets) == len(namespaces) == 2
+    for secret in secrets:
+        assert secret.inputs["stringData"] == "[secret]"
+        assert secret.inputs["type"] == "Opaque"
+        (provider,) = [urn for urn in secret.dependencies if "pulumi:providers:kubernetes" in urn]
+        namespace = next(n for n in namespaces if provider in n.dependencies and n.urn in secret.dependencies)
+        assert secret.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]

@@ -528,7 +528,7 @@ def test_kubernetes_template_is_locked_down(rendered: dict[str, Files], service:
 
     assert sorted(doc["kind"] for doc in docs) == sorted(
         ["ServiceAccount", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]
-        + ["NetworkPolicy"] * 3
+        + ["NetworkPolicy"] * 4
     )
     assert {doc["metadata"]["namespace"] for doc in docs} == {service.name}
     (deployment,) = kind(content, "Deployment")
@@ -573,6 +573,21 @@ def test_kubernetes_template_is_locked_down(rendered: dict[str, Files], service:
     assert ingress == [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": service.port}]}]
     egress = policies["allow-dns-egress"]["egress"]
     assert [port["port"] for rule in egress for port in rule["ports"]] == [53, 53]
+    (telemetry,) = policies[f"{service.name}-allow-telemetry-egress"]["egress"]
+    assert telemetry["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert telemetry["to"] == [
+        {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}
+    ]
+    # Telemetry reads the connection string from the secret the stack writes, mounted as a file.
+    mount = {"name": "appinsights", "mountPath": "/var/run/secrets/appinsights", "readOnly": True}
+    assert mount in container["volumeMounts"]
+    assert {"name": "appinsights", "secret": {"secretName": "appinsights", "optional": True, "defaultMode": 0o440}} in (
+        pod["volumes"]
+    )
+    assert {
+        "name": "APPLICATIONINSIGHTS_CONNECTION_STRING_FILE",
+        "value": "/var/run/secrets/appinsights/connection-string",
+    } in container["env"]
 
 
 # --- rendering ----------------------------------------------------------------------------------------------------

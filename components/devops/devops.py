@@ -103,6 +103,7 @@ class DevOpsArgs:
     # The role assignment that lets the pipelines identity read the vault's secrets.
     key_vault_read_grant_id: pulumi.Input[str]
     clusters: Mapping[naming.Stage, ClusterEndpoint]
+    app_insights_connection_string: pulumi.Input[str]
 
 
 class DevOps(pulumi.ComponentResource):
@@ -203,6 +204,7 @@ class DevOps(pulumi.ComponentResource):
                     cluster_name=args.clusters[stage].cluster_name,
                     cluster_fqdn=args.clusters[stage].fqdn,
                     services=[service.spec.name for service in args.services],
+                    app_insights_connection_string=args.app_insights_connection_string,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -33,6 +33,7 @@ import yaml
 from pulumi_azure_native import containerservice
 
 from components import naming
+from components.devops.repository_files import APPINSIGHTS_KEY, APPINSIGHTS_SECRET_NAME
 
 KUBELOGIN_LOGIN = "azurecli"
 DEPLOY_ACCOUNT = "deploy"
@@ -106,6 +107,7 @@ class ClusterTargetsArgs:
     cluster_name: pulumi.Input[str]
     cluster_fqdn: pulumi.Input[str]
     services: Sequence[str]
+    app_insights_connection_string: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class NamespaceTargetArgs:
     api_server_url: pulumi.Input[str]
     namespace: str
     connection_name: str
+    app_insights_connection_string: pulumi.Input[str]
 
 
 class NamespaceTarget(pulumi.ComponentResource):
@@ -186,6 +189,14 @@ class NamespaceTarget(pulumi.ComponentResource):
             type="kubernetes.io/service-account-token",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The service's telemetry target, mounted as a file by the Deployment the CD pipeline applies.
+        kubernetes.core.v1.Secret(
+            f"{name}-appinsights",
+            metadata=metadata(APPINSIGHTS_SECRET_NAME),
+            type="Opaque",
+            string_data={APPINSIGHTS_KEY: pulumi.Output.secret(args.app_insights_connection_string)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         connection = azuredevops.ServiceEndpointKubernetes(
             f"{name}-connection",
             project_id=args.project_id,
@@ -247,6 +258,7 @@ class ClusterTargets(pulumi.ComponentResource):
                     connection_name=naming.checked(
                         "Azure DevOps service connection", f"{args.stage}-{service}-kubernetes"
                     ),
+                    app_insights_connection_string=args.app_insights_connection_string,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}),
             )

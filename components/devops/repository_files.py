@@ -40,6 +40,12 @@ UNPINNED_IMAGE_TAG = "set-by-pipeline"
 # The UID/GID the container runs as; above 10000 so it maps to no user of the node (checkov CKV_K8S_40).
 RUN_AS_ID = 10001
 KUBELOGIN_VERSION = "0.2.14"
+# The Kubernetes secret the stack writes into every service namespace (components/devops/kubernetes.py) and where
+# the Deployment mounts it; the service reads the file named by APPLICATIONINSIGHTS_CONNECTION_STRING_FILE.
+APPINSIGHTS_SECRET_NAME = "appinsights"
+APPINSIGHTS_KEY = "connection-string"
+APPINSIGHTS_MOUNT = "/var/run/secrets/appinsights"
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 MANUAL_VALIDATION_TIMEOUT_MINUTES = 1440
 
 _TEMPLATE_SOURCE_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "service" / "templates"
@@ -586,7 +592,11 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
         # With a digest reference `Always` costs only a manifest check, and the kubelet re-checks pull access.
         "imagePullPolicy": "Always",
         "ports": [{"name": "http", "containerPort": service.port, "protocol": "TCP"}],
-        "env": [{"name": "SERVICE_NAME", "value": name}, {"name": "PORT", "value": str(service.port)}],
+        "env": [
+            {"name": "SERVICE_NAME", "value": name},
+            {"name": "PORT", "value": str(service.port)},
+            {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING_FILE", "value": f"{APPINSIGHTS_MOUNT}/{APPINSIGHTS_KEY}"},
+        ],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": "http"},
@@ -607,7 +617,10 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
             **runtime_default_seccomp,
         },
         # The root filesystem is read-only; Python and its libraries still want a scratch directory.
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108
+            {"name": "appinsights", "mountPath": APPINSIGHTS_MOUNT, "readOnly": True},
+        ],
     }
     deployment = {
         "apiVersion": "apps/v1",
@@ -643,7 +656,15 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
                         }
                     ],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        # The stack writes this secret into every service namespace; a file, not an env var, keeps
+                        # it out of the pod spec. Optional: without it the service runs, without telemetry.
+                        {
+                            "name": "appinsights",
+                            "secret": {"secretName": APPINSIGHTS_SECRET_NAME, "optional": True, "defaultMode": 0o440},
+                        },
+                    ],
                 },
             },
         },
@@ -726,6 +747,23 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
                             }
                         ],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-telemetry-egress"),
+            "spec": {
+                # Application Insights ingestion is a public HTTPS endpoint; nothing else leaves, and nothing inside
+                # the private ranges is reachable this way.
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+                        "ports": [{"protocol": "TCP", "port": 443}],
                     }
                 ],
             },

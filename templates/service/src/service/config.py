@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Self
 
 DEFAULT_PORT = 8080
@@ -33,10 +34,22 @@ class Settings:
             port=_parse_port(environ.get("PORT", "")),
             log_level=_parse_log_level(environ.get("LOG_LEVEL", "")),
             shutdown_timeout_seconds=_parse_timeout(environ.get("SHUTDOWN_TIMEOUT_SECONDS", "")),
-            appinsights_connection_string=(
-                environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip() or None
-            ),
+            appinsights_connection_string=_connection_string(environ),
         )
+
+
+def _connection_string(environ: Mapping[str, str]) -> str | None:
+    """The variable wins (CI's integration tests); in Kubernetes the secret arrives as a file,
+    which keeps it out of the pod spec and `kubectl describe`."""
+    value = environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip()
+    path = environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING_FILE", "").strip()
+    if value or not path:
+        return value or None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        # The secret volume is optional: a namespace without it runs without telemetry.
+        return None
 
 
 def _parse_port(raw: str) -> int:

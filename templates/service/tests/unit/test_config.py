@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from service.config import (
@@ -69,3 +71,28 @@ def test_invalid_values_are_rejected_with_the_variable_name(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({name: value})
+
+
+def test_connection_string_from_a_mounted_secret_file(tmp_path: Path) -> None:
+    secret = tmp_path / "connection-string"
+    secret.write_text("InstrumentationKey=from-file\n", encoding="utf-8")
+    settings = Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": str(secret)})
+    assert settings.appinsights_connection_string == "InstrumentationKey=from-file"
+
+
+def test_the_variable_wins_over_the_file(tmp_path: Path) -> None:
+    secret = tmp_path / "connection-string"
+    secret.write_text("InstrumentationKey=from-file", encoding="utf-8")
+    settings = Settings.from_env(
+        {
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=from-env",
+            "APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": str(secret),
+        }
+    )
+    assert settings.appinsights_connection_string == "InstrumentationKey=from-env"
+
+
+def test_a_missing_secret_file_means_no_telemetry(tmp_path: Path) -> None:
+    absent = str(tmp_path / "absent")
+    settings = Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": absent})
+    assert settings.appinsights_connection_string is None
