@@ -49,6 +49,7 @@ class Estate(pulumi.ComponentResource):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         tenant_id = client.tenant_id
         subscription_id = client.subscription_id
+        self.tenant_id = tenant_id
 
         group = resources.ResourceGroup(
             f"{name}-resource-group",
