@@ -160,9 +160,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
-                # The cluster autoscaler owns node counts after creation; without this every `pulumi up` would
-                # fight it back to the minimum.
-                ignore_changes=["agentPoolProfiles[*].count"],
+                ignore_changes=_ignored_changes(args.upgrade_channel),
             ),
         )
         rule = monitor.DataCollectionRule(
@@ -225,6 +223,17 @@ class Cluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
         )
+
+
+def _ignored_changes(upgrade_channel: str) -> list[str]:
+    # The cluster autoscaler owns node counts after creation; without this every `pulumi up` would fight it back to
+    # the minimum.
+    ignored = ["agentPoolProfiles[*].count"]
+    if upgrade_channel != "patch":
+        # These channels move the minor version themselves; sending the configured (older) one back would be a
+        # downgrade AKS refuses, so the cluster's version is AKS's to keep from then on.
+        ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
+    return ignored
 
 
 def _kubelet_object_id(profile: object) -> str:

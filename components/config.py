@@ -110,7 +110,9 @@ class Cluster(_Model):
     tier: Literal["Free", "Standard", "Premium"]
     system_pool: NodePool
     user_pool: NodePool
-    upgrade_channel: Literal["patch", "stable", "rapid"] = "stable"
+    # "patch" keeps the minor version where config says; "stable"/"rapid" let AKS move it, after which the stack
+    # stops sending kubernetesVersion (a PUT with the older minor would be a refused downgrade).
+    upgrade_channel: Literal["patch", "stable", "rapid"] = "patch"
     node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = "NodeImage"
     api_server_authorized_ip_ranges: tuple[PublicIpRange, ...] = ()
 
@@ -172,7 +174,7 @@ _PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {
         "clusters": {
-            stage: {"kubernetesVersion": "1.33", "tier": "Free", "systemPool": _DEV_POOL, "userPool": _DEV_POOL}
+            stage: {"kubernetesVersion": "1.35", "tier": "Free", "systemPool": _DEV_POOL, "userPool": _DEV_POOL}
             for stage in ("staging", "production")
         },
         "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
@@ -182,7 +184,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
     "prod": {
         "clusters": {
             stage: {
-                "kubernetesVersion": "1.33",
+                "kubernetesVersion": "1.35",
                 "tier": "Standard",
                 "systemPool": _PROD_SYSTEM_POOL,
                 "userPool": _PROD_USER_POOL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pulumi
@@ -10,6 +11,9 @@ from pulumi_azure_native import security
 # Defender for Containers covers the AKS clusters and the registries' vulnerability assessment; the former
 # "ContainerRegistry" plan was folded into it and is deprecated, so it is not enabled separately.
 PLANS: dict[str, str | None] = {"Containers": None, "KeyVaults": "PerKeyVault"}
+# Seeds the connector's hierarchy identifier, a GUID in Microsoft's own Azure DevOps connector examples; stable per
+# subscription and organisation, since changing it replaces the connector.
+CONNECTOR_NAMESPACE = uuid.UUID("0c1d9a4e-7b3f-5e2a-8c6d-4f1a2b3c4d5e")
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,11 @@ class Defender(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 location=args.location,
                 environment_name=security.CloudName.AZURE_DEV_OPS,
-                hierarchy_identifier=args.devops_organization,
+                hierarchy_identifier=pulumi.Output.from_input(args.subscription_id).apply(
+                    lambda subscription: str(
+                        uuid.uuid5(CONNECTOR_NAMESPACE, f"{subscription}/azuredevops/{args.devops_organization}")
+                    )
+                ),
                 environment_data=security.AzureDevOpsScopeEnvironmentDataArgs(environment_type="AzureDevOpsScope"),
                 offerings=[security.CspmMonitorAzureDevOpsOfferingArgs(offering_type="CspmMonitorAzureDevOps")],
                 tags=args.tags,

@@ -17,6 +17,7 @@ def send_logs_to_workspace(
     workspace_id: pulumi.Input[str],
     parent: pulumi.Resource,
     log_categories: Sequence[str] = (),
+    resource_specific_tables: bool = True,
 ) -> monitor.DiagnosticSetting:
     """Route logs and metrics to the workspace in resource-specific tables.
 
@@ -33,7 +34,7 @@ def send_logs_to_workspace(
         name=DIAGNOSTIC_SETTING_NAME,
         resource_uri=resource_id,
         workspace_id=workspace_id,
-        log_analytics_destination_type="Dedicated",
+        log_analytics_destination_type="Dedicated" if resource_specific_tables else None,
         logs=logs,
         metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
         opts=pulumi.ResourceOptions(parent=parent),

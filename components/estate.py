@@ -273,6 +273,13 @@ class Estate(pulumi.ComponentResource):
                 prod.registry_id,
             ),
             Grant("pipelines-push-nonprod", "AcrPush", pipelines, nonprod.registry_id),
+            # `az acr import` reads the source through Entra ID too: the importer role on both ends of the promotion.
+            Grant(
+                "pipelines-import-from-nonprod",
+                "Container Registry Data Importer and Data Reader",
+                pipelines,
+                nonprod.registry_id,
+            ),
             Grant(
                 "pipelines-import-prod", "Container Registry Data Importer and Data Reader", pipelines, prod.registry_id
             ),

@@ -6,6 +6,7 @@ roles this estate hands out.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
 
 
-def role_assignment_name(stack_key: str, purpose: str) -> str:
-    """A GUID that is the same on every run for the same stack and purpose, and differs between stacks."""
-    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{stack_key}/{purpose}"))
+def role_assignment_name(subscription_id: str, stack_key: str, purpose: str) -> str:
+    """A GUID that is the same on every run for the same subscription, stack and purpose, and differs between them:
+    assignment names are unique per tenant, and one tenant may hold the same stack in two subscriptions."""
+    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, f"{subscription_id}/{stack_key}/{purpose}"))
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ class RoleGrants(pulumi.ComponentResource):
         for grant in args.grants:
             assignment = authorization.RoleAssignment(
                 f"{name}-{grant.purpose}",
-                role_assignment_name=role_assignment_name(args.stack_key, grant.purpose),
+                role_assignment_name=pulumi.Output.from_input(args.subscription_id).apply(
+                    functools.partial(role_assignment_name, stack_key=args.stack_key, purpose=grant.purpose)
+                ),
                 principal_id=grant.principal_id,
                 principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 role_definition_id=pulumi.Output.concat(
@@ -79,7 +83,9 @@ class RoleGrants(pulumi.ComponentResource):
                 ),
                 scope=grant.scope,
                 description=f"aks-estate: {grant.role} for {grant.purpose}",
-                opts=pulumi.ResourceOptions(parent=self),
+                # A new principal or scope replaces the assignment under the same deterministic name, which Azure
+                # refuses while the old one exists: delete first.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             self.assignment_ids[grant.purpose] = assignment.id
         self.register_outputs({"assignmentIds": self.assignment_ids})

@@ -69,9 +69,18 @@ class KeyVault(pulumi.ComponentResource):
                 vault_name=vault.name,
                 resource_group_name=args.resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value), content_type="text/plain"),
-                opts=pulumi.ResourceOptions(parent=self),
+                # The provider deletes secrets through the data plane, which the firewall and RBAC mode close to the
+                # deployer; the vault's own deletion (soft-deleted with its secrets) is what removes them.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
-        send_logs_to_workspace(f"{name}-diagnostics", resource_id=vault.id, workspace_id=args.workspace_id, parent=self)
+        send_logs_to_workspace(
+            f"{name}-diagnostics",
+            resource_id=vault.id,
+            workspace_id=args.workspace_id,
+            parent=self,
+            # Key Vault reads `Dedicated` back as null, which would show a diff on every refresh.
+            resource_specific_tables=False,
+        )
         self.vault_id = vault.id
         self.vault_name = vault.name
         self.vault_uri = vault.properties.apply(lambda properties: properties.vault_uri or "")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.cluster import CONTAINER_INSIGHTS_STREAM, SYSTEM_POOL_TAINT
+from components.cluster import CONTAINER_INSIGHTS_STREAM, SYSTEM_POOL_TAINT, _ignored_changes
 from tests.helpers import cluster, only, pool
 from tools.capture import Capture
 
@@ -72,7 +72,7 @@ def test_cni_overlay_with_network_policy_and_auto_upgrades(estate: Capture, stag
     assert network["networkPluginMode"] == "overlay"
     assert network["networkPolicy"] == "cilium"
     assert network["networkDataplane"] == "cilium"
-    assert inputs["autoUpgradeProfile"] == {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"}
+    assert inputs["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -108,3 +108,10 @@ def test_clusters_do_not_wait_on_each_other(estate: Capture) -> None:
     staging, production = cluster(estate, "staging"), cluster(estate, "production")
     assert production.urn not in staging.dependencies
     assert staging.urn not in production.dependencies
+
+
+def test_the_configured_minor_version_stays_authoritative_only_on_the_patch_channel() -> None:
+    assert _ignored_changes("patch") == ["agentPoolProfiles[*].count"]
+    for channel in ("stable", "rapid"):
+        assert "kubernetesVersion" in _ignored_changes(channel)
+        assert "agentPoolProfiles[*].orchestratorVersion" in _ignored_changes(channel)

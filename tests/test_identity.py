@@ -5,6 +5,7 @@ import uuid
 from components.identity import BUILT_IN_ROLES, role_assignment_name
 from tests.helpers import ROLE_ASSIGNMENT, cluster, only, registry, role_assignments, role_id
 from tools.capture import Capture
+from tools.mocks import SUBSCRIPTION_ID
 
 FORBIDDEN_ROLES = {
     "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -37,6 +38,7 @@ def test_pipelines_identity_has_exactly_the_roles_the_pipelines_use(estate: Capt
     staging, production = cluster(estate, "staging"), cluster(estate, "production")
     expected = [
         (BUILT_IN_ROLES["AcrPush"], registry(estate, "nonprod").id),
+        (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "nonprod").id),
         (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "prod").id),
         (BUILT_IN_ROLES["Key Vault Secrets User"], vault.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], staging.id),
@@ -65,4 +67,5 @@ def test_role_assignment_names_are_deterministic_guids_unique_per_stack(dev: Cap
         assert uuid.UUID(name).version == 5
     assert len(set(dev_names)) == len(dev_names)
     assert not set(dev_names) & set(prod_names)
-    assert role_assignment_name("contoso/dev", "pipelines-push-nonprod") in dev_names
+    assert role_assignment_name(SUBSCRIPTION_ID, "contoso/dev", "pipelines-push-nonprod") in dev_names
+    assert role_assignment_name("another-subscription", "contoso/dev", "pipelines-push-nonprod") not in dev_names

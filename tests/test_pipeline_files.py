@@ -508,8 +508,9 @@ def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str
     (cli,) = tasks(job, "AzureCLI@2")
     assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
     script = cli["inputs"]["inlineScript"]
+    assert 'source_registry="$(az acr show --name crcontosodevnp --query id --output tsv)"' in script
     assert (
-        'az acr import --name crcontosodevprod --source "crcontosodevnp.azurecr.io/orders@$(imageDigest)" '
+        'az acr import --name crcontosodevprod --registry "$source_registry" --source "orders@$(imageDigest)" '
         '--image "orders:$(resources.pipeline.ci.runID)"'
     ) in script
     assert 'az acr repository show --name crcontosodevprod --image "orders:$(resources.pipeline.ci.runID)"' in script

@@ -489,13 +489,17 @@ def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict
 
 
 def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
-    source = f"{_image_repository(ctx.nonprod_registry_login_server, service)}@{_IMAGE_DIGEST_VARIABLE}"
+    source = f"{service.name}@{_IMAGE_DIGEST_VARIABLE}"
     target = f"{service.name}:{_CI_RUN_ID}"
     # Registry to registry: the manifest is copied as is, so the digest the tests passed is the digest production
-    # pulls. `--force` makes a retried stage idempotent; the tag is the CI run, which never changes digest.
+    # pulls. The source registry is named by resource ID so the import authenticates with Entra ID (the identity
+    # holds the importer role on both registries); `--force` makes a retried stage idempotent, and the tag is the CI
+    # run, which never changes digest.
     script = (
         "set -euo pipefail\n"
-        f'az acr import --name {ctx.prod_registry_name} --source "{source}" --image "{target}" --force\n'
+        f'source_registry="$(az acr show --name {ctx.nonprod_registry_name} --query id --output tsv)"\n'
+        f'az acr import --name {ctx.prod_registry_name} --registry "$source_registry" --source "{source}" '
+        f'--image "{target}" --force\n'
         f'imported="$(az acr repository show --name {ctx.prod_registry_name} --image "{target}" '
         '--query digest --output tsv)"\n'
         f'if [ "$imported" != "{_IMAGE_DIGEST_VARIABLE}" ]; then\n'
