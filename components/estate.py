@@ -173,6 +173,8 @@ class Estate(pulumi.ComponentResource):
             f"{name}-devops",
             DevOpsArgs(
                 project_name=config.devops_project,
+                # Defender for DevOps is organisation-wide: the stack that owns the connector owns its extension.
+                install_security_extension=config.defender_devops_connector,
                 services=[
                     DevOpsService(
                         ServiceSpec(

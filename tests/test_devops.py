@@ -550,3 +550,29 @@ def test_every_namespace_gets_the_telemetry_secret_the_deployment_mounts(estate:
         (provider,) = [urn for urn in secret.dependencies if "pulumi:providers:kubernetes" in urn]
         namespace = next(n for n in namespaces if provider in n.dependencies and n.urn in secret.dependencies)
         assert secret.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]
+
+
+def test_starter_files_seed_the_repository_once_while_the_stack_keeps_pipelines_and_manifests(dev: Capture) -> None:
+    starter = set(starter_files())
+    commits = {r.inputs["file"]: r for r in dev.of_type(devops("GitRepositoryFile")) if "-orders-" in r.name}
+    assert starter <= set(commits)
+    for path, commit in commits.items():
+        if path in starter:
+            assert commit.ignore_changes == ("content",), path
+            assert commit.retain_on_delete, path
+        else:
+            assert path.startswith(("pipelines/", "deploy/kubernetes/")), path
+            assert not commit.ignore_changes
+            assert not commit.retain_on_delete
+
+
+def test_the_security_scan_extension_is_installed_by_the_stack_owning_defender_for_devops(
+    dev: Capture, prod: Capture
+) -> None:
+    (extension,) = prod.of_type(devops("Extension"))
+    assert (extension.inputs["publisherId"], extension.inputs["extensionId"]) == (
+        "ms-securitydevops",
+        "microsoft-security-devops-azdevops",
+    )
+    assert extension.retain_on_delete
+    assert dev.of_type(devops("Extension")) == []

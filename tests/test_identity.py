@@ -69,3 +69,8 @@ def test_role_assignment_names_are_deterministic_guids_unique_per_stack(dev: Cap
     assert not set(dev_names) & set(prod_names)
     assert role_assignment_name(SUBSCRIPTION_ID, "contoso/dev", "pipelines-push-nonprod") in dev_names
     assert role_assignment_name("another-subscription", "contoso/dev", "pipelines-push-nonprod") not in dev_names
+
+
+def test_assignments_are_deleted_before_they_are_replaced(estate: Capture) -> None:
+    # Their deterministic names cannot exist twice, so a replacement (new principal or scope) must delete first.
+    assert all(assignment.delete_before_replace for assignment in estate.of_type(ROLE_ASSIGNMENT))

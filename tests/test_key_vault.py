@@ -40,3 +40,8 @@ def test_the_integration_tests_secret_holds_the_app_insights_connection_string(e
 def test_vault_is_protected_only_in_prod(dev: Capture, prod: Capture) -> None:
     assert only(prod, VAULT).protect
     assert not only(dev, VAULT).protect
+
+
+def test_secrets_leave_with_the_vault_not_through_the_firewalled_data_plane(estate: Capture) -> None:
+    assert all(secret.retain_on_delete for secret in estate.of_type(SECRET_TYPE))
+    assert not only(estate, VAULT).retain_on_delete

@@ -381,6 +381,8 @@ def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(ren
     files = rendered["orders"]
     cd = load(files, CD_PIPELINE_PATH)
     deploy = load(files, "pipelines/templates/deploy-aks.yml")
+    # The credential call the Cluster User role grants, not the deprecated access-profile one.
+    assert {"name": "USE_AKS_CREDENTIAL_API", "value": "true"} in deploy["jobs"][0]["variables"]
 
     expected = {
         "Staging": (CTX.staging_environment, CTX.staging_cluster, STAGING_MANIFEST, CTX.nonprod_registry_login_server),

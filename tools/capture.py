@@ -39,6 +39,10 @@ class Registration:
     inputs: dict[str, Any]
     # What the (mock) provider returned; tests follow wiring through it, the inventory does not include it.
     outputs: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Lifecycle options the engine acts on, for tests; not part of the inventory contract.
+    retain_on_delete: bool = field(default=False, compare=False)
+    delete_before_replace: bool = field(default=False, compare=False)
+    ignore_changes: tuple[str, ...] = field(default=(), compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +124,9 @@ class CapturingMonitor(MockMonitor):
                 outputs=redact(rpc.deserialize_properties(response.object, keep_internal=False))
                 if response.object
                 else {},
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         self._urns.add(response.urn)

@@ -85,6 +85,7 @@ class ClusterEndpoint:
 @dataclass(frozen=True)
 class DevOpsArgs:
     project_name: str
+    install_security_extension: bool
     services: Sequence[DevOpsService]
     # The names the committed YAML refers to; the connections, variable group and environments are created with them.
     pipeline_context: PipelineContext
@@ -120,6 +121,7 @@ class DevOps(pulumi.ComponentResource):
             ProjectArgs(
                 project_name=args.project_name,
                 description="CI/CD for microservices on AKS with Azure Pipelines, managed by the aks-estate stack",
+                install_security_extension=args.install_security_extension,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -224,6 +226,7 @@ class DevOps(pulumi.ComponentResource):
                     files=repository_contents(
                         render_repository_files(service.spec, ctx), {} if service.existing_code else starter
                     ),
+                    seeded=frozenset() if service.existing_code else frozenset(starter),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -19,10 +19,16 @@ FEATURES = {
 }
 
 
+# The extension that provides CI's MicrosoftSecurityDevOps@1 task (Defender for DevOps scanning).
+SECURITY_EXTENSION = ("ms-securitydevops", "microsoft-security-devops-azdevops")
+
+
 @dataclass(frozen=True)
 class ProjectArgs:
     project_name: str
     description: str
+    # Extensions are installed per organisation: exactly one stack per organisation should own this one.
+    install_security_extension: bool
 
 
 class Project(pulumi.ComponentResource):
@@ -53,6 +59,15 @@ class Project(pulumi.ComponentResource):
             status_badges_are_private=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.install_security_extension:
+            publisher, extension = SECURITY_EXTENSION
+            azuredevops.Extension(
+                f"{name}-security-extension",
+                publisher_id=publisher,
+                extension_id=extension,
+                # Other projects of the organisation may scan with it too: destroying this stack leaves it installed.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            )
         organization_url = azuredevops.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).organization_url

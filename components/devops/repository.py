@@ -58,6 +58,8 @@ class ServiceRepositoryArgs:
     project_id: pulumi.Input[str]
     repository_name: str
     files: Mapping[str, str]
+    # Paths of `files` that only seed the repository (the starter service): committed once, then the team's code.
+    seeded: frozenset[str] = frozenset()
 
 
 class ServiceRepository(pulumi.ComponentResource):
@@ -80,6 +82,9 @@ class ServiceRepository(pulumi.ComponentResource):
         )
         commits: list[azuredevops.GitRepositoryFile] = []
         for path, content in args.files.items():
+            # A seed file changed through pull requests must not be pushed back on the next `pulumi up --refresh`,
+            # nor deleted with the stack; the pipelines and manifests stay the stack's to keep in step.
+            seed = path in args.seeded
             commits.append(
                 azuredevops.GitRepositoryFile(
                     f"{name}-file-{path}",
@@ -89,7 +94,12 @@ class ServiceRepository(pulumi.ComponentResource):
                     content=content,
                     commit_message=f"aks-estate: manage {path}",
                     overwrite_on_create=path == INITIAL_COMMIT_FILE,
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=commits[-1:]),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=commits[-1:],
+                        ignore_changes=["content"] if seed else None,
+                        retain_on_delete=seed,
+                    ),
                 )
             )
         self.repository_id = pulumi.Output.all(repository.id, commits[-1].id).apply(lambda ids: str(ids[0]))
