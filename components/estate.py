@@ -201,6 +201,7 @@ class Estate(pulumi.ComponentResource):
                 nonprod_registry_name=self.registries["nonprod"].registry_name,
                 key_vault_name=vault.vault_name,
                 key_vault_read_grant_id=access.assignment_ids["pipelines-read-secrets"],
+                key_vault_secret_ids=list(vault.secret_ids.values()),
                 clusters={
                     stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
                     for stage, cluster in self.clusters.items()

@@ -145,9 +145,13 @@ class FederatedCredentialsArgs:
 
 
 class FederatedCredentials(pulumi.ComponentResource):
+    # Resolve once each credential exists: what signs in through them waits on these, not on the component.
+    credential_ids: list[pulumi.Output[str]]
+
     def __init__(self, name: str, args: FederatedCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:FederatedCredentials", name, None, opts)
-        previous: pulumi.Resource | None = None
+        self.credential_ids = []
+        previous: managedidentity.FederatedIdentityCredential | None = None
         for subject in args.subjects:
             # Azure rejects concurrent writes of federated credentials on one identity, so they are created in turn.
             previous = managedidentity.FederatedIdentityCredential(
@@ -160,4 +164,5 @@ class FederatedCredentials(pulumi.ComponentResource):
                 audiences=[WORKLOAD_IDENTITY_AUDIENCE],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
-        self.register_outputs({})
+            self.credential_ids.append(previous.id)
+        self.register_outputs({"credentialIds": self.credential_ids})

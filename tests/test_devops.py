@@ -576,3 +576,14 @@ def test_the_security_scan_extension_is_installed_by_the_stack_owning_defender_f
     )
     assert extension.retain_on_delete
     assert dev.of_type(devops("Extension")) == []
+
+
+def test_the_variable_group_waits_for_what_azure_devops_reads_when_saving_it(estate: Capture) -> None:
+    (group,) = estate.of_type(devops("VariableGroup"))
+    waits_for = {estate.by_urn(urn).type for urn in group.dependencies}
+    assert "azure-native:managedidentity:FederatedIdentityCredential" in waits_for
+    assert "azure-native:authorization:RoleAssignment" in waits_for
+    secrets = {r.urn for r in estate.of_type("azure-native:keyvault:Secret")}
+    assert secrets <= set(group.dependencies)
+    credentials = {r.urn for r in estate.of_type("azure-native:managedidentity:FederatedIdentityCredential")}
+    assert credentials <= set(group.dependencies)

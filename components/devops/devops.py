@@ -103,6 +103,7 @@ class DevOpsArgs:
     key_vault_name: pulumi.Input[str]
     # The role assignment that lets the pipelines identity read the vault's secrets.
     key_vault_read_grant_id: pulumi.Input[str]
+    key_vault_secret_ids: Sequence[pulumi.Input[str]]
     clusters: Mapping[naming.Stage, ClusterEndpoint]
     app_insights_connection_string: pulumi.Input[str]
 
@@ -160,7 +161,7 @@ class DevOps(pulumi.ComponentResource):
                 key_vault_name=args.key_vault_name,
                 secret_names=ctx.key_vault_secrets,
                 azure_connection_id=connections.azure_connection_id,
-                connection_ready=[federation.urn, args.key_vault_read_grant_id],
+                ready=[*federation.credential_ids, args.key_vault_read_grant_id, *args.key_vault_secret_ids],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

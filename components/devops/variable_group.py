@@ -17,8 +17,9 @@ class KeyVaultVariableGroupArgs:
     secret_names: Sequence[str]
     azure_connection_id: pulumi.Input[str]
     # Azure DevOps lists the vault's secrets through the connection when the group is saved, so the group waits
-    # until that connection can sign in (its federated credential) and may read secret metadata (its role).
-    connection_ready: Sequence[pulumi.Input[str]]
+    # until that connection can sign in (its federated credentials), may read secret metadata (its role), and the
+    # secrets it maps exist. Role assignments can take minutes to apply: a first run may need `pulumi up` again.
+    ready: Sequence[pulumi.Input[str]]
 
 
 class KeyVaultVariableGroup(pulumi.ComponentResource):
@@ -26,7 +27,7 @@ class KeyVaultVariableGroup(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KeyVaultVariableGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:KeyVaultVariableGroup", name, None, opts)
-        vault_name = pulumi.Output.all(args.key_vault_name, *args.connection_ready).apply(lambda values: str(values[0]))
+        vault_name = pulumi.Output.all(args.key_vault_name, *args.ready).apply(lambda values: str(values[0]))
         group = azuredevops.VariableGroup(
             f"{name}-group",
             project_id=args.project_id,
