@@ -180,6 +180,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
         "defenderPlans": False,
         "keyVaultPurgeProtection": False,
+        # Microsoft-hosted agents have no fixed addresses; a dev estate may open the vault rather than pay for a pool.
+        "keyVaultNetworkDefaultAction": "Allow",
     },
     "prod": {
         "clusters": {
@@ -215,6 +217,9 @@ class EstateConfig(_Model):
     key_vault_purge_protection: bool = True
     key_vault_soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
+    # "Allow" lets Microsoft-hosted agents (no fixed addresses) read the vault; a prod stack refuses it.
+    key_vault_network_default_action: Literal["Deny", "Allow"] = "Deny"
+    agent_pool: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")] | None = None
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
@@ -255,6 +260,33 @@ class EstateConfig(_Model):
                 if name in naming.RESERVED_SECRET_NAMES
             ]
         )
+        return self
+
+    @model_validator(mode="after")
+    def _ci_can_reach_the_vault(self) -> Self:
+        if self.key_vault_network_default_action != "Deny":
+            return self
+        violations: list[Violation] = []
+        if self.agent_pool is None:
+            violations.append(
+                (
+                    "agentPool",
+                    None,
+                    "is required while the Key Vault firewall denies by default: Microsoft-hosted agents have no "
+                    "fixed addresses to allow, so CI could not read its secrets (on dev, keyVaultNetworkDefaultAction "
+                    "Allow is the cheaper alternative)",
+                )
+            )
+        if not self.key_vault_allowed_ip_ranges:
+            violations.append(
+                (
+                    "keyVaultAllowedIpRanges",
+                    [],
+                    "must list the agent pool's egress ranges (and Azure DevOps' own, which read the vault when the "
+                    "variable group is saved) while the firewall denies by default",
+                )
+            )
+        _refuse(violations)
         return self
 
     @model_validator(mode="after")
@@ -306,6 +338,12 @@ class EstateConfig(_Model):
                         self.registries.production.untagged_retention_days,
                         self.registries.production.untagged_retention_days is None,
                         "a prod stack's production registry purges untagged manifests on a schedule",
+                    ),
+                    (
+                        "keyVaultNetworkDefaultAction",
+                        self.key_vault_network_default_action,
+                        self.key_vault_network_default_action != "Deny",
+                        "a prod stack's Key Vault firewall denies by default (CI runs on an agentPool it allows)",
                     ),
                     (
                         "keyVaultPurgeProtection",

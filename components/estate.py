@@ -87,6 +87,7 @@ class Estate(pulumi.ComponentResource):
                 purge_protection=config.key_vault_purge_protection,
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
                 allowed_ip_ranges=config.key_vault_allowed_ip_ranges,
+                network_default_action=config.key_vault_network_default_action,
                 secrets={
                     naming.APPINSIGHTS_SECRET: monitoring.app_insights_connection_string,
                     **{key: value.get_secret_value() for key, value in config.ci_secrets.items()},
@@ -187,7 +188,9 @@ class Estate(pulumi.ComponentResource):
                     )
                     for service in config.services
                 ],
-                pipeline_context=pipeline_context(names, vault.secret_names, config.production_approvers),
+                pipeline_context=pipeline_context(
+                    names, vault.secret_names, config.production_approvers, config.agent_pool
+                ),
                 minimum_reviewers=config.minimum_reviewers,
                 production_approvers=config.production_approvers,
                 approval_timeout_minutes=config.approval_timeout_minutes,

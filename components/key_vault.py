@@ -21,6 +21,7 @@ class KeyVaultArgs:
     purge_protection: bool
     soft_delete_retention_days: int
     allowed_ip_ranges: Sequence[str]
+    network_default_action: str
     secrets: Mapping[str, pulumi.Input[str]]
     protect: bool
     tags: dict[str, str]
@@ -52,7 +53,7 @@ class KeyVault(pulumi.ComponentResource):
                 enabled_for_template_deployment=False,
                 public_network_access="Enabled",
                 network_acls=keyvault.NetworkRuleSetArgs(
-                    default_action=keyvault.NetworkRuleAction.DENY,
+                    default_action=args.network_default_action,
                     bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
                     ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
                 ),

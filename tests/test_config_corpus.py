@@ -201,6 +201,16 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("prod", "keyVaultAllowedIpRanges", [], ["2001:db8::/32"], "must be an IPv4 range"),
     (
         "prod",
+        "keyVaultNetworkDefaultAction",
+        [],
+        "Allow",
+        'keyVaultNetworkDefaultAction = "Allow": a prod stack\'s Key',
+    ),
+    ("dev", "keyVaultNetworkDefaultAction", [], "Deny", "aks-estate:agentPool = null: is required while the Key Vault"),
+    ("prod", "keyVaultAllowedIpRanges", [], [], "aks-estate:keyVaultAllowedIpRanges = []: must list the agent pool"),
+    ("prod", "agentPool", [], "pool/with/slashes", 'aks-estate:agentPool = "pool/with/slashes": String should match'),
+    (
+        "prod",
         "keyVaultPurgeProtection",
         [],
         "false",

@@ -117,7 +117,10 @@ def expected_files(estate: Capture, service: config.Service) -> dict[str, str]:
     stack = settings(estate.stack)
     secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
     ctx = pipeline_context(
-        naming.EstateNames(stack.name_prefix, stack.environment), secrets, stack.production_approvers
+        naming.EstateNames(stack.name_prefix, stack.environment),
+        secrets,
+        stack.production_approvers,
+        stack.agent_pool,
     )
     spec = ServiceSpec(service.name, service.port, service.replicas, service.max_replicas)
     return repository_contents(render_repository_files(spec, ctx), {} if service.existing_code else starter_files())

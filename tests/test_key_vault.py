@@ -7,16 +7,21 @@ from tools.capture import SECRET, Capture
 SECRET_TYPE = "azure-native:keyvault:Secret"
 
 
-def test_vault_uses_rbac_soft_delete_and_a_deny_firewall(estate: Capture) -> None:
+def test_vault_uses_rbac_and_soft_delete(estate: Capture) -> None:
     properties = only(estate, VAULT).inputs["properties"]
     assert properties["enableRbacAuthorization"] is True
     assert properties["enableSoftDelete"] is True
     assert "accessPolicies" not in properties
-    acls = properties["networkAcls"]
-    assert acls["defaultAction"] == "Deny"
-    assert acls["bypass"] == "AzureServices"
-    assert acls["ipRules"] == [{"value": "20.50.0.0/24"}]
+    assert properties["networkAcls"]["bypass"] == "AzureServices"
     assert not any(properties[key] for key in ("enabledForDeployment", "enabledForTemplateDeployment"))
+
+
+def test_prod_vault_denies_all_but_the_agent_pool_while_dev_opens_it_for_hosted_agents(
+    dev: Capture, prod: Capture
+) -> None:
+    assert only(prod, VAULT).inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
+    assert only(prod, VAULT).inputs["properties"]["networkAcls"]["ipRules"] == [{"value": "20.50.0.0/24"}]
+    assert only(dev, VAULT).inputs["properties"]["networkAcls"]["defaultAction"] == "Allow"
 
 
 def test_purge_protection_is_on_in_prod_and_unset_in_dev(dev: Capture, prod: Capture) -> None:

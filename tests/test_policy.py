@@ -403,6 +403,7 @@ BREAKS = (
         "vault",
         inputs(put("properties.networkAcls.defaultAction", "Allow")),
         "open firewall",
+        prod_only=True,
     ),
     Break(
         "keyvault-public-network-restricted",
@@ -410,6 +411,7 @@ BREAKS = (
         "vault",
         inputs(put("properties.networkAcls.ipRules", [])),
         "public with no allowed ranges",
+        prod_only=True,
     ),
     Break(
         "role-assignment-no-privileged-roles",

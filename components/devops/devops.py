@@ -44,7 +44,10 @@ STAGES: tuple[naming.Stage, ...] = ("staging", "production")
 
 
 def pipeline_context(
-    names: naming.EstateNames, key_vault_secrets: Sequence[str], promotion_approvers: Sequence[str]
+    names: naming.EstateNames,
+    key_vault_secrets: Sequence[str],
+    promotion_approvers: Sequence[str],
+    agent_pool: str | None,
 ) -> PipelineContext:
     """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
     return PipelineContext(
@@ -61,6 +64,7 @@ def pipeline_context(
         key_vault_secrets=tuple(key_vault_secrets),
         variable_group=names.variable_group,
         promotion_approvers=tuple(promotion_approvers),
+        agent_pool=agent_pool,
     )
 
 

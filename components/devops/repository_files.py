@@ -145,6 +145,9 @@ class PipelineContext:
     staging_environment: str = "staging"
     production_environment: str = "production"
     agent_vm_image: str = "ubuntu-24.04"
+    # A self-hosted or Managed DevOps Pool with known egress addresses; None runs on Microsoft-hosted agents, whose
+    # addresses a Key Vault firewall cannot list.
+    agent_pool: str | None = None
     python_version: str = "3.13"
     # Who may resume the promotion; empty leaves it to anyone with queue rights, notified is the requester.
     promotion_approvers: tuple[str, ...] = ()
@@ -264,12 +267,16 @@ def _publish_test_results(suite: str) -> dict[str, Any]:
     }
 
 
+def _pool(ctx: PipelineContext) -> dict[str, str]:
+    return {"name": ctx.agent_pool} if ctx.agent_pool else {"vmImage": ctx.agent_vm_image}
+
+
 def _pr_pipeline(ctx: PipelineContext) -> dict[str, Any]:
     # Azure Repos runs PR builds through the branch policy's build validation, not a `pr:` trigger; `trigger: none`
     # keeps pushes from starting this definition too.
     return {
         "trigger": "none",
-        "pool": {"vmImage": ctx.agent_vm_image},
+        "pool": _pool(ctx),
         "steps": [{"template": _PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}],
     }
 
@@ -294,7 +301,7 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
         # and Microsoft's published schema only accepts the string form; task inputs are typed, so they stay booleans.
         "trigger": {"batch": "true", "branches": {"include": [_MAIN_BRANCH]}},
         "pr": "none",
-        "pool": {"vmImage": ctx.agent_vm_image},
+        "pool": _pool(ctx),
         "jobs": [
             {
                 "job": "BuildAndTest",
@@ -547,7 +554,7 @@ def _cd_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                 }
             ]
         },
-        "pool": {"vmImage": ctx.agent_vm_image},
+        "pool": _pool(ctx),
         "stages": [
             _deploy_stage(
                 service,

@@ -497,14 +497,16 @@ POLICIES: list[Any] = [
         "keyvault-firewall-default-deny",
         "checkov CKV_AZURE_109: Ensure that key vault allows firewall rules settings (networkAcls.defaultAction Deny).",
         VAULT,
-        _kv_default_deny,
+        # A dev stack may open its vault to Microsoft-hosted agents, which have no fixed addresses to allow
+        # (`keyVaultNetworkDefaultAction: Allow`, EXCEPTIONS.md); the config model refuses that on prod.
+        prod_only(_kv_default_deny),
     ),
     resource_rule(
         "keyvault-public-network-restricted",
         "checkov CKV_AZURE_189: Ensure that Azure Key Vault disables public network access (or names allowed "
         "networks).",
         VAULT,
-        _kv_public_network,
+        prod_only(_kv_public_network),
     ),
     resource_rule(
         "role-assignment-no-privileged-roles",
