@@ -34,8 +34,8 @@ MANIFESTS_ARTIFACT = "manifests"
 IMAGE_ARTIFACT = "image"
 IMAGE_DIGEST_FILE = "digest.txt"
 # A tag CI never pushes (CI tags images with the numeric build ID): applied as is, outside the pipeline, the manifest
-# fails to pull instead of running some other image. KubernetesManifest replaces the whole reference with
-# `<repository>@<digest>`; it matches the name before the first ':', so the template cannot carry a digest itself.
+# fails to pull instead of running some other image. KubernetesManifest replaces the reference whose name equals its
+# `containers` entry with `<repository>@<digest>`; the digest exists only once CI has pushed the image.
 UNPINNED_IMAGE_TAG = "set-by-pipeline"
 # The UID/GID the container runs as; above 10000 so it maps to no user of the node (checkov CKV_K8S_40).
 RUN_AS_ID = 10001
@@ -57,7 +57,7 @@ _IMAGE_DIGEST_VARIABLE = "$(imageDigest)"
 _CI_RUN_ID = f"$(resources.pipeline.{CI_RESOURCE}.runID)"
 _MAIN_BRANCH = "main"
 _HEADER = "# Managed by the aks-estate Pulumi stack (pipelines/service/, components/devops/): change it there.\n"
-# Wide enough that PyYAML never folds a scalar: KubernetesManifest's image substitution works line by line.
+# Wide enough that PyYAML never folds a scalar: every value stays on one line, as a reviewer reads it.
 _YAML_WIDTH = 4096
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -597,7 +597,7 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
     non_root = {"runAsNonRoot": True, "runAsUser": RUN_AS_ID, "runAsGroup": RUN_AS_ID}
     runtime_default_seccomp = {"seccompProfile": {"type": "RuntimeDefault"}}
     container = {
-        # `name` first: PyYAML then writes `image:` on a line of its own, the only form KubernetesManifest substitutes.
+        # `name` first, the order Kubernetes itself writes and readers expect.
         "name": name,
         "image": f"{_image_repository(login_server, service)}:{UNPINNED_IMAGE_TAG}",
         # With a digest reference `Always` costs only a manifest check, and the kubelet re-checks pull access.
@@ -642,7 +642,7 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
                 # The value is `ID=reason`, split at '=' by checkov: the reason must not contain one.
                 "checkov.io/skip1": (
                     "CKV_K8S_43=The Azure Pipelines CD deploy pins this image to the digest CI pushed; "
-                    "KubernetesManifest cannot substitute a reference that already carries a digest"
+                    "the digest does not exist before CI has pushed the image"
                 ),
             },
         ),
