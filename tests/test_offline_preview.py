@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError
-from tools import capture
+from tools import capture, offline_preview
 from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
 from tools.mocks import EstateMocks
 
@@ -131,3 +131,13 @@ def test_a_policy_violation_fails_the_preview_naming_the_rule(tmp_path: Path) ->
     assert "aks-max-pods: estate-cluster-staging-aks: agent pool user: maxPods must be at least 50" in result.stderr
     assert "1 violations" in result.stdout
     assert "**aks-max-pods**" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_progress_counts_registrations_on_one_terminal_line(dev: Capture, capsys: pytest.CaptureFixture[str]) -> None:
+    show = offline_preview._progress()
+    for registration in dev.resources[:3]:
+        show(registration)
+    err = capsys.readouterr().err
+    assert err.count("\r") == 3
+    assert "\n" not in err
+    assert err.rsplit("\r", 1)[-1].startswith("      3 registered  ")

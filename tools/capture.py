@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,11 @@ def redact(value: Any) -> Any:
 
 
 class CapturingMonitor(MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, on_register: Callable[[Registration], None] | None = None) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self._urns: set[str] = set()
+        self._on_register = on_register
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -130,6 +132,8 @@ class CapturingMonitor(MockMonitor):
             )
         )
         self._urns.add(response.urn)
+        if self._on_register:
+            self._on_register(self.registrations[-1])
         return response
 
 
@@ -185,9 +189,15 @@ def execute(
     _sync_await(run_pulumi_func(program_run))
 
 
-def run(stack: str, config: dict[str, str], secret_keys: list[str], program: Path = ROOT / "__main__.py") -> Capture:
+def run(
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    program: Path = ROOT / "__main__.py",
+    on_register: Callable[[Registration], None] | None = None,
+) -> Capture:
     """Run the program once for `stack` with `config` and return everything it registered and exported."""
-    monitor = CapturingMonitor(EstateMocks())
+    monitor = CapturingMonitor(EstateMocks(), on_register)
     execute(monitor, stack, config, secret_keys, program)
     exported: dict[str, Any] = dict(getattr(get_root_resource(), "outputs", {}))
     outputs = _sync_await(_resolve_outputs(exported))

@@ -15,6 +15,7 @@ import collections
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from components.config import ConfigError
@@ -30,6 +31,18 @@ MANUAL_STEPS = {
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
 }
+
+
+def _progress() -> Callable[[capture.Registration], None]:
+    """A one-line counter on the terminal: the count and the last resource type registered."""
+    count = 0
+
+    def show(registration: capture.Registration) -> None:
+        nonlocal count
+        count += 1
+        print(f"\r  {count:5d} registered  {registration.type[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _write(path: Path, document: object) -> None:
@@ -104,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running __main__.py for stack {args.stack!r} under the mock engine ...", flush=True)
     started = time.perf_counter()
     try:
-        result = capture.run(args.stack, config, secret_keys)
+        result = capture.run(args.stack, config, secret_keys, on_register=_progress() if sys.stderr.isatty() else None)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
 
     # Values only known after a real update are advisory in `pulumi preview`; offline every value is known.
     violations = [v for v in policy_offline.evaluate(POLICIES, result.resources) if not v.unknown]
