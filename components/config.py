@@ -89,7 +89,8 @@ class NodePool(_Model):
     min_count: int = Field(ge=0, le=1000)
     max_count: int = Field(ge=1, le=1000)
     zones: tuple[Zone, ...] = ()
-    max_pods: int = Field(default=110, ge=30, le=250)
+    # Azure accepts 30; checkov CKV_AZURE_168 (and the policy pack) want at least 50 so nodes are not starved of pods.
+    max_pods: int = Field(default=110, ge=50, le=250)
     os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
 
     @model_validator(mode="after")
@@ -198,6 +199,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
             "production": {"sku": "Premium", "zoneRedundancy": True, "untaggedRetentionDays": 30},
         },
         "defenderPlans": True,
+        "defenderDevOpsConnector": True,
         "keyVaultPurgeProtection": True,
         "minimumReviewers": 2,
     },
@@ -224,7 +226,8 @@ class EstateConfig(_Model):
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
     )
-    defender_devops_connector: bool = Field(default=True, alias="defenderDevOpsConnector")
+    # Organisation-wide like the plans are subscription-wide: one stack per organisation should own the connector.
+    defender_devops_connector: bool = Field(default=False, alias="defenderDevOpsConnector")
     devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
     devops_project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$")]
     production_approvers: tuple[Email, ...] = Field(min_length=1)
@@ -248,6 +251,18 @@ class EstateConfig(_Model):
             if service.name in seen:
                 violations.append((f"services[{index}].name", service.name, "must be unique among the services"))
             seen.add(service.name)
+        _refuse(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _approvers_are_distinct(self) -> Self:
+        seen: set[str] = set()
+        violations: list[Violation] = []
+        for index, approver in enumerate(self.production_approvers):
+            # Entra ID user names are case-insensitive: two spellings are one person, looked up twice.
+            if approver.casefold() in seen:
+                violations.append((f"productionApprovers[{index}]", approver, "names an approver already listed"))
+            seen.add(approver.casefold())
         _refuse(violations)
         return self
 
@@ -293,27 +308,37 @@ class EstateConfig(_Model):
     def _production_is_never_weakened(self) -> Self:
         if self.environment != "prod":
             return self
+        # Both clusters of a prod stack: the staging cluster is where every production change is proven first.
+        clusters = (("staging", self.clusters.staging), ("production", self.clusters.production))
         _refuse(
             [
                 (key, value, rule)
                 for key, value, broken, rule in (
-                    (
-                        "clusters.production.tier",
-                        self.clusters.production.tier,
-                        self.clusters.production.tier == "Free",
-                        "a prod stack needs the financially backed API server SLA (Standard or Premium)",
+                    *(
+                        (
+                            f"clusters.{stage}.tier",
+                            cluster.tier,
+                            cluster.tier == "Free",
+                            "a prod stack needs the financially backed API server SLA (Standard or Premium)",
+                        )
+                        for stage, cluster in clusters
+                    ),
+                    *(
+                        (
+                            f"clusters.{stage}.{pool_key}.zones",
+                            list(pool.zones),
+                            len(pool.zones) < 2,
+                            f"a prod stack spreads the {pool_key.removesuffix('Pool')} pool over at least two "
+                            "availability zones",
+                        )
+                        for stage, cluster in clusters
+                        for pool_key, pool in (("systemPool", cluster.system_pool), ("userPool", cluster.user_pool))
                     ),
                     (
-                        "clusters.production.systemPool.zones",
-                        list(self.clusters.production.system_pool.zones),
-                        len(self.clusters.production.system_pool.zones) < 2,
-                        "a prod stack spreads the system pool over at least two availability zones",
-                    ),
-                    (
-                        "clusters.production.userPool.zones",
-                        list(self.clusters.production.user_pool.zones),
-                        len(self.clusters.production.user_pool.zones) < 2,
-                        "a prod stack spreads the user pool over at least two availability zones",
+                        "registries.nonProduction.sku",
+                        self.registries.non_production.sku,
+                        self.registries.non_production.sku == "Basic",
+                        "a prod stack's registries are Standard or Premium (checkov CKV_AZURE_163: image scanning)",
                     ),
                     (
                         "clusters.production.systemPool.minCount",
@@ -415,6 +440,12 @@ def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
 
 def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> EstateConfig:
     """Validate the raw `aks-estate:*` keys (without the namespace); raise ConfigError naming every broken rule."""
+    if raw.get("ciSecrets") not in (None, "", "{}") and "ciSecrets" not in secret_keys:
+        raise ConfigError(
+            "invalid stack configuration:\n  aks-estate:ciSecrets = [not shown]: must be set with "
+            "`pulumi config set --secret --path 'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit "
+            "in the stack file"
+        )
     values = {key: _decode(value) for key, value in raw.items()}
     try:
         return EstateConfig.model_validate(values)

@@ -115,3 +115,16 @@ def test_any_prefix_is_either_refused_cleanly_or_yields_valid_names(prefix: str)
         naming.EstateNames(parsed.name_prefix, parsed.environment).all()
     else:
         assert message.startswith(f"invalid stack configuration:\n  aks-estate:namePrefix = {json.dumps(prefix)}")
+
+
+def test_ci_secrets_in_plaintext_are_refused_without_showing_them(prod_raw: dict[str, str]) -> None:
+    with pytest.raises(config.ConfigError) as error:
+        config.parse(_with(prod_raw, "ciSecrets", {"integration-api-key": "hunter2-value"}))
+    assert "aks-estate:ciSecrets = [not shown]: must be set with `pulumi config set --secret" in str(error.value)
+    assert "hunter2-value" not in str(error.value)
+
+
+def test_an_approver_listed_twice_in_any_case_is_refused(prod_raw: dict[str, str]) -> None:
+    approvers = ["dana.release@contoso.com", "Dana.Release@contoso.com"]
+    with pytest.raises(config.ConfigError, match=r"productionApprovers\[1\] = \"Dana.Release@contoso.com\": names"):
+        config.parse(_with(prod_raw, "productionApprovers", approvers))

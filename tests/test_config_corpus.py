@@ -113,7 +113,7 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "clusters",
         ["staging", "userPool", "maxPods"],
         10,
-        "userPool.maxPods = 10: Input should be greater than or equal to 30",
+        "userPool.maxPods = 10: Input should be greater than or equal to 50",
     ),
     (
         "prod",
@@ -131,6 +131,16 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         True,
         "aks-estate:clusters.production.extra = true: is not a setting",
     ),
+    ("prod", "clusters", ["staging", "tier"], "Free", 'aks-estate:clusters.staging.tier = "Free": a prod stack needs'),
+    (
+        "prod",
+        "clusters",
+        ["staging", "systemPool", "zones"],
+        [],
+        "clusters.staging.systemPool.zones = []: a prod stack",
+    ),
+    ("prod", "registries", ["nonProduction", "sku"], "Basic", 'registries.nonProduction.sku = "Basic": a prod'),
+    ("prod", "clusters", ["staging", "userPool", "maxPods"], 40, "userPool.maxPods = 40: Input should be greater than"),
     (
         "prod",
         "registries",
@@ -267,7 +277,8 @@ def test_invalid_config_is_refused_with_its_message(
 ) -> None:
     base = PROD if stack == "prod" else DEV
     with pytest.raises(config.ConfigError) as error:
-        config.parse(_apply(base, key, path, value))
+        # As `pulumi config set --secret --path` leaves it: ciSecrets is a secret key of the stack.
+        config.parse(_apply(base, key, path, value), secret_keys=frozenset({"ciSecrets"}))
     message = str(error.value)
     assert message.startswith("invalid stack configuration:\n  aks-estate:")
     assert expected in message, message

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from components.config import ConfigError
 from tools import capture, offline_preview
@@ -120,17 +121,21 @@ def test_in_cluster_objects_wait_for_their_own_clusters_provider(prod: Capture) 
             assert stage in providers[provider].name
 
 
-def test_a_policy_violation_fails_the_preview_naming_the_rule(tmp_path: Path) -> None:
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    # Azure accepts 30 pods a node and so does the config; checkov's CKV_AZURE_168 (and the pack) want at least 50.
-    document["config"]["aks-estate:clusters"]["staging"]["userPool"]["maxPods"] = 40
-    config_file = tmp_path / "Pulumi.dev.yaml"
-    config_file.write_text(yaml.safe_dump(document))
-    result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(tmp_path / "out"))
-    assert result.returncode == 3
-    assert "aks-max-pods: estate-cluster-staging-aks: agent pool user: maxPods must be at least 50" in result.stderr
-    assert "1 violations" in result.stdout
-    assert "**aks-max-pods**" in (tmp_path / "out" / "summary.md").read_text()
+def test_a_policy_violation_fails_the_preview_naming_the_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The config model already refuses what the pack's rules refuse, so a rule the estate breaks is injected here.
+    def refuse_vaults(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type == "azure-native:keyvault:Vault":
+            report("this test refuses every vault", None)
+
+    rule = ResourceValidationPolicy(name="test-refuse-vaults", description="test", validate=refuse_vaults)
+    monkeypatch.setattr(offline_preview, "POLICIES", [rule])
+    assert offline_preview.main(["--stack", "dev", "--out", str(tmp_path)]) == 3
+    streams = capsys.readouterr()
+    assert "test-refuse-vaults: this test refuses every vault" in streams.err
+    assert "1 mandatory rules, 1 violations" in streams.out
+    assert "**test-refuse-vaults**" in (tmp_path / "summary.md").read_text()
 
 
 def test_progress_counts_registrations_on_one_terminal_line(dev: Capture, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,8 +9,8 @@ from components import config
 from components.config import EstateConfig
 from tools.capture import ROOT
 
-# Pulumi's own project schema (pulumi/pulumi, sdk/go/common/workspace/project.json), kept in shared/ beside the repo.
-SCHEMA = ROOT.parent / "shared" / "reference" / "pulumi-project.schema.json"
+# Pulumi's own project schema (pulumi/pulumi, sdk/go/common/workspace/project.json), vendored unchanged.
+SCHEMA = ROOT / "tests" / "reference" / "pulumi-project.schema.json"
 
 
 def test_pulumi_yaml_obeys_pulumis_project_schema() -> None:
@@ -37,3 +37,30 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
     assert "aks-estate:agentPool" in quickstart
     assert "aks-estate:keyVaultAllowedIpRanges" in quickstart
+
+
+def _declared() -> dict[str, dict[str, object]]:
+    document = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return {key.removeprefix("aks-estate:"): value for key, value in document["config"].items()}
+
+
+def test_every_key_the_cli_requires_is_set_by_every_stack() -> None:
+    # Pulumi refuses a stack that lacks a project-declared key without a default.
+    required = {key for key, declaration in _declared().items() if "default" not in declaration}
+    assert required
+    for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
+        stack_keys = {key.removeprefix("aks-estate:") for key in yaml.safe_load(stack_file.read_text())["config"]}
+        assert required <= stack_keys, f"{stack_file.name} lacks {sorted(required - stack_keys)}"
+
+
+def test_declared_defaults_are_the_config_models_own() -> None:
+    fields = {field.alias: field for field in EstateConfig.model_fields.values()}
+    for key, declaration in _declared().items():
+        if "default" in declaration:
+            assert fields[key].default == declaration["default"], key
+
+
+def test_settings_that_differ_between_environments_are_not_given_a_project_default() -> None:
+    # A project default would reach the model as if the stack had set it, overriding the per-environment profile.
+    profiled = {key for profile in config.PROFILE_DEFAULTS.values() for key in profile}
+    assert not profiled & {key for key, declaration in _declared().items() if "default" in declaration}
