@@ -49,3 +49,17 @@ def test_svg_is_rendered(prod: Capture, tmp_path: Path) -> None:
 def test_the_readme_diagram_is_the_current_prod_estate(source: str) -> None:
     committed = (ROOT / "docs" / "estate-prod.dot").read_text()
     assert committed == source, "regenerate: python -m tools.offline_preview --stack prod; copy out/prod/diagram.*"
+
+
+def test_promotion_runs_from_the_non_production_registry_to_production_only(source: str) -> None:
+    (promotion,) = [line for line in source.splitlines() if "promote" in line]
+    assert promotion.split("->")[0].strip().strip('"').startswith("estate-registry-nonprod")
+    assert promotion.split("->")[1].split("[")[0].strip().strip('"').startswith("estate-registry-prod")
+
+
+def test_each_environment_points_at_its_own_clusters_namespace(source: str) -> None:
+    links = [line for line in source.splitlines() if 'label="Kubernetes resource"' in line]
+    assert len(links) == 2
+    for line in links:
+        stage = "staging" if "environment-staging" in line else "production"
+        assert f"targets-{stage}-orders-namespace" in line.split("->")[1]

@@ -40,6 +40,8 @@ VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 AUTHORIZATION = "azuredevops:index/pipelineAuthorization:PipelineAuthorization"
 ENVIRONMENT_KUBERNETES = "azuredevops:index/environmentResourceKubernetes:EnvironmentResourceKubernetes"
 CONNECTION_PREFIX = "azuredevops:index/serviceEndpoint"
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+STAGES = ("staging", "production")
 
 STYLE = {
     CLUSTER: ("box3d", "#cfe2ff"),
@@ -83,10 +85,17 @@ def _label(registration: Registration) -> str:
     return registration.name
 
 
-def _stage_of(registration: Registration) -> str | None:
-    for stage in ("staging", "production"):
-        if stage in registration.name:
-            return stage
+def _stage_of(registration: Registration, capture: Capture) -> str | None:
+    """The cluster a resource belongs to: a cluster by its name's suffix (components/naming.py), an in-cluster
+    object by the Kubernetes provider it waits on, whose component is named after the stage."""
+    if registration.type == CLUSTER:
+        name = str(registration.inputs.get("resourceName", ""))
+        return next((stage for stage in STAGES if name.endswith(f"-{stage}")), None)
+    for urn in registration.dependencies:
+        provider = capture.by_urn(urn)
+        if provider.type == KUBERNETES_PROVIDER and provider.parent:
+            component = capture.by_urn(provider.parent).name
+            return next((stage for stage in STAGES if component.endswith(f"-{stage}")), None)
     return None
 
 
@@ -169,8 +178,7 @@ class _Diagram:
         )
         self.group("registries", "Container registries", self.of(REGISTRY), "#eef7f1")
         for stage in ("staging", "production"):
-            members = [r for r in self.of(CLUSTER) if _stage_of(r) == stage]
-            members += [r for r in self.of(NAMESPACE) if _stage_of(r) == stage]
+            members = [r for r in [*self.of(CLUSTER), *self.of(NAMESPACE)] if _stage_of(r, self.capture) == stage]
             self.group(stage, f"AKS {stage}", members, "#eef4ff")
         self.group("secrets", "Secrets", self.of(VAULT), "#fffaeb")
         self.group("monitoring", "Monitoring", [*self.of(WORKSPACE), *self.of(APP_INSIGHTS)], "#f4f5f6")
@@ -188,9 +196,12 @@ class _Diagram:
                 self.edge(source, workspace, "logs", style="dotted", color="#6c757d")
         for association in self.of(DCR_ASSOCIATION):
             cluster = self.resolve(association.inputs.get("resourceUri"))
-            for each_workspace in self.of(WORKSPACE):
-                if cluster:
-                    self.edge(cluster, each_workspace, "Container Insights", style="dashed", color="#0d6efd")
+            rule = self.resolve(association.inputs.get("dataCollectionRuleId"))
+            destinations = rule.inputs.get("destinations", {}).get("logAnalytics", []) if rule else []
+            for destination in destinations:
+                target = self.resolve(destination.get("workspaceResourceId"))
+                if cluster and target:
+                    self.edge(cluster, target, "Container Insights", style="dashed", color="#0d6efd")
         for app_insights in self.of(APP_INSIGHTS):
             backing = self.resolve(app_insights.inputs.get("workspaceResourceId"))
             if backing:
@@ -220,8 +231,10 @@ class _Diagram:
                 imports.add(target.urn)
         for principal_urn, target_urn in sorted(deploy_targets):
             self.edge(self.capture.by_urn(principal_urn), self.capture.by_urn(target_urn), "deploys (namespace RBAC)")
+        # The importer role sits on both registries (the import reads its source through Entra ID): the promotion
+        # runs from where CI pushes to every other registry the identity imports into.
         for pushed in sorted(pushes):
-            for imported in sorted(imports):
+            for imported in sorted(imports - pushes):
                 self.edge(
                     self.capture.by_urn(pushed),
                     self.capture.by_urn(imported),
@@ -245,12 +258,7 @@ class _Diagram:
         for link in self.of(ENVIRONMENT_KUBERNETES):
             environment = by_devops_id.get(str(link.inputs.get("environmentId")))
             namespace = next(
-                (
-                    n
-                    for n in self.of(NAMESPACE)
-                    if _label(n) == link.inputs.get("namespace")
-                    and _stage_of(n) == (environment and _label(environment))
-                ),
+                (n for n in self.of(NAMESPACE) if n.urn in link.dependencies),
                 None,
             )
             if environment and namespace:
