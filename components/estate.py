@@ -189,7 +189,11 @@ class Estate(pulumi.ComponentResource):
                     for service in config.services
                 ],
                 pipeline_context=pipeline_context(
-                    names, vault.secret_names, config.production_approvers, config.agent_pool
+                    names,
+                    vault.secret_names,
+                    config.production_approvers,
+                    config.agent_pool,
+                    config.approval_timeout_minutes,
                 ),
                 minimum_reviewers=config.minimum_reviewers,
                 production_approvers=config.production_approvers,

@@ -707,10 +707,13 @@ def test_invalid_pipeline_context_names_the_field(overrides: Mapping[str, Any], 
 
 
 def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
-    ctx = replace(CTX, promotion_approvers=("lead@contoso.com", "sre@contoso.com"))
+    ctx = replace(CTX, promotion_approvers=("lead@contoso.com", "sre@contoso.com"), approval_timeout_minutes=60)
     cd = yaml.safe_load(render_repository_files(ServiceSpec(name="orders"), ctx)[CD_PIPELINE_PATH])
     stage = next(stage for stage in cd["stages"] if stage["stage"] == "ManualValidation")
     inputs = stage["jobs"][0]["steps"][0]["inputs"]
     assert inputs["approvers"] == "lead@contoso.com,sre@contoso.com"
     assert inputs["notifyUsers"] == "lead@contoso.com,sre@contoso.com"
     assert inputs["allowApproversToApproveTheirOwnRuns"] is False
+    # The same wait as the production environment's approval check; the agentless job outlives its task.
+    assert stage["jobs"][0]["steps"][0]["timeoutInMinutes"] == 60
+    assert int(stage["jobs"][0]["timeoutInMinutes"]) > 60

@@ -65,6 +65,12 @@ def summary_table(result: capture.Capture) -> list[tuple[str, str, int]]:
     return sorted((component, token, count) for (component, token), count in counts.items())
 
 
+def _lookup(document: object, *path: str) -> object:
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
 def render_summary(
     result: capture.Capture, config_name: str, violations: list[policy_offline.Violation] | None = None
 ) -> str:
@@ -90,6 +96,9 @@ def render_summary(
         "",
     ]
     present = {r.type for r in custom}
+    # The firewall step concerns a vault that denies by default; a dev vault opened to hosted agents needs no list.
+    if not any(_lookup(r.inputs, "properties", "networkAcls", "defaultAction") == "Deny" for r in custom):
+        present.discard("azure-native:keyvault:Vault")
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
     lines.extend(f"- {step}" for step in steps)
     lines.extend(["", "## Policy pack", ""])

@@ -31,7 +31,7 @@ class BranchPolicies(pulumi.ComponentResource):
             enabled=True,
             blocking=True,
             settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
-                display_name="PR build: lint, type check, unit tests",
+                display_name="PR build: lint, build, unit tests",
                 build_definition_id=args.pr_definition_id,
                 manual_queue_only=False,
                 # The result expires as soon as main moves, so what merges was built against the current main.

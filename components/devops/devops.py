@@ -48,6 +48,7 @@ def pipeline_context(
     key_vault_secrets: Sequence[str],
     promotion_approvers: Sequence[str],
     agent_pool: str | None,
+    approval_timeout_minutes: int,
 ) -> PipelineContext:
     """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
     return PipelineContext(
@@ -65,6 +66,7 @@ def pipeline_context(
         variable_group=names.variable_group,
         promotion_approvers=tuple(promotion_approvers),
         agent_pool=agent_pool,
+        approval_timeout_minutes=approval_timeout_minutes,
     )
 
 

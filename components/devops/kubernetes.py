@@ -43,7 +43,6 @@ PART_OF = {"app.kubernetes.io/part-of": "aks-estate", "app.kubernetes.io/managed
 # is what the restricted Pod Security Standard demands; enforcing it stops anything weaker from being scheduled.
 POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
 
-_MANAGE = ("get", "list", "watch", "create", "update", "patch", "delete")
 _READ = ("get", "list", "watch")
 
 
@@ -54,18 +53,13 @@ class Rule:
     verbs: tuple[str, ...]
 
 
-# What a service's deployment applies (see repository_files: ServiceAccount, Deployment, Service, HPA, PDB,
-# NetworkPolicies, ConfigMaps) and what watching a rollout or debugging it reads. No secrets, no RBAC objects, nothing
-# cluster-wide. Port-forwarding is a `create` on pods/portforward; the acceptance tests reach the service that way.
+# The one stored credential only feeds the environment's resource view (workloads, services, pods and their events):
+# deployments and the acceptance tests' port-forward go through the workload-identity connection and Azure RBAC, so
+# the token can read what the view shows and change nothing. No secrets, no RBAC objects, nothing cluster-wide.
 DEPLOY_RULES: tuple[Rule, ...] = (
-    Rule(("apps",), ("deployments",), _MANAGE),
-    Rule(("",), ("services", "serviceaccounts", "configmaps"), _MANAGE),
-    Rule(("autoscaling",), ("horizontalpodautoscalers",), _MANAGE),
-    Rule(("policy",), ("poddisruptionbudgets",), _MANAGE),
-    Rule(("networking.k8s.io",), ("networkpolicies",), _MANAGE),
-    Rule(("apps",), ("replicasets",), _READ),
-    Rule(("",), ("pods", "pods/log", "events"), _READ),
-    Rule(("",), ("pods/portforward",), ("get", "create")),
+    Rule(("apps",), ("deployments", "replicasets"), _READ),
+    Rule(("",), ("services", "pods", "pods/log", "events"), _READ),
+    Rule(("autoscaling",), ("horizontalpodautoscalers",), _READ),
 )
 
 

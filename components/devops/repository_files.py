@@ -46,7 +46,6 @@ APPINSIGHTS_SECRET_NAME = "appinsights"
 APPINSIGHTS_KEY = "connection-string"
 APPINSIGHTS_MOUNT = "/var/run/secrets/appinsights"
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-MANUAL_VALIDATION_TIMEOUT_MINUTES = 1440
 
 _TEMPLATE_SOURCE_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "service" / "templates"
 _PYTHON_SETUP_TEMPLATE = "templates/python-setup.yml"
@@ -151,6 +150,8 @@ class PipelineContext:
     python_version: str = "3.13"
     # Who may resume the promotion; empty leaves it to anyone with queue rights, notified is the requester.
     promotion_approvers: tuple[str, ...] = ()
+    # How long the promotion waits for an approver, as the production environment's approval check does.
+    approval_timeout_minutes: int = 1440
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -471,12 +472,12 @@ def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict
                 # ManualValidation runs only in an agentless job; the job must outlive the task's own timeout. A string
                 # for the same reason as `batch` in CI: job-level scalars may be runtime expressions.
                 "pool": "server",
-                "timeoutInMinutes": str(MANUAL_VALIDATION_TIMEOUT_MINUTES + 60),
+                "timeoutInMinutes": str(ctx.approval_timeout_minutes + 60),
                 "steps": [
                     {
                         "task": "ManualValidation@1",
                         "displayName": "Approve promotion",
-                        "timeoutInMinutes": MANUAL_VALIDATION_TIMEOUT_MINUTES,
+                        "timeoutInMinutes": ctx.approval_timeout_minutes,
                         "inputs": {
                             "notifyUsers": ",".join(ctx.promotion_approvers) or "$(Build.RequestedForEmail)",
                             **({"approvers": ",".join(ctx.promotion_approvers)} if ctx.promotion_approvers else {}),
