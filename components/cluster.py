@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import containerservice, monitor
 
 from components.diagnostics import send_logs_to_workspace
+from components.naming import NODE_POOLS
 
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
@@ -123,8 +124,8 @@ class Cluster(pulumi.ComponentResource):
                 ),
             ),
             agent_pool_profiles=[
-                _pool("system", containerservice.AgentPoolMode.SYSTEM, args.system_pool),
-                _pool("user", containerservice.AgentPoolMode.USER, args.user_pool),
+                _pool(NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool),
+                _pool(NODE_POOLS["user"], containerservice.AgentPoolMode.USER, args.user_pool),
             ],
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin=containerservice.NetworkPlugin.AZURE,

@@ -463,11 +463,3 @@ def from_pulumi() -> EstateConfig:
         key.removeprefix(prefix) for key in pulumi.runtime.get_config_secret_keys_env() if key.startswith(prefix)
     )
     return parse(raw, secret_keys)
-
-
-__all__ = [
-    "ConfigError",
-    "EstateConfig",
-    "from_pulumi",
-    "parse",
-]

@@ -42,7 +42,6 @@ class Estate(pulumi.ComponentResource):
     def __init__(self, name: str, config: EstateConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:estate:Estate", name, None, opts)
         names = naming.EstateNames(config.name_prefix, config.environment)
-        self.names = names
         # Stateful resources of a prod stack carry `protect`; a dev stack must stay easy to tear down.
         protect = config.environment == "prod"
         tags = {"workload": "aks-estate", "environment": config.environment, "managed-by": "pulumi"}

@@ -106,7 +106,6 @@ class PipelineIdentity(pulumi.ComponentResource):
     identity_name: pulumi.Output[str]
     principal_id: pulumi.Output[str]
     client_id: pulumi.Output[str]
-    tenant_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:PipelineIdentity", name, None, opts)
@@ -122,7 +121,6 @@ class PipelineIdentity(pulumi.ComponentResource):
         self.identity_name = identity.name
         self.principal_id = identity.principal_id
         self.client_id = identity.client_id
-        self.tenant_id = identity.tenant_id
         self.register_outputs(
             {"identityId": self.identity_id, "principalId": self.principal_id, "clientId": self.client_id}
         )

@@ -53,7 +53,6 @@ RULES: dict[str, NameRule] = {
         r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]",
         "3-24 letters, digits, '-'; starts with a letter, ends alphanumeric, no '--'",
     ),
-    "Key Vault secret": NameRule(1, 127, r"[A-Za-z0-9-]+", "1-127 letters, digits, '-'"),
     "container registry": NameRule(5, 50, r"[A-Za-z0-9]+", "5-50 letters and digits"),
     "AKS cluster": NameRule(
         1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*[A-Za-z0-9]", "1-63 letters, digits, '-', '_'; starts and ends alphanumeric"

@@ -98,10 +98,15 @@ def test_invalid_config_registers_nothing() -> None:
     assert [r.type for r in monitor.registrations] == ["pulumi:pulumi:Stack"]
 
 
-def test_every_resource_has_a_parent_component(dev: Capture) -> None:
+def test_every_resource_is_a_child_of_its_component(dev: Capture) -> None:
+    # Without parent=self a resource would hang off the stack itself; with it, its name starts with its parent's.
     for registration in dev.resources:
-        if registration.type != "pulumi:pulumi:Stack":
-            assert registration.parent, f"{registration.name} is not parented"
+        if registration.type in ("pulumi:pulumi:Stack", "aks-estate:estate:Estate"):
+            continue
+        assert registration.parent, f"{registration.name} is not parented"
+        parent = dev.by_urn(registration.parent)
+        assert parent.type.startswith("aks-estate:"), f"{registration.name} hangs off {parent.type}"
+        assert registration.name.startswith(parent.name), f"{registration.name} is not named after {parent.name}"
 
 
 def test_summary_lists_the_estate_outputs_and_remaining_manual_steps(two_runs: tuple[Path, Path]) -> None:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import yaml
 
 from components import config
 from components.config import EstateConfig
+from components.devops.repository_files import KUBELOGIN_VERSION
 from tools.capture import ROOT
 
 # Pulumi's own project schema (pulumi/pulumi, sdk/go/common/workspace/project.json), vendored unchanged.
@@ -64,3 +66,17 @@ def test_settings_that_differ_between_environments_are_not_given_a_project_defau
     # A project default would reach the model as if the stack had set it, overriding the per-environment profile.
     profiled = {key for profile in config.PROFILE_DEFAULTS.values() for key in profile}
     assert not profiled & {key for key, declaration in _declared().items() if "default" in declaration}
+
+
+def _pin(text: str, pattern: str) -> str:
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match, pattern
+    return match.group(1)
+
+
+def test_one_pulumi_and_one_kubelogin_version_everywhere() -> None:
+    sdk = _pin((ROOT / "requirements.txt").read_text(), r"^pulumi==(\S+)$")
+    assert _pin((ROOT / "policy" / "requirements.txt").read_text(), r"^pulumi==(\S+)$") == sdk
+    infra = (ROOT / "pipelines" / "infra" / "templates" / "pulumi.yml").read_text()
+    assert _pin(infra, r'name: pulumiVersion\n\s+type: string\n\s+default: "(\S+)"') == sdk
+    assert _pin(infra, r'name: kubeloginVersion\n\s+type: string\n\s+default: "(\S+)"') == KUBELOGIN_VERSION

@@ -18,11 +18,12 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components import config
 from tools.mocks import EstateMocks
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "aks-estate"
-SECRET = "[secret]"
+PROJECT = config.NAMESPACE
+SECRET = config.SECRET_PLACEHOLDER
 # The value a `secure:` config entry gets offline: nothing here can decrypt the stack's secrets provider.
 SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
 

@@ -71,9 +71,7 @@ def _lookup(document: object, *path: str) -> object:
     return document
 
 
-def render_summary(
-    result: capture.Capture, config_name: str, violations: list[policy_offline.Violation] | None = None
-) -> str:
+def render_summary(result: capture.Capture, config_name: str, violations: list[policy_offline.Violation]) -> str:
     custom = [r for r in result.resources if r.custom]
     lines = [
         f"# Offline preview of stack `{result.stack}`",
@@ -102,9 +100,7 @@ def render_summary(
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
     lines.extend(f"- {step}" for step in steps)
     lines.extend(["", "## Policy pack", ""])
-    if violations is None:
-        lines.append("Not run.")
-    elif not violations:
+    if not violations:
         lines.append(f"All {len(POLICIES)} mandatory rules of `policy/` pass.")
     else:
         lines.extend(f"- **{v.policy}**: {v.message} ({v.urn or 'stack'})" for v in violations)

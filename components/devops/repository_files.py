@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from components.naming import APPINSIGHTS_SECRET
+
 PR_PIPELINE_PATH = "pipelines/pr.azure-pipelines.yml"
 CI_PIPELINE_PATH = "pipelines/ci.azure-pipelines.yml"
 CD_PIPELINE_PATH = "pipelines/cd.azure-pipelines.yml"
@@ -72,7 +74,6 @@ _QUANTITY_FACTORS: dict[str, Decimal] = {
 }
 # Key Vault secret names: alphanumerics and '-'; a leading letter keeps the derived environment variable name valid.
 _SECRET_NAME = re.compile(r"^[A-Za-z][0-9A-Za-z-]{0,126}$")
-APPINSIGHTS_SECRET = "appinsights-connection-string"
 # Environment variables that libraries read under a fixed name; every other secret becomes its UPPER_SNAKE form.
 _SECRET_ENV_OVERRIDES = {APPINSIGHTS_SECRET: "APPLICATIONINSIGHTS_CONNECTION_STRING"}
 
