@@ -19,7 +19,7 @@ def send_logs_to_workspace(
     log_categories: Sequence[str] = (),
     resource_specific_tables: bool = True,
 ) -> monitor.DiagnosticSetting:
-    """Route logs and metrics to the workspace in resource-specific tables.
+    """Route logs and metrics to the workspace, in resource-specific tables where the resource type keeps that setting.
 
     Without explicit categories the `allLogs` category group is sent; AKS names its categories because `allLogs` on
     a cluster includes `kube-audit`, whose volume dwarfs everything else while `kube-audit-admin` keeps the writes.

@@ -5,7 +5,7 @@ import httpx2
 import pytest
 
 # A rollout that `kubectl rollout status` reports done can still be a few seconds away from
-# the ingress routing to it; waiting for readiness keeps that race out of the results.
+# the service routing to it; waiting for readiness keeps that race out of the results.
 READY_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 

@@ -1,4 +1,4 @@
-"""The deployed service, called through the same ingress its clients use."""
+"""The deployed service in staging, called through its Kubernetes Service (the CD pipeline port-forwards to it)."""
 
 import httpx2
 
