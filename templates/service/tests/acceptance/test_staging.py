@@ -1,4 +1,7 @@
-"""The deployed service in staging, called through its Kubernetes Service (the CD pipeline port-forwards to it)."""
+"""The deployed service in staging, called through its Kubernetes Service.
+
+The CD pipeline port-forwards to that Service and points STAGING_BASE_URL at the local end.
+"""
 
 import httpx2
 
