@@ -5,6 +5,7 @@ import pytest
 from components.cluster import CONTAINER_INSIGHTS_STREAM, SYSTEM_POOL_TAINT, _ignored_changes
 from tests.helpers import cluster, only, pool
 from tools.capture import Capture
+from tools.mocks import TENANT_ID
 
 STAGES = ["staging", "production"]
 DCR = "azure-native:monitor:DataCollectionRule"
@@ -20,7 +21,8 @@ def test_entra_id_with_azure_rbac_and_no_local_accounts(estate: Capture, stage: 
     assert aad["managed"] is True
     assert aad["enableAzureRBAC"] is True
     assert aad["adminGroupObjectIDs"] == ["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]
-    assert aad["tenantID"]
+    # The tenant the provider signs in to (getClientConfig), not a value typed into config.
+    assert aad["tenantID"] == TENANT_ID
 
 
 @pytest.mark.parametrize("stage", STAGES)
