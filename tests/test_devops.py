@@ -9,6 +9,7 @@ first and with its own code, to show that services are keyed by name and that ex
 from __future__ import annotations
 
 import json
+import uuid
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -362,8 +363,10 @@ def test_production_deploys_need_approval_from_main_one_at_a_time(estate: Captur
     stack = settings(estate.stack)
     checks = checks_on(estate, environment(estate, "production").id)
     approval = one(checks["CheckApproval"], "approval").inputs
+    # Approvals name Azure DevOps identities: each configured e-mail is looked up, never passed through.
     assert len(approval["approvers"]) == len(stack.production_approvers)
-    assert all(approver for approver in approval["approvers"])
+    assert not set(approval["approvers"]) & set(stack.production_approvers)
+    assert all(uuid.UUID(approver) for approver in approval["approvers"])
     assert approval["requesterCanApprove"] is False
     assert approval["timeout"] == stack.approval_timeout_minutes
     branch = one(checks["CheckBranchControl"], "branch control").inputs
