@@ -9,8 +9,8 @@ first and with its own code, to show that services are keyed by name and that ex
 from __future__ import annotations
 
 import json
-import uuid
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
