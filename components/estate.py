@@ -162,7 +162,7 @@ class Estate(pulumi.ComponentResource):
                 devops_connector=config.defender_devops_connector,
                 resource_group_name=group.name,
                 location=config.location,
-                connector_name=f"{config.devops_organization}-azure-devops",
+                connector_name=naming.defender_devops_connector(config.devops_organization),
                 devops_organization=config.devops_organization,
                 tags=tags,
             ),

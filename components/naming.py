@@ -86,6 +86,9 @@ RULES: dict[str, NameRule] = {
         1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters, no reserved characters"
     ),
     "Azure DevOps variable group": NameRule(1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters"),
+    "Defender for DevOps connector": NameRule(
+        1, 260, r"[A-Za-z0-9][A-Za-z0-9_-]*", "1-260 letters, digits, '-', '_'; starts alphanumeric"
+    ),
 }
 
 
@@ -199,12 +202,24 @@ class ServiceNames:
     def pipeline(self, kind: Literal["pr", "ci", "cd"]) -> str:
         return checked("Azure DevOps pipeline", f"{self.service}-{kind}")
 
+    def kubernetes_connection(self, stage: Stage) -> str:
+        return checked("Azure DevOps service connection", f"{stage}-{self.service}-kubernetes")
+
     def all(self) -> dict[str, str]:
         return {
             "namespace": self.namespace,
             "repository": self.repository,
             **{f"pipeline.{kind}": self.pipeline(kind) for kind in ("pr", "ci", "cd")},
+            **{
+                f"kubernetesConnection.{stage}": self.kubernetes_connection(stage)
+                for stage in ("staging", "production")
+            },
         }
+
+
+def defender_devops_connector(organization: str) -> str:
+    """One connector per Azure DevOps organisation, named after it rather than after a stack."""
+    return checked("Defender for DevOps connector", f"{organization}-azure-devops")
 
 
 NODE_POOLS = {"system": checked("AKS node pool", "system"), "user": checked("AKS node pool", "user")}

@@ -106,12 +106,6 @@ def test_container_insights_rule_is_associated_with_its_own_cluster(estate: Capt
     assert association.inputs["associationName"] == "ContainerInsightsExtension"
 
 
-def test_clusters_do_not_wait_on_each_other(estate: Capture) -> None:
-    staging, production = cluster(estate, "staging"), cluster(estate, "production")
-    assert production.urn not in staging.dependencies
-    assert staging.urn not in production.dependencies
-
-
 def test_the_configured_minor_version_stays_authoritative_only_on_the_patch_channel() -> None:
     assert _ignored_changes("patch") == ["agentPoolProfiles[*].count"]
     for channel in ("stable", "rapid"):

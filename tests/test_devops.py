@@ -459,8 +459,9 @@ def test_the_variable_group_maps_the_key_vault_secrets_for_ci_only(estate: Captu
     ready = {r.urn for r in estate.of_type(FEDERATED_CREDENTIAL)} | {
         r.urn for r in estate.of_type("azure-native:authorization:RoleAssignment") if r.name.endswith("read-secrets")
     }
-    assert len(ready) == 3
-    assert ready <= set(group.dependencies), "Azure DevOps lists the vault through the connection on save"
+    ready |= {r.urn for r in estate.of_type(KEY_VAULT_SECRET)}
+    assert len(ready) == 4
+    assert ready <= set(group.dependencies), "Azure DevOps lists the vault's secrets through the connection on save"
     users = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs["resourceId"] == group.id]
     ci = {definition(estate, pipeline_names(ServiceSpec(s.name)).ci).id for s in settings(estate.stack).services}
     assert sorted(str(r.inputs["pipelineId"]) for r in users) == sorted(ci)
@@ -574,14 +575,3 @@ def test_the_security_scan_extension_is_installed_by_the_stack_owning_defender_f
     )
     assert extension.retain_on_delete
     assert dev.of_type(devops("Extension")) == []
-
-
-def test_the_variable_group_waits_for_what_azure_devops_reads_when_saving_it(estate: Capture) -> None:
-    (group,) = estate.of_type(devops("VariableGroup"))
-    waits_for = {estate.by_urn(urn).type for urn in group.dependencies}
-    assert "azure-native:managedidentity:FederatedIdentityCredential" in waits_for
-    assert "azure-native:authorization:RoleAssignment" in waits_for
-    secrets = {r.urn for r in estate.of_type("azure-native:keyvault:Secret")}
-    assert secrets <= set(group.dependencies)
-    credentials = {r.urn for r in estate.of_type("azure-native:managedidentity:FederatedIdentityCredential")}
-    assert credentials <= set(group.dependencies)

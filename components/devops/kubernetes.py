@@ -249,9 +249,7 @@ class ClusterTargets(pulumi.ComponentResource):
                     cluster_name=args.cluster_name,
                     api_server_url=api_server_url,
                     namespace=naming.ServiceNames(service).namespace,
-                    connection_name=naming.checked(
-                        "Azure DevOps service connection", f"{args.stage}-{service}-kubernetes"
-                    ),
+                    connection_name=naming.ServiceNames(service).kubernetes_connection(args.stage),
                     app_insights_connection_string=args.app_insights_connection_string,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}),

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from components.naming import APPINSIGHTS_SECRET
+from components.naming import APPINSIGHTS_SECRET, ServiceNames
 
 PR_PIPELINE_PATH = "pipelines/pr.azure-pipelines.yml"
 CI_PIPELINE_PATH = "pipelines/ci.azure-pipelines.yml"
@@ -197,7 +197,8 @@ class PipelineNames:
 
 
 def pipeline_names(service: ServiceSpec) -> PipelineNames:
-    return PipelineNames(pr=f"{service.name}-pr", ci=f"{service.name}-ci", cd=f"{service.name}-cd")
+    names = ServiceNames(service.name)
+    return PipelineNames(pr=names.pipeline("pr"), ci=names.pipeline("ci"), cd=names.pipeline("cd"))
 
 
 def secret_env_name(secret: str) -> str:
