@@ -180,6 +180,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
         "defenderPlans": False,
+        "securityScanExtension": "none",
         "keyVaultPurgeProtection": False,
         # Microsoft-hosted agents have no fixed addresses; a dev estate may open the vault rather than pay for a pool.
         "keyVaultNetworkDefaultAction": "Allow",
@@ -200,6 +201,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         },
         "defenderPlans": True,
         "defenderDevOpsConnector": True,
+        "securityScanExtension": "install",
         "keyVaultPurgeProtection": True,
         "minimumReviewers": 2,
     },
@@ -228,6 +230,9 @@ class EstateConfig(_Model):
     )
     # Organisation-wide like the plans are subscription-wide: one stack per organisation should own the connector.
     defender_devops_connector: bool = Field(default=False, alias="defenderDevOpsConnector")
+    # CI's Microsoft Security DevOps scan needs its organisation-wide extension: "install" (one stack per organisation),
+    # "adopt" an installation another stack made, or "none" (CI renders no scan).
+    security_scan_extension: Literal["install", "adopt", "none"] = "none"
     devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
     devops_project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$")]
     production_approvers: tuple[Email, ...] = Field(min_length=1)
@@ -297,8 +302,8 @@ class EstateConfig(_Model):
                 (
                     "keyVaultAllowedIpRanges",
                     [],
-                    "must list the agent pool's egress ranges (and Azure DevOps' own, which read the vault when the "
-                    "variable group is saved) while the firewall denies by default",
+                    "must list the agent pool's egress ranges while the firewall denies by default: CI reads its "
+                    "secrets from the agents",
                 )
             )
         _refuse(violations)
@@ -369,6 +374,12 @@ class EstateConfig(_Model):
                         self.key_vault_network_default_action,
                         self.key_vault_network_default_action != "Deny",
                         "a prod stack's Key Vault firewall denies by default (CI runs on an agentPool it allows)",
+                    ),
+                    (
+                        "securityScanExtension",
+                        self.security_scan_extension,
+                        self.security_scan_extension == "none",
+                        "a prod stack's CI runs the Microsoft Security DevOps scan (install or adopt its extension)",
                     ),
                     (
                         "keyVaultPurgeProtection",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 from pulumi_azure_native import authorization, resources
 
@@ -19,12 +17,6 @@ from components.identity import Grant, PipelineIdentity, PipelineIdentityArgs, R
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.registry import Registry, RegistryArgs
-
-
-@dataclass(frozen=True)
-class StageParts:
-    cluster: Cluster
-    registry: Registry
 
 
 def _node_pool(pool: NodePool) -> NodePoolArgs:
@@ -144,7 +136,7 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        access = RoleGrants(
+        RoleGrants(
             f"{name}-access",
             RoleGrantsArgs(
                 subscription_id=subscription_id,
@@ -173,8 +165,7 @@ class Estate(pulumi.ComponentResource):
             f"{name}-devops",
             DevOpsArgs(
                 project_name=config.devops_project,
-                # Defender for DevOps is organisation-wide: the stack that owns the connector owns its extension.
-                install_security_extension=config.defender_devops_connector,
+                security_extension=config.security_scan_extension,
                 services=[
                     DevOpsService(
                         ServiceSpec(
@@ -193,6 +184,7 @@ class Estate(pulumi.ComponentResource):
                     config.production_approvers,
                     config.agent_pool,
                     config.approval_timeout_minutes,
+                    security_scan=config.security_scan_extension != "none",
                 ),
                 minimum_reviewers=config.minimum_reviewers,
                 production_approvers=config.production_approvers,
@@ -205,9 +197,6 @@ class Estate(pulumi.ComponentResource):
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),
                 nonprod_registry_name=self.registries["nonprod"].registry_name,
-                key_vault_name=vault.vault_name,
-                key_vault_read_grant_id=access.assignment_ids["pipelines-read-secrets"],
-                key_vault_secret_ids=list(vault.secret_ids.values()),
                 clusters={
                     stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
                     for stage, cluster in self.clusters.items()

@@ -156,10 +156,6 @@ class EstateNames:
     def federated_credential(self, connection: str) -> str:
         return checked("federated identity credential", f"ado-{connection}")
 
-    @property
-    def variable_group(self) -> str:
-        return checked("Azure DevOps variable group", f"{self._stem}-integration-secrets")
-
     def all(self) -> dict[str, str]:
         """Every name, keyed by what it names; computing it checks each one."""
         names = {
@@ -170,7 +166,6 @@ class EstateNames:
             "pipelinesIdentity": self.pipelines_identity,
             "azureServiceConnection": self.azure_service_connection,
             "registryServiceConnection": self.registry_service_connection,
-            "variableGroup": self.variable_group,
         }
         for role in ("nonprod", "prod"):
             names[f"registry.{role}"] = self.registry(role)

@@ -233,6 +233,14 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "2",
         'aks-estate:defenderDevOpsConnector = "2": Input should be a valid boolean',
     ),
+    (
+        "prod",
+        "securityScanExtension",
+        [],
+        "none",
+        'aks-estate:securityScanExtension = "none": a prod stack\'s CI runs the Microsoft Security DevOps scan',
+    ),
+    ("dev", "securityScanExtension", [], "off", 'aks-estate:securityScanExtension = "off": Input should be'),
     ("prod", "defenderPlans", [], "maybe", 'aks-estate:defenderPlans = "maybe": Input should be a valid boolean'),
     (
         "prod",

@@ -121,6 +121,7 @@ def expected_files(estate: Capture, service: config.Service) -> dict[str, str]:
         stack.production_approvers,
         stack.agent_pool,
         stack.approval_timeout_minutes,
+        security_scan=stack.security_scan_extension != "none",
     )
     spec = ServiceSpec(service.name, service.port, service.replicas, service.max_replicas)
     return repository_contents(render_repository_files(spec, ctx), {} if service.existing_code else starter_files())
@@ -448,24 +449,11 @@ def test_each_namespace_gets_a_deploy_account_bound_to_its_own_role_in_its_own_c
 # --- variable group -----------------------------------------------------------------------------------------------
 
 
-def test_the_variable_group_maps_the_key_vault_secrets_for_ci_only(estate: Capture) -> None:
-    group = one(estate.of_type(devops("VariableGroup")), "variable group")
-    vault = one(estate.of_type("azure-native:keyvault:Vault"), "vault")
-    azure = connection(estate, "ServiceEndpointAzureRM")
-    secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
-    assert group.inputs["keyVault"] == {"name": vault.inputs["vaultName"], "serviceEndpointId": azure.id}
-    assert group.inputs["variables"] == [{"name": secret} for secret in secrets]
-    assert group.inputs["allowAccess"] is False
-    ready = {r.urn for r in estate.of_type(FEDERATED_CREDENTIAL)} | {
-        r.urn for r in estate.of_type("azure-native:authorization:RoleAssignment") if r.name.endswith("read-secrets")
-    }
-    ready |= {r.urn for r in estate.of_type(KEY_VAULT_SECRET)}
-    assert len(ready) == 4
-    assert ready <= set(group.dependencies), "Azure DevOps lists the vault's secrets through the connection on save"
-    users = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs["resourceId"] == group.id]
-    ci = {definition(estate, pipeline_names(ServiceSpec(s.name)).ci).id for s in settings(estate.stack).services}
-    assert sorted(str(r.inputs["pipelineId"]) for r in users) == sorted(ci)
-    assert all(r.inputs["type"] == "variablegroup" for r in users)
+def test_azure_devops_servers_never_read_the_vault(estate: Capture) -> None:
+    # A Key Vault-linked variable group makes Azure DevOps list the vault's secrets from its own servers on every
+    # save (terraform-provider-azuredevops `resource_variable_group.go`, `searchAzureKVSecrets`); the prod vault admits
+    # only the agents' network. CI reads the secrets on the agent instead.
+    assert not [r.name for r in estate.of_type(devops("VariableGroup")) if r.inputs.get("keyVault")]
 
 
 # --- pipeline definitions and authorizations ----------------------------------------------------------------------
@@ -497,7 +485,8 @@ def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -
     assert all(r.inputs.get("pipelineId") for r in authorizations), "nothing is open to every pipeline"
     azure = connection(estate, "ServiceEndpointAzureRM").id
     registry = connection(estate, "ServiceEndpointAzureEcr").id
-    group = one(estate.of_type(devops("VariableGroup")), "variable group").id
+    queues = {("queue", r.id) for r in estate.of_type(devops("Queue"))}
+    assert len(queues) == (1 if settings(estate.stack).agent_pool else 0)
     for service in settings(estate.stack).services:
         names = pipeline_names(ServiceSpec(service.name))
         granted = {
@@ -508,9 +497,10 @@ def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -
             }
             for kind, name in (("pr", names.pr), ("ci", names.ci), ("cd", names.cd))
         }
-        assert granted["pr"] == set()
-        assert granted["ci"] == {("endpoint", azure), ("endpoint", registry), ("variablegroup", group)}
+        assert granted["pr"] == queues
+        assert granted["ci"] == {*queues, ("endpoint", azure), ("endpoint", registry)}
         assert granted["cd"] == {
+            *queues,
             ("endpoint", azure),
             *(("environment", environment(estate, stage).id) for stage in STAGES),
             *(("endpoint", kubernetes_connection(estate, stage, service.name).id) for stage in STAGES),
@@ -565,7 +555,7 @@ def test_starter_files_seed_the_repository_once_while_the_stack_keeps_pipelines_
             assert not commit.retain_on_delete
 
 
-def test_the_security_scan_extension_is_installed_by_the_stack_owning_defender_for_devops(
+def test_the_security_scan_extension_is_installed_where_ci_scans_and_never_uninstalled(
     dev: Capture, prod: Capture
 ) -> None:
     (extension,) = prod.of_type(devops("Extension"))

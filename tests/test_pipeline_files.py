@@ -7,6 +7,7 @@ deliberately broken file to show it can fail; the structural tests read the same
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -50,7 +51,7 @@ CTX = PipelineContext(
     production_cluster="aks-contoso-dev-prod",
     key_vault_name="kv-contoso-dev",
     key_vault_secrets=("appinsights-connection-string", "db-password"),
-    variable_group="vg-contoso-dev-ci",
+    security_scan=True,
 )
 # Identical but for name and port, so their files may differ only there.
 ORDERS = ServiceSpec(name="orders", port=8080)
@@ -295,7 +296,8 @@ def test_ci_reads_key_vault_through_the_arm_connection_and_maps_secrets_to_env(r
 
     assert ci["trigger"] == {"batch": "true", "branches": {"include": ["main"]}}
     assert ci["pr"] == "none"
-    assert build_job["variables"] == [{"group": CTX.variable_group}]
+    # No variable group: the secrets are read once, by the task below, on the agent.
+    assert "variables" not in build_job
     (key_vault,) = tasks(ci, "AzureKeyVault@2")
     assert key_vault["inputs"] == {
         "azureSubscription": CTX.azure_service_connection,
@@ -313,6 +315,26 @@ def test_ci_reads_key_vault_through_the_arm_connection_and_maps_secrets_to_env(r
     assert steps.index(key_vault) < steps.index(integration)
     published = [step for step in tasks(ci, "PublishTestResults@2") if step["condition"] == "succeededOrFailed()"]
     assert [step["inputs"]["testResultsFiles"] for step in published] == ["test-results/integration.xml"]
+
+
+def test_ci_scans_only_where_the_stack_provides_the_scan_extension() -> None:
+    without = render_repository_files(ORDERS, dataclasses.replace(CTX, security_scan=False))
+    with_scan = render_repository_files(ORDERS, CTX)
+    assert tasks(load(without, CI_PIPELINE_PATH), "MicrosoftSecurityDevOps@1") == []
+    assert len(tasks(load(with_scan, CI_PIPELINE_PATH), "MicrosoftSecurityDevOps@1")) == 1
+
+
+def test_no_step_calls_the_github_api_anonymously(rendered: dict[str, Files]) -> None:
+    # KubeloginInstaller@0 without `gitHubConnection` resolves the release through api.github.com unauthenticated
+    # (azure-pipelines-tasks Tasks/KubeloginInstallerV0); the template downloads the pinned release asset instead.
+    for files in rendered.values():
+        for path in files:
+            if path.endswith(".yml"):
+                assert tasks(load(files, path), "KubeloginInstaller@0") == [], path
+                assert not [text for text in scripts(load(files, path)) if "api.github.com" in text], path
+    kubelogin = rendered["orders"]["pipelines/templates/kubelogin.yml"]
+    assert "releases/download/v${{ parameters.version }}" in kubelogin
+    assert "sha256sum --check --strict" in kubelogin
 
 
 def test_no_script_expands_a_secret_inline(rendered: dict[str, Files]) -> None:
@@ -412,7 +434,7 @@ def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(ren
     assert [step.get("task") or step.get("template") or step.get("download") for step in steps] == [
         "ci",
         "image-digest.yml",
-        "KubeloginInstaller@0",
+        "kubelogin.yml",
         "KubernetesManifest@1",
     ]
     assert steps[0]["artifact"] == MANIFESTS_ARTIFACT
@@ -484,7 +506,7 @@ def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[st
     steps = job["steps"]
 
     assert steps[0]["template"] == "templates/python-setup.yml"
-    (kubelogin,) = tasks(job, "KubeloginInstaller@0")
+    (kubelogin,) = (step for step in steps if step.get("template") == "templates/kubelogin.yml")
     (cli,) = tasks(job, "AzureCLI@2")
     assert steps.index(kubelogin) < steps.index(cli)
     assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection

@@ -45,6 +45,8 @@ class Registration:
     retain_on_delete: bool = field(default=False, compare=False)
     delete_before_replace: bool = field(default=False, compare=False)
     ignore_changes: tuple[str, ...] = field(default=(), compare=False)
+    # The ID of an existing object the engine adopts instead of creating one (the `import_` option).
+    import_id: str = field(default="", compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +132,7 @@ class CapturingMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
+                import_id=request.importId,
             )
         )
         self._urns.add(response.urn)

@@ -180,9 +180,25 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
         return f"{inputs.get('repositoryId')}/{inputs.get('file')}", dict(inputs)
     if token.startswith("azuredevops:index/serviceEndpoint"):
         return guid, _service_endpoint_outputs(inputs, urn)
+    computed: dict[str, Any] = {}
     if token == "azuredevops:index/buildDefinition:BuildDefinition":
-        return str(numeric), {**inputs, "revision": 1}
-    return str(numeric), dict(inputs)
+        computed = {"revision": 1}
+    elif token == "azuredevops:index/queue:Queue":
+        # The provider names a queue after the pool it references (`resource_agent_queue.go`, GetAgentPool).
+        computed = {"name": _pool_name(int(inputs["agentPoolId"]))}
+    return str(numeric), {**inputs, **computed}
+
+
+def _pool_id(name: str) -> int:
+    return int(_short_hash(f"agent-pool/{name}", 6), 16) % 900 + 10
+
+
+# The organisation's agent pools, by ID, as the mock `getPool` has handed them out.
+_POOLS: dict[int, str] = {}
+
+
+def _pool_name(pool_id: int) -> str:
+    return _POOLS[pool_id]
 
 
 def _b64(text: str) -> str:
@@ -289,6 +305,11 @@ class EstateMocks(pulumi.runtime.Mocks):
                 "status": "active",
                 "tenantId": TENANT_ID,
             }
+        if args.token == "azuredevops:index/getPool:getPool":
+            # Any named pool exists in the mock organisation; a real lookup fails the preview for a missing pool.
+            name = args.args["name"]
+            _POOLS[_pool_id(name)] = name
+            return {"id": str(_pool_id(name)), "name": name, "poolType": "automation", "autoProvision": False}
         if args.token == "azuredevops:index/getUsers:getUsers":
             # Every principal name is a user of the mock organisation; a real lookup finds only existing users.
             principal = args.args["principalName"]

@@ -28,6 +28,8 @@ MANUAL_STEPS = {
     "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
     "azure-native:keyvault:Vault": "List the build agents' public egress ranges in `keyVaultAllowedIpRanges`: the "
     "vault firewall denies every other address, including the CI pipeline's.",
+    "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted or a "
+    "Managed DevOps Pool) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
 }

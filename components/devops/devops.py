@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import naming
+from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.kubernetes import ClusterTargets, ClusterTargetsArgs
@@ -19,7 +20,7 @@ from components.devops.pipelines import (
     ServicePipelines,
     ServicePipelinesArgs,
 )
-from components.devops.project import Project, ProjectArgs
+from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
 from components.devops.repository import (
     MAIN_BRANCH,
     ServiceRepository,
@@ -37,7 +38,6 @@ from components.devops.repository_files import (
     render_repository_files,
 )
 from components.devops.service_connections import ServiceConnections, ServiceConnectionsArgs
-from components.devops.variable_group import KeyVaultVariableGroup, KeyVaultVariableGroupArgs
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
@@ -49,6 +49,8 @@ def pipeline_context(
     promotion_approvers: Sequence[str],
     agent_pool: str | None,
     approval_timeout_minutes: int,
+    *,
+    security_scan: bool,
 ) -> PipelineContext:
     """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
     return PipelineContext(
@@ -63,10 +65,10 @@ def pipeline_context(
         production_cluster=names.cluster("production"),
         key_vault_name=names.key_vault,
         key_vault_secrets=tuple(key_vault_secrets),
-        variable_group=names.variable_group,
         promotion_approvers=tuple(promotion_approvers),
         agent_pool=agent_pool,
         approval_timeout_minutes=approval_timeout_minutes,
+        security_scan=security_scan,
     )
 
 
@@ -91,7 +93,7 @@ class ClusterEndpoint:
 @dataclass(frozen=True)
 class DevOpsArgs:
     project_name: str
-    install_security_extension: bool
+    security_extension: SecurityExtensionMode
     services: Sequence[DevOpsService]
     # The names the committed YAML refers to; the connections, variable group and environments are created with them.
     pipeline_context: PipelineContext
@@ -106,10 +108,6 @@ class DevOpsArgs:
     azure_credential_name: str
     registry_credential_name: str
     nonprod_registry_name: pulumi.Input[str]
-    key_vault_name: pulumi.Input[str]
-    # The role assignment that lets the pipelines identity read the vault's secrets.
-    key_vault_read_grant_id: pulumi.Input[str]
-    key_vault_secret_ids: Sequence[pulumi.Input[str]]
     clusters: Mapping[naming.Stage, ClusterEndpoint]
     app_insights_connection_string: pulumi.Input[str]
 
@@ -128,7 +126,7 @@ class DevOps(pulumi.ComponentResource):
             ProjectArgs(
                 project_name=args.project_name,
                 description="CI/CD for microservices on AKS with Azure Pipelines, managed by the aks-estate stack",
-                install_security_extension=args.install_security_extension,
+                security_extension=args.security_extension,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -150,7 +148,7 @@ class DevOps(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        federation = FederatedCredentials(
+        FederatedCredentials(
             f"{name}-federation",
             FederatedCredentialsArgs(
                 resource_group_name=args.resource_group_name,
@@ -159,18 +157,18 @@ class DevOps(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        variable_group = KeyVaultVariableGroup(
-            f"{name}-variable-group",
-            KeyVaultVariableGroupArgs(
-                project_id=project_id,
-                group_name=ctx.variable_group,
-                key_vault_name=args.key_vault_name,
-                secret_names=ctx.key_vault_secrets,
-                azure_connection_id=connections.azure_connection_id,
-                ready=[*federation.credential_ids, args.key_vault_read_grant_id, *args.key_vault_secret_ids],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        # Pipelines that name an organisation pool reach it only through a queue in this project; Microsoft-hosted
+        # agents come with every project's "Azure Pipelines" queue.
+        queue = (
+            AgentQueue(
+                f"{name}-agent-queue",
+                AgentQueueArgs(project_id=project_id, pool_name=ctx.agent_pool),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            if ctx.agent_pool
+            else None
         )
+        on_agents = [Authorization("agent-queue", "queue", queue.queue_id)] if queue else []
 
         environment_names: dict[naming.Stage, str] = {
             "staging": ctx.staging_environment,
@@ -246,18 +244,18 @@ class DevOps(pulumi.ComponentResource):
                     # Definitions point at YAML files, so they wait for the commits.
                     repository_id=repository.repository_id,
                     definitions={
-                        # Build validation touches nothing protected: no connection, no secret, no environment.
+                        # Build validation touches nothing protected but the agents: no connection or environment.
                         "pr": PipelineDefinition(
-                            pipeline_name.pr, PR_PIPELINE_PATH, ci_trigger=False, authorizations=[]
+                            pipeline_name.pr, PR_PIPELINE_PATH, ci_trigger=False, authorizations=on_agents
                         ),
                         "ci": PipelineDefinition(
                             pipeline_name.ci,
                             CI_PIPELINE_PATH,
                             ci_trigger=True,
                             authorizations=[
+                                *on_agents,
                                 azure,
                                 Authorization("registry-connection", "endpoint", connections.registry_connection_id),
-                                Authorization("variable-group", "variablegroup", variable_group.group_id),
                             ],
                         ),
                         "cd": PipelineDefinition(
@@ -265,6 +263,7 @@ class DevOps(pulumi.ComponentResource):
                             CD_PIPELINE_PATH,
                             ci_trigger=False,
                             authorizations=[
+                                *on_agents,
                                 azure,
                                 *(
                                     Authorization(

@@ -12,7 +12,7 @@ import pulumi_azuredevops as azuredevops
 from components.devops.repository import MAIN_BRANCH
 
 PipelineKind = Literal["pr", "ci", "cd"]
-ResourceKind = Literal["endpoint", "environment", "variablegroup"]
+ResourceKind = Literal["endpoint", "environment", "queue", "variablegroup", "repository"]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote
 
 import pulumi
@@ -21,14 +22,18 @@ FEATURES = {
 
 # The extension that provides CI's MicrosoftSecurityDevOps@1 task (Defender for DevOps scanning).
 SECURITY_EXTENSION = ("ms-securitydevops", "microsoft-security-devops-azdevops")
+# Extensions are installed per organisation, and installing one that is already there fails
+# (terraform-provider-azuredevops `resource_extension.go` calls InstallExtensionByName on create). So one stack per
+# organisation installs it, any other adopts the installation (Pulumi's `import`, which creates nothing), and a stack
+# that does neither renders no task that needs it. Neither ever uninstalls it: other stacks may scan with it.
+SecurityExtensionMode = Literal["install", "adopt", "none"]
 
 
 @dataclass(frozen=True)
 class ProjectArgs:
     project_name: str
     description: str
-    # Extensions are installed per organisation: exactly one stack per organisation should own this one.
-    install_security_extension: bool
+    security_extension: SecurityExtensionMode
 
 
 class Project(pulumi.ComponentResource):
@@ -59,14 +64,18 @@ class Project(pulumi.ComponentResource):
             status_badges_are_private=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        if args.install_security_extension:
+        if args.security_extension != "none":
             publisher, extension = SECURITY_EXTENSION
             azuredevops.Extension(
                 f"{name}-security-extension",
                 publisher_id=publisher,
                 extension_id=extension,
-                # Other projects of the organisation may scan with it too: destroying this stack leaves it installed.
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    retain_on_delete=True,
+                    # The provider's importer takes "<publisher>/<extension>" (`resource_extension.go`, Importer).
+                    import_=f"{publisher}/{extension}" if args.security_extension == "adopt" else None,
+                ),
             )
         organization_url = azuredevops.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)

@@ -18,6 +18,9 @@ import yaml
 
 from components.naming import APPINSIGHTS_SECRET, ServiceNames
 
+# The task CI's scan runs; its extension is installed or adopted by components/devops/project.py.
+SECURITY_SCAN_TASK = "MicrosoftSecurityDevOps@1"
+
 PR_PIPELINE_PATH = "pipelines/pr.azure-pipelines.yml"
 CI_PIPELINE_PATH = "pipelines/ci.azure-pipelines.yml"
 CD_PIPELINE_PATH = "pipelines/cd.azure-pipelines.yml"
@@ -54,6 +57,7 @@ _PYTHON_SETUP_TEMPLATE = "templates/python-setup.yml"
 _PYTHON_BUILD_TEMPLATE = "templates/python-build.yml"
 _IMAGE_DIGEST_TEMPLATE = "templates/image-digest.yml"
 _DEPLOY_TEMPLATE = "templates/deploy-aks.yml"
+_KUBELOGIN_TEMPLATE = "templates/kubelogin.yml"
 _IMAGE_DIGEST_VARIABLE = "$(imageDigest)"
 _CI_RUN_ID = f"$(resources.pipeline.{CI_RESOURCE}.runID)"
 _MAIN_BRANCH = "main"
@@ -141,7 +145,6 @@ class PipelineContext:
     production_cluster: str
     key_vault_name: str
     key_vault_secrets: tuple[str, ...]
-    variable_group: str
     staging_environment: str = "staging"
     production_environment: str = "production"
     agent_vm_image: str = "ubuntu-24.04"
@@ -149,6 +152,8 @@ class PipelineContext:
     # addresses a Key Vault firewall cannot list.
     agent_pool: str | None = None
     python_version: str = "3.13"
+    # CI runs the Microsoft Security DevOps scan only where the stack installs or adopts the extension providing it.
+    security_scan: bool = False
     # Who may resume the promotion; empty leaves it to anyone with queue rights, notified is the requester.
     promotion_approvers: tuple[str, ...] = ()
     # How long the promotion waits for an approver, as the production environment's approval check does.
@@ -309,10 +314,11 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
             {
                 "job": "BuildAndTest",
                 "displayName": "Build and test",
-                # Linked to Key Vault and authorized for this definition only, so PR builds never see the secrets.
-                "variables": [{"group": ctx.variable_group}],
                 "steps": [
                     {"template": _PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}},
+                    # The one read of the secrets, from the agent: the vault's firewall admits the agents' network,
+                    # never Azure DevOps' own servers (not a Key Vault trusted service). Only CI's definition is
+                    # authorized for the connection, so PR builds never see them.
                     {
                         "task": "AzureKeyVault@2",
                         "displayName": "Read integration test secrets",
@@ -360,13 +366,7 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                         },
                     },
                     {"bash": capture_digest, "displayName": "Capture the pushed image digest"},
-                    # Defender for DevOps: results go to the CodeAnalysisLogs artifact Defender for Cloud reads;
-                    # `break` fails the run on error-level findings, and a failed CI run never triggers CD.
-                    {
-                        "task": "MicrosoftSecurityDevOps@1",
-                        "displayName": "Microsoft Security DevOps scan",
-                        "inputs": {"break": True, "publish": True, "artifactName": "CodeAnalysisLogs"},
-                    },
+                    *([_security_scan()] if ctx.security_scan else []),
                     {
                         "task": "PublishPipelineArtifact@1",
                         "displayName": "Publish image digest",
@@ -375,6 +375,16 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                 ],
             },
         ],
+    }
+
+
+def _security_scan() -> dict[str, Any]:
+    # Defender for DevOps: results go to the CodeAnalysisLogs artifact Defender for Cloud reads; `break` fails the run
+    # on error-level findings, and a failed CI run never triggers CD.
+    return {
+        "task": SECURITY_SCAN_TASK,
+        "displayName": "Microsoft Security DevOps scan",
+        "inputs": {"break": True, "publish": True, "artifactName": "CodeAnalysisLogs"},
     }
 
 
@@ -440,11 +450,7 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
                 "displayName": "Acceptance tests against staging",
                 "steps": [
                     {"template": _PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}},
-                    {
-                        "task": "KubeloginInstaller@0",
-                        "displayName": "Install kubelogin",
-                        "inputs": {"kubeloginVersion": KUBELOGIN_VERSION},
-                    },
+                    {"template": _KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
                     {
                         "task": "AzureCLI@2",
                         "displayName": "Run acceptance tests",
