@@ -256,3 +256,13 @@ def _schema_with_extension_tasks() -> str:
             }
         )
     return json.dumps(schema)
+
+
+def azure_pipelines_schema() -> Path:
+    """Microsoft's published Azure Pipelines schema as check-jsonschema vendors it (`vendor.azure-pipelines`)."""
+    site_packages = sorted((validators_bin().parent / "lib").glob("python3*/site-packages"))
+    for directory in site_packages:
+        schema = directory / "check_jsonschema" / "builtin_schemas" / "vendor" / "azure-pipelines.json"
+        if schema.is_file():
+            return schema
+    raise FileNotFoundError(f"check-jsonschema's Azure Pipelines schema not found under {validators_bin().parent}")

@@ -1,0 +1,186 @@
+"""Pipelines <-> Azure DevOps: every pool, connection, environment (and resource), variable group, repository and
+pipeline resource, template and marketplace task the committed YAML names resolves to an object of the stack in the
+definition's project, and each definition is authorized for exactly the protected objects it uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from tests import validators
+from tools import capture, pipeline_links
+from tools.capture import Capture, Registration
+
+DEVOPS = "azuredevops:index/"
+
+
+@pytest.fixture(scope="module")
+def builtin() -> frozenset[str]:
+    tasks = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+    assert {"AzureCLI@2", "KubernetesManifest@1", "ManualValidation@1"} <= tasks
+    assert "MicrosoftSecurityDevOps@1" not in tasks, "a marketplace task must not count as built in"
+    return tasks
+
+
+def messages(findings: list[pipeline_links.Finding]) -> list[str]:
+    return [str(finding) for finding in findings]
+
+
+def test_every_name_in_every_committed_pipeline_resolves_and_is_authorized(
+    estate: Capture, builtin: frozenset[str]
+) -> None:
+    assert messages(pipeline_links.check(estate, builtin)) == []
+
+
+def test_the_check_walks_every_definition_through_its_templates(prod: Capture, builtin: frozenset[str]) -> None:
+    # A check that reads nothing passes everything: it must have found the objects the CD pipeline uses via templates.
+    estate = pipeline_links._index(prod, {})
+    runs = {run.definition.name: run for run in pipeline_links._runs(estate, builtin)}
+    assert len(runs) == 3 * len(prod.of_type(f"{DEVOPS}git:Git"))
+    cd = next(run for name, run in runs.items() if name.endswith("-cd"))
+    assert {kind for kind, _ in cd.used} == {"queue", "endpoint", "environment"}
+
+
+def test_a_stack_adopting_the_scan_extension_renders_the_scan_and_imports_the_installation(
+    builtin: frozenset[str],
+) -> None:
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
+    adopted = capture.run("dev", {**config, "aks-estate:securityScanExtension": "adopt"}, secret_keys)
+    (extension,) = adopted.of_type(f"{DEVOPS}extension:Extension")
+    assert extension.import_id == "ms-securitydevops/microsoft-security-devops-azdevops"
+    assert extension.retain_on_delete
+    ci = [r for r in adopted.of_type(f"{DEVOPS}gitRepositoryFile:GitRepositoryFile") if "ci.azure" in r.inputs["file"]]
+    assert ci
+    assert all("MicrosoftSecurityDevOps@1" in r.inputs["content"] for r in ci)
+    assert messages(pipeline_links.check(adopted, builtin)) == []
+
+
+# --- planted mistakes: each kind of broken link is reported, naming the file, the YAML path and the object --------
+
+
+Mutation = Callable[[list[Registration]], list[Registration]]
+
+
+def _type(registration: Registration, token: str) -> bool:
+    return registration.type == f"{DEVOPS}{token}"
+
+
+def drop(token: str, where: Callable[[Registration], bool] = lambda _: True) -> Mutation:
+    return lambda rs: [r for r in rs if not (_type(r, token) and where(r))]
+
+
+def change(token: str, where: Callable[[Registration], bool], **inputs: object) -> Mutation:
+    def apply(rs: list[Registration]) -> list[Registration]:
+        return [
+            dataclasses.replace(r, inputs={**r.inputs, **inputs}) if _type(r, token) and where(r) else r for r in rs
+        ]
+
+    return apply
+
+
+def edit_file(suffix: str, edit: Callable[[dict[str, Any]], None]) -> Mutation:
+    def apply(rs: list[Registration]) -> list[Registration]:
+        out = []
+        for r in rs:
+            if _type(r, "gitRepositoryFile:GitRepositoryFile") and r.inputs["file"].endswith(suffix):
+                document = yaml.safe_load(r.inputs["content"])
+                edit(document)
+                out.append(dataclasses.replace(r, inputs={**r.inputs, "content": yaml.safe_dump(document)}))
+            else:
+                out.append(r)
+        return out
+
+    return apply
+
+
+def _authorized_for(kind: str, pipeline_suffix: str, prod: Capture) -> Callable[[Registration], bool]:
+    definitions = {
+        r.id
+        for r in prod.of_type(f"{DEVOPS}buildDefinition:BuildDefinition")
+        if r.inputs["name"].endswith(pipeline_suffix)
+    }
+    return lambda r: r.inputs["type"] == kind and str(r.inputs["pipelineId"]) in definitions
+
+
+def _extra_authorization(prod: Capture) -> Mutation:
+    (pr,) = [r for r in prod.of_type(f"{DEVOPS}buildDefinition:BuildDefinition") if r.inputs["name"].endswith("-pr")]
+    (azure,) = prod.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+
+    def apply(rs: list[Registration]) -> list[Registration]:
+        template = next(r for r in rs if _type(r, "pipelineAuthorization:PipelineAuthorization"))
+        extra = dataclasses.replace(
+            template,
+            urn=template.urn + "-planted",
+            inputs={**template.inputs, "pipelineId": int(pr.id), "type": "endpoint", "resourceId": azure.id},
+        )
+        return [*rs, extra]
+
+    return apply
+
+
+def _unknown_task(document: dict[str, Any]) -> None:
+    document["jobs"][0]["steps"].append({"task": "HelmDeploy@0", "inputs": {"command": "upgrade"}})
+
+
+PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
+    "pool without a project queue": (
+        lambda prod: drop("queue:Queue"),
+        "pipelines/pr.azure-pipelines.yml: pool.name: pool 'aks-estate-agents' does not exist",
+    ),
+    "connection used without authorization": (
+        lambda prod: drop("pipelineAuthorization:PipelineAuthorization", _authorized_for("endpoint", "-ci", prod)),
+        "pipeline 'orders-ci' uses endpoint 'contoso-prod-registry' but is not authorized for it",
+    ),
+    "authorization nothing uses": (
+        _extra_authorization,
+        "pipeline 'orders-pr' is authorized for endpoint 'contoso-prod-azure' that it never uses",
+    ),
+    "marketplace task without its extension": (
+        lambda prod: drop("extension:Extension"),
+        "ci.azure-pipelines.yml: jobs[1].steps[2].task: marketplace task 'MicrosoftSecurityDevOps@1'",
+    ),
+    "environment renamed": (
+        lambda prod: change("environment:Environment", lambda r: r.inputs["name"] == "staging", name="stage"),
+        "templates/deploy-aks.yml: jobs[0].environment: environment 'staging' does not exist",
+    ),
+    "environment resource missing": (
+        lambda prod: drop("environmentResourceKubernetes:EnvironmentResourceKubernetes"),
+        "environment 'production' has no resource 'orders'",
+    ),
+    "service connection renamed": (
+        lambda prod: change(
+            "serviceEndpointAzureRM:ServiceEndpointAzureRM", lambda r: True, serviceEndpointName="renamed"
+        ),
+        "inputs.azureSubscription: service connection 'contoso-prod-azure' does not exist",
+    ),
+    "template missing": (
+        lambda prod: drop("gitRepositoryFile:GitRepositoryFile", lambda r: r.inputs["file"].endswith("kubelogin.yml")),
+        "template 'pipelines/templates/kubelogin.yml' is not in repository",
+    ),
+    "pipeline resource without its definition": (
+        lambda prod: change(
+            "buildDefinition:BuildDefinition", lambda r: r.inputs["name"].endswith("-ci"), name="renamed-ci"
+        ),
+        "resources.pipelines[0].source: pipeline resource",
+    ),
+    "variable group that does not exist": (
+        lambda prod: edit_file("ci.azure-pipelines.yml", lambda d: d["jobs"][0].update(variables=[{"group": "gone"}])),
+        "jobs[0].variables[0].group: variable group 'gone' does not exist",
+    ),
+    "task the check does not know": (
+        lambda prod: edit_file("ci.azure-pipelines.yml", _unknown_task),
+        "task 'HelmDeploy@0' is unknown to the link check",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(PLANTED))
+def test_a_planted_broken_link_is_reported(mistake: str, prod: Capture, builtin: frozenset[str]) -> None:
+    mutation, expected = PLANTED[mistake]
+    broken = Capture(stack=prod.stack, resources=mutation(prod)(list(prod.resources)), outputs=prod.outputs)
+    found = messages(pipeline_links.check(broken, builtin))
+    assert any(expected in message for message in found), found

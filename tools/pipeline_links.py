@@ -1,0 +1,373 @@
+"""The pipeline <-> Azure DevOps link check: every object a committed YAML names exists and its user may use it.
+
+Azure Pipelines resolves names when a run is queued, in the definition's own project: a pool through the project's
+queue of that name, a service connection, environment (and `<environment>.<resource>`), variable group or repository
+resource by name, a pipeline resource by definition name, a template by path in the repository that holds it. Each
+protected one (queue, endpoint, environment, variable group, repository) must also authorize that definition
+(terraform-provider-azuredevops `resource_pipeline_authorization.go`, types endpoint/queue/variablegroup/environment/
+repository), or the run stops at "needs permission". Marketplace tasks exist only where their extension is installed.
+
+`check` walks each definition's YAML from its entry file through every template it includes, substituting template
+parameters the way template expressions do, and reports every name that does not resolve, every protected object
+used without authorization, and every authorization that no YAML uses (least privilege both ways).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools.capture import Capture
+
+_T = "azuredevops:index/"
+# The inputs through which a built-in task names a service connection, with their aliases, from each task's
+# task.json in microsoft/azure-pipelines-tasks (inputs of type `connectedService:*`).
+CONNECTION_INPUTS: dict[str, tuple[str, ...]] = {
+    "AzureCLI@2": ("connectedServiceNameARM", "azureSubscription"),
+    "AzureKeyVault@2": ("ConnectedServiceName", "azureSubscription"),
+    "Docker@2": ("containerRegistry",),
+    "KubernetesManifest@1": (
+        "azureSubscriptionEndpoint",
+        "azureSubscriptionConnection",
+        "kubernetesServiceEndpoint",
+        "kubernetesServiceConnection",
+        "dockerRegistryEndpoint",
+    ),
+}
+# Tasks known to take no service connection; a task in neither table is reported so the tables stay complete.
+CONNECTIONLESS_TASKS = frozenset(
+    {
+        "Bash@3",
+        "Cache@2",
+        "CmdLine@2",
+        "DownloadPipelineArtifact@2",
+        "ManualValidation@1",
+        "MicrosoftSecurityDevOps@1",
+        "PublishPipelineArtifact@1",
+        "PublishTestResults@2",
+        "UsePythonVersion@0",
+    }
+)
+# Marketplace tasks and the extension (publisher, extension) that provides each.
+EXTENSION_TASKS: dict[str, tuple[str, str]] = {
+    "MicrosoftSecurityDevOps@1": ("ms-securitydevops", "microsoft-security-devops-azdevops"),
+}
+_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_LIST_SECTIONS = ("stages", "jobs", "steps", "variables")
+
+
+def builtin_tasks(schema_path: Path) -> frozenset[str]:
+    """The tasks every organisation has: Microsoft's published Azure Pipelines schema enumerates them (the one
+    check-jsonschema vendors as `vendor.azure-pipelines`), and no marketplace task."""
+    document = json.loads(schema_path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def names(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            yield from (value for value in node.get("enum", []) if isinstance(value, str) and "@" in value)
+            for value in node.values():
+                yield from names(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from names(value)
+
+    def visit(node: Any) -> None:
+        # The step schema's `task` property is an anyOf of one-value enums, one per task version.
+        if isinstance(node, dict):
+            if isinstance(node.get("task"), dict):
+                found.update(names(node["task"]))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(document)
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '(document)'}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class _Definition:
+    id: str
+    name: str
+    project_id: str
+    repository_id: str
+    yml_path: str
+
+
+@dataclass
+class _Estate:
+    """The Azure DevOps objects of an inventory, indexed the way a queued run looks them up."""
+
+    repositories: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (project id, name)
+    files: dict[str, dict[str, str]] = field(default_factory=dict)  # repository id -> path -> content
+    definitions: list[_Definition] = field(default_factory=list)
+    authorized: set[tuple[str, str, str]] = field(default_factory=set)  # (pipeline id, type, resource id)
+    named: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, project id, name) -> id
+    environment_resources: dict[tuple[str, str], str] = field(default_factory=dict)  # (env id, name) -> endpoint
+    extensions: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _Estate:
+    estate = _Estate()
+    kinds = {
+        "queue:Queue": "queue",
+        "environment:Environment": "environment",
+        "variableGroup:VariableGroup": "variablegroup",
+    }
+    for r in capture.resources:
+        token = r.type.removeprefix(_T)
+        values = {**r.outputs, **r.inputs}
+        if token == "git:Git":
+            estate.repositories[r.id] = (values["projectId"], values["name"])
+        elif token == "gitRepositoryFile:GitRepositoryFile":
+            estate.files.setdefault(values["repositoryId"], {})[values["file"]] = values["content"]
+        elif token == "buildDefinition:BuildDefinition":
+            repository = values["repository"]
+            estate.definitions.append(
+                _Definition(r.id, values["name"], values["projectId"], repository["repoId"], repository["ymlPath"])
+            )
+        elif token == "pipelineAuthorization:PipelineAuthorization":
+            estate.authorized.add((str(values.get("pipelineId", "")), values["type"], str(values["resourceId"])))
+        elif token.startswith("serviceEndpoint"):
+            estate.named["endpoint", values["projectId"], values["serviceEndpointName"]] = r.id
+        elif token in kinds:
+            estate.named[kinds[token], values["projectId"], values["name"]] = r.id
+        elif token == "environmentResourceKubernetes:EnvironmentResourceKubernetes":
+            estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
+        elif token == "extension:Extension":
+            estate.extensions.add((values["publisherId"], values["extensionId"]))
+    for repository_id, (_, name) in estate.repositories.items():
+        if name in extra_files:
+            estate.files.setdefault(repository_id, {}).update(extra_files[name])
+    return estate
+
+
+@dataclass
+class _Run:
+    """What one definition's YAML uses, gathered while its templates are expanded."""
+
+    definition: _Definition
+    label: str
+    findings: list[Finding] = field(default_factory=list)
+    used: set[tuple[str, str]] = field(default_factory=set)  # (type, resource id)
+    pipeline_aliases: set[str] = field(default_factory=set)
+    repository_aliases: dict[str, str] = field(default_factory=dict)  # alias -> repository id
+
+
+def _substitute(node: Any, parameters: Mapping[str, Any]) -> Any:
+    if isinstance(node, str):
+        whole = _PARAMETER.fullmatch(node.strip())
+        if whole and whole[1] in parameters:
+            return parameters[whole[1]]
+        return _PARAMETER.sub(lambda m: str(parameters.get(m[1], m[0])), node)
+    if isinstance(node, dict):
+        return {key: _substitute(value, parameters) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute(value, parameters) for value in node]
+    return node
+
+
+class _Walker:
+    def __init__(self, estate: _Estate, builtin: frozenset[str], run: _Run) -> None:
+        self.estate, self.builtin, self.run = estate, builtin, run
+        self.project = run.definition.project_id
+
+    def report(self, file: str, path: str, problem: str) -> None:
+        self.run.findings.append(Finding(file, path, f"{problem} (in pipeline {self.run.definition.name!r})"))
+
+    def resolve(self, kind: str, name: str, file: str, path: str, what: str) -> str | None:
+        found = self.estate.named.get((kind, self.project, name))
+        if found is None:
+            self.report(file, path, f"{what} {name!r} does not exist in the definition's project")
+        return found
+
+    def load(self, repository_id: str, path: str, file: str, at: str) -> Any:
+        content = self.estate.files.get(repository_id, {}).get(path)
+        if content is None:
+            self.report(file, at, f"template {path!r} is not in repository {self._repo_name(repository_id)!r}")
+            return None
+        return yaml.safe_load(content)
+
+    def _repo_name(self, repository_id: str) -> str:
+        return self.estate.repositories.get(repository_id, ("", repository_id))[1]
+
+    def entry(self) -> None:
+        definition = self.run.definition
+        document = self.load(definition.repository_id, definition.yml_path, self.run.label, "")
+        if isinstance(document, dict):
+            # Runtime parameters are template expressions too; a run queued without overrides takes the defaults.
+            defaults = {
+                p["name"]: p["default"]
+                for p in document.get("parameters") or []
+                if isinstance(p, dict) and "default" in p
+            }
+            document = _substitute(document, defaults)
+            self.resources(document.get("resources") or {}, self.run.label)
+            self.visit(document, definition.repository_id, definition.yml_path, "")
+
+    def resources(self, resources: dict[str, Any], file: str) -> None:
+        for index, pipeline in enumerate(resources.get("pipelines") or []):
+            path = f"resources.pipelines[{index}]"
+            self.run.pipeline_aliases.add(pipeline["pipeline"])
+            sources = [d for d in self.estate.definitions if d.project_id == self.project]
+            if "project" in pipeline or pipeline.get("source") not in {d.name for d in sources}:
+                self.report(file, f"{path}.source", f"pipeline resource {pipeline.get('source')!r} is no definition")
+        for index, repository in enumerate(resources.get("repositories") or []):
+            path = f"resources.repositories[{index}]"
+            name = str(repository.get("name", "")).rsplit("/", 1)[-1]
+            matches = [
+                rid
+                for rid, (project, rname) in self.estate.repositories.items()
+                if project == self.project and rname == name
+            ]
+            if repository.get("type") != "git" or not matches:
+                self.report(file, f"{path}.name", f"repository resource {repository.get('name')!r} does not resolve")
+                continue
+            self.run.repository_aliases[repository["repository"]] = matches[0]
+            self.run.used.add(("repository", matches[0]))
+
+    def include(self, item: dict[str, Any], repository_id: str, file: str, path: str) -> None:
+        reference, _, alias = str(item["template"]).partition("@")
+        if alias and alias != "self":
+            target = self.run.repository_aliases.get(alias)
+            if target is None:
+                self.report(file, f"{path}.template", f"template repository alias {alias!r} is not a resource")
+                return
+            template_path = reference.lstrip("/")
+        else:
+            target = repository_id
+            template_path = posixpath.normpath(posixpath.join(posixpath.dirname(file), reference))
+        document = self.load(target, template_path, file, f"{path}.template")
+        if not isinstance(document, dict):
+            return
+        parameters = {
+            p["name"]: p["default"] for p in document.get("parameters") or [] if isinstance(p, dict) and "default" in p
+        }
+        parameters.update(item.get("parameters") or {})
+        body = _substitute({k: v for k, v in document.items() if k != "parameters"}, parameters)
+        self.visit(body, target, template_path, "")
+
+    def visit(self, node: Any, repository_id: str, file: str, path: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, dict) and "template" in item:
+                    self.include(item, repository_id, file, f"{path}[{index}]")
+                else:
+                    self.visit(item, repository_id, file, f"{path}[{index}]")
+            return
+        if not isinstance(node, dict):
+            return
+        if isinstance(node.get("extends"), dict):
+            self.include(node["extends"], repository_id, file, f"{path}.extends")
+        self.inspect(node, file, path)
+        for key, value in node.items():
+            if key not in ("resources", "extends", "parameters"):
+                self.visit(value, repository_id, file, f"{path}.{key}" if path else key)
+
+    def inspect(self, node: dict[str, Any], file: str, path: str) -> None:
+        at = f"{path}." if path else ""
+        if "pool" in node:
+            self.pool(node["pool"], file, f"{at}pool")
+        if "deployment" in node and "environment" in node:
+            self.environment(node["environment"], file, f"{at}environment")
+        if "group" in node and path.rsplit(".", maxsplit=1)[-1].startswith("variables"):
+            found = self.resolve("variablegroup", str(node["group"]), file, f"{at}group", "variable group")
+            if found:
+                self.run.used.add(("variablegroup", found))
+        if "task" in node:
+            self.task(node, file, path)
+        for key, allowed in (("checkout", {"self", "none"}), ("download", {"current", "none"})):
+            value = node.get(key)
+            aliases = self.run.pipeline_aliases if key == "download" else set(self.run.repository_aliases)
+            if isinstance(value, str) and value not in allowed | aliases:
+                self.report(file, f"{at}{key}", f"{key} names {value!r}, which is no resource of this pipeline")
+
+    def pool(self, pool: Any, file: str, path: str) -> None:
+        name = pool if isinstance(pool, str) else pool.get("name") if isinstance(pool, dict) else None
+        # `server` is the agentless pool; `vmImage` alone is Microsoft-hosted, whose queue every project has.
+        if name and name != "server":
+            found = self.resolve("queue", str(name), file, f"{path}.name" if isinstance(pool, dict) else path, "pool")
+            if found:
+                self.run.used.add(("queue", found))
+
+    def environment(self, value: Any, file: str, path: str) -> None:
+        if isinstance(value, dict):
+            name, resource = str(value.get("name", "")), value.get("resourceName")
+        else:
+            name, _, resource = str(value).partition(".")
+        environment = self.resolve("environment", name, file, path, "environment")
+        if environment is None:
+            return
+        self.run.used.add(("environment", environment))
+        if resource:
+            endpoint = self.estate.environment_resources.get((environment, str(resource)))
+            if endpoint is None:
+                self.report(file, path, f"environment {name!r} has no resource {resource!r}")
+            else:
+                # A deployment to a Kubernetes resource runs with that resource's service connection.
+                self.run.used.add(("endpoint", endpoint))
+
+    def task(self, node: dict[str, Any], file: str, path: str) -> None:
+        task = str(node["task"])
+        at = f"{path}.task" if path else "task"
+        if task not in self.builtin:
+            extension = EXTENSION_TASKS.get(task)
+            if extension is None or extension not in self.estate.extensions:
+                self.report(file, at, f"marketplace task {task!r}: the stack neither installs nor adopts its extension")
+        if task not in CONNECTION_INPUTS and task not in CONNECTIONLESS_TASKS:
+            self.report(file, at, f"task {task!r} is unknown to the link check: add its connection inputs")
+            return
+        inputs = node.get("inputs") or {}
+        for key in CONNECTION_INPUTS.get(task, ()):
+            if key in inputs:
+                found = self.resolve("endpoint", str(inputs[key]), file, f"{path}.inputs.{key}", "service connection")
+                if found:
+                    self.run.used.add(("endpoint", found))
+
+
+def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
+    for definition in sorted(estate.definitions, key=lambda d: d.name):
+        repository = estate.repositories.get(definition.repository_id, ("", "?"))[1]
+        run = _Run(definition, f"{repository}:{definition.yml_path}")
+        _Walker(estate, builtin, run).entry()
+        yield run
+
+
+def check(
+    capture: Capture, builtin: frozenset[str], extra_files: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Finding]:
+    """Every link problem of the inventory's pipelines. `extra_files` supplies, by repository name, the files of
+    repositories whose content the stack does not commit (e.g. the IaC repository, pushed from this checkout)."""
+    estate = _index(capture, extra_files or {})
+    names = {rid: f"{kind} {name!r}" for (kind, _, name), rid in estate.named.items()}
+    names |= {rid: f"repository {name!r}" for rid, (_, name) in estate.repositories.items()}
+    findings: list[Finding] = []
+    for run in _runs(estate, builtin):
+        findings.extend(run.findings)
+        granted = {(kind, rid) for pid, kind, rid in estate.authorized if pid == run.definition.id}
+        pipeline = repr(run.definition.name)
+        for kind, rid in sorted(run.used - granted):
+            what = names.get(rid, f"{kind} {rid}")
+            findings.append(Finding(run.label, "", f"pipeline {pipeline} uses {what} but is not authorized for it"))
+        for kind, rid in sorted(granted - run.used):
+            what = names.get(rid, f"{kind} {rid}")
+            findings.append(Finding(run.label, "", f"pipeline {pipeline} is authorized for {what} that it never uses"))
+    return findings
