@@ -83,6 +83,7 @@ class Cluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
+    app_routing_object_id: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     fqdn: pulumi.Output[str]
 
@@ -147,6 +148,10 @@ class Cluster(pulumi.ComponentResource):
             )
             if args.api_server_authorized_ip_ranges
             else None,
+            # The application routing add-on (managed NGINX) carries traffic into the services that ask to be exposed.
+            ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
+                web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
+            ),
             addon_profiles={
                 "azurepolicy": containerservice.ManagedClusterAddonProfileArgs(enabled=True),
                 "azureKeyvaultSecretsProvider": containerservice.ManagedClusterAddonProfileArgs(
@@ -216,11 +221,14 @@ class Cluster(pulumi.ComponentResource):
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
         self.fqdn = cluster.fqdn
+        # The add-on's own identity, which reads TLS certificates from Key Vault for the ingresses.
+        self.app_routing_object_id = cluster.ingress_profile.apply(_app_routing_object_id)
         self.register_outputs(
             {
                 "clusterId": self.cluster_id,
                 "clusterName": self.cluster_name,
                 "kubeletObjectId": self.kubelet_object_id,
+                "appRoutingObjectId": self.app_routing_object_id,
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
         )
@@ -242,4 +250,12 @@ def _kubelet_object_id(profile: object) -> str:
     object_id = getattr(kubelet, "object_id", None)
     if not object_id:
         raise ValueError("AKS reported no kubelet identity; it is needed to grant AcrPull")
+    return str(object_id)
+
+
+def _app_routing_object_id(profile: object) -> str:
+    routing = getattr(profile, "web_app_routing", None)
+    object_id = getattr(getattr(routing, "identity", None), "object_id", None)
+    if not object_id:
+        raise ValueError("AKS reported no application routing identity; it is needed to read TLS certificates")
     return str(object_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -71,6 +72,20 @@ ServiceName = Annotated[
     str, StringConstraints(pattern=naming.SERVICE_NAME_PATTERN, min_length=2, max_length=naming.SERVICE_NAME_MAX)
 ]
 SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")]
+
+
+def _host_name(value: str) -> str:
+    labels = value.split(".")
+    label = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    if len(value) > 253 or len(labels) < 2 or not all(label.match(part) for part in labels):
+        raise ValueError(
+            "must be a fully qualified DNS host name: lowercase labels of letters, digits and '-' separated by dots, "
+            "each 1-63 characters, at most 253 in all"
+        )
+    return value
+
+
+HostName = Annotated[str, AfterValidator(_host_name)]
 
 
 class _Model(BaseModel):
@@ -159,11 +174,32 @@ class Service(_Model):
     replicas: int = Field(default=2, ge=1, le=50)
     max_replicas: int = Field(default=5, ge=1, le=100)
     existing_code: bool = Field(default=False, description="The repository already has application code.")
+    # Traffic in through the AKS application routing add-on; unset keeps the service reachable only in-cluster.
+    expose: Literal["public", "internal"] | None = None
+    host: HostName | None = None
+    # A certificate in the stack's Key Vault, served by the ingress for `host`.
+    tls_certificate: SecretName | None = None
+    # The services this one calls; each call opens exactly that path.
+    calls: tuple[ServiceName, ...] = ()
 
     @model_validator(mode="after")
     def _replicas(self) -> Self:
         if self.replicas > self.max_replicas:
             _refuse([("replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})")])
+        return self
+
+    @model_validator(mode="after")
+    def _ingress(self) -> Self:
+        violations: list[Violation] = []
+        if self.expose is None and self.host is not None:
+            violations.append(("host", self.host, "needs expose (public or internal): only an exposed service has one"))
+        if self.tls_certificate is not None and self.host is None:
+            violations.append(("tlsCertificate", self.tls_certificate, "needs host: the certificate is served for it"))
+        if len(set(self.calls)) != len(self.calls):
+            violations.append(("calls", list(self.calls), "must not name a service twice"))
+        if self.name in self.calls:
+            violations.append(("calls", list(self.calls), "must not name the service itself"))
+        _refuse(violations)
         return self
 
 
@@ -257,6 +293,38 @@ class EstateConfig(_Model):
                 violations.append((f"services[{index}].name", service.name, "must be unique among the services"))
             seen.add(service.name)
         _refuse(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _calls_name_services(self) -> Self:
+        names = {service.name for service in self.services}
+        _refuse(
+            [
+                (f"services[{index}].calls", callee, "is not the name of a service of this stack")
+                for index, service in enumerate(self.services)
+                for callee in service.calls
+                if callee not in names
+            ]
+        )
+        return self
+
+    @model_validator(mode="after")
+    def _certificates_are_readable(self) -> Self:
+        # The add-on reads the certificate from the clusters' nodes (Secrets Store CSI driver), which a vault that
+        # denies by default does not admit until the estate has private endpoints.
+        if self.key_vault_network_default_action == "Deny":
+            _refuse(
+                [
+                    (
+                        f"services[{index}].tlsCertificate",
+                        service.tls_certificate,
+                        "needs a Key Vault the clusters can reach: the vault denies by default "
+                        "(keyVaultNetworkDefaultAction Deny), so the ingress could not read the certificate",
+                    )
+                    for index, service in enumerate(self.services)
+                    if service.tls_certificate
+                ]
+            )
         return self
 
     @model_validator(mode="after")

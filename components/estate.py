@@ -19,6 +19,27 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.registry import Registry, RegistryArgs
 
 
+def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[ServiceSpec]:
+    """What each service's manifests need, including both ends of every declared call."""
+    ports = {service.name: service.port for service in config.services}
+    return [
+        ServiceSpec(
+            name=service.name,
+            port=service.port,
+            replicas=service.replicas,
+            max_replicas=service.max_replicas,
+            expose=service.expose,
+            host=service.host,
+            tls_certificate_uri=f"https://{names.key_vault}.vault.azure.net/certificates/{service.tls_certificate}"
+            if service.tls_certificate
+            else None,
+            calls=tuple((callee, ports[callee]) for callee in service.calls),
+            callers=tuple(caller.name for caller in config.services if service.name in caller.calls),
+        )
+        for service in config.services
+    ]
+
+
 def _node_pool(pool: NodePool) -> NodePoolArgs:
     return NodePoolArgs(
         vm_size=pool.vm_size,
@@ -167,16 +188,8 @@ class Estate(pulumi.ComponentResource):
                 project_name=config.devops_project,
                 security_extension=config.security_scan_extension,
                 services=[
-                    DevOpsService(
-                        ServiceSpec(
-                            name=service.name,
-                            port=service.port,
-                            replicas=service.replicas,
-                            max_replicas=service.max_replicas,
-                        ),
-                        existing_code=service.existing_code,
-                    )
-                    for service in config.services
+                    DevOpsService(spec, existing_code=service.existing_code)
+                    for spec, service in zip(service_specs(config, names), config.services, strict=True)
                 ],
                 pipeline_context=pipeline_context(
                     names,
@@ -283,6 +296,17 @@ class Estate(pulumi.ComponentResource):
             ),
             Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, self.key_vault.vault_id),
         ]
+        if any(service.tls_certificate for service in config.services):
+            # The application routing add-on reads each ingress's certificate from the vault with its own identity.
+            grants.extend(
+                Grant(
+                    f"{stage}-app-routing-read-certificates",
+                    "Key Vault Certificate User",
+                    cluster.app_routing_object_id,
+                    self.key_vault.vault_id,
+                )
+                for stage, cluster in self.clusters.items()
+            )
         for stage, cluster in self.clusters.items():
             grants.append(
                 Grant(

@@ -33,6 +33,7 @@ from components.devops.repository_files import (
     pipeline_names,
     render_repository_files,
 )
+from components.estate import service_specs
 from tools import capture
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
@@ -115,15 +116,17 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 def expected_files(estate: Capture, service: config.Service) -> dict[str, str]:
     stack = settings(estate.stack)
     secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
+    ctx_names = naming.EstateNames(stack.name_prefix, stack.environment)
     ctx = pipeline_context(
-        naming.EstateNames(stack.name_prefix, stack.environment),
+        ctx_names,
         secrets,
         stack.production_approvers,
         stack.agent_pool,
         stack.approval_timeout_minutes,
         security_scan=stack.security_scan_extension != "none",
     )
-    spec = ServiceSpec(service.name, service.port, service.replicas, service.max_replicas)
+    # The service alone: none of these stacks' services calls another, so no peer changes its manifests.
+    (spec,) = service_specs(stack.model_copy(update={"services": (service,)}), ctx_names)
     return repository_contents(render_repository_files(spec, ctx), {} if service.existing_code else starter_files())
 
 

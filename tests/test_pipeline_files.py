@@ -78,11 +78,28 @@ def pipeline_files(rendered: dict[str, Files]) -> Files:
     }
 
 
+# Traffic in and between services: a public gateway with its own host and certificate calling an internal ledger.
+GATEWAY = ServiceSpec(
+    name="gateway",
+    port=8080,
+    expose="public",
+    host="shop.contoso.com",
+    tls_certificate_uri="https://kv-contoso-dev.vault.azure.net/certificates/shop",
+    calls=(("ledger", 9000),),
+)
+LEDGER = ServiceSpec(name="ledger", port=9000, expose="internal", callers=("gateway",))
+
+
 @pytest.fixture(scope="module")
-def manifest_files(rendered: dict[str, Files]) -> Files:
+def traffic() -> dict[str, Files]:
+    return {service.name: render_repository_files(service, CTX) for service in (GATEWAY, LEDGER)}
+
+
+@pytest.fixture(scope="module")
+def manifest_files(rendered: dict[str, Files], traffic: dict[str, Files]) -> Files:
     return {
         f"{service}/{path}": content
-        for service, files in rendered.items()
+        for service, files in {**rendered, **traffic}.items()
         for path, content in files.items()
         if path.startswith(f"{KUBERNETES_MANIFEST_PATH}/")
     }
@@ -739,3 +756,63 @@ def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
     # The same wait as the production environment's approval check; the agentless job outlives its task.
     assert stage["jobs"][0]["steps"][0]["timeoutInMinutes"] == 60
     assert int(stage["jobs"][0]["timeoutInMinutes"]) > 60
+
+
+# --- traffic into and between services ----------------------------------------------------------------------------
+
+
+def _kinds(files: Files, kind: str) -> dict[str, dict[str, Any]]:
+    documents = yaml.safe_load_all(files[f"{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"])
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+
+
+def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace(rendered: dict[str, Files]) -> None:
+    assert _kinds(rendered["orders"], "Ingress") == {}
+    policies = _kinds(rendered["orders"], "NetworkPolicy")
+    assert sorted(policies) == [
+        "allow-dns-egress",
+        "default-deny",
+        "orders-allow-ingress",
+        "orders-allow-telemetry-egress",
+    ]
+
+
+def test_an_exposed_service_gets_an_ingress_of_its_class_with_tls_from_key_vault(traffic: dict[str, Files]) -> None:
+    (gateway,) = _kinds(traffic["gateway"], "Ingress").values()
+    assert gateway["metadata"]["annotations"] == {
+        "kubernetes.azure.com/tls-cert-keyvault-uri": GATEWAY.tls_certificate_uri
+    }
+    assert gateway["spec"]["ingressClassName"] == "webapprouting.kubernetes.azure.com"
+    assert gateway["spec"]["tls"] == [{"hosts": ["shop.contoso.com"], "secretName": "keyvault-gateway"}]
+    (rule,) = gateway["spec"]["rules"]
+    assert rule["host"] == "shop.contoso.com"
+    assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "gateway", "port": {"name": "http"}}}
+    (ledger,) = _kinds(traffic["ledger"], "Ingress").values()
+    assert ledger["spec"]["ingressClassName"] == "nginx-internal"
+    assert "tls" not in ledger["spec"]
+    assert "host" not in ledger["spec"]["rules"][0]
+
+
+def test_exactly_the_declared_paths_are_open(traffic: dict[str, Files]) -> None:
+    controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "app-routing-system"}}}
+
+    def pods(name: str) -> dict[str, Any]:
+        return {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+        }
+
+    gateway = _kinds(traffic["gateway"], "NetworkPolicy")
+    ledger = _kinds(traffic["ledger"], "NetworkPolicy")
+    assert gateway["gateway-allow-ingress-controller"]["spec"]["ingress"] == [
+        {"from": [controller], "ports": [{"protocol": "TCP", "port": 8080}]}
+    ]
+    assert gateway["gateway-allow-egress-to-ledger"]["spec"]["egress"] == [
+        {"to": [pods("ledger")], "ports": [{"protocol": "TCP", "port": 9000}]}
+    ]
+    assert ledger["ledger-allow-from-gateway"]["spec"]["ingress"] == [
+        {"from": [pods("gateway")], "ports": [{"protocol": "TCP", "port": 9000}]}
+    ]
+    # Nothing more: the ledger calls no one, and the gateway admits no service but through its ingress.
+    assert not [name for name in ledger if "egress-to" in name]
+    assert not [name for name in gateway if "allow-from" in name]

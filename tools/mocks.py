@@ -130,6 +130,20 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
             "issuerUrl": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(urn, 'oidc')}/",
         }
         outputs["currentKubernetesVersion"] = f"{inputs.get('kubernetesVersion')}.3"
+        if inputs.get("ingressProfile", {}).get("webAppRouting", {}).get("enabled"):
+            # AKS creates the add-on's identity `webapprouting-<cluster>` in the node resource group.
+            outputs["ingressProfile"] = {
+                "webAppRouting": {
+                    **inputs["ingressProfile"]["webAppRouting"],
+                    "identity": {
+                        "clientId": stable_uuid(urn, "app-routing-client"),
+                        "objectId": stable_uuid(urn, "app-routing-object"),
+                        "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/"
+                        f"{inputs.get('nodeResourceGroup')}/providers/Microsoft.ManagedIdentity/"
+                        f"userAssignedIdentities/webapprouting-{name}",
+                    },
+                }
+            }
     elif token == "azure-native:managedidentity:UserAssignedIdentity":
         outputs["principalId"] = stable_uuid(urn, "principal")
         outputs["clientId"] = stable_uuid(urn, "client")

@@ -212,6 +212,7 @@ class DevOps(pulumi.ComponentResource):
                     cluster_fqdn=args.clusters[stage].fqdn,
                     services=[service.spec.name for service in args.services],
                     app_insights_connection_string=args.app_insights_connection_string,
+                    internal_ingress=any(service.spec.expose == "internal" for service in args.services),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

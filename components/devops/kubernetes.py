@@ -33,7 +33,7 @@ import yaml
 from pulumi_azure_native import containerservice
 
 from components import naming
-from components.devops.repository_files import APPINSIGHTS_KEY, APPINSIGHTS_SECRET_NAME
+from components.devops.repository_files import APPINSIGHTS_KEY, APPINSIGHTS_SECRET_NAME, INTERNAL_INGRESS_CLASS
 
 KUBELOGIN_LOGIN = "azurecli"
 DEPLOY_ACCOUNT = "deploy"
@@ -102,6 +102,8 @@ class ClusterTargetsArgs:
     cluster_fqdn: pulumi.Input[str]
     services: Sequence[str]
     app_insights_connection_string: pulumi.Input[str]
+    # A second application routing controller behind an internal load balancer, for services exposed internally.
+    internal_ingress: bool = False
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,21 @@ class ClusterTargets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         api_server_url = pulumi.Output.concat("https://", args.cluster_fqdn)
+        if args.internal_ingress:
+            # The add-on's own resource for an extra controller; its class is what internal Ingresses name
+            # (learn.microsoft.com/azure/aks/app-routing-nginx-configuration, "internal NGINX ingress controller").
+            kubernetes.apiextensions.CustomResource(
+                f"{name}-internal-ingress",
+                api_version="approuting.kubernetes.azure.com/v1alpha1",
+                kind="NginxIngressController",
+                metadata=kubernetes.meta.v1.ObjectMetaArgs(name=INTERNAL_INGRESS_CLASS, labels=PART_OF),
+                spec={
+                    "ingressClassName": INTERNAL_INGRESS_CLASS,
+                    "controllerNamePrefix": INTERNAL_INGRESS_CLASS,
+                    "loadBalancerAnnotations": {"service.beta.kubernetes.io/azure-load-balancer-internal": "true"},
+                },
+                opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            )
         self.connection_ids = {}
         for service in args.services:
             target = NamespaceTarget(

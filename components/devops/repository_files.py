@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -51,6 +51,14 @@ APPINSIGHTS_SECRET_NAME = "appinsights"
 APPINSIGHTS_KEY = "connection-string"
 APPINSIGHTS_MOUNT = "/var/run/secrets/appinsights"
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The AKS application routing add-on (managed NGINX): its controllers run in this namespace, its default controller
+# serves this class publicly, and the stack adds an internal-load-balancer controller of its own class where a service
+# asks for one (learn.microsoft.com/azure/aks/app-routing, app-routing-nginx-configuration).
+INGRESS_NAMESPACE = "app-routing-system"
+PUBLIC_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+INTERNAL_INGRESS_CLASS = "nginx-internal"
+# The add-on reads a Key Vault certificate named by this annotation into the Ingress's TLS secret `keyvault-<name>`.
+TLS_CERTIFICATE_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
 
 _TEMPLATE_SOURCE_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "service" / "templates"
 _PYTHON_SETUP_TEMPLATE = "templates/python-setup.yml"
@@ -94,6 +102,14 @@ class ServiceSpec:
     cpu_limit: str = "500m"
     memory_request: str = "128Mi"
     memory_limit: str = "256Mi"
+    # Traffic in: through the application routing add-on's public or internal controller; None keeps it in-cluster.
+    expose: Literal["public", "internal"] | None = None
+    host: str | None = None
+    # A Key Vault certificate's URI (`https://<vault>.vault.azure.net/certificates/<name>`), served for `host`.
+    tls_certificate_uri: str | None = None
+    # Traffic between services: the (name, port) of each service this one calls, and the names of those calling it.
+    calls: tuple[tuple[str, int], ...] = ()
+    callers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.name) > _DNS_LABEL_MAX or not _DNS_LABEL.match(self.name):
@@ -112,6 +128,13 @@ class ServiceSpec:
             raise ValueError(
                 f"ServiceSpec.max_replicas: {self.max_replicas} must be at least replicas ({self.replicas})"
             )
+        if (self.host or self.tls_certificate_uri) and self.expose is None:
+            raise ValueError(f"ServiceSpec.host: {self.host!r} needs expose: only an exposed service has an Ingress")
+        if self.tls_certificate_uri and not self.host:
+            raise ValueError("ServiceSpec.tls_certificate_uri: a certificate is served for a host; set host")
+        for peer in (*(name for name, _ in self.calls), *self.callers):
+            if not _DNS_LABEL.match(peer) or peer == self.name:
+                raise ValueError(f"ServiceSpec.calls/callers: {peer!r} must be another service's name")
         for request, limit in (("cpu_request", "cpu_limit"), ("memory_request", "memory_limit")):
             if _quantity(self, request) > _quantity(self, limit):
                 raise ValueError(
@@ -788,4 +811,104 @@ def _kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[s
                 ],
             },
         },
+        *_traffic_in(service, metadata, selector),
+        *_traffic_between_services(service, metadata, selector),
     ]
+
+
+def _namespace_pods(namespace: str) -> dict[str, Any]:
+    """Pods of a service in its own namespace: the namespace by its immutable name label, the pods by their name."""
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": namespace}},
+    }
+
+
+def _traffic_in(service: ServiceSpec, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    if service.expose is None:
+        return []
+    rule: dict[str, Any] = {
+        "http": {
+            "paths": [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": service.name, "port": {"name": "http"}}},
+                }
+            ]
+        }
+    }
+    ingress: dict[str, Any] = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata(
+            service.name,
+            **(
+                {"annotations": {TLS_CERTIFICATE_ANNOTATION: service.tls_certificate_uri}}
+                if service.tls_certificate_uri
+                else {}
+            ),
+        ),
+        "spec": {
+            "ingressClassName": PUBLIC_INGRESS_CLASS if service.expose == "public" else INTERNAL_INGRESS_CLASS,
+            **(
+                {"tls": [{"hosts": [service.host], "secretName": f"keyvault-{service.name}"}]}
+                if service.tls_certificate_uri
+                else {}
+            ),
+            "rules": [{**({"host": service.host} if service.host else {}), **rule}],
+        },
+    }
+    return [
+        ingress,
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{service.name}-allow-ingress-controller"),
+            "spec": {
+                # The controllers of both classes run in the add-on's namespace; nothing else outside may come in.
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}}}
+                        ],
+                        "ports": [{"protocol": "TCP", "port": service.port}],
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def _traffic_between_services(service: ServiceSpec, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Both ends of every declared call: the callee admits exactly the caller's pods, the caller may reach exactly
+    the callee's pods on its port; every other path stays closed by `default-deny`."""
+    admitted = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{service.name}-allow-from-{caller}"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_namespace_pods(caller)], "ports": [{"protocol": "TCP", "port": service.port}]}],
+            },
+        }
+        for caller in service.callers
+    ]
+    reaching = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{service.name}-allow-egress-to-{callee}"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [_namespace_pods(callee)], "ports": [{"protocol": "TCP", "port": port}]}],
+            },
+        }
+        for callee, port in service.calls
+    ]
+    return [*admitted, *reaching]
