@@ -209,7 +209,13 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         ["payments"],
         'aks-estate:services[0].calls = "payments": is not the name of a service of this stack',
     ),
-    ("dev", "services", [0, "calls"], ["orders"], 'aks-estate:services[0].calls = ["orders"]: must not name the service'),
+    (
+        "dev",
+        "services",
+        [0, "calls"],
+        ["orders"],
+        'aks-estate:services[0].calls = ["orders"]: must not name the service',
+    ),
     (
         "prod",
         "services",

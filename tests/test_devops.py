@@ -549,13 +549,20 @@ def test_starter_files_seed_the_repository_once_while_the_stack_keeps_pipelines_
     commits = {r.inputs["file"]: r for r in dev.of_type(devops("GitRepositoryFile")) if "-orders-" in r.name}
     assert starter <= set(commits)
     for path, commit in commits.items():
+        # Whatever the stack stops managing stays in the repository as it is.
+        assert commit.retain_on_delete, path
         if path in starter:
             assert commit.ignore_changes == ("content",), path
-            assert commit.retain_on_delete, path
         else:
             assert path.startswith(("pipelines/", "deploy/kubernetes/")), path
             assert not commit.ignore_changes
-            assert not commit.retain_on_delete
+
+
+def test_a_change_of_seeding_never_replaces_a_repository(estate: Capture) -> None:
+    # The provider forces a new repository when `initialization` changes (`resource_git_repository.go`).
+    repositories = estate.of_type(devops("Git"))
+    assert repositories
+    assert all(r.ignore_changes == ("initialization",) for r in repositories)
 
 
 def test_the_security_scan_extension_is_installed_where_ci_scans_and_never_uninstalled(

@@ -78,12 +78,16 @@ class ServiceRepository(pulumi.ComponentResource):
             # A Clean initialization pushes its first commit to the default branch, so `main` exists at once.
             default_branch=MAIN_BRANCH,
             initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # The provider replaces a repository whose initialization changes (terraform-provider-azuredevops
+            # `resource_git_repository.go`, CustomizeDiff forces new on init_type, source_type and source_url): a
+            # later change of how new repositories are seeded must never replace one holding a team's history.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialization"]),
         )
         commits: list[azuredevops.GitRepositoryFile] = []
         for path, content in args.files.items():
-            # A seed file changed through pull requests must not be pushed back on the next `pulumi up --refresh`,
-            # nor deleted with the stack; the pipelines and manifests stay the stack's to keep in step.
+            # A seed file changed through pull requests must not be pushed back on the next `pulumi up --refresh`;
+            # the pipelines and manifests stay the stack's to keep in step. No file is ever deleted by the stack:
+            # one it stops managing is released as it is (a delete would be a commit the branch policies refuse).
             seed = path in args.seeded
             commits.append(
                 azuredevops.GitRepositoryFile(
@@ -98,7 +102,7 @@ class ServiceRepository(pulumi.ComponentResource):
                         parent=self,
                         depends_on=commits[-1:],
                         ignore_changes=["content"] if seed else None,
-                        retain_on_delete=seed,
+                        retain_on_delete=True,
                     ),
                 )
             )
