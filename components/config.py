@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import pulumi.runtime
@@ -86,6 +87,21 @@ def _host_name(value: str) -> str:
 
 
 HostName = Annotated[str, AfterValidator(_host_name)]
+
+
+def _git_url(value: str) -> str:
+    parsed = urlsplit(value)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise ValueError("must be an https:// Git clone URL")
+    if parsed.username or parsed.password:
+        raise ValueError(
+            "must not carry credentials: a private source is read through importServiceConnectionId, a Git service "
+            "connection of the project"
+        )
+    return value
+
+
+GitUrl = Annotated[str, AfterValidator(_git_url)]
 
 
 class _Model(BaseModel):
@@ -173,7 +189,15 @@ class Service(_Model):
     port: int = Field(default=8080, ge=1024, le=65535)
     replicas: int = Field(default=2, ge=1, le=50)
     max_replicas: int = Field(default=5, ge=1, le=100)
-    existing_code: bool = Field(default=False, description="The repository already has application code.")
+    # Deprecated: the team brings its code by itself (an empty repository with the stack's files); `importFrom`
+    # brings it in.
+    existing_code: bool = Field(default=False, description="Deprecated; use importFrom.")
+    # How CI builds and tests the service: Python on the agent, or the Dockerfile's own stages (any language).
+    build: Literal["python", "container"] = "python"
+    # An existing Git repository to initialize the service's repository from, instead of the starter service.
+    import_from: GitUrl | None = None
+    # The ID of a Git (Other Git) service connection in the project that can read a private `importFrom`.
+    import_service_connection_id: UUID | None = None
     # Traffic in through the AKS application routing add-on; unset keeps the service reachable only in-cluster.
     expose: Literal["public", "internal"] | None = None
     host: HostName | None = None
@@ -191,6 +215,10 @@ class Service(_Model):
     @model_validator(mode="after")
     def _ingress(self) -> Self:
         violations: list[Violation] = []
+        if self.import_service_connection_id is not None and self.import_from is None:
+            violations.append(("importServiceConnectionId", str(self.import_service_connection_id), "needs importFrom"))
+        if self.existing_code and self.import_from is not None:
+            violations.append(("existingCode", True, "is deprecated and cannot be combined with importFrom"))
         if self.expose is None and self.host is not None:
             violations.append(("host", self.host, "needs expose (public or internal): only an exposed service has one"))
         if self.tls_certificate is not None and self.host is None:
@@ -495,6 +523,9 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
     def line(loc: tuple[int | str, ...], value: Any, rule: str) -> str:
+        if isinstance(value, str):
+            # A clone URL with credentials in it must not reach the console.
+            value = re.sub(r"(?<=://)[^/@\s]+@", "[credentials]@", value)
         shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
         if loc and str(loc[0]) in secret_keys:
             shown = SECRET_PLACEHOLDER

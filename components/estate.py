@@ -28,6 +28,7 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
             port=service.port,
             replicas=service.replicas,
             max_replicas=service.max_replicas,
+            build=service.build,
             expose=service.expose,
             host=service.host,
             tls_certificate_uri=f"https://{names.key_vault}.vault.azure.net/certificates/{service.tls_certificate}"
@@ -182,13 +183,26 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        for index, service in enumerate(config.services):
+            if service.existing_code:
+                pulumi.log.warn(
+                    f"aks-estate:services[{index}].existingCode is deprecated: set importFrom to the Git URL of the "
+                    "service's code (and importServiceConnectionId for a private source) to bring it in on creation"
+                )
         self.devops = DevOps(
             f"{name}-devops",
             DevOpsArgs(
                 project_name=config.devops_project,
                 security_extension=config.security_scan_extension,
                 services=[
-                    DevOpsService(spec, existing_code=service.existing_code)
+                    DevOpsService(
+                        spec,
+                        existing_code=service.existing_code,
+                        import_from=service.import_from,
+                        import_connection_id=str(service.import_service_connection_id)
+                        if service.import_service_connection_id
+                        else None,
+                    )
                     for spec, service in zip(service_specs(config, names), config.services, strict=True)
                 ],
                 pipeline_context=pipeline_context(

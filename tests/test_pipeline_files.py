@@ -69,10 +69,10 @@ def rendered() -> dict[str, Files]:
 
 
 @pytest.fixture(scope="module")
-def pipeline_files(rendered: dict[str, Files]) -> Files:
+def pipeline_files(rendered: dict[str, Files], traffic: dict[str, Files]) -> Files:
     return {
         f"{service}/{path}": content
-        for service, files in rendered.items()
+        for service, files in {**rendered, **traffic}.items()
         for path, content in files.items()
         if path.endswith(".yml")
     }
@@ -87,7 +87,8 @@ GATEWAY = ServiceSpec(
     tls_certificate_uri="https://kv-contoso-dev.vault.azure.net/certificates/shop",
     calls=(("ledger", 9000),),
 )
-LEDGER = ServiceSpec(name="ledger", port=9000, expose="internal", callers=("gateway",))
+# Built the container way: any language, its Dockerfile's stages run the tests.
+LEDGER = ServiceSpec(name="ledger", port=9000, build="container", expose="internal", callers=("gateway",))
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,9 @@ def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> 
 
     # Only CI uses an extension task; everything else is held to Microsoft's published schema as shipped.
     assert "vendor.azure-pipelines" in builtin.command
-    assert sorted(checked(extended)) == sorted(f"{service.name}/{CI_PIPELINE_PATH}" for service in SERVICES)
+    assert sorted(checked(extended)) == sorted(
+        f"{service.name}/{CI_PIPELINE_PATH}" for service in (*SERVICES, GATEWAY, LEDGER)
+    )
     assert sorted(checked(builtin) + checked(extended)) == sorted(pipeline_files)
 
 
@@ -816,3 +819,49 @@ def test_exactly_the_declared_paths_are_open(traffic: dict[str, Files]) -> None:
     # Nothing more: the ledger calls no one, and the gateway admits no service but through its ingress.
     assert not [name for name in ledger if "egress-to" in name]
     assert not [name for name in gateway if "allow-from" in name]
+
+
+# --- any language: a service built the container way --------------------------------------------------------------
+
+
+def test_a_container_built_service_runs_no_python_step(traffic: dict[str, Files]) -> None:
+    files = traffic["ledger"]
+    for path in (PR_PIPELINE_PATH, CI_PIPELINE_PATH, CD_PIPELINE_PATH):
+        document = load(files, path)
+        templates = {step["template"] for step in walk(document) if "template" in step}
+        assert not {t for t in templates if "python" in t}, path
+        assert tasks(document, "UsePythonVersion@0") == [], path
+        assert not [text for text in scripts(document) if "python" in text], path
+    (unit,) = load(files, PR_PIPELINE_PATH)["steps"]
+    assert unit == {
+        "template": "templates/container-tests.yml",
+        "parameters": {"suite": "unit", "target": "test-results"},
+    }
+    build = load(files, CI_PIPELINE_PATH)["jobs"][0]["steps"]
+    assert build[0] == unit
+    (integration,) = [step for step in build if step.get("parameters", {}).get("suite") == "integration"]
+    assert integration["parameters"]["target"] == "integration-test-results"
+    # Every Key Vault secret reaches the build as a BuildKit secret, read from the step's mapped environment.
+    assert integration["parameters"]["secretArguments"] == (
+        "--secret id=appinsights-connection-string,env=APPLICATIONINSIGHTS_CONNECTION_STRING "
+        "--secret id=db-password,env=DB_PASSWORD"
+    )
+    assert integration["parameters"]["env"] == {
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
+        "DB_PASSWORD": "$(db-password)",
+    }
+    acceptance = stage(load(files, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
+    (cli,) = tasks(acceptance, "AzureCLI@2")
+    assert "docker build --target acceptance" in cli["inputs"]["inlineScript"]
+    assert "docker run --rm --network host --env STAGING_BASE_URL" in cli["inputs"]["inlineScript"]
+
+
+def test_the_container_tests_template_publishes_results_before_failing() -> None:
+    template = yaml.safe_load(
+        render_repository_files(LEDGER, CTX)["pipelines/templates/container-tests.yml"].split("\n", 1)[1]
+    )
+    run, publish, verdict = template["steps"]
+    assert '--output "type=local,dest=test-results/${{ parameters.suite }}"' in run["bash"]
+    assert publish["task"] == "PublishTestResults@2"
+    assert publish["condition"] == "succeededOrFailed()"
+    assert 'status="$(cat "test-results/${{ parameters.suite }}/status"' in verdict["bash"]

@@ -82,6 +82,14 @@ class DevOpsService:
     spec: ServiceSpec
     # A repository whose application code the team brings gets the stack's pipelines and manifests only.
     existing_code: bool
+    # Where that code comes from: a Git URL imported when the repository is created, read through a Git service
+    # connection when the source is private.
+    import_from: str | None = None
+    import_connection_id: str | None = None
+
+    @property
+    def starter(self) -> bool:
+        return not (self.existing_code or self.import_from)
 
 
 @dataclass(frozen=True)
@@ -219,7 +227,7 @@ class DevOps(pulumi.ComponentResource):
             for stage in STAGES
         }
 
-        starter = starter_files() if any(not service.existing_code for service in args.services) else {}
+        starter = starter_files() if any(service.starter for service in args.services) else {}
         self.repository_urls = {}
         self.pipeline_ids = {}
         for service in args.services:
@@ -230,9 +238,11 @@ class DevOps(pulumi.ComponentResource):
                     project_id=project_id,
                     repository_name=naming.ServiceNames(service_name).repository,
                     files=repository_contents(
-                        render_repository_files(service.spec, ctx), {} if service.existing_code else starter
+                        render_repository_files(service.spec, ctx), starter if service.starter else {}
                     ),
-                    seeded=frozenset() if service.existing_code else frozenset(starter),
+                    seeded=frozenset(starter) if service.starter else frozenset(),
+                    import_from=service.import_from,
+                    import_connection_id=service.import_connection_id,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -60,6 +60,10 @@ class ServiceRepositoryArgs:
     files: Mapping[str, str]
     # Paths of `files` that only seed the repository (the starter service): committed once, then the team's code.
     seeded: frozenset[str] = frozenset()
+    # A Git URL to import the team's existing code from when the repository is created, and the ID of the project's
+    # Git service connection that can read it when it is private.
+    import_from: str | None = None
+    import_connection_id: str | None = None
 
 
 class ServiceRepository(pulumi.ComponentResource):
@@ -77,7 +81,14 @@ class ServiceRepository(pulumi.ComponentResource):
             name=args.repository_name,
             # A Clean initialization pushes its first commit to the default branch, so `main` exists at once.
             default_branch=MAIN_BRANCH,
-            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
+            initialization=azuredevops.GitInitializationArgs(
+                init_type="Import",
+                source_type="Git",
+                source_url=args.import_from,
+                service_connection_id=args.import_connection_id,
+            )
+            if args.import_from
+            else azuredevops.GitInitializationArgs(init_type="Clean"),
             # The provider replaces a repository whose initialization changes (terraform-provider-azuredevops
             # `resource_git_repository.go`, CustomizeDiff forces new on init_type, source_type and source_url): a
             # later change of how new repositories are seeded must never replace one holding a team's history.
@@ -97,7 +108,8 @@ class ServiceRepository(pulumi.ComponentResource):
                     file=path,
                     content=content,
                     commit_message=f"aks-estate: manage {path}",
-                    overwrite_on_create=path == INITIAL_COMMIT_FILE,
+                    # An imported repository may already hold the stack's files: the stack's version wins.
+                    overwrite_on_create=path == INITIAL_COMMIT_FILE or args.import_from is not None,
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         depends_on=commits[-1:],

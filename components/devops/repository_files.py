@@ -66,6 +66,11 @@ _PYTHON_BUILD_TEMPLATE = "templates/python-build.yml"
 _IMAGE_DIGEST_TEMPLATE = "templates/image-digest.yml"
 _DEPLOY_TEMPLATE = "templates/deploy-aks.yml"
 _KUBELOGIN_TEMPLATE = "templates/kubelogin.yml"
+_CONTAINER_TESTS_TEMPLATE = "templates/container-tests.yml"
+# The Dockerfile stages a `build: container` service provides (README, "The service contract").
+UNIT_RESULTS_STAGE = "test-results"
+INTEGRATION_RESULTS_STAGE = "integration-test-results"
+ACCEPTANCE_STAGE = "acceptance"
 _IMAGE_DIGEST_VARIABLE = "$(imageDigest)"
 _CI_RUN_ID = f"$(resources.pipeline.{CI_RESOURCE}.runID)"
 _MAIN_BRANCH = "main"
@@ -102,6 +107,8 @@ class ServiceSpec:
     cpu_limit: str = "500m"
     memory_request: str = "128Mi"
     memory_limit: str = "256Mi"
+    # How CI builds and tests it: the Python toolchain on the agent, or the Dockerfile's own stages (any language).
+    build: Literal["python", "container"] = "python"
     # Traffic in: through the application routing add-on's public or internal controller; None keeps it in-cluster.
     expose: Literal["public", "internal"] | None = None
     host: str | None = None
@@ -237,7 +244,7 @@ def secret_env_name(secret: str) -> str:
 def render_repository_files(service: ServiceSpec, ctx: PipelineContext) -> dict[str, str]:
     """Repository path -> content of every pipeline, template and manifest to commit, sorted by path."""
     files = {
-        PR_PIPELINE_PATH: _dump(_pr_pipeline(ctx)),
+        PR_PIPELINE_PATH: _dump(_pr_pipeline(service, ctx)),
         CI_PIPELINE_PATH: _dump(_ci_pipeline(service, ctx)),
         CD_PIPELINE_PATH: _dump(_cd_pipeline(service, ctx)),
         f"{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}": _dump_all(
@@ -302,14 +309,48 @@ def _pool(ctx: PipelineContext) -> dict[str, str]:
     return {"name": ctx.agent_pool} if ctx.agent_pool else {"vmImage": ctx.agent_vm_image}
 
 
-def _pr_pipeline(ctx: PipelineContext) -> dict[str, Any]:
+def _quality_gate(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+    """Lint, restore, build and unit tests: the same step in PR validation and in CI."""
+    if service.build == "container":
+        return {"template": _CONTAINER_TESTS_TEMPLATE, "parameters": {"suite": "unit", "target": UNIT_RESULTS_STAGE}}
+    return {"template": _PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}
+
+
+def _integration_tests(service: ServiceSpec, ctx: PipelineContext) -> list[dict[str, Any]]:
+    # Secret variables reach a process only through an explicit mapping.
+    env = {secret_env_name(secret): f"$({secret})" for secret in ctx.key_vault_secrets}
+    if service.build == "container":
+        secrets = " ".join(f"--secret id={secret},env={secret_env_name(secret)}" for secret in ctx.key_vault_secrets)
+        return [
+            {
+                "template": _CONTAINER_TESTS_TEMPLATE,
+                "parameters": {
+                    "suite": "integration",
+                    "target": INTEGRATION_RESULTS_STAGE,
+                    "secretArguments": secrets,
+                    "env": env,
+                },
+            }
+        ]
+    return [
+        {
+            "script": "python -m pytest tests/integration --junitxml=test-results/integration.xml",
+            "displayName": "Integration tests",
+            "env": env,
+        },
+        _publish_test_results("integration"),
+        {
+            "task": "PublishPipelineArtifact@1",
+            "displayName": "Publish wheel",
+            "inputs": {"targetPath": "dist", "artifact": WHEEL_ARTIFACT},
+        },
+    ]
+
+
+def _pr_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
     # Azure Repos runs PR builds through the branch policy's build validation, not a `pr:` trigger; `trigger: none`
     # keeps pushes from starting this definition too.
-    return {
-        "trigger": "none",
-        "pool": _pool(ctx),
-        "steps": [{"template": _PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}],
-    }
+    return {"trigger": "none", "pool": _pool(ctx), "steps": [_quality_gate(service, ctx)]}
 
 
 def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
@@ -338,7 +379,7 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                 "job": "BuildAndTest",
                 "displayName": "Build and test",
                 "steps": [
-                    {"template": _PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}},
+                    _quality_gate(service, ctx),
                     # The one read of the secrets, from the agent: the vault's firewall admits the agents' network,
                     # never Azure DevOps' own servers (not a Key Vault trusted service). Only CI's definition is
                     # authorized for the connection, so PR builds never see them.
@@ -352,18 +393,7 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                             "RunAsPreJob": False,
                         },
                     },
-                    {
-                        "script": "python -m pytest tests/integration --junitxml=test-results/integration.xml",
-                        "displayName": "Integration tests",
-                        # Secret variables reach a script only through an explicit mapping.
-                        "env": {secret_env_name(secret): f"$({secret})" for secret in ctx.key_vault_secrets},
-                    },
-                    _publish_test_results("integration"),
-                    {
-                        "task": "PublishPipelineArtifact@1",
-                        "displayName": "Publish wheel",
-                        "inputs": {"targetPath": "dist", "artifact": WHEEL_ARTIFACT},
-                    },
+                    *_integration_tests(service, ctx),
                     {
                         "task": "PublishPipelineArtifact@1",
                         "displayName": "Publish Kubernetes manifests",
@@ -462,8 +492,9 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
         "port_forward=$!\n"
         'trap \'status=$?; kill "$port_forward" 2>/dev/null || true; '
         f'if [ "$status" -ne 0 ]; then cat "{port_forward_log}"; fi; exit "$status"\' EXIT\n'
-        "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml\n"
+        f"{_acceptance_command(service)}\n"
     )
+    python = [{"template": _PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}]
     return {
         "stage": "AcceptanceTests",
         "dependsOn": "Staging",
@@ -472,7 +503,7 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
                 "job": "AcceptanceTests",
                 "displayName": "Acceptance tests against staging",
                 "steps": [
-                    {"template": _PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}},
+                    *(python if service.build == "python" else []),
                     {"template": _KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
                     {
                         "task": "AzureCLI@2",
@@ -490,6 +521,19 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
             }
         ],
     }
+
+
+def _acceptance_command(service: ServiceSpec) -> str:
+    if service.build == "python":
+        return "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml"
+    # The image's `acceptance` stage runs the suite against STAGING_BASE_URL and writes /test-results/acceptance.xml;
+    # it shares the agent's network to reach the port-forward, and runs as the image's own non-root user.
+    return (
+        "mkdir -p -m 0777 test-results\n"
+        f'DOCKER_BUILDKIT=1 docker build --target {ACCEPTANCE_STAGE} --tag "acceptance:$(Build.BuildId)" .\n'
+        'docker run --rm --network host --env STAGING_BASE_URL --volume "$PWD/test-results:/test-results" '
+        '"acceptance:$(Build.BuildId)"'
+    )
 
 
 def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
