@@ -8,6 +8,7 @@ deliberately broken file to show it can fail; the structural tests read the same
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,7 @@ from components.devops.repository_files import (
     render_repository_files,
 )
 from tests import validators
+from tools.pipeline_links import expand
 
 CTX = PipelineContext(
     azure_service_connection="sc-arm-contoso-dev",
@@ -367,8 +369,8 @@ def test_no_script_expands_a_secret_inline(rendered: dict[str, Files]) -> None:
 
 
 def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(rendered: dict[str, Files]) -> None:
-    ci_text = rendered["orders"][CI_PIPELINE_PATH]
-    ci = yaml.safe_load(ci_text)
+    ci = expand(rendered["orders"], CI_PIPELINE_PATH)
+    ci_text = json.dumps(ci)
     image_job = ci["jobs"][1]
 
     assert image_job["dependsOn"] == "BuildAndTest"
@@ -385,8 +387,9 @@ def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(ren
     assert CTX.prod_registry_login_server not in ci_text
     (capture,) = (step for step in image_job["steps"] if "bash" in step)
     assert "docker image inspect --format '{{index .RepoDigests 0}}'" in capture["bash"]
-    assert '"crcontosodevnp.azurecr.io/orders:$(Build.BuildId)"' in capture["bash"]
-    assert f"{IMAGE_ARTIFACT}/{IMAGE_DIGEST_FILE}" in capture["bash"]
+    assert 'image="crcontosodevnp.azurecr.io/orders:$(Build.BuildId)"' in capture["bash"]
+    assert 'digest="${repo_digest#crcontosodevnp.azurecr.io/orders@}"' in capture["bash"]
+    assert f'"$(Build.ArtifactStagingDirectory)/{IMAGE_ARTIFACT}/{IMAGE_DIGEST_FILE}"' in capture["bash"]
     (msdo,) = tasks(ci, "MicrosoftSecurityDevOps@1")
     assert msdo["inputs"]["break"] is True
     published = {
@@ -521,21 +524,22 @@ def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_d
 
 
 def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[str, Files]) -> None:
-    cd = load(rendered["billing"], CD_PIPELINE_PATH)
+    cd = expand(rendered["billing"], CD_PIPELINE_PATH)
     (job,) = stage(cd, "AcceptanceTests")["jobs"]
     steps = job["steps"]
 
-    assert steps[0]["template"] == "templates/python-setup.yml"
-    (kubelogin,) = (step for step in steps if step.get("template") == "templates/kubelogin.yml")
+    assert steps[0]["task"] == "UsePythonVersion@0"
+    (kubelogin,) = (step for step in steps if "kubelogin" in step.get("bash", ""))
     (cli,) = tasks(job, "AzureCLI@2")
     assert steps.index(kubelogin) < steps.index(cli)
     assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
     assert cli["env"] == {"STAGING_BASE_URL": "http://127.0.0.1:9090"}
     script = cli["inputs"]["inlineScript"]
     for command in (
-        f"az aks get-credentials --resource-group {CTX.resource_group} --name {CTX.staging_cluster} --format azure",
+        f"az aks get-credentials --resource-group {CTX.resource_group} --name {CTX.staging_cluster} \\\n"
+        "  --format azure",
         "kubelogin convert-kubeconfig -l azurecli",
-        "kubectl port-forward --namespace billing service/billing 9090:9090",
+        "kubectl port-forward --namespace billing service/billing \\\n  9090:9090",
         "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml",
     ):
         assert command in script
@@ -545,21 +549,22 @@ def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[st
 
 
 def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str, Files]) -> None:
-    cd_text = rendered["orders"][CD_PIPELINE_PATH]
-    (job,) = stage(yaml.safe_load(cd_text), "Promote")["jobs"]
+    cd = expand(rendered["orders"], CD_PIPELINE_PATH)
+    (job,) = stage(cd, "Promote")["jobs"]
 
-    assert job["steps"][:2] == [{"checkout": "none"}, {"template": "templates/image-digest.yml"}]
+    assert job["steps"][0] == {"checkout": "none"}
+    assert job["steps"][1]["download"] == "ci"
     (cli,) = tasks(job, "AzureCLI@2")
     assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
-    script = cli["inputs"]["inlineScript"]
+    script = " ".join(cli["inputs"]["inlineScript"].replace("\\\n", " ").split())
     assert 'source_registry="$(az acr show --name crcontosodevnp --query id --output tsv)"' in script
     assert (
         'az acr import --name crcontosodevprod --registry "$source_registry" --source "orders@$(imageDigest)" '
-        '--image "orders:$(resources.pipeline.ci.runID)"'
+        '--image "orders:$(resources.pipeline.ci.runID)" --force'
     ) in script
     assert 'az acr repository show --name crcontosodevprod --image "orders:$(resources.pipeline.ci.runID)"' in script
     assert '[ "$imported" != "$(imageDigest)" ]' in script
-    assert "docker" not in cd_text
+    assert "docker" not in json.dumps(cd)
 
 
 # --- Kubernetes template ------------------------------------------------------------------------------------------
@@ -850,7 +855,7 @@ def test_a_container_built_service_runs_no_python_step(traffic: dict[str, Files]
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
         "DB_PASSWORD": "$(db-password)",
     }
-    acceptance = stage(load(files, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
+    acceptance = stage(expand(files, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
     (cli,) = tasks(acceptance, "AzureCLI@2")
     assert "docker build --target acceptance" in cli["inputs"]["inlineScript"]
     assert "docker run --rm --network host --env STAGING_BASE_URL" in cli["inputs"]["inlineScript"]

@@ -185,6 +185,38 @@ def _substitute(node: Any, parameters: Mapping[str, Any]) -> Any:
     return node
 
 
+def _defaults(document: dict[str, Any]) -> dict[str, Any]:
+    return {p["name"]: p["default"] for p in document.get("parameters") or [] if isinstance(p, dict) and "default" in p}
+
+
+def expand(files: Mapping[str, str], path: str) -> Any:
+    """The pipeline at `path` as Azure Pipelines compiles it from one repository's `files`: every template include
+    replaced by the template's steps, jobs or stages with its parameters substituted (for reading what runs)."""
+
+    def load(file: str, parameters: Mapping[str, Any]) -> Any:
+        document = yaml.safe_load(files[file])
+        return _substitute(
+            {k: v for k, v in document.items() if k != "parameters"}, {**_defaults(document), **parameters}
+        )
+
+    def inline(node: Any, file: str) -> Any:
+        if isinstance(node, dict):
+            return {key: inline(value, file) for key, value in node.items()}
+        if not isinstance(node, list):
+            return node
+        items: list[Any] = []
+        for item in node:
+            if isinstance(item, dict) and "template" in item and "@" not in str(item["template"]):
+                included = posixpath.normpath(posixpath.join(posixpath.dirname(file), item["template"]))
+                body = inline(load(included, item.get("parameters") or {}), included)
+                items.extend(next(body[key] for key in _LIST_SECTIONS if key in body))
+            else:
+                items.append(inline(item, file))
+        return items
+
+    return inline(load(path, {}), path)
+
+
 class _Walker:
     def __init__(self, estate: _Estate, builtin: frozenset[str], run: _Run) -> None:
         self.estate, self.builtin, self.run = estate, builtin, run
@@ -214,12 +246,7 @@ class _Walker:
         document = self.load(definition.repository_id, definition.yml_path, self.run.label, "")
         if isinstance(document, dict):
             # Runtime parameters are template expressions too; a run queued without overrides takes the defaults.
-            defaults = {
-                p["name"]: p["default"]
-                for p in document.get("parameters") or []
-                if isinstance(p, dict) and "default" in p
-            }
-            document = _substitute(document, defaults)
+            document = _substitute(document, _defaults(document))
             self.resources(document.get("resources") or {}, self.run.label)
             self.visit(document, definition.repository_id, definition.yml_path, "")
 
@@ -258,10 +285,7 @@ class _Walker:
         document = self.load(target, template_path, file, f"{path}.template")
         if not isinstance(document, dict):
             return
-        parameters = {
-            p["name"]: p["default"] for p in document.get("parameters") or [] if isinstance(p, dict) and "default" in p
-        }
-        parameters.update(item.get("parameters") or {})
+        parameters = {**_defaults(document), **(item.get("parameters") or {})}
         body = _substitute({k: v for k, v in document.items() if k != "parameters"}, parameters)
         self.visit(body, target, template_path, "")
 

@@ -63,15 +63,16 @@ TLS_CERTIFICATE_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
 _TEMPLATE_SOURCE_DIR = Path(__file__).resolve().parents[2] / "pipelines" / "service" / "templates"
 _PYTHON_SETUP_TEMPLATE = "templates/python-setup.yml"
 _PYTHON_BUILD_TEMPLATE = "templates/python-build.yml"
-_IMAGE_DIGEST_TEMPLATE = "templates/image-digest.yml"
 _DEPLOY_TEMPLATE = "templates/deploy-aks.yml"
 _KUBELOGIN_TEMPLATE = "templates/kubelogin.yml"
 _CONTAINER_TESTS_TEMPLATE = "templates/container-tests.yml"
+_CAPTURE_DIGEST_TEMPLATE = "templates/capture-digest.yml"
+_ACCEPTANCE_TEMPLATE = "templates/acceptance-tests.yml"
+_PROMOTE_TEMPLATE = "templates/promote.yml"
 # The Dockerfile stages a `build: container` service provides (README, "The service contract").
 UNIT_RESULTS_STAGE = "test-results"
 INTEGRATION_RESULTS_STAGE = "integration-test-results"
 ACCEPTANCE_STAGE = "acceptance"
-_IMAGE_DIGEST_VARIABLE = "$(imageDigest)"
 _CI_RUN_ID = f"$(resources.pipeline.{CI_RESOURCE}.runID)"
 _MAIN_BRANCH = "main"
 _HEADER = "# Managed by the aks-estate Pulumi stack (pipelines/service/, components/devops/): change it there.\n"
@@ -356,18 +357,6 @@ def _pr_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
 def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
     image_repository = _image_repository(ctx.nonprod_registry_login_server, service)
     digest_dir = f"$(Build.ArtifactStagingDirectory)/{IMAGE_ARTIFACT}"
-    capture_digest = (
-        "set -euo pipefail\n"
-        f'image="{image_repository}:$(Build.BuildId)"\n'
-        'repo_digest="$(docker image inspect --format \'{{index .RepoDigests 0}}\' "$image")"\n'
-        f'digest="${{repo_digest#{image_repository}@}}"\n'
-        'if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then\n'
-        "  echo \"##vso[task.logissue type=error]no pushed digest for $image: '$repo_digest'\"\n"
-        "  exit 1\n"
-        "fi\n"
-        f'mkdir -p "{digest_dir}"\n'
-        f'echo "$digest" > "{digest_dir}/{IMAGE_DIGEST_FILE}"\n'
-    )
     return {
         # Pipeline-level scalars are strings to the Azure Pipelines parser (it coerces them where it needs a boolean),
         # and Microsoft's published schema only accepts the string form; task inputs are typed, so they stay booleans.
@@ -418,7 +407,14 @@ def _ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                             "tags": "$(Build.BuildId)",
                         },
                     },
-                    {"bash": capture_digest, "displayName": "Capture the pushed image digest"},
+                    {
+                        "template": _CAPTURE_DIGEST_TEMPLATE,
+                        "parameters": {
+                            "imageRepository": image_repository,
+                            "directory": digest_dir,
+                            "file": IMAGE_DIGEST_FILE,
+                        },
+                    },
                     *([_security_scan()] if ctx.security_scan else []),
                     {
                         "task": "PublishPipelineArtifact@1",
@@ -475,25 +471,6 @@ def _deploy_stage(
 
 
 def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
-    kubeconfig = "$(Agent.TempDirectory)/kubeconfig"
-    port_forward_log = "$(Agent.TempDirectory)/port-forward.log"
-    port = service.port
-    # The service has no ingress: a port-forward through the API server reaches it with the pipeline identity's
-    # Kubernetes RBAC, without exposing staging. The tests wait for /readyz themselves. The trap ends the port-forward
-    # however the tests end, shows its log when they failed, and keeps their exit status as the step's.
-    script = (
-        "set -euo pipefail\n"
-        f'export KUBECONFIG="{kubeconfig}"\n'
-        f"az aks get-credentials --resource-group {ctx.resource_group} --name {ctx.staging_cluster} "
-        '--format azure --file "$KUBECONFIG" --overwrite-existing\n'
-        "kubelogin convert-kubeconfig -l azurecli\n"
-        f"kubectl port-forward --namespace {service.name} service/{service.name} {port}:{port} "
-        f'> "{port_forward_log}" 2>&1 &\n'
-        "port_forward=$!\n"
-        'trap \'status=$?; kill "$port_forward" 2>/dev/null || true; '
-        f'if [ "$status" -ne 0 ]; then cat "{port_forward_log}"; fi; exit "$status"\' EXIT\n'
-        f"{_acceptance_command(service)}\n"
-    )
     python = [{"template": _PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}]
     return {
         "stage": "AcceptanceTests",
@@ -506,17 +483,16 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
                     *(python if service.build == "python" else []),
                     {"template": _KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
                     {
-                        "task": "AzureCLI@2",
-                        "displayName": "Run acceptance tests",
-                        "inputs": {
-                            "azureSubscription": ctx.azure_service_connection,
-                            "scriptType": "bash",
-                            "scriptLocation": "inlineScript",
-                            "inlineScript": script,
+                        "template": _ACCEPTANCE_TEMPLATE,
+                        "parameters": {
+                            "azureServiceConnection": ctx.azure_service_connection,
+                            "resourceGroup": ctx.resource_group,
+                            "cluster": ctx.staging_cluster,
+                            "namespace": service.name,
+                            "port": service.port,
+                            "command": _acceptance_command(service),
                         },
-                        "env": {"STAGING_BASE_URL": f"http://127.0.0.1:{port}"},
                     },
-                    _publish_test_results("acceptance"),
                 ],
             }
         ],
@@ -572,24 +548,6 @@ def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict
 
 
 def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
-    source = f"{service.name}@{_IMAGE_DIGEST_VARIABLE}"
-    target = f"{service.name}:{_CI_RUN_ID}"
-    # Registry to registry: the manifest is copied as is, so the digest the tests passed is the digest production
-    # pulls. The source registry is named by resource ID so the import authenticates with Entra ID (the identity
-    # holds the importer role on both registries); `--force` makes a retried stage idempotent, and the tag is the CI
-    # run, which never changes digest.
-    script = (
-        "set -euo pipefail\n"
-        f'source_registry="$(az acr show --name {ctx.nonprod_registry_name} --query id --output tsv)"\n'
-        f'az acr import --name {ctx.prod_registry_name} --registry "$source_registry" --source "{source}" '
-        f'--image "{target}" --force\n'
-        f'imported="$(az acr repository show --name {ctx.prod_registry_name} --image "{target}" '
-        '--query digest --output tsv)"\n'
-        f'if [ "$imported" != "{_IMAGE_DIGEST_VARIABLE}" ]; then\n'
-        f'  echo "##vso[task.logissue type=error]{target} has digest $imported, expected {_IMAGE_DIGEST_VARIABLE}"\n'
-        "  exit 1\n"
-        "fi\n"
-    )
     return {
         "stage": "Promote",
         "dependsOn": "ManualValidation",
@@ -598,18 +556,16 @@ def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]
                 "job": "Promote",
                 "displayName": "Import the image into the production registry",
                 "steps": [
-                    {"checkout": "none"},
-                    {"template": _IMAGE_DIGEST_TEMPLATE},
                     {
-                        "task": "AzureCLI@2",
-                        "displayName": "Import by digest",
-                        "inputs": {
-                            "azureSubscription": ctx.azure_service_connection,
-                            "scriptType": "bash",
-                            "scriptLocation": "inlineScript",
-                            "inlineScript": script,
+                        "template": _PROMOTE_TEMPLATE,
+                        "parameters": {
+                            "azureServiceConnection": ctx.azure_service_connection,
+                            "sourceRegistry": ctx.nonprod_registry_name,
+                            "targetRegistry": ctx.prod_registry_name,
+                            "repository": service.name,
+                            "tag": _CI_RUN_ID,
                         },
-                    },
+                    }
                 ],
             }
         ],
