@@ -12,11 +12,11 @@ from components.config import EstateConfig, NodePool
 from components.config import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import ClusterEndpoint, DevOps, DevOpsArgs, DevOpsService, pipeline_context
-from components.devops.repository_files import ServiceSpec
 from components.identity import Grant, PipelineIdentity, PipelineIdentityArgs, RoleGrants, RoleGrantsArgs
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.registry import Registry, RegistryArgs
+from components.service_files.spec import ServiceSpec
 
 
 def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[ServiceSpec]:

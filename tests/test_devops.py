@@ -24,16 +24,16 @@ from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, repository_contents, starter_files
-from components.devops.repository_files import (
+from components.estate import service_specs
+from components.service_files import render_repository_files
+from components.service_files.context import pipeline_names
+from components.service_files.layout import (
     APPINSIGHTS_SECRET_NAME,
     CD_PIPELINE_PATH,
     CI_PIPELINE_PATH,
     PR_PIPELINE_PATH,
-    ServiceSpec,
-    pipeline_names,
-    render_repository_files,
 )
-from components.estate import service_specs
+from components.service_files.spec import ServiceSpec
 from tools import capture
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.devops.repository_files import KUBERNETES_MANIFEST_PATH
+from components.service_files.layout import KUBERNETES_MANIFEST_PATH
 from tests import validators
 from tests.helpers import CLUSTER, REGISTRY, VAULT, only
 from tools.capture import SECRET, Capture

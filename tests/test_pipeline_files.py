@@ -20,7 +20,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.devops.repository_files import (
+from components.service_files import render_repository_files
+from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.layout import (
     CD_PIPELINE_PATH,
     CI_PIPELINE_PATH,
     IMAGE_ARTIFACT,
@@ -33,11 +35,8 @@ from components.devops.repository_files import (
     STAGING_MANIFEST,
     UNPINNED_IMAGE_TAG,
     WHEEL_ARTIFACT,
-    PipelineContext,
-    ServiceSpec,
-    pipeline_names,
-    render_repository_files,
 )
+from components.service_files.spec import ServiceSpec
 from tests import validators
 from tools.pipeline_links import expand
 

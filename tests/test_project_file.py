@@ -8,7 +8,7 @@ import yaml
 
 from components import config
 from components.config import EstateConfig
-from components.devops.repository_files import KUBELOGIN_VERSION
+from components.service_files.layout import KUBELOGIN_VERSION
 from tools.capture import ROOT
 
 # Pulumi's own project schema (pulumi/pulumi, sdk/go/common/workspace/project.json), vendored unchanged.

@@ -28,17 +28,12 @@ from components.devops.repository import (
     repository_contents,
     starter_files,
 )
-from components.devops.repository_files import (
-    CD_PIPELINE_PATH,
-    CI_PIPELINE_PATH,
-    PR_PIPELINE_PATH,
-    PipelineContext,
-    ServiceSpec,
-    pipeline_names,
-    render_repository_files,
-)
 from components.devops.service_connections import ServiceConnections, ServiceConnectionsArgs
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
+from components.service_files import render_repository_files
+from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.layout import CD_PIPELINE_PATH, CI_PIPELINE_PATH, PR_PIPELINE_PATH
+from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
 

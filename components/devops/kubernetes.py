@@ -33,7 +33,7 @@ import yaml
 from pulumi_azure_native import containerservice
 
 from components import naming
-from components.devops.repository_files import APPINSIGHTS_KEY, APPINSIGHTS_SECRET_NAME, INTERNAL_INGRESS_CLASS
+from components.service_files.layout import APPINSIGHTS_KEY, APPINSIGHTS_SECRET_NAME, INTERNAL_INGRESS_CLASS
 
 KUBELOGIN_LOGIN = "azurecli"
 DEPLOY_ACCOUNT = "deploy"

@@ -1,0 +1,201 @@
+"""The CD entry pipeline: staging, acceptance tests, manual validation, promotion by digest, production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.service_files.ci import image_repository, pool
+from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.layout import (
+    ACCEPTANCE_STAGE,
+    ACCEPTANCE_TEMPLATE,
+    CI_RESOURCE,
+    CI_RUN_ID,
+    DEPLOY_TEMPLATE,
+    KUBELOGIN_TEMPLATE,
+    KUBELOGIN_VERSION,
+    MAIN_BRANCH,
+    PRODUCTION_MANIFEST,
+    PROMOTE_TEMPLATE,
+    PYTHON_SETUP_TEMPLATE,
+    STAGING_MANIFEST,
+)
+from components.service_files.spec import ServiceSpec
+
+
+def _deploy_stage(
+    service: ServiceSpec,
+    ctx: PipelineContext,
+    *,
+    stage: str,
+    depends_on: str | None,
+    environment: str,
+    cluster: str,
+    manifest: str,
+    login_server: str,
+) -> dict[str, Any]:
+    return {
+        "stage": stage,
+        **({"dependsOn": depends_on} if depends_on else {}),
+        "jobs": [
+            {
+                "template": DEPLOY_TEMPLATE,
+                "parameters": {
+                    # The environment's Kubernetes resource is the service's namespace.
+                    "environment": f"{environment}.{service.name}",
+                    "azureServiceConnection": ctx.azure_service_connection,
+                    "resourceGroup": ctx.resource_group,
+                    "cluster": cluster,
+                    "namespace": service.name,
+                    "manifest": manifest,
+                    "imageRepository": image_repository(login_server, service),
+                    "kubeloginVersion": KUBELOGIN_VERSION,
+                },
+            }
+        ],
+    }
+
+
+def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+    python = [{"template": PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}]
+    return {
+        "stage": "AcceptanceTests",
+        "dependsOn": "Staging",
+        "jobs": [
+            {
+                "job": "AcceptanceTests",
+                "displayName": "Acceptance tests against staging",
+                "steps": [
+                    *(python if service.build == "python" else []),
+                    {"template": KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
+                    {
+                        "template": ACCEPTANCE_TEMPLATE,
+                        "parameters": {
+                            "azureServiceConnection": ctx.azure_service_connection,
+                            "resourceGroup": ctx.resource_group,
+                            "cluster": ctx.staging_cluster,
+                            "namespace": service.name,
+                            "port": service.port,
+                            "command": _acceptance_command(service),
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def _acceptance_command(service: ServiceSpec) -> str:
+    if service.build == "python":
+        return "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml"
+    # The image's `acceptance` stage runs the suite against STAGING_BASE_URL and writes /test-results/acceptance.xml;
+    # it shares the agent's network to reach the port-forward, and runs as the image's own non-root user.
+    return (
+        "mkdir -p -m 0777 test-results\n"
+        f'DOCKER_BUILDKIT=1 docker build --target {ACCEPTANCE_STAGE} --tag "acceptance:$(Build.BuildId)" .\n'
+        'docker run --rm --network host --env STAGING_BASE_URL --volume "$PWD/test-results:/test-results" '
+        '"acceptance:$(Build.BuildId)"'
+    )
+
+
+def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+    return {
+        "stage": "ManualValidation",
+        "dependsOn": "AcceptanceTests",
+        "jobs": [
+            {
+                "job": "ManualValidation",
+                "displayName": "Approve promotion to production",
+                # ManualValidation runs only in an agentless job; the job must outlive the task's own timeout. A string
+                # for the same reason as `batch` in CI: job-level scalars may be runtime expressions.
+                "pool": "server",
+                "timeoutInMinutes": str(ctx.approval_timeout_minutes + 60),
+                "steps": [
+                    {
+                        "task": "ManualValidation@1",
+                        "displayName": "Approve promotion",
+                        "timeoutInMinutes": ctx.approval_timeout_minutes,
+                        "inputs": {
+                            "notifyUsers": ",".join(ctx.promotion_approvers) or "$(Build.RequestedForEmail)",
+                            **({"approvers": ",".join(ctx.promotion_approvers)} if ctx.promotion_approvers else {}),
+                            "allowApproversToApproveTheirOwnRuns": False,
+                            "instructions": (
+                                f"{service.name} from CI run $(resources.pipeline.{CI_RESOURCE}.runName) passed its "
+                                "acceptance tests in staging. Resume to promote that image to the production registry "
+                                "and deploy it to production; reject to stop here."
+                            ),
+                            "onTimeout": "reject",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+    return {
+        "stage": "Promote",
+        "dependsOn": "ManualValidation",
+        "jobs": [
+            {
+                "job": "Promote",
+                "displayName": "Import the image into the production registry",
+                "steps": [
+                    {
+                        "template": PROMOTE_TEMPLATE,
+                        "parameters": {
+                            "azureServiceConnection": ctx.azure_service_connection,
+                            "sourceRegistry": ctx.nonprod_registry_name,
+                            "targetRegistry": ctx.prod_registry_name,
+                            "repository": service.name,
+                            "tag": CI_RUN_ID,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def cd_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+    return {
+        # Runs only when a CI run of main completes successfully.
+        "trigger": "none",
+        "pr": "none",
+        "resources": {
+            "pipelines": [
+                {
+                    "pipeline": CI_RESOURCE,
+                    "source": pipeline_names(service).ci,
+                    "trigger": {"branches": {"include": [MAIN_BRANCH]}},
+                }
+            ]
+        },
+        "pool": pool(ctx),
+        "stages": [
+            _deploy_stage(
+                service,
+                ctx,
+                stage="Staging",
+                depends_on=None,
+                environment=ctx.staging_environment,
+                cluster=ctx.staging_cluster,
+                manifest=STAGING_MANIFEST,
+                login_server=ctx.nonprod_registry_login_server,
+            ),
+            _acceptance_stage(service, ctx),
+            _manual_validation_stage(service, ctx),
+            _promote_stage(service, ctx),
+            _deploy_stage(
+                service,
+                ctx,
+                stage="Production",
+                depends_on="Promote",
+                environment=ctx.production_environment,
+                cluster=ctx.production_cluster,
+                manifest=PRODUCTION_MANIFEST,
+                login_server=ctx.prod_registry_login_server,
+            ),
+        ],
+    }
