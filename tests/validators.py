@@ -236,13 +236,7 @@ def _extension_tasks(content: str) -> set[str]:
 
 @functools.cache
 def _schema_with_extension_tasks() -> str:
-    locate = (
-        "import importlib.resources as r; "
-        "print(r.files('check_jsonschema.builtin_schemas.vendor').joinpath('azure-pipelines.json'))"
-    )
-    located = _run("python", ["-c", locate])
-    _require(located, located.returncode == 0)
-    schema: dict[str, Any] = json.loads(Path(located.output.strip()).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(azure_pipelines_schema().read_text(encoding="utf-8"))
     task = schema["definitions"]["task"]
     for name, inputs in EXTENSION_TASK_INPUTS.items():
         task["properties"]["task"]["anyOf"].append({"enum": [name]})
@@ -260,9 +254,21 @@ def _schema_with_extension_tasks() -> str:
 
 def azure_pipelines_schema() -> Path:
     """Microsoft's published Azure Pipelines schema as check-jsonschema vendors it (`vendor.azure-pipelines`)."""
-    site_packages = sorted((validators_bin().parent / "lib").glob("python3*/site-packages"))
-    for directory in site_packages:
-        schema = directory / "check_jsonschema" / "builtin_schemas" / "vendor" / "azure-pipelines.json"
-        if schema.is_file():
-            return schema
-    raise FileNotFoundError(f"check-jsonschema's Azure Pipelines schema not found under {validators_bin().parent}")
+    locate = (
+        "import importlib.resources as r; "
+        "print(r.files('check_jsonschema.builtin_schemas.vendor').joinpath('azure-pipelines.json'))"
+    )
+    located = _run("python", ["-c", locate])
+    _require(located, located.returncode == 0)
+    return Path(located.output.strip())
+
+
+def checkov_arm_failures(template: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
+    """(check ID, resource) of every check of checkov's `arm` framework that an ARM template fails."""
+    with _scratch({"estate.json": json.dumps(template)}) as (root, _):
+        args = ["--framework", "arm", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
+        result, _ = _checkov(_run("checkov", args, cwd=root))
+    report = json.loads(result.stdout)
+    report = report[0] if isinstance(report, list) else report
+    _require(result, report["summary"]["resource_count"] > 0, ["checkov read no resource"])
+    return frozenset((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
