@@ -98,7 +98,7 @@ class DevOpsArgs:
     project_name: str
     security_extension: SecurityExtensionMode
     services: Sequence[DevOpsService]
-    # The names the committed YAML refers to; the connections, variable group and environments are created with them.
+    # The names the committed YAML refers to; the connections and environments are created with them.
     pipeline_context: PipelineContext
     minimum_reviewers: int
     production_approvers: Sequence[str]
