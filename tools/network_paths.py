@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import yaml
@@ -121,15 +122,11 @@ def _pool_specs(capture: Capture) -> list[dict[str, Any]]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             pool = node.get("pool")
-            if isinstance(pool, str) and pool != "server":
-                specs.append({"name": pool})
-            elif isinstance(pool, dict):
-                specs.append(pool)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
+            if pool and pool != "server":
+                specs.append(pool if isinstance(pool, dict) else {"name": pool})
+            node = list(node.values())
+        for value in node if isinstance(node, list) else []:
+            walk(value)
 
     for r in capture.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile"):
         if str(r.inputs.get("file", "")).endswith((".yml", ".yaml")) and "pipelines/" in str(r.inputs.get("file")):
@@ -263,8 +260,8 @@ def _registry(registry: Registration, source: Source) -> tuple[bool, str]:
 
 def _api_server(cluster: Registration, source: Source) -> tuple[bool, str]:
     # learn.microsoft.com/azure/aks/private-clusters: a private cluster's API server has only a private IP in the
-    # cluster's VNet; learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges: a public one admits only the
-    # authorized ranges when any are set.
+    # cluster's VNet (peered networks need a link to its private DNS zone: not modelled, so they count as outside);
+    # learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges: a public one admits only the authorized ranges.
     profile = cluster.inputs.get("apiServerAccessProfile") or {}
     if profile.get("enablePrivateCluster"):
         cluster_vnet = _vnet(_cluster_subnet(cluster) or profile.get("subnetId"))
@@ -393,22 +390,18 @@ def _kubernetes_calls(capture: Capture, runner: Source) -> Iterator[Call]:
                 yield _cluster_source(cluster, "pods"), component, purpose
 
 
-def _all_calls(capture: Capture, agents: list[Source], runner: Source) -> Iterator[Call]:
-    yield from _variable_group_calls(capture, agents)
-    yield from _grant_calls(capture, agents)
-    yield from _monitoring_calls(capture)
-    yield from _kubernetes_calls(capture, runner)
-
-
 def paths(
     capture: Capture, agent_egress: Mapping[str, Sequence[str]] | None = None, runner: Source = PULUMI_RUNNER
 ) -> list[Path]:
     """The table: one row per (caller, target, purpose), judged by the target's network rules in the inventory."""
-    rows = {
-        (p.source, p.target, p.purpose): p
-        for source, target, purpose in _all_calls(capture, agent_sources(capture, agent_egress), runner)
-        for p in [judge(capture, source, target, purpose)]
-    }
+    agents = agent_sources(capture, agent_egress)
+    calls = chain(
+        _variable_group_calls(capture, agents),
+        _grant_calls(capture, agents),
+        _monitoring_calls(capture),
+        _kubernetes_calls(capture, runner),
+    )
+    rows = {(p.source, p.target, p.purpose): p for p in (judge(capture, *call) for call in calls)}
     # azure-native:keyvault:Secret is the ARM resource Microsoft.KeyVault/vaults/secrets: a control-plane PUT to
     # management.azure.com, and "Key Vault firewalls and virtual network rules only apply to the data plane"
     # (learn.microsoft.com/azure/key-vault/general/overview-vnet-service-endpoints); MicrosoftDocs/azure-docs#68668
