@@ -334,7 +334,8 @@ Call = tuple[Source, Registration, str]
 def _variable_group_calls(capture: Capture, agents: list[Source]) -> Iterator[Call]:
     # A Key Vault-linked variable group: the provider lists the vault's secrets through Azure DevOps' service-endpoint
     # proxy on create and update (terraform-provider-azuredevops resource_variable_group.go, searchAzureKVSecrets),
-    # and each job using the group downloads them on its agent.
+    # and "when pipelines run, they ... fetch the latest secret values from the vault at runtime" (learn.microsoft.com/
+    # azure/devops/pipelines/library/link-variable-groups-to-key-vaults): a job step on the agent.
     vaults = {str(v.inputs.get("vaultName")): v for v in capture.of_type(VAULT)}
     for group in capture.of_type("azuredevops:index/variableGroup:VariableGroup"):
         vault = vaults.get(str(_get(group.inputs, "keyVault", "name")))
