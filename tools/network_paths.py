@@ -108,8 +108,10 @@ def _owner(capture: Capture, scope: str, types: Iterable[str]) -> Registration |
 
 
 def _covered(addresses: Sequence[str], rules: Sequence[str]) -> bool:
+    """Every egress range lies inside one rule (a single address is a /32 or /128)."""
     networks = [ipaddress.ip_network(rule, strict=False) for rule in rules]
-    return all(any(ipaddress.ip_network(a, strict=False).subnet_of(n) for n in networks) for a in addresses)  # type: ignore[arg-type]
+    ranges = [ipaddress.ip_network(address, strict=False) for address in addresses]
+    return all(any(r.network_address in n and r.broadcast_address in n for n in networks) for r in ranges)
 
 
 # --- sources -------------------------------------------------------------------------------------------------------
