@@ -21,7 +21,7 @@ from pathlib import Path
 from components.config import ConfigError
 from policy import offline as policy_offline
 from policy.rules import POLICIES
-from tools import capture, diagram
+from tools import capture, diagram, network_paths
 
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
@@ -106,6 +106,7 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
         lines.append(f"All {len(POLICIES)} mandatory rules of `policy/` pass.")
     else:
         lines.extend(f"- **{v.policy}**: {v.message} ({v.urn or 'stack'})" for v in violations)
+    lines.extend(["", *network_paths.section(result)])
     return "\n".join(lines) + "\n"
 
 
