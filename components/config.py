@@ -288,6 +288,8 @@ class EstateConfig(_Model):
     # "Allow" lets Microsoft-hosted agents (no fixed addresses) read the vault; a prod stack refuses it.
     key_vault_network_default_action: Literal["Deny", "Allow"] = "Deny"
     agent_pool: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")] | None = None
+    # The public addresses the agent pool's traffic leaves from; the vault firewall must list them for CI to read.
+    agent_pool_egress_ranges: tuple[PublicIpRange, ...] = ()
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
@@ -391,6 +393,15 @@ class EstateConfig(_Model):
                     "is required while the Key Vault firewall denies by default: Microsoft-hosted agents have no "
                     "fixed addresses to allow, so CI could not read its secrets (on dev, keyVaultNetworkDefaultAction "
                     "Allow is the cheaper alternative)",
+                )
+            )
+        if self.agent_pool is not None and not self.agent_pool_egress_ranges:
+            violations.append(
+                (
+                    "agentPoolEgressRanges",
+                    [],
+                    "must list the public ranges the agent pool's traffic leaves from while the Key Vault firewall "
+                    "denies by default: the preview checks that the vault admits them",
                 )
             )
         if not self.key_vault_allowed_ip_ranges:

@@ -63,6 +63,8 @@ class Estate(pulumi.ComponentResource):
         tenant_id = client.tenant_id
         subscription_id = client.subscription_id
         self.tenant_id = tenant_id
+        # Where each organisation pool the pipelines run on sends its traffic from, for the "who talks to what" check.
+        self.agent_pool_egress = {config.agent_pool: list(config.agent_pool_egress_ranges)} if config.agent_pool else {}
 
         group = resources.ResourceGroup(
             f"{name}-resource-group",

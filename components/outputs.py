@@ -43,4 +43,5 @@ def stack_outputs(estate: Estate) -> dict[str, Any]:
         "repositoryUrls": estate.devops.repository_urls,
         "pipelineIds": estate.devops.pipeline_ids,
         "environments": estate.devops.environment_names,
+        "agentPoolEgress": estate.agent_pool_egress,
     }

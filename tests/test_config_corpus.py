@@ -284,6 +284,14 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ),
     ("dev", "keyVaultNetworkDefaultAction", [], "Deny", "aks-estate:agentPool = null: is required while the Key Vault"),
     ("prod", "keyVaultAllowedIpRanges", [], [], "aks-estate:keyVaultAllowedIpRanges = []: must list the agent pool"),
+    (
+        "prod",
+        "agentPoolEgressRanges",
+        [],
+        [],
+        "aks-estate:agentPoolEgressRanges = []: must list the public ranges the agent pool's traffic leaves from",
+    ),
+    ("prod", "agentPoolEgressRanges", [0], "10.0.0.0/8", "must be a public range"),
     ("prod", "agentPool", [], "pool/with/slashes", 'aks-estate:agentPool = "pool/with/slashes": String should match'),
     (
         "prod",

@@ -26,15 +26,10 @@ HOSTED = "Microsoft-hosted agents (ubuntu-24.04)"
 VNET = "/subscriptions/0/resourceGroups/rg-contoso-prod/providers/Microsoft.Network/virtualNetworks/vnet-contoso-prod"
 OTHER_VNET = VNET.replace("vnet-contoso-prod", "vnet-elsewhere")
 
-# Today's prod estate, refused by its own vault firewall, in two groups that are fixed separately: the variable group
-# rows disappear when the Key Vault-linked variable group goes (issue 10, break 2); the agents' own read stays refused
-# until the inventory can prove where the pool's egress is (issue 11: a Managed DevOps Pool in the estate network and
-# a private vault, or declared egress ranges the vault allows).
-VARIABLE_GROUP_REFUSALS = {
-    ("Azure DevOps servers", "kv-contoso-prod (Vault)", "list secrets when variable group "),
-    (POOL, "kv-contoso-prod (Vault)", "download secrets of variable group "),
-}
-POOL_EGRESS_REFUSALS = {(POOL, "kv-contoso-prod (Vault)", "read secrets (Key Vault Secrets User)")}
+# A Key Vault-linked variable group, as the first round had: Azure DevOps' servers list the vault when it is saved.
+KEY_VAULT_VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
+# The pool's traffic from addresses no rule of the estate lists.
+ELSEWHERE = {"aks-estate-agents": ["20.60.0.0/24"]}
 
 
 def rows_for(rows: list[Path], source: str, target: str, purpose: str = "") -> list[Path]:
@@ -90,7 +85,6 @@ def test_every_call_of_the_dev_estate_is_allowed(dev: Capture) -> None:
 @pytest.mark.parametrize(
     ("source", "target", "purpose"),
     [
-        ("Azure DevOps servers", "kv-", "list secrets"),
         ("@agents", "kv-", "read secrets"),
         ("@agents", "cr", "push images"),
         ("@agents", "cr", "read image manifests"),
@@ -146,40 +140,38 @@ def test_writing_a_secret_through_arm_is_control_plane_and_passes_a_closed_vault
     assert (row.verdict, "control plane") == (ALLOWED, row.reason[: len("control plane")])
 
 
-def known(row: Path, refusals: set[tuple[str, str, str]]) -> bool:
-    return any((row.source, row.target) == (source, target) and row.purpose.startswith(purpose)
-               for source, target, purpose in refusals)  # fmt: skip
-
-
-def test_prod_refuses_nothing_beyond_the_known_paths(prod: Capture) -> None:
-    rows = network_paths.paths(prod)
-    unknown = [r for r in network_paths.refused(rows) if not known(r, VARIABLE_GROUP_REFUSALS | POOL_EGRESS_REFUSALS)]
-    refuse(prod, unknown)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the prod vault firewall refuses Azure DevOps' servers listing it for the Key Vault-linked variable group "
-    "contoso-prod-integration-secrets; unmark when the variable group is removed",
-)
-def test_azure_devops_servers_never_need_a_closed_vault(prod: Capture) -> None:
-    refuse(prod, [r for r in network_paths.paths(prod) if r.source == network_paths.AZURE_DEVOPS.name])
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the prod vault firewall refuses the agents of pool aks-estate-agents, whose egress the inventory does not "
-    "name (and Azure DevOps' servers, for variable group contoso-prod-integration-secrets); unmark when both are fixed",
-)
 def test_every_call_of_the_prod_estate_is_allowed(prod: Capture) -> None:
+    # The agents' reads pass because the pool's declared egress (agentPoolEgressRanges) is inside the vault's rules.
     refuse(prod, network_paths.paths(prod))
+
+
+def test_azure_devops_servers_never_need_a_closed_vault(prod: Capture) -> None:
+    assert not rows_for(network_paths.paths(prod), "Azure DevOps servers", "kv-")
+    # The first round's Key Vault-linked variable group, planted back: its save is a call the prod vault refuses.
+    project = only(prod, "azuredevops:index/project:Project")
+    group = resource(KEY_VAULT_VARIABLE_GROUP, "group", "7", {
+        "projectId": project.id, "name": "contoso-prod-integration-secrets", "allowAccess": False,
+        "keyVault": {"name": "kv-contoso-prod", "serviceEndpointId": "x"},
+        "variables": [{"name": "appinsights-connection-string"}],
+    })  # fmt: skip
+    rows = network_paths.paths(added(prod, group))
+    assert verdict(rows, "Azure DevOps servers", "kv-contoso-prod", "list secrets") == REFUSED
+    with pytest.raises(AssertionError, match="list secrets"):
+        refuse(prod, rows)
+
+
+def test_agents_outside_the_vault_rules_are_refused(prod: Capture) -> None:
+    elsewhere = network_paths.paths(prod, ELSEWHERE)
+    assert verdict(elsewhere, POOL, "kv-contoso-prod", "read secrets") == REFUSED
+    undeclared = Capture(prod.stack, prod.resources, {**prod.outputs, "agentPoolEgress": {}})
+    assert verdict(network_paths.paths(undeclared), POOL, "kv-contoso-prod", "read secrets") == REFUSED
 
 
 def test_the_offline_preview_writes_the_table_into_the_summary(prod: Capture) -> None:
     summary = offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
     assert "## Who talks to what" in summary
-    assert f"**{len(network_paths.refused(network_paths.paths(prod)))} refused**" in summary
-    assert "| Azure DevOps servers | `kv-contoso-prod (Vault)` |" in summary
+    assert "Every call is allowed." in summary
+    assert "| agents of pool `aks-estate-agents` | `kv-contoso-prod (Vault)` | read secrets" in summary
 
 
 # --- planted mistakes: each flips one rule in a copy of the inventory -------------------------------------------------
@@ -193,7 +185,6 @@ def test_a_dev_vault_closed_to_the_internet_refuses_the_hosted_agents(dev: Captu
     ):
         rows = network_paths.paths(edited(dev, vault, edit))
         assert verdict(rows, HOSTED, "kv-contoso-dev", "read secrets") == REFUSED
-        assert verdict(rows, "Azure DevOps servers", "kv-contoso-dev") == REFUSED
         with pytest.raises(AssertionError, match="read secrets"):
             refuse(dev, rows)
 
@@ -217,7 +208,7 @@ def test_a_registry_firewall_refuses_pushes_and_pulls_unless_the_callers_are_lis
     nonprod = registry(prod, "nonprod")
     deny = {"defaultAction": "Deny", "ipRules": [{"action": "Allow", "iPAddressOrRange": "20.50.0.0/24"}]}
     closed = edited(prod, nonprod, lambda i: i.update(networkRuleSet=deny))
-    rows = network_paths.paths(closed)
+    rows = network_paths.paths(closed, ELSEWHERE)
     assert verdict(rows, POOL, "crcontosoprodnonprod ", "push") == REFUSED
     assert verdict(rows, "kubelets of aks-contoso-prod-staging", "crcontosoprodnonprod ", "pull") == REFUSED
     # `az acr import` runs as the registry service, a trusted service: the bypass keeps promotion working ...
@@ -245,7 +236,7 @@ def test_authorized_ip_ranges_refuse_the_pipelines_and_pulumi_unless_they_cover_
     narrowed = edited(
         prod, staging, lambda i: i.update(apiServerAccessProfile={"authorizedIPRanges": ["20.50.0.0/24"]})
     )
-    rows = network_paths.paths(narrowed)
+    rows = network_paths.paths(narrowed, ELSEWHERE)
     assert verdict(rows, POOL, "aks-contoso-prod-staging", "deploy") == REFUSED
     assert verdict(rows, "`pulumi up`", "aks-contoso-prod-staging") == REFUSED
     assert verdict(rows, POOL, "aks-contoso-prod-production", "deploy") == ALLOWED
@@ -280,8 +271,6 @@ def test_telemetry_ingestion_closed_to_public_networks_refuses_pods_and_the_moni
 
 
 def test_the_rows_follow_the_inventory_not_a_list(prod: Capture) -> None:
-    no_group = without(prod, lambda r: r.type == "azuredevops:index/variableGroup:VariableGroup")
-    assert not rows_for(network_paths.paths(no_group), "Azure DevOps servers", "kv-")
     no_pull = without(prod, lambda r: r.name.endswith("staging-kubelet-pull-nonprod"))
     assert not rows_for(network_paths.paths(no_pull), "kubelets of aks-contoso-prod-staging", "cr")
     no_dcr = without(prod, lambda r: r.type == "azure-native:monitor:DataCollectionRuleAssociation")
@@ -309,7 +298,6 @@ def _private_vault(prod: Capture, endpoint_vnet: str, zone_linked: bool) -> list
 def test_a_private_vault_is_reached_through_its_endpoint_and_linked_zone(prod: Capture) -> None:
     rows = _private_vault(prod, VNET, zone_linked=True)
     assert verdict(rows, "Managed DevOps Pool", "kv-", "read secrets") == ALLOWED
-    assert verdict(rows, "Azure DevOps servers", "kv-") == REFUSED
     unlinked = _private_vault(prod, VNET, zone_linked=False)
     assert verdict(unlinked, "Managed DevOps Pool", "kv-", "read secrets") == REFUSED
     assert (

@@ -34,11 +34,18 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     answers |= {"adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]', "productionApprovers": '["a@b.co"]'}
     assert config.parse({**answers, "environment": "dev"}).environment == "dev"
     # A prod stack keeps its vault closed, so it also names the agent pool CI runs on and that pool's egress.
-    prod = {**answers, "environment": "prod", "agentPool": "agents", "keyVaultAllowedIpRanges": '["20.50.0.0/24"]'}
+    prod = {
+        **answers,
+        "environment": "prod",
+        "agentPool": "agents",
+        "agentPoolEgressRanges": '["20.50.0.0/24"]',
+        "keyVaultAllowedIpRanges": '["20.50.0.0/24"]',
+    }
     assert config.parse(prod).environment == "prod"
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
     assert "aks-estate:agentPool" in quickstart
     assert "aks-estate:keyVaultAllowedIpRanges" in quickstart
+    assert "aks-estate:agentPoolEgressRanges" in quickstart
 
 
 def _declared() -> dict[str, dict[str, object]]:

@@ -144,8 +144,11 @@ def agent_sources(capture: Capture, agent_egress: Mapping[str, Sequence[str]] | 
     ranges vary over time", learn.microsoft.com/azure/devops/pipelines/agents/hosted#agent-ip-ranges); a job whose
     YAML names no pool runs there too (the predefined "Azure Pipelines" pool). A Managed DevOps Pool in the
     inventory runs in the subnet its `fabricProfile.networkProfile.subnetId` names, else on Microsoft's network. A
-    pool outside the inventory is known only by the egress ranges the caller passes for it.
+    pool outside the inventory is known only by the egress ranges the caller passes, else those the stack declares.
     """
+    if agent_egress is None:
+        # The stack declares its pools' egress as the `agentPoolEgress` output (config `agentPoolEgressRanges`).
+        agent_egress = capture.outputs.get("agentPoolEgress") or {}
     sources = []
     for spec in _pool_specs(capture) or [{"vmImage": "ubuntu-latest"}]:
         if "vmImage" in spec or spec.get("name", "Azure Pipelines") == "Azure Pipelines":
