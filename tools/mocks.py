@@ -127,7 +127,7 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
         }
         outputs["oidcIssuerProfile"] = {
             "enabled": True,
-            "issuerUrl": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(urn, 'oidc')}/",
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{stable_uuid(urn, 'oidc')}/",
         }
         outputs["currentKubernetesVersion"] = f"{inputs.get('kubernetesVersion')}.3"
         if inputs.get("ingressProfile", {}).get("webAppRouting", {}).get("enabled"):
