@@ -27,6 +27,10 @@ from .common import (
 )
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+# The pool rules read a cluster's inline profiles and every separate AgentPool (components/cluster.py keeps only the
+# system pool inline): the same property names in both shapes.
+POOLS = (CLUSTER, AGENT_POOL)
 REGISTRY = "azure-native:containerregistry:Registry"
 VAULT = "azure-native:keyvault:Vault"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
@@ -55,6 +59,8 @@ def _enabled(value: Any) -> bool:
 
 
 def _pools(props: Props) -> Iterator[tuple[str, Any]]:
+    if "agentPoolName" in props:
+        yield str(props["agentPoolName"]), props
     for index, pool in enumerate(items(props.get("agentPoolProfiles"))):
         yield str(lookup(pool, "name") or f"#{index}"), pool
 
@@ -382,25 +388,25 @@ POLICIES: list[Any] = [
     resource_rule(
         "aks-node-public-ip-disabled",
         "checkov CKV_AZURE_143: Ensure AKS cluster nodes do not have public IP addresses (every agent pool).",
-        CLUSTER,
+        POOLS,
         _aks_node_public_ip,
     ),
     resource_rule(
         "aks-max-pods",
         "checkov CKV_AZURE_168: Ensure Azure Kubernetes Cluster (AKS) nodes should use a minimum number of 50 pods.",
-        CLUSTER,
+        POOLS,
         _aks_max_pods,
     ),
     resource_rule(
         "aks-scale-sets",
         "checkov CKV_AZURE_169: Ensure Azure Kubernetes Cluster (AKS) nodes use scale sets.",
-        CLUSTER,
+        POOLS,
         _aks_scale_sets,
     ),
     resource_rule(
         "aks-system-pool-critical-addons-only",
         "checkov CKV_AZURE_232: Ensure that only critical system pods run on system nodes (CriticalAddonsOnly taint).",
-        CLUSTER,
+        POOLS,
         _aks_system_pool_taint,
     ),
     resource_rule(
@@ -431,7 +437,7 @@ POLICIES: list[Any] = [
         "aks-zones",
         "architecture (prod reliability, as the config model's prod rule): every agent pool spans at least two "
         "availability zones (prod stacks only).",
-        CLUSTER,
+        POOLS,
         prod_only(_aks_zones),
     ),
     resource_rule(
