@@ -37,6 +37,7 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
     ),
     "azure-native:security:SecurityConnector": ("Microsoft.Security/securityConnectors", "securityConnectorName"),
+    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
 }
 
 

@@ -79,7 +79,8 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     "azure-native:monitor:MetricAlert": ("resourceGroupName", "ruleName"),
     # The provider's own test program scheduledqueryrule-scopes-forcenew pins scopes as force-new.
     "azure-native:monitor:ScheduledQueryRule": ("resourceGroupName", "ruleName", "scopes"),
-    "azure-native:costmanagement:Budget": ("scope", "budgetName"),
+    "azure-native:monitor:ActivityLogAlert": ("resourceGroupName", "activityLogAlertName"),
+    "azure-native:consumption:Budget": ("scope", "budgetName"),
     "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "principalId"),
     "azure-native:managedidentity:UserAssignedIdentity": (*_TRACKED, "resourceName"),
     "azure-native:managedidentity:FederatedIdentityCredential": (

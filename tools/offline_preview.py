@@ -21,7 +21,7 @@ from pathlib import Path
 from components.config import ConfigError
 from policy import offline as policy_offline
 from policy.rules import POLICIES
-from tools import capture, diagram, offline_diff
+from tools import capture, cost_overview, diagram, offline_diff
 
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or capture.ROOT / "out" / args.stack
     out.mkdir(parents=True, exist_ok=True)
     inventory = [registration.as_json() for registration in result.resources]
-    summary = render_summary(result, config_file.name, violations)
+    summary = render_summary(result, config_file.name, violations) + "\n" + cost_overview.render(inventory)
     if previous is not None:
         changes = offline_diff.diff(previous, inventory)
         _write(out / "changes.json", [change.as_json() for change in changes])
