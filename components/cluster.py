@@ -93,8 +93,11 @@ def user_pool_name(pool: NodePoolArgs) -> str:
     (learn.microsoft.com/azure/aks/resize-node-pool: a resize is a new pool, then cordon, drain, delete the old one).
     pulumi-azure-native marks only vmSize (and gpuInstanceProfile) force-new for AgentPool
     (provider/pkg/gen/replacement.go, forceNewMap), so a disk, zone or max-pods change would be sent as an update
-    and refused. A new name gives every such change a new pool (a new URN) instead: Pulumi creates it with the other
-    creates and deletes the old URN at the end of the update, so the new nodes exist before the old ones drain.
+    and refused; and a replacement under the same URN would go delete-first, since the provider's Diff answers
+    DeleteBeforeReplace for every replacement of an explicitly named resource (provider/pkg/provider/provider.go,
+    Diff). A new name in the logical name as well gives every such change a new pool under a new URN: the engine
+    creates it with the other registrations and deletes the URNs no longer registered afterwards (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go, GenerateDeletes), so the new nodes exist before the old pool goes.
     """
     fixed = {
         "vmSize": pool.vm_size,

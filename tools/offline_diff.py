@@ -20,6 +20,8 @@ plugin. So the rules are the table below, transcribed from the providers' source
 - azuredevops (bridged from terraform-provider-azuredevops): `ForceNew: true` in the resource schema, e.g.
   azuredevops/internal/service/git/resource_git_repository_file.go (repository_id, file, branch).
 A type missing from the table updates in place on any change: the table is what this tool knows, not the provider.
+An azure-native replacement of an explicitly named resource deletes first (provider/pkg/provider/provider.go, Diff:
+DeleteBeforeReplace whenever there are replaces): a "replace" here means a moment without the resource.
 """
 
 from __future__ import annotations
