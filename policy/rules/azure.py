@@ -36,6 +36,9 @@ VAULT = "azure-native:keyvault:Vault"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+HEALTH_ALERT = "azure-native:monitor:ActivityLogAlert"
 
 # Built-in role definition IDs, the same in every tenant: Owner, Contributor, User Access Administrator.
 PRIVILEGED_ROLES = {
@@ -200,6 +203,20 @@ def _aks_zones(props: Props) -> Iterable[str]:
         zones = items(lookup(pool, "availabilityZones"))
         if len(zones) < MIN_PROD_ZONES:
             yield f"agent pool {name}: availabilityZones must list at least {MIN_PROD_ZONES} zones on prod, got {zones}"
+
+
+# --- Alerts ----------------------------------------------------------------------------------------------------------
+
+
+def _alert_reaches_a_person(props: Props) -> Iterable[str]:
+    # The three rule types spell their actions differently: a list of {actionGroupId}, {actionGroups: [id]} and
+    # {actionGroups: [{actionGroupId}]}.
+    actions = props.get("actions")
+    groups = items(actions) or items(lookup(actions, "actionGroups"))
+    if not groups:
+        yield "actions must name an action group: an alert without one notifies nobody"
+    if props.get("enabled") is False:
+        yield "enabled must not be false"
 
 
 # --- ACR -------------------------------------------------------------------------------------------------------------
@@ -439,6 +456,12 @@ POLICIES: list[Any] = [
         "availability zones (prod stacks only).",
         POOLS,
         prod_only(_aks_zones),
+    ),
+    resource_rule(
+        "alert-action-group",
+        "architecture: every alert rule is enabled and sends to an action group, so a firing alert reaches a person.",
+        (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT),
+        _alert_reaches_a_person,
     ),
     resource_rule(
         "acr-admin-user-disabled",
