@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import containerservice, monitor
 
 from components.diagnostics import send_logs_to_workspace
-from components.naming import NODE_POOLS
+from components.naming import NODE_POOLS, checked
 
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
@@ -21,6 +24,7 @@ CONTROL_PLANE_LOG_CATEGORIES = (
     "guard",
 )
 SYSTEM_POOL_TAINT = "CriticalAddonsOnly=true:NoSchedule"
+AGENT_POOL_OS_SKU = containerservice.OSSKU.AZURE_LINUX
 
 
 @dataclass(frozen=True)
@@ -58,25 +62,52 @@ class ClusterArgs:
 def _pool(
     name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs
 ) -> containerservice.ManagedClusterAgentPoolProfileArgs:
-    return containerservice.ManagedClusterAgentPoolProfileArgs(
-        name=name,
-        mode=mode,
-        vm_size=pool.vm_size,
-        count=pool.min_count,
-        min_count=pool.min_count,
-        max_count=pool.max_count,
-        enable_auto_scaling=True,
-        availability_zones=list(pool.zones) or None,
-        max_pods=pool.max_pods,
-        os_disk_size_gb=pool.os_disk_size_gb,
-        os_type=containerservice.OSType.LINUX,
-        os_sku=containerservice.OSSKU.AZURE_LINUX,
-        type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+    return containerservice.ManagedClusterAgentPoolProfileArgs(name=name, mode=mode, **_pool_properties(mode, pool))
+
+
+def _pool_properties(mode: containerservice.AgentPoolMode, pool: NodePoolArgs) -> dict[str, Any]:
+    """What an inline profile and a separate AgentPool share (the two SDK types take the same argument names)."""
+    return {
+        "vm_size": pool.vm_size,
+        "count": pool.min_count,
+        "min_count": pool.min_count,
+        "max_count": pool.max_count,
+        "enable_auto_scaling": True,
+        "availability_zones": list(pool.zones) or None,
+        "max_pods": pool.max_pods,
+        "os_disk_size_gb": pool.os_disk_size_gb,
+        "os_type": containerservice.OSType.LINUX,
+        "os_sku": AGENT_POOL_OS_SKU,
+        "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
         # Application pods stay off the system pool so a noisy service cannot starve CoreDNS or the agents.
-        node_taints=[SYSTEM_POOL_TAINT] if mode == containerservice.AgentPoolMode.SYSTEM else None,
-        upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
-        enable_node_public_ip=False,
-    )
+        "node_taints": [SYSTEM_POOL_TAINT] if mode == containerservice.AgentPoolMode.SYSTEM else None,
+        "upgrade_settings": containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+        "enable_node_public_ip": False,
+    }
+
+
+def user_pool_name(pool: NodePoolArgs) -> str:
+    """The user pool's AKS name: "user" and a short hash of the settings AKS fixes when it creates a pool.
+
+    AKS answers PropertyChangeNotAllowed to an in-place change of the VM size, OS disk, zones, max pods or OS SKU
+    (learn.microsoft.com/azure/aks/resize-node-pool: a resize is a new pool, then cordon, drain, delete the old one).
+    pulumi-azure-native marks only vmSize (and gpuInstanceProfile) force-new for AgentPool
+    (provider/pkg/gen/replacement.go, forceNewMap), so a disk, zone or max-pods change would be sent as an update
+    and refused; and a replacement under the same URN would go delete-first, since the provider's Diff answers
+    DeleteBeforeReplace for every replacement of an explicitly named resource (provider/pkg/provider/provider.go,
+    Diff). A new name in the logical name as well gives every such change a new pool under a new URN: the engine
+    creates it with the other registrations and deletes the URNs no longer registered afterwards (pulumi/pulumi
+    pkg/resource/deploy/step_generator.go, GenerateDeletes), so the new nodes exist before the old pool goes.
+    """
+    fixed = {
+        "vmSize": pool.vm_size,
+        "osDiskSizeGB": pool.os_disk_size_gb,
+        "availabilityZones": sorted(pool.zones),
+        "maxPods": pool.max_pods,
+        "osSKU": str(AGENT_POOL_OS_SKU.value),
+    }
+    digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:6]
+    return checked("AKS node pool", f"{NODE_POOLS['user']}{digest}")
 
 
 class Cluster(pulumi.ComponentResource):
@@ -124,9 +155,12 @@ class Cluster(pulumi.ComponentResource):
                     enabled=True, interval_hours=168
                 ),
             ),
+            # AKS needs its system pool inline at create. User pools are separate AgentPools: AKS refuses to add a
+            # pool through the cluster's PUT ("A new agent pool was introduced", pulumi-azure-native#2719) and
+            # leaves alone pools the PUT does not list (pulumi-azure-native#579, #1686), so the cluster's updates
+            # never touch them.
             agent_pool_profiles=[
                 _pool(NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool),
-                _pool(NODE_POOLS["user"], containerservice.AgentPoolMode.USER, args.user_pool),
             ],
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin=containerservice.NetworkPlugin.AZURE,
@@ -168,6 +202,19 @@ class Cluster(pulumi.ComponentResource):
                 protect=args.protect,
                 ignore_changes=_ignored_changes(args.upgrade_channel),
             ),
+        )
+        user_pool = user_pool_name(args.user_pool)
+        self.user_pool = containerservice.AgentPool(
+            f"{name}-pool-{user_pool}",
+            agent_pool_name=user_pool,
+            resource_group_name=args.resource_group_name,
+            resource_name_=cluster.name,
+            mode=containerservice.AgentPoolMode.USER,
+            **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool),
+            tags=args.tags,
+            # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
+            # becomes a replacement.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_ignored_pool_changes(args.upgrade_channel)),
         )
         rule = monitor.DataCollectionRule(
             f"{name}-container-insights",
@@ -243,6 +290,11 @@ def _ignored_changes(upgrade_channel: str) -> list[str]:
         # downgrade AKS refuses, so the cluster's version is AKS's to keep from then on.
         ignored += ["kubernetesVersion", "agentPoolProfiles[*].orchestratorVersion"]
     return ignored
+
+
+def _ignored_pool_changes(upgrade_channel: str) -> list[str]:
+    # The same two reasons as the cluster's: the autoscaler owns the count, the channel owns the version.
+    return ["count", *(["orchestratorVersion"] if upgrade_channel != "patch" else [])]
 
 
 def _kubelet_object_id(profile: object) -> str:

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -231,6 +232,38 @@ class Service(_Model):
         return self
 
 
+# --- Alerts and budget (issue 13): who is told when something breaks, and the bound on the bill ---------------------
+class Alerts(_Model):
+    # Empty means the production approvers: the people already answerable for production.
+    emails: tuple[Email, ...] = ()
+    webhook_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)] | None = None
+    # The staging cluster's node and pod alerts; a dev stack leaves them off (quieter), a prod stack watches both.
+    staging_cluster: bool = True
+    node_cpu_percent: int = Field(default=80, ge=1, le=100)
+    node_memory_percent: int = Field(default=80, ge=1, le=100)
+    node_disk_percent: int = Field(default=80, ge=1, le=100)
+    pending_pods: int = Field(default=0, ge=0, le=10000, description="alert above this many pods pending")
+    container_restarts: int = Field(default=3, ge=0, le=1000, description="restarts of one container in 15 minutes")
+    failed_requests: int = Field(default=10, ge=1, le=100000, description="failed requests in 5 minutes")
+    response_time_ms: int = Field(default=2000, ge=10, le=600000)
+    exceptions: int = Field(default=10, ge=1, le=100000, description="exceptions in 5 minutes")
+    vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
+
+
+class Budget(_Model):
+    # In the billing account's currency, per calendar month.
+    amount: int = Field(gt=0, le=10_000_000)
+    # Azure wants the first of a month, no earlier than the current one when the budget is created; unset, the
+    # program uses the current month and the budget keeps it (components/alerts.py ignores later changes).
+    start_date: date | None = None
+
+    @model_validator(mode="after")
+    def _first_of_a_month(self) -> Self:
+        if self.start_date is not None and self.start_date.day != 1:
+            _refuse([("startDate", str(self.start_date), "must be the first day of a month (Azure budgets start so)")])
+        return self
+
+
 _DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}
 _PROD_SYSTEM_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 5, "zones": ["1", "2", "3"]}
 _PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "zones": ["1", "2", "3"]}
@@ -248,6 +281,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "keyVaultPurgeProtection": False,
         # Microsoft-hosted agents have no fixed addresses; a dev estate may open the vault rather than pay for a pool.
         "keyVaultNetworkDefaultAction": "Allow",
+        "alerts": {"stagingCluster": False},
+        "budget": {"amount": 1000},
     },
     "prod": {
         "clusters": {
@@ -268,6 +303,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
         "securityScanExtension": "install",
         "keyVaultPurgeProtection": True,
         "minimumReviewers": 2,
+        "budget": {"amount": 20000},
     },
 }
 
@@ -305,6 +341,12 @@ class EstateConfig(_Model):
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
     ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
+    alerts: Alerts = Alerts()
+    budget: Budget
+
+    @property
+    def alert_emails(self) -> tuple[str, ...]:
+        return self.alerts.emails or self.production_approvers
 
     @model_validator(mode="before")
     @classmethod

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pulumi
 from pulumi_azure_native import authorization, resources
 
 from components import naming
+from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, ClusterArgs, NodePoolArgs
 from components.config import Cluster as ClusterConfig
 from components.config import EstateConfig, NodePool
@@ -148,6 +151,9 @@ class Estate(pulumi.ComponentResource):
             )
             for stage, settings in self._cluster_settings(config)
         }
+        self.alerts = self._alerts_and_budget(
+            name, config=config, names=names, group=group, subscription_id=subscription_id, tags=tags
+        )
 
         self.pipelines_identity = PipelineIdentity(
             f"{name}-pipelines",
@@ -235,6 +241,53 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"resourceGroupName": group.name})
+
+    def _alerts_and_budget(
+        self,
+        name: str,
+        *,
+        config: EstateConfig,
+        names: naming.EstateNames,
+        group: resources.ResourceGroup,
+        subscription_id: pulumi.Input[str],
+        tags: dict[str, str],
+    ) -> Alerts:
+        watched: tuple[naming.Stage, ...] = (
+            ("staging", "production") if config.alerts.staging_cluster else ("production",)
+        )
+        alerts = Alerts(
+            f"{name}-alerts",
+            AlertsArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                action_group_name=f"ag-{config.name_prefix}-{config.environment}",
+                action_group_short_name=f"{config.name_prefix[:8]}{config.environment}",
+                emails=config.alert_emails,
+                webhook_url=config.alerts.webhook_url,
+                thresholds=config.alerts,
+                clusters=[WatchedCluster(names.cluster(stage), self.clusters[stage].cluster_id) for stage in watched],
+                app_insights_id=self.monitoring.app_insights_id,
+                vault_name=names.key_vault,
+                vault_id=self.key_vault.vault_id,
+                registries={names.registry(role): registry.registry_id for role, registry in self.registries.items()},
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        CostBudget(
+            f"{name}-budget",
+            BudgetArgs(
+                subscription_id=subscription_id,
+                budget_name=f"budget-{config.name_prefix}-{config.environment}",
+                amount=config.budget.amount,
+                start_date=config.budget.start_date or datetime.now(UTC).date().replace(day=1),
+                resource_group_names=[group.name, *(names.node_resource_group(stage) for stage in self.clusters)],
+                emails=config.alert_emails,
+                action_group_id=alerts.action_group_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return alerts
 
     @staticmethod
     def _registry_settings(config: EstateConfig) -> tuple[tuple[naming.RegistryRole, RegistryConfig], ...]:

@@ -7,6 +7,7 @@ from typing import Any
 from tools.capture import Capture, Registration
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
 REGISTRY = "azure-native:containerregistry:Registry"
 VAULT = "azure-native:keyvault:Vault"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
@@ -30,6 +31,11 @@ def registry(capture: Capture, role: str) -> Registration:
 def pool(cluster_registration: Registration, name: str) -> dict[str, Any]:
     pools = {p["name"]: p for p in cluster_registration.inputs["agentPoolProfiles"]}
     return dict(pools[name])
+
+
+def user_pool(capture: Capture, stage: str) -> Registration:
+    """The stage's user pool: a separate AgentPool attached to that stage's cluster."""
+    return only(capture, AGENT_POOL, named=f"cluster-{stage}-pool-user")
 
 
 def role_assignments(capture: Capture) -> list[dict[str, Any]]:

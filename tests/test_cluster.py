@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
-from components.cluster import CONTAINER_INSIGHTS_STREAM, SYSTEM_POOL_TAINT, _ignored_changes
-from tests.helpers import cluster, only, pool
+from components.cluster import (
+    CONTAINER_INSIGHTS_STREAM,
+    SYSTEM_POOL_TAINT,
+    NodePoolArgs,
+    _ignored_changes,
+    _ignored_pool_changes,
+    user_pool_name,
+)
+from tests.helpers import cluster, only, pool, user_pool
 from tools.capture import Capture
 from tools.mocks import TENANT_ID
 
@@ -39,7 +49,7 @@ def test_oidc_issuer_workload_identity_and_defender_sensor(estate: Capture, stag
 @pytest.mark.parametrize("stage", STAGES)
 def test_system_and_user_pools_autoscale(estate: Capture, stage: str) -> None:
     registration = cluster(estate, stage)
-    system, user = pool(registration, "system"), pool(registration, "user")
+    system, user = pool(registration, "system"), user_pool(estate, stage).inputs
     assert system["mode"] == "System"
     assert user["mode"] == "User"
     for each in (system, user):
@@ -55,14 +65,14 @@ def test_prod_spreads_every_pool_over_zones_and_pays_for_the_sla(prod: Capture) 
         registration = cluster(prod, stage)
         assert registration.inputs["sku"] == {"name": "Base", "tier": "Standard"}
         assert registration.protect
-        for name in ("system", "user"):
-            assert pool(registration, name)["availabilityZones"] == ["1", "2", "3"]
+        assert pool(registration, "system")["availabilityZones"] == ["1", "2", "3"]
+        assert user_pool(prod, stage).inputs["availabilityZones"] == ["1", "2", "3"]
 
 
 def test_dev_may_run_free_tier_without_zones(dev: Capture) -> None:
     registration = cluster(dev, "production")
     assert registration.inputs["sku"]["tier"] == "Free"
-    assert "availabilityZones" not in pool(registration, "user")
+    assert "availabilityZones" not in user_pool(dev, "production").inputs
     assert not registration.protect
 
 
@@ -111,3 +121,49 @@ def test_the_configured_minor_version_stays_authoritative_only_on_the_patch_chan
     for channel in ("stable", "rapid"):
         assert "kubernetesVersion" in _ignored_changes(channel)
         assert "agentPoolProfiles[*].orchestratorVersion" in _ignored_changes(channel)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_the_system_pool_is_inline_and_the_user_pool_attaches_to_its_own_cluster(
+    estate: Capture, stage: str
+) -> None:
+    registration = cluster(estate, stage)
+    assert [p["name"] for p in registration.inputs["agentPoolProfiles"]] == ["system"]
+    attached = user_pool(estate, stage)
+    assert attached.inputs["resourceName"] == registration.outputs["name"]
+    assert attached.inputs["resourceGroupName"] == registration.inputs["resourceGroupName"]
+    assert registration.urn in attached.dependencies
+    assert attached.inputs["agentPoolName"] in attached.name
+    # A pool holds no state; protecting it would block the delete that completes a replacement.
+    assert not attached.protect
+    assert attached.ignore_changes == ("count",)
+
+
+BASE_POOL = NodePoolArgs(
+    vm_size="Standard_D4s_v5", min_count=1, max_count=3, zones=("1", "2"), max_pods=110, os_disk_size_gb=128
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"vm_size": "Standard_D8s_v5"},
+        {"os_disk_size_gb": 256},
+        {"zones": ("1", "2", "3")},
+        {"max_pods": 60},
+    ],
+)
+def test_a_setting_aks_fixes_at_create_names_a_new_pool(change: dict[str, object]) -> None:
+    changed = user_pool_name(dataclasses.replace(BASE_POOL, **change))  # type: ignore[arg-type]
+    assert changed != user_pool_name(BASE_POOL)
+    assert re.fullmatch(r"user[0-9a-f]{6}", changed)
+
+
+@pytest.mark.parametrize("change", [{"min_count": 2}, {"max_count": 9}])
+def test_a_setting_aks_changes_in_place_keeps_the_pool(change: dict[str, object]) -> None:
+    assert user_pool_name(dataclasses.replace(BASE_POOL, **change)) == user_pool_name(BASE_POOL)  # type: ignore[arg-type]
+
+
+def test_the_pool_leaves_its_version_to_the_channel_like_the_cluster() -> None:
+    assert _ignored_pool_changes("patch") == ["count"]
+    assert _ignored_pool_changes("stable") == ["count", "orchestratorVersion"]

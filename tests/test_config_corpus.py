@@ -343,6 +343,11 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("prod", "ciSecrets", [], {"appinsights-connection-string": "x"}, "is a reserved secret name"),
     ("prod", "ciSecrets", [], {"Bad_Name": "x"}, "aks-estate:ciSecrets"),
     ("prod", "nmePrefix", [], "contoso", 'aks-estate:nmePrefix = "contoso": is not a setting this stack knows'),
+    ("prod", "alerts", [], {"emails": ["not-an-address"]}, 'aks-estate:alerts.emails[0] = "not-an-address"'),
+    ("prod", "alerts", [], {"webhookUrl": "http://hooks.example.com/x"}, "aks-estate:alerts.webhookUrl"),
+    ("dev", "alerts", [], {"nodeCpuPercent": 120}, "aks-estate:alerts.nodeCpuPercent = 120: Input should be less"),
+    ("prod", "budget", [], {"amount": 0}, "aks-estate:budget.amount = 0: Input should be greater than 0"),
+    ("prod", "budget", [], {"amount": 100, "startDate": "2027-01-15"}, 'budget.startDate = "2027-01-15": must be'),
 ]
 
 

@@ -215,6 +215,7 @@ class Break:
 
 CLUSTER, REGISTRY, VAULT = azure.CLUSTER, azure.REGISTRY, azure.VAULT
 PRODUCTION_CLUSTER = "cluster-production-aks"
+AGENT_POOL, PRODUCTION_USER_POOL = azure.AGENT_POOL, "cluster-production-pool-user"
 PROD_REGISTRY = "registry-prod-registry"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
@@ -287,19 +288,20 @@ BREAKS = (
     ),
     Break(
         "aks-node-public-ip-disabled",
-        CLUSTER,
-        PRODUCTION_CLUSTER,
-        inputs(put("agentPoolProfiles.1.enableNodePublicIP", True)),
+        AGENT_POOL,
+        PRODUCTION_USER_POOL,
+        inputs(put("enableNodePublicIP", True)),
         "public node ip on the user pool",
     ),
     Break(
         "aks-max-pods", CLUSTER, PRODUCTION_CLUSTER, inputs(put("agentPoolProfiles.0.maxPods", 30)), "30 pods a node"
     ),
+    Break("aks-max-pods", AGENT_POOL, PRODUCTION_USER_POOL, inputs(put("maxPods", 30)), "30 pods a user node"),
     Break(
         "aks-scale-sets",
-        CLUSTER,
-        PRODUCTION_CLUSTER,
-        inputs(put("agentPoolProfiles.1.type", "AvailabilitySet")),
+        AGENT_POOL,
+        PRODUCTION_USER_POOL,
+        inputs(put("type", "AvailabilitySet")),
         "availability set",
     ),
     Break(
@@ -341,12 +343,35 @@ BREAKS = (
     Break("aks-paid-tier", CLUSTER, PRODUCTION_CLUSTER, inputs(put("sku.tier", "Free")), "free tier", prod_only=True),
     Break(
         "aks-zones",
-        CLUSTER,
-        PRODUCTION_CLUSTER,
-        inputs(put("agentPoolProfiles.1.availabilityZones", ["1"])),
+        AGENT_POOL,
+        PRODUCTION_USER_POOL,
+        inputs(put("availabilityZones", ["1"])),
         "one zone",
         prod_only=True,
     ),
+    Break(
+        "alert-action-group",
+        azure.METRIC_ALERT,
+        "production-node-cpu",
+        inputs(put("actions", [])),
+        "metric alert to nobody",
+    ),
+    Break(
+        "alert-action-group",
+        azure.LOG_ALERT,
+        "production-oom-killed",
+        inputs(put("actions.actionGroups", [])),
+        "log alert to nobody",
+    ),
+    Break(
+        "alert-action-group",
+        azure.HEALTH_ALERT,
+        "production-health",
+        inputs(put("actions.actionGroups", [])),
+        "health alert to nobody",
+        stack="dev",
+    ),
+    Break("alert-action-group", azure.METRIC_ALERT, "response-time", inputs(put("enabled", False)), "disabled rule"),
     Break("acr-admin-user-disabled", REGISTRY, PROD_REGISTRY, inputs(put("adminUserEnabled", True)), "admin user"),
     Break(
         "acr-anonymous-pull-disabled",

@@ -37,6 +37,10 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
     ),
     "azure-native:security:SecurityConnector": ("Microsoft.Security/securityConnectors", "securityConnectorName"),
+    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
+    "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
+    "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
+    "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
 }
 
 
@@ -66,6 +70,12 @@ _SCOPED_IDS: dict[str, Any] = {
     ),
     "azure-native:authorization:RoleAssignment": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{i['roleAssignmentName']}"
+    ),
+    "azure-native:containerservice:AgentPool": lambda i, rg: (
+        f"{rg}/providers/Microsoft.ContainerService/managedClusters/{i['resourceName']}/agentPools/{i['agentPoolName']}"
+    ),
+    "azure-native:consumption:Budget": lambda i, _: (
+        f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
     ),
     "azure-native:security:Pricing": lambda i, _: (
         f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"

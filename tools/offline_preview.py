@@ -1,6 +1,6 @@
 """Offline preview: run the stack's program under Pulumi's mock engine and write its inventory.
 
-    python -m tools.offline_preview --stack <dev|prod> [--config-file PATH] [--out DIR]
+    python -m tools.offline_preview --stack <dev|prod> [--config-file PATH] [--out DIR] [--previous DIR]
 
 Writes DIR/resources.json, outputs.json, summary.md and the diagram (default DIR: out/<stack>), runs the policy pack
 over the inventory, and prints a summary. Invalid config exits 2 with one message naming the key, the value and the
@@ -21,7 +21,7 @@ from pathlib import Path
 from components.config import ConfigError
 from policy import offline as policy_offline
 from policy.rules import POLICIES
-from tools import capture, diagram, network_paths
+from tools import capture, cost_overview, diagram, network_paths, offline_diff
 
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
@@ -115,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml unless --config-file")
     parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default out/<stack>)")
+    parser.add_argument("--previous", type=Path, help="an earlier run's folder: write changes.json against it")
     args = parser.parse_args(argv)
+    try:
+        previous = offline_diff.load_previous(args.previous) if args.previous else None
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     config_file = args.config_file or capture.ROOT / f"Pulumi.{args.stack}.yaml"
     if not config_file.is_file():
@@ -137,9 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     violations = [v for v in policy_offline.evaluate(POLICIES, result.resources) if not v.unknown]
     out = args.out or capture.ROOT / "out" / args.stack
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "resources.json", [registration.as_json() for registration in result.resources])
+    inventory = [registration.as_json() for registration in result.resources]
+    summary = render_summary(result, config_file.name, violations) + "\n" + cost_overview.render(inventory)
+    if previous is not None:
+        changes = offline_diff.diff(previous, inventory)
+        _write(out / "changes.json", [change.as_json() for change in changes])
+        summary += "\n" + offline_diff.render(changes, args.previous)
+    _write(out / "resources.json", inventory)
     _write(out / "outputs.json", result.outputs)
-    (out / "summary.md").write_text(render_summary(result, config_file.name, violations))
+    (out / "summary.md").write_text(summary)
     drawn = diagram.write(result, out)
 
     table = summary_table(result)
@@ -150,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {component:<{width}}  {count:4d}  {token}")
     print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
     written = ["resources.json", "outputs.json", "summary.md", *(path.name for path in drawn)]
+    written += ["changes.json"] if previous is not None else []
     print(f"wrote {', '.join(written)} to {out}")
     if len(drawn) == 1:
         print("  (install Graphviz, e.g. `apt-get install graphviz`, to render diagram.svg from diagram.dot)")

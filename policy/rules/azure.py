@@ -27,11 +27,18 @@ from .common import (
 )
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+# The pool rules read a cluster's inline profiles and every separate AgentPool (components/cluster.py keeps only the
+# system pool inline): the same property names in both shapes.
+POOLS = (CLUSTER, AGENT_POOL)
 REGISTRY = "azure-native:containerregistry:Registry"
 VAULT = "azure-native:keyvault:Vault"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+HEALTH_ALERT = "azure-native:monitor:ActivityLogAlert"
 
 # Built-in role definition IDs, the same in every tenant: Owner, Contributor, User Access Administrator.
 PRIVILEGED_ROLES = {
@@ -55,6 +62,8 @@ def _enabled(value: Any) -> bool:
 
 
 def _pools(props: Props) -> Iterator[tuple[str, Any]]:
+    if "agentPoolName" in props:
+        yield str(props["agentPoolName"]), props
     for index, pool in enumerate(items(props.get("agentPoolProfiles"))):
         yield str(lookup(pool, "name") or f"#{index}"), pool
 
@@ -194,6 +203,20 @@ def _aks_zones(props: Props) -> Iterable[str]:
         zones = items(lookup(pool, "availabilityZones"))
         if len(zones) < MIN_PROD_ZONES:
             yield f"agent pool {name}: availabilityZones must list at least {MIN_PROD_ZONES} zones on prod, got {zones}"
+
+
+# --- Alerts ----------------------------------------------------------------------------------------------------------
+
+
+def _alert_reaches_a_person(props: Props) -> Iterable[str]:
+    # The three rule types spell their actions differently: a list of {actionGroupId}, {actionGroups: [id]} and
+    # {actionGroups: [{actionGroupId}]}.
+    actions = props.get("actions")
+    groups = items(actions) or items(lookup(actions, "actionGroups"))
+    if not groups:
+        yield "actions must name an action group: an alert without one notifies nobody"
+    if props.get("enabled") is False:
+        yield "enabled must not be false"
 
 
 # --- ACR -------------------------------------------------------------------------------------------------------------
@@ -382,25 +405,25 @@ POLICIES: list[Any] = [
     resource_rule(
         "aks-node-public-ip-disabled",
         "checkov CKV_AZURE_143: Ensure AKS cluster nodes do not have public IP addresses (every agent pool).",
-        CLUSTER,
+        POOLS,
         _aks_node_public_ip,
     ),
     resource_rule(
         "aks-max-pods",
         "checkov CKV_AZURE_168: Ensure Azure Kubernetes Cluster (AKS) nodes should use a minimum number of 50 pods.",
-        CLUSTER,
+        POOLS,
         _aks_max_pods,
     ),
     resource_rule(
         "aks-scale-sets",
         "checkov CKV_AZURE_169: Ensure Azure Kubernetes Cluster (AKS) nodes use scale sets.",
-        CLUSTER,
+        POOLS,
         _aks_scale_sets,
     ),
     resource_rule(
         "aks-system-pool-critical-addons-only",
         "checkov CKV_AZURE_232: Ensure that only critical system pods run on system nodes (CriticalAddonsOnly taint).",
-        CLUSTER,
+        POOLS,
         _aks_system_pool_taint,
     ),
     resource_rule(
@@ -431,8 +454,14 @@ POLICIES: list[Any] = [
         "aks-zones",
         "architecture (prod reliability, as the config model's prod rule): every agent pool spans at least two "
         "availability zones (prod stacks only).",
-        CLUSTER,
+        POOLS,
         prod_only(_aks_zones),
+    ),
+    resource_rule(
+        "alert-action-group",
+        "architecture: every alert rule is enabled and sends to an action group, so a firing alert reaches a person.",
+        (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT),
+        _alert_reaches_a_person,
     ),
     resource_rule(
         "acr-admin-user-disabled",

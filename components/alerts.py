@@ -1,0 +1,312 @@
+"""Alerts that reach a person, and a budget that bounds the bill: one action group per stack, every rule wired to it.
+
+The cluster rules are Microsoft's recommended alerts for AKS as platform metric alerts (Azure Monitor Baseline Alerts,
+azure.github.io/azure-monitor-baseline-alerts/services/ContainerService/managedClusters: node CPU, working-set memory,
+disk, node condition NotReady/Unknown, unschedulable pods) plus two Container Insights log search alerts (restarts
+and CrashLoopBackOff, OOM kills) and a Resource Health alert for the API server's availability. Not managed
+Prometheus: its recommended rule groups need an Azure Monitor workspace, a data collection endpoint and rule per
+cluster and bill every ingested sample, while the platform metrics are collected for free and Container Insights
+already sends KubePodInventory to the estate's workspace (components/cluster.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pulumi
+from pulumi_azure_native import consumption, monitor
+
+from components.config import Alerts as Thresholds
+
+CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
+APP_INSIGHTS_METRICS = "microsoft.insights/components"
+VAULT_METRICS = "Microsoft.KeyVault/vaults"
+# Budgets notify at these percentages of the amount: actual spend at 80 and 100, the month's forecast at 100.
+BUDGET_NOTIFICATIONS = {"actual80": ("Actual", 80), "actual100": ("Actual", 100), "forecast100": ("Forecasted", 100)}
+
+
+@dataclass(frozen=True)
+class WatchedCluster:
+    name: str
+    cluster_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class AlertsArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    action_group_name: str
+    action_group_short_name: str
+    emails: Sequence[str]
+    webhook_url: str | None
+    thresholds: Thresholds
+    clusters: Sequence[WatchedCluster]
+    app_insights_id: pulumi.Input[str]
+    vault_name: str
+    vault_id: pulumi.Input[str]
+    registries: Mapping[str, pulumi.Input[str]]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Metric:
+    signal: str
+    metric: str
+    aggregation: str
+    operator: str
+    threshold: float
+    dimensions: Mapping[str, Sequence[str]] | None = None
+    frequency: str = "PT1M"
+
+
+def _cluster_metrics(thresholds: Thresholds) -> list[_Metric]:
+    return [
+        _Metric("node-cpu", "node_cpu_usage_percentage", "Average", "GreaterThan", thresholds.node_cpu_percent),
+        _Metric(
+            "node-memory",
+            "node_memory_working_set_percentage",
+            "Average",
+            "GreaterThan",
+            thresholds.node_memory_percent,
+        ),
+        _Metric("node-disk", "node_disk_usage_percentage", "Average", "GreaterThan", thresholds.node_disk_percent),
+        _Metric(
+            "node-not-ready",
+            "kube_node_status_condition",
+            "Total",
+            "GreaterThan",
+            0,
+            {"status2": ["NotReady", "Unknown"]},
+        ),
+        _Metric(
+            "pods-pending",
+            "cluster_autoscaler_unschedulable_pods_count",
+            "Average",
+            "GreaterThan",
+            thresholds.pending_pods,
+        ),
+    ]
+
+
+# Container Insights' KubePodInventory (learn.microsoft.com/azure/azure-monitor/reference/tables/kubepodinventory):
+# ContainerRestartCount is cumulative per container, so restarts within the window are its max minus its min.
+RESTARTS_QUERY = """KubePodInventory
+| summarize Restarts = max(ContainerRestartCount) - min(ContainerRestartCount),
+    Reasons = make_set(ContainerStatusReason) by Namespace, Name, ContainerName
+| where Restarts > {restarts} or set_has_element(Reasons, "CrashLoopBackOff")"""
+OOM_QUERY = """KubePodInventory
+| where ContainerLastStatus has "OOMKilled"
+| distinct Namespace, Name, ContainerName"""
+
+
+class Alerts(pulumi.ComponentResource):
+    action_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:monitoring:Alerts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        group = monitor.ActionGroup(
+            f"{name}-action-group",
+            action_group_name=args.action_group_name,
+            group_short_name=args.action_group_short_name,
+            resource_group_name=args.resource_group_name,
+            location="Global",
+            enabled=True,
+            email_receivers=[
+                monitor.MicrosoftCommonEmailReceiverArgs(
+                    name=f"email-{index}", email_address=email, use_common_alert_schema=True
+                )
+                for index, email in enumerate(args.emails)
+            ],
+            webhook_receivers=[
+                monitor.WebhookReceiverArgs(name="webhook", service_uri=args.webhook_url, use_common_alert_schema=True)
+            ]
+            if args.webhook_url
+            else None,
+            tags=args.tags,
+            opts=child,
+        )
+        self._args = args
+        self._group_id = group.id
+        for cluster in args.clusters:
+            for metric in _cluster_metrics(args.thresholds):
+                self._metric_alert(name, cluster.name, cluster.cluster_id, CLUSTER_METRICS, metric)
+            self._log_alert(
+                name,
+                f"{cluster.name}-container-restarts",
+                cluster.cluster_id,
+                RESTARTS_QUERY.format(restarts=args.thresholds.container_restarts),
+                "Containers restarting or in CrashLoopBackOff",
+            )
+            self._log_alert(name, f"{cluster.name}-oom-killed", cluster.cluster_id, OOM_QUERY, "Containers OOM-killed")
+            # Resource Health of a cluster is its API server's availability (learn.microsoft.com/azure/
+            # service-health/resource-health-overview); activity log alerts on it cost nothing.
+            self._health_alert(name, cluster.name, cluster.cluster_id)
+        requests = args.thresholds
+        for metric in (
+            _Metric("failed-requests", "requests/failed", "Count", "GreaterThan", requests.failed_requests),
+            _Metric("response-time", "requests/duration", "Average", "GreaterThan", requests.response_time_ms),
+            _Metric("exceptions", "exceptions/count", "Count", "GreaterThan", requests.exceptions),
+        ):
+            self._metric_alert(name, "app-insights", args.app_insights_id, APP_INSIGHTS_METRICS, metric)
+        self._metric_alert(
+            name,
+            args.vault_name,
+            args.vault_id,
+            VAULT_METRICS,
+            _Metric("availability", "Availability", "Average", "LessThan", requests.vault_availability_percent),
+        )
+        for registry_name, registry_id in args.registries.items():
+            self._health_alert(name, registry_name, registry_id)
+        self.action_group_id = group.id
+        self.register_outputs({"actionGroupId": self.action_group_id})
+
+    def _actions(self) -> list[monitor.MetricAlertActionArgs]:
+        return [monitor.MetricAlertActionArgs(action_group_id=self._group_id)]
+
+    def _metric_alert(self, name: str, target: str, scope: pulumi.Input[str], namespace: str, metric: _Metric) -> None:
+        monitor.MetricAlert(
+            f"{name}-{target}-{metric.signal}",
+            rule_name=f"{target}-{metric.signal}",
+            resource_group_name=self._args.resource_group_name,
+            location="global",
+            description=f"{metric.metric} {metric.operator} {metric.threshold:g} on {target}",
+            severity=2,
+            enabled=True,
+            scopes=[scope],
+            evaluation_frequency=metric.frequency,
+            window_size="PT5M",
+            criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                all_of=[
+                    monitor.MetricCriteriaArgs(
+                        criterion_type="StaticThresholdCriterion",
+                        name=metric.signal,
+                        metric_name=metric.metric,
+                        metric_namespace=namespace,
+                        time_aggregation=metric.aggregation,
+                        operator=metric.operator,
+                        threshold=metric.threshold,
+                        dimensions=[
+                            monitor.MetricDimensionArgs(name=key, operator="Include", values=list(values))
+                            for key, values in metric.dimensions.items()
+                        ]
+                        if metric.dimensions
+                        else None,
+                    )
+                ],
+            ),
+            auto_mitigate=True,
+            actions=self._actions(),
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _log_alert(self, name: str, rule: str, scope: pulumi.Input[str], query: str, description: str) -> None:
+        monitor.ScheduledQueryRule(
+            f"{name}-{rule}",
+            rule_name=rule,
+            resource_group_name=self._args.resource_group_name,
+            location=self._args.location,
+            kind="LogAlert",
+            description=description,
+            severity=2,
+            enabled=True,
+            # Scoped to the cluster: the query reads only rows whose _ResourceId is that cluster.
+            scopes=[scope],
+            evaluation_frequency="PT5M",
+            window_size="PT15M",
+            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+                all_of=[
+                    monitor.ConditionArgs(
+                        query=query,
+                        time_aggregation="Count",
+                        operator="GreaterThan",
+                        threshold=0,
+                        failing_periods=monitor.ConditionFailingPeriodsArgs(
+                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                        ),
+                    )
+                ]
+            ),
+            actions=monitor.ActionsArgs(action_groups=[self._group_id]),
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _health_alert(self, name: str, target: str, scope: pulumi.Input[str]) -> None:
+        monitor.ActivityLogAlert(
+            f"{name}-{target}-health",
+            activity_log_alert_name=f"{target}-health",
+            resource_group_name=self._args.resource_group_name,
+            location="global",
+            description=f"{target} unavailable or degraded (Resource Health)",
+            enabled=True,
+            scopes=[scope],
+            condition=monitor.AlertRuleAllOfConditionArgs(
+                all_of=[
+                    monitor.AlertRuleAnyOfOrLeafConditionArgs(field="category", equals="ResourceHealth"),
+                    monitor.AlertRuleAnyOfOrLeafConditionArgs(
+                        any_of=[
+                            monitor.AlertRuleLeafConditionArgs(field="properties.currentHealthStatus", equals=status)
+                            for status in ("Unavailable", "Degraded")
+                        ]
+                    ),
+                ]
+            ),
+            actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+@dataclass(frozen=True)
+class BudgetArgs:
+    subscription_id: pulumi.Input[str]
+    budget_name: str
+    amount: int
+    start_date: date
+    resource_group_names: Sequence[pulumi.Input[str]]
+    emails: Sequence[str]
+    action_group_id: pulumi.Input[str]
+
+
+class CostBudget(pulumi.ComponentResource):
+    """A monthly consumption budget over the stack's resource groups, the estate's and the clusters' node groups."""
+
+    def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:monitoring:CostBudget", name, None, opts)
+        budget = consumption.Budget(
+            f"{name}-budget",
+            budget_name=args.budget_name,
+            # One budget at subscription scope filtered to the stack's groups: the node resource groups hold the
+            # VMs, which a budget on the estate's own group alone would not see.
+            scope=pulumi.Output.concat("/subscriptions/", args.subscription_id),
+            amount=args.amount,
+            category="Cost",
+            time_grain="Monthly",
+            time_period=consumption.BudgetTimePeriodArgs(start_date=f"{args.start_date.isoformat()}T00:00:00Z"),
+            filter=consumption.BudgetFilterArgs(
+                dimensions=consumption.BudgetComparisonExpressionArgs(
+                    name="ResourceGroupName", operator="In", values=list(args.resource_group_names)
+                )
+            ),
+            notifications={
+                key: consumption.NotificationArgs(
+                    enabled=True,
+                    operator="GreaterThanOrEqualTo",
+                    threshold=threshold,
+                    threshold_type=kind,
+                    contact_emails=list(args.emails),
+                    contact_groups=[args.action_group_id],
+                )
+                for key, (kind, threshold) in BUDGET_NOTIFICATIONS.items()
+            },
+            # Azure refuses a start date before the current month on create; once created, the budget keeps its
+            # own, so a later run (another month's default) must not send a new one.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod.startDate"]),
+        )
+        self.budget_id = budget.id
+        self.register_outputs({"budgetId": self.budget_id})

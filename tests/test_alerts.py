@@ -1,0 +1,206 @@
+"""Alerts that reach a person and a budget that bounds the bill (components/alerts.py), read from the inventory."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.alerts import _cluster_metrics
+from components.config import Alerts as Thresholds
+from tests.helpers import CLUSTER, only
+from tools import capture, cost_overview
+from tools.capture import ROOT, Capture, Registration
+
+ACTION_GROUP = "azure-native:monitor:ActionGroup"
+METRIC_ALERT = "azure-native:monitor:MetricAlert"
+LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+HEALTH_ALERT = "azure-native:monitor:ActivityLogAlert"
+RULES = (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT)
+BUDGET = "azure-native:consumption:Budget"
+# What each kind of rule may watch: the resource types its signal exists on.
+WATCHABLE = {
+    METRIC_ALERT: {
+        CLUSTER,
+        "azure-native:applicationinsights:Component",
+        "azure-native:keyvault:Vault",
+    },
+    LOG_ALERT: {CLUSTER},
+    HEALTH_ALERT: {CLUSTER, "azure-native:containerregistry:Registry"},
+}
+CLUSTER_SIGNALS = {
+    "node-cpu",
+    "node-memory",
+    "node-disk",
+    "node-not-ready",
+    "pods-pending",
+    "container-restarts",
+    "oom-killed",
+    "health",
+}
+
+
+def _rules(estate: list[Registration]) -> list[Registration]:
+    return [r for r in estate if r.type in RULES]
+
+
+def _action_groups_of(rule: Registration) -> list[str]:
+    actions = rule.inputs.get("actions")
+    if rule.type == METRIC_ALERT:
+        return [action.get("actionGroupId") for action in actions or []]
+    if rule.type == HEALTH_ALERT:
+        return [group.get("actionGroupId") for group in (actions or {}).get("actionGroups", [])]
+    return list((actions or {}).get("actionGroups", []))
+
+
+def unwired_rules(estate: list[Registration]) -> list[str]:
+    """Rules that would fire into nothing: not sending to the stack's one action group."""
+    group = next(r for r in estate if r.type == ACTION_GROUP)
+    return [rule.name for rule in _rules(estate) if _action_groups_of(rule) != [group.id]]
+
+
+def misscoped_rules(estate: list[Registration]) -> list[str]:
+    """Rules not scoped to exactly one resource of the estate of a type their signal exists on."""
+    ids = {r.id: r.type for r in estate if r.custom}
+    return [
+        rule.name
+        for rule in _rules(estate)
+        if len(rule.inputs.get("scopes", [])) != 1 or ids.get(rule.inputs["scopes"][0]) not in WATCHABLE[rule.type]
+    ]
+
+
+def test_every_rule_sends_to_the_action_group_and_watches_one_resource(estate: Capture) -> None:
+    assert unwired_rules(estate.resources) == []
+    assert misscoped_rules(estate.resources) == []
+
+
+def _replace_inputs(estate: list[Registration], target: Registration, inputs: dict[str, Any]) -> list[Registration]:
+    changed = dataclasses.replace(target, inputs=inputs)
+    return [changed if r.urn == target.urn else r for r in estate]
+
+
+@pytest.mark.parametrize("kind", RULES)
+def test_a_rule_without_the_action_group_is_caught(prod: Capture, kind: str) -> None:
+    target = next(r for r in prod.resources if r.type == kind)
+    inputs = copy.deepcopy(target.inputs)
+    inputs["actions"] = [] if kind == METRIC_ALERT else {"actionGroups": []}
+    assert unwired_rules(_replace_inputs(prod.resources, target, inputs)) == [target.name]
+
+
+def test_a_rule_scoped_to_the_wrong_resource_is_caught(prod: Capture) -> None:
+    target = next(r for r in prod.resources if r.type == LOG_ALERT)
+    vault = only(prod, "azure-native:keyvault:Vault")
+    inputs = {**target.inputs, "scopes": [vault.id]}
+    assert misscoped_rules(_replace_inputs(prod.resources, target, inputs)) == [target.name]
+
+
+def _signals(estate: Capture, cluster_name: str) -> set[str]:
+    names = {
+        r.inputs.get("ruleName") or r.inputs.get("activityLogAlertName")
+        for r in _rules(estate.resources)
+        if r.inputs["scopes"] == [only(estate, CLUSTER, named=cluster_name.rsplit("-", maxsplit=1)[-1]).id]
+    }
+    return {str(name).removeprefix(f"{cluster_name}-") for name in names}
+
+
+def test_prod_watches_both_clusters_app_insights_the_vault_and_both_registries(prod: Capture) -> None:
+    assert len(_rules(prod.resources)) >= 8
+    for stage in ("staging", "production"):
+        assert _signals(prod, f"aks-contoso-prod-{stage}") == CLUSTER_SIGNALS
+    metrics = {r.inputs["criteria"]["allOf"][0]["metricName"] for r in prod.of_type(METRIC_ALERT)}
+    assert {"requests/failed", "requests/duration", "exceptions/count", "Availability"} <= metrics
+    registries = {r.id for r in prod.of_type("azure-native:containerregistry:Registry")}
+    assert registries <= {r.inputs["scopes"][0] for r in prod.of_type(HEALTH_ALERT)}
+
+
+def test_dev_is_quieter_and_leaves_the_staging_cluster_alone(dev: Capture, prod: Capture) -> None:
+    assert len(_rules(dev.resources)) < len(_rules(prod.resources))
+    staging = only(dev, CLUSTER, named="staging")
+    assert not any(r.inputs["scopes"] == [staging.id] for r in _rules(dev.resources))
+    assert _signals(dev, "aks-contoso-dev-production") == CLUSTER_SIGNALS
+
+
+def test_the_action_group_mails_the_production_approvers_by_default(prod: Capture) -> None:
+    group = only(prod, ACTION_GROUP)
+    assert [r["emailAddress"] for r in group.inputs["emailReceivers"]] == ["dana.release@contoso.com"]
+    assert "webhookReceivers" not in group.inputs
+    assert len(group.inputs["groupShortName"]) <= 12
+
+
+def test_thresholds_come_from_config() -> None:
+    chosen = Thresholds(node_cpu_percent=42, pending_pods=7)
+    thresholds = {metric.signal: metric.threshold for metric in _cluster_metrics(chosen)}
+    assert thresholds["node-cpu"] == 42
+    assert thresholds["pods-pending"] == 7
+    # The AMBA recommendation: NotReady or Unknown nodes, counted.
+    (not_ready,) = [m for m in _cluster_metrics(chosen) if m.signal == "node-not-ready"]
+    assert not_ready.dimensions == {"status2": ["NotReady", "Unknown"]}
+
+
+@pytest.fixture(scope="module")
+def customised(tmp_path_factory: pytest.TempPathFactory) -> Capture:
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    document["config"]["aks-estate:alerts"] = {
+        "emails": ["oncall@contoso.com"],
+        "webhookUrl": "https://hooks.contoso.com/alerts",
+        "nodeCpuPercent": 65,
+    }
+    document["config"]["aks-estate:budget"] = {"amount": 1234, "startDate": "2027-03-01"}
+    path: Path = tmp_path_factory.mktemp("alerts") / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return capture.run_stack_file("prod", path)
+
+
+def test_configured_receivers_thresholds_and_budget_reach_the_resources(customised: Capture) -> None:
+    group = only(customised, ACTION_GROUP)
+    assert [r["emailAddress"] for r in group.inputs["emailReceivers"]] == ["oncall@contoso.com"]
+    assert [r["serviceUri"] for r in group.inputs["webhookReceivers"]] == ["https://hooks.contoso.com/alerts"]
+    cpu = [r for r in customised.of_type(METRIC_ALERT) if r.inputs["ruleName"].endswith("-node-cpu")]
+    assert {r.inputs["criteria"]["allOf"][0]["threshold"] for r in cpu} == {65}
+    budget = only(customised, BUDGET)
+    assert budget.inputs["amount"] == 1234
+    assert budget.inputs["timePeriod"]["startDate"] == "2027-03-01T00:00:00Z"
+    assert budget.inputs["notifications"]["actual80"]["contactEmails"] == ["oncall@contoso.com"]
+
+
+def test_the_budget_covers_the_stacks_groups_and_notifies_the_action_group(prod: Capture) -> None:
+    budget = only(prod, BUDGET)
+    group = only(prod, "azure-native:resources:ResourceGroup")
+    node_groups = [c.inputs["nodeResourceGroup"] for c in prod.of_type(CLUSTER)]
+    assert budget.inputs["scope"] == group.id.split("/resourceGroups/")[0]
+    assert sorted(budget.inputs["filter"]["dimensions"]["values"]) == sorted(
+        [group.inputs["resourceGroupName"], *node_groups]
+    )
+    notifications = {
+        key: (n["thresholdType"], n["threshold"], n["contactGroups"])
+        for key, n in budget.inputs["notifications"].items()
+    }
+    action_group = only(prod, ACTION_GROUP).id
+    assert notifications == {
+        "actual80": ("Actual", 80, [action_group]),
+        "actual100": ("Actual", 100, [action_group]),
+        "forecast100": ("Forecasted", 100, [action_group]),
+    }
+    assert "timePeriod.startDate" in budget.ignore_changes
+
+
+def test_the_cost_overview_lists_every_pool_tier_and_registry_sku(prod: Capture) -> None:
+    inventory = [r.as_json() for r in prod.resources]
+    overview = cost_overview.render(inventory)
+    for pool in prod.of_type("azure-native:containerservice:AgentPool"):
+        assert f"`{pool.inputs['agentPoolName']}` (User) | `{pool.inputs['vmSize']}`" in overview
+    assert overview.count("(System)") == 2
+    assert "| `crcontosoprodprod` | Premium |" in overview
+    assert "| `aks-contoso-prod-production` | Standard |" in overview
+    # A pool the overview cannot attach to its cluster would be missing: the planted mistake.
+    orphaned = [
+        {**entry, "inputs": {**entry["inputs"], "resourceName": "elsewhere"}}
+        if entry["type"] == "azure-native:containerservice:AgentPool"
+        else entry
+        for entry in inventory
+    ]
+    assert "(User)" not in cost_overview.render(orphaned)

@@ -1,0 +1,188 @@
+"""The offline diff (tools/offline_diff.py): what a config change would make `pulumi up` do, before it is run."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import AGENT_POOL, CLUSTER
+from tools import capture, offline_diff
+from tools.capture import ROOT, Capture
+
+
+def _inventory(result: Capture) -> list[dict[str, Any]]:
+    return [registration.as_json() for registration in result.resources]
+
+
+def _prod_with(tmp_path: Path, edit: Any) -> Capture:
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    edit(document["config"])
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return capture.run_stack_file("prod", path)
+
+
+def _bigger_production_nodes(config: dict[str, Any]) -> None:
+    config["aks-estate:clusters"]["production"]["userPool"]["vmSize"] = "Standard_D16s_v5"
+
+
+def _one_more_service(config: dict[str, Any]) -> None:
+    config["aks-estate:services"].append({"name": "payments"})
+
+
+@pytest.fixture(scope="module")
+def resized(tmp_path_factory: pytest.TempPathFactory) -> Capture:
+    return _prod_with(tmp_path_factory.mktemp("resized"), _bigger_production_nodes)
+
+
+def _by_op(changes: list[offline_diff.Change]) -> dict[str, list[offline_diff.Change]]:
+    grouped: dict[str, list[offline_diff.Change]] = {op: [] for op in offline_diff.OPS}
+    for change in changes:
+        grouped[change.op].append(change)
+    return grouped
+
+
+def test_a_new_vm_size_for_the_production_user_pool_creates_a_new_pool_and_deletes_the_old(
+    prod: Capture, resized: Capture
+) -> None:
+    changes = _by_op(offline_diff.diff(_inventory(prod), _inventory(resized)))
+    (created,) = changes["create"]
+    (deleted,) = changes["delete"]
+    assert created.type == deleted.type == AGENT_POOL
+    assert "cluster-production-pool-user" in created.urn
+    assert "cluster-production-pool-user" in deleted.urn
+    assert created.urn != deleted.urn
+    assert changes["update"] == changes["replace"] == []
+    # The staging pool and both clusters are untouched: nothing else would be sent to Azure.
+    assert not any(CLUSTER in change.urn for change in offline_diff.diff(_inventory(prod), _inventory(resized)))
+
+
+def test_adding_a_service_only_creates(prod: Capture, tmp_path: Path) -> None:
+    changes = offline_diff.diff(_inventory(prod), _inventory(_prod_with(tmp_path, _one_more_service)))
+    assert changes
+    assert {change.op for change in changes} == {"create"}, [c for c in changes if c.op != "create"]
+
+
+def _with(entry: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(entry)
+    target = changed["inputs"]
+    *parents, last = path.split(".")
+    for key in parents:
+        target = target[int(key)] if isinstance(target, list) else target[key]
+    if isinstance(target, list):
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return changed
+
+
+def _one(prod: Capture, token: str, named: str) -> dict[str, Any]:
+    (entry,) = [e for e in _inventory(prod) if e["type"] == token and named in e["name"]]
+    return entry
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Same URN, a force-new property (replacement.go forceNewMap): the provider replaces.
+        (AGENT_POOL, "cluster-production-pool-user", "vmSize", "Standard_D2s_v5", "replace"),
+        # A path parameter (diff.go): the resource's own name.
+        ("azure-native:keyvault:Vault", "key-vault", "vaultName", "kv-other", "replace"),
+        (
+            "azure-native:containerservice:ManagedCluster",
+            "cluster-staging",
+            "networkProfile.podCidr",
+            "10.1.0.0/16",
+            "replace",
+        ),
+        (
+            "azure-native:authorization:RoleAssignment",
+            "",
+            "principalId",
+            "00000000-0000-0000-0000-000000000000",
+            "replace",
+        ),
+        # Kubernetes: a new metadata.name is a new object for every kind.
+        ("kubernetes:core/v1:Namespace", "", "metadata.name", "renamed", "replace"),
+        # In place: tags, autoscaler bounds, a cluster's tier.
+        (AGENT_POOL, "cluster-production-pool-user", "maxCount", 30, "update"),
+        ("azure-native:containerservice:ManagedCluster", "cluster-staging", "sku.tier", "Premium", "update"),
+    ],
+)
+def test_the_provider_replace_rules_decide_the_op(prod: Capture, case: tuple[str, str, str, Any, str]) -> None:
+    token, named, path, value, op = case
+    entries = [e for e in _inventory(prod) if e["type"] == token and named in e["name"]]
+    before = entries[0]
+    (change,) = offline_diff.diff([before], [_with(before, path, value)])
+    assert change.op == op
+    assert change.properties == (path.replace(".0.", "[0]."),)
+
+
+def test_without_its_table_entry_a_force_new_property_would_be_reported_as_an_update(
+    prod: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _one(prod, AGENT_POOL, "cluster-production-pool-user")
+    monkeypatch.setitem(offline_diff.REPLACE_ON_CHANGE, AGENT_POOL, ("agentPoolName",))
+    (change,) = offline_diff.diff([before], [_with(before, "vmSize", "Standard_D2s_v5")])
+    assert change.op == "update"
+
+
+def test_a_system_pool_vm_size_change_is_an_update_azure_refuses(prod: Capture) -> None:
+    before = _one(prod, CLUSTER, "cluster-production")
+    (change,) = offline_diff.diff([before], [_with(before, "agentPoolProfiles.0.vmSize", "Standard_D8s_v5")])
+    assert change.op == "update"
+    assert change.properties == change.azure_refuses == ("agentPoolProfiles[0].vmSize",)
+    assert change.as_json()["azureRefuses"] == ["agentPoolProfiles[0].vmSize"]
+
+
+def test_changed_paths_name_leaves_and_added_or_removed_entries() -> None:
+    old = {"a": {"b": 1, "c": [1, 2]}, "gone": True}
+    new = {"a": {"b": 2, "c": [1, 2, 3]}, "new": True}
+    assert list(offline_diff.changed_paths(old, new)) == ["a.b", "a.c[2]", "gone", "new"]
+    assert list(offline_diff.changed_paths(old, copy.deepcopy(old))) == []
+
+
+def _preview(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tools.offline_preview", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
+def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod: Capture, resized: Capture) -> None:
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    (previous / "resources.json").write_text(json.dumps(_inventory(prod)))
+    config = tmp_path / "Pulumi.prod.yaml"
+    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    _bigger_production_nodes(document["config"])
+    config.write_text(yaml.safe_dump(document))
+    out = tmp_path / "out"
+    result = _preview("--stack", "prod", "--config-file", str(config), "--out", str(out), "--previous", str(previous))
+    assert result.returncode == 0, result.stderr
+    written = json.loads((out / "changes.json").read_text())
+    assert sorted(change["op"] for change in written) == ["create", "delete"]
+    assert all(set(change) == {"urn", "type", "op", "properties"} for change in written)
+    summary = (out / "summary.md").read_text()
+    assert "## Changes" in summary
+    assert "1 to create, 1 to delete" in summary
+
+
+def test_a_missing_previous_inventory_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _preview("--stack", "dev", "--out", str(out), "--previous", str(tmp_path / "nowhere"))
+    assert result.returncode == 2
+    assert "resources.json" in result.stderr
+    assert not out.exists()
+
+
+def test_a_previous_file_that_is_not_an_inventory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "resources.json").write_text(json.dumps({"urn": "not a list"}))
+    with pytest.raises(ValueError, match="not an inventory"):
+        offline_diff.load_previous(tmp_path)
