@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 import pulumi.runtime
+import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -61,16 +65,95 @@ def _ip_range(value: str) -> str:
 
 
 PublicIpRange = Annotated[str, AfterValidator(_ip_range)]
-VmSize = Annotated[str, StringConstraints(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")]
+
+
+def _worded(pattern: str, rule: str) -> AfterValidator:
+    """A pattern check whose message states the rule in words: a newcomer should not have to read a regex."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(rule)
+        return value
+
+    return AfterValidator(check)
+
+
+# Kubernetes reserves the `kube-` prefix for its own namespaces (kubernetes.io, "Namespaces": "Avoid creating namespaces
+# with the prefix kube-"); `default` is where unqualified objects land. The others belong to AKS and its add-ons
+# (Microsoft Learn): app-routing-system (application routing add-on, aks/app-routing), gatekeeper-system (Azure Policy
+# add-on, governance/policy/concepts/policy-for-kubernetes), calico-system, calico-apiserver and tigera-operator (Calico
+# network policy, aks/use-network-policies), aks-istio-* (Istio add-on, aks/istio-about), azure-arc (Arc-enabled
+# clusters), aks-command (`az aks command invoke` pods), flux-system (GitOps extension), dapr-system (Dapr extension).
+RESERVED_NAMESPACES = frozenset(
+    {
+        "default",
+        "gatekeeper-system",
+        "app-routing-system",
+        "calico-system",
+        "calico-apiserver",
+        "tigera-operator",
+        "aks-istio-system",
+        "aks-istio-ingress",
+        "aks-istio-egress",
+        "azure-arc",
+        "azure-arc-release",
+        "aks-command",
+        "flux-system",
+        "dapr-system",
+    }
+)
+
+
+def _not_a_system_namespace(value: str) -> str:
+    if value.startswith("kube-") or value in RESERVED_NAMESPACES:
+        raise ValueError(
+            "is a namespace Kubernetes or AKS owns (the service's namespace would be shared with, or taken from, "
+            "the cluster's own components): choose another name"
+        )
+    return value
+
+
+def _quoted_version(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError(
+            'must be quoted in the stack file, e.g. kubernetesVersion: "1.30": unquoted, YAML reads a version as a '
+            "number and drops its trailing zero"
+        )
+    return value
+
+
+VmSize = Annotated[
+    str,
+    _worded(r"^Standard_[A-Za-z0-9_]{2,40}$", "must be an Azure VM size name such as Standard_D4s_v5"),
+]
 Zone = Literal["1", "2", "3"]
 Email = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$", max_length=254),
+    StringConstraints(max_length=254),
+    _worded(
+        r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+        "must be an e-mail address (name@domain.tld), the approver's Azure DevOps user name",
+    ),
 ]
 ServiceName = Annotated[
-    str, StringConstraints(pattern=naming.SERVICE_NAME_PATTERN, min_length=2, max_length=naming.SERVICE_NAME_MAX)
+    str,
+    StringConstraints(min_length=2, max_length=naming.SERVICE_NAME_MAX),
+    _worded(
+        naming.SERVICE_NAME_PATTERN,
+        "must be lowercase letters, digits and single hyphens, start with a letter and end with a letter or digit "
+        "(it names a repository and a Kubernetes namespace)",
+    ),
+    AfterValidator(_not_a_system_namespace),
 ]
-SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")]
+SecretName = Annotated[
+    str,
+    _worded(
+        r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$",
+        "must be 2-64 lowercase letters, digits and hyphens, start with a letter and end with a letter or digit "
+        "(a Key Vault secret name that is also a pipeline variable name)",
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -105,9 +188,11 @@ class NodePool(_Model):
 
 
 class Cluster(_Model):
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.(2[89]|3[0-9])$")] = Field(
-        description="Minor version; the auto-upgrade channel keeps patches current."
-    )
+    kubernetes_version: Annotated[
+        str,
+        BeforeValidator(_quoted_version),
+        _worded(r"^1\.(2[89]|3[0-9])$", 'must be a Kubernetes minor version from "1.28" to "1.39", without a patch'),
+    ] = Field(description="Minor version; the auto-upgrade channel keeps patches current.")
     tier: Literal["Free", "Standard", "Premium"]
     system_pool: NodePool
     user_pool: NodePool
@@ -208,8 +293,21 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 class EstateConfig(_Model):
     environment: Literal["dev", "prod"]
-    name_prefix: Annotated[str, StringConstraints(pattern=naming.PREFIX_PATTERN)]
-    location: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,29}$")]
+    name_prefix: Annotated[
+        str,
+        _worded(
+            naming.PREFIX_PATTERN,
+            "must be 2-10 lowercase letters and digits, starting with a letter (it goes into globally unique Azure "
+            "names that allow no hyphens)",
+        ),
+    ]
+    location: Annotated[
+        str,
+        _worded(
+            r"^[a-z][a-z0-9]{2,29}$",
+            "must be an Azure region's programmatic name, lowercase with no spaces (westeurope, not West Europe)",
+        ),
+    ]
     admin_group_object_ids: tuple[UUID, ...] = Field(min_length=1)
     clusters: Clusters
     registries: Registries
@@ -221,15 +319,39 @@ class EstateConfig(_Model):
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
     # "Allow" lets Microsoft-hosted agents (no fixed addresses) read the vault; a prod stack refuses it.
     key_vault_network_default_action: Literal["Deny", "Allow"] = "Deny"
-    agent_pool: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")] | None = None
+    agent_pool: (
+        Annotated[
+            str,
+            _worded(
+                r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
+                "must be an agent pool name: 1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter "
+                "or digit",
+            ),
+        ]
+        | None
+    ) = None
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
     )
     # Organisation-wide like the plans are subscription-wide: one stack per organisation should own the connector.
     defender_devops_connector: bool = Field(default=False, alias="defenderDevOpsConnector")
-    devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
-    devops_project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$")]
+    devops_organization: Annotated[
+        str,
+        _worded(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$",
+            "must be an Azure DevOps organisation name (the part after dev.azure.com/): 2-50 letters, digits and "
+            "hyphens, starting and ending with a letter or digit",
+        ),
+    ]
+    devops_project: Annotated[
+        str,
+        _worded(
+            r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$",
+            "must be an Azure DevOps project name: 2-64 letters, digits, spaces, '.', '_' or '-', starting and "
+            "ending with a letter or digit",
+        ),
+    ]
     production_approvers: tuple[Email, ...] = Field(min_length=1)
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
@@ -417,13 +539,23 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
     def line(loc: tuple[int | str, ...], value: Any, rule: str) -> str:
         shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
-        if loc and str(loc[0]) in secret_keys:
+        # A map key under a secret (a secret's name) is no secret; pydantic marks its place with "[key]".
+        if loc and str(loc[0]) in secret_keys and loc[-1] != "[key]":
             shown = SECRET_PLACEHOLDER
+        loc = tuple(part for part in loc if part != "[key]")
         return f"{NAMESPACE}:{_location(loc)} = {shown}: {rule}"
 
+    items = [
+        (tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-")))), item)
+        for item in error.errors(include_url=False)
+    ]
     lines = []
-    for item in error.errors(include_url=False):
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
+    for loc, item in items:
+        # pydantic also reports a list whose only item failed as too short; the item's own line says it all.
+        if item["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other, _ in items
+        ):
+            continue
         if item["type"] == "estate_rule":
             for key, value, rule in item["ctx"]["violations"]:
                 lines.append(line((*loc, key), value, rule))
@@ -435,22 +567,90 @@ def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
             lines.append(line(loc, item["input"], f"needs at least {item['ctx']['min_length']} item(s)"))
         else:
             lines.append(line(loc, item["input"], item["msg"].removeprefix("Value error, ")))
+    return _refusal(lines)
+
+
+def _refusal(lines: list[str]) -> str:
     return "invalid stack configuration:\n  " + "\n  ".join(lines)
 
 
-def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> EstateConfig:
-    """Validate the raw `aks-estate:*` keys (without the namespace); raise ConfigError naming every broken rule."""
+ENVIRONMENTS = ("dev", "prod")
+
+
+def stack_environment(stack: str) -> str | None:
+    """The environment a stack's name claims: `dev` or `prod` as a whole word of it (`prod`, `alice-dev`), else None."""
+    claimed = {word for word in re.split(r"[-_.]", stack.lower()) if word in ENVIRONMENTS}
+    return claimed.pop() if len(claimed) == 1 else None
+
+
+def _stack_rule(stack: str, environment: Any) -> str | None:
+    claimed = stack_environment(stack)
+    if claimed is None or environment == claimed:
+        return None
+    return (
+        f"{NAMESPACE}:environment = {json.dumps(environment)}: must be {json.dumps(claimed)} in stack {stack!r}: a "
+        f"stack whose name contains {claimed!r} as a word builds that environment (stacks named otherwise may "
+        "choose either)"
+    )
+
+
+PAT_KEY = "azuredevops:personalAccessToken"
+_PAT_RULE = (
+    f"{PAT_KEY} = [not shown]: must not sit in the stack file in plain text: set it with `pulumi config set --secret "
+    f"{PAT_KEY}`, or leave it out and export AZDO_PERSONAL_ACCESS_TOKEN"
+)
+
+
+def plaintext_secrets(document: Mapping[str, Any]) -> list[str]:
+    """Secrets written in plain text into a stack file's `config:` mapping, as refusal lines.
+
+    Per entry, from the file itself: Pulumi marks a whole object key secret when any part of it is `secure`
+    (pulumi/pulumi sdk/go/common/resource/config/value.go, `Value.Secure`), so the program's secret-key list cannot
+    tell one plaintext entry among secure ones.
+    """
+    lines: list[str] = []
+    token = document.get(PAT_KEY)
+    if token is not None and not _is_secure(token):
+        lines.append(_PAT_RULE)
+    ci_secrets = document.get(f"{NAMESPACE}:ciSecrets")
+    if _is_secure(ci_secrets):
+        return lines
+    entries = ci_secrets.items() if isinstance(ci_secrets, dict) else [("", ci_secrets)] if ci_secrets else []
+    lines.extend(
+        f"{NAMESPACE}:ciSecrets{'.' + str(name) if name else ''} = [not shown]: must be set with `pulumi config set "
+        f"--secret --path '{NAMESPACE}:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
+        for name, value in entries
+        if not _is_secure(value)
+    )
+    return lines
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), stack: str | None = None) -> EstateConfig:
+    """Validate the raw `aks-estate:*` keys (without the namespace) of stack `stack`; raise ConfigError naming every
+    broken rule."""
     if raw.get("ciSecrets") not in (None, "", "{}") and "ciSecrets" not in secret_keys:
         raise ConfigError(
-            "invalid stack configuration:\n  aks-estate:ciSecrets = [not shown]: must be set with "
-            "`pulumi config set --secret --path 'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit "
-            "in the stack file"
+            _refusal(
+                [
+                    "aks-estate:ciSecrets = [not shown]: must be set with `pulumi config set --secret --path "
+                    "'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
+                ]
+            )
         )
     values = {key: _decode(value) for key, value in raw.items()}
+    stack_line = _stack_rule(stack, values.get("environment")) if stack is not None else None
     try:
-        return EstateConfig.model_validate(values)
+        parsed = EstateConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(_format(exc, secret_keys)) from None
+        message = _format(exc, secret_keys)
+        raise ConfigError(f"{message}\n  {stack_line}" if stack_line else message) from None
+    if stack_line:
+        raise ConfigError(_refusal([stack_line]))
+    return parsed
 
 
 def from_pulumi() -> EstateConfig:
@@ -459,7 +659,28 @@ def from_pulumi() -> EstateConfig:
     every_key.update(pulumi.runtime.config.CONFIG.get())
     prefix = f"{NAMESPACE}:"
     raw = {key.removeprefix(prefix): value for key, value in every_key.items() if key.startswith(prefix)}
-    secret_keys = frozenset(
-        key.removeprefix(prefix) for key in pulumi.runtime.get_config_secret_keys_env() if key.startswith(prefix)
-    )
-    return parse(raw, secret_keys)
+    every_secret_key = pulumi.runtime.get_config_secret_keys_env()
+    secret_keys = frozenset(key.removeprefix(prefix) for key in every_secret_key if key.startswith(prefix))
+    check_credentials(every_key, frozenset(every_secret_key))
+    check_stack_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"))
+    return parse(raw, secret_keys, stack=pulumi.get_stack())
+
+
+def check_credentials(every_key: Mapping[str, Any], every_secret_key: frozenset[str]) -> None:
+    """Refuse a provider credential the stack file holds in plain text (the language host marks secure keys)."""
+    if every_key.get(PAT_KEY) and PAT_KEY not in every_secret_key:
+        raise ConfigError(_refusal([_PAT_RULE]))
+
+
+def check_stack_file(path: Path) -> None:
+    """Refuse plaintext entries among a stack file's secrets, per entry (see `plaintext_secrets`).
+
+    The language host starts the program in the project directory, where `pulumi` keeps `Pulumi.<stack>.yaml` unless
+    Pulumi.yaml moves it with `stackConfigDir`; the CLI has already parsed the file, so it is valid YAML.
+    """
+    if not path.is_file():
+        return
+    document = yaml.safe_load(path.read_text())
+    lines = plaintext_secrets(document.get("config") or {}) if isinstance(document, dict) else []
+    if lines:
+        raise ConfigError(_refusal(lines))

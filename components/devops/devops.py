@@ -112,6 +112,7 @@ class DevOpsArgs:
     key_vault_secret_ids: Sequence[pulumi.Input[str]]
     clusters: Mapping[naming.Stage, ClusterEndpoint]
     app_insights_connection_string: pulumi.Input[str]
+    protect: bool = False
 
 
 class DevOps(pulumi.ComponentResource):
@@ -234,6 +235,7 @@ class DevOps(pulumi.ComponentResource):
                         render_repository_files(service.spec, ctx), {} if service.existing_code else starter
                     ),
                     seeded=frozenset() if service.existing_code else frozenset(starter),
+                    protect=args.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -60,6 +60,8 @@ class ServiceRepositoryArgs:
     files: Mapping[str, str]
     # Paths of `files` that only seed the repository (the starter service): committed once, then the team's code.
     seeded: frozenset[str] = frozenset()
+    # Refuse to delete the repository at all (prod): `pulumi state unprotect` first.
+    protect: bool = False
 
 
 class ServiceRepository(pulumi.ComponentResource):
@@ -78,7 +80,8 @@ class ServiceRepository(pulumi.ComponentResource):
             # A Clean initialization pushes its first commit to the default branch, so `main` exists at once.
             default_branch=MAIN_BRANCH,
             initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # The team's code and history: a service taken out of config leaves the stack, never Azure DevOps.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=args.protect),
         )
         commits: list[azuredevops.GitRepositoryFile] = []
         for path, content in args.files.items():
