@@ -7,31 +7,40 @@ preview and a real `pulumi up` go through the same code path.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 from uuid import UUID
 
 import pulumi.runtime
-import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import naming
+from components import naming, stack_file
+from components.config_values import (
+    AgentPoolName,
+    DevOpsOrganization,
+    DevOpsProject,
+    Email,
+    KubernetesMinor,
+    Location,
+    NamePrefix,
+    PublicIpRange,
+    SecretName,
+    ServiceName,
+    VmSize,
+    Zone,
+)
 
 NAMESPACE = "aks-estate"
 SECRET_PLACEHOLDER = "[secret]"
@@ -50,110 +59,6 @@ def _refuse(violations: list[Violation]) -> None:
         raise PydanticCustomError(
             "estate_rule", "; ".join(f"{key}: {rule}" for key, _, rule in violations), {"violations": violations}
         )
-
-
-def _ip_range(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"must be an IPv4 address or CIDR range with no host bits set ({exc})") from None
-    if network.version != 4:
-        raise ValueError("must be an IPv4 range: Key Vault and AKS authorized ranges accept IPv4 only")
-    if network.is_private or network.is_loopback:
-        raise ValueError("must be a public range: Azure firewalls only ever see public source addresses")
-    return str(network)
-
-
-PublicIpRange = Annotated[str, AfterValidator(_ip_range)]
-
-
-def _worded(pattern: str, rule: str) -> AfterValidator:
-    """A pattern check whose message states the rule in words: a newcomer should not have to read a regex."""
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(rule)
-        return value
-
-    return AfterValidator(check)
-
-
-# Kubernetes reserves the `kube-` prefix for its own namespaces (kubernetes.io, "Namespaces": "Avoid creating namespaces
-# with the prefix kube-"); `default` is where unqualified objects land. The others belong to AKS and its add-ons
-# (Microsoft Learn): app-routing-system (application routing add-on, aks/app-routing), gatekeeper-system (Azure Policy
-# add-on, governance/policy/concepts/policy-for-kubernetes), calico-system, calico-apiserver and tigera-operator (Calico
-# network policy, aks/use-network-policies), aks-istio-* (Istio add-on, aks/istio-about), azure-arc (Arc-enabled
-# clusters), aks-command (`az aks command invoke` pods), flux-system (GitOps extension), dapr-system (Dapr extension).
-RESERVED_NAMESPACES = frozenset(
-    {
-        "default",
-        "gatekeeper-system",
-        "app-routing-system",
-        "calico-system",
-        "calico-apiserver",
-        "tigera-operator",
-        "aks-istio-system",
-        "aks-istio-ingress",
-        "aks-istio-egress",
-        "azure-arc",
-        "azure-arc-release",
-        "aks-command",
-        "flux-system",
-        "dapr-system",
-    }
-)
-
-
-def _not_a_system_namespace(value: str) -> str:
-    if value.startswith("kube-") or value in RESERVED_NAMESPACES:
-        raise ValueError(
-            "is a namespace Kubernetes or AKS owns (the service's namespace would be shared with, or taken from, "
-            "the cluster's own components): choose another name"
-        )
-    return value
-
-
-def _quoted_version(value: Any) -> Any:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError(
-            'must be quoted in the stack file, e.g. kubernetesVersion: "1.30": unquoted, YAML reads a version as a '
-            "number and drops its trailing zero"
-        )
-    return value
-
-
-VmSize = Annotated[
-    str,
-    _worded(r"^Standard_[A-Za-z0-9_]{2,40}$", "must be an Azure VM size name such as Standard_D4s_v5"),
-]
-Zone = Literal["1", "2", "3"]
-Email = Annotated[
-    str,
-    StringConstraints(max_length=254),
-    _worded(
-        r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
-        "must be an e-mail address (name@domain.tld), the approver's Azure DevOps user name",
-    ),
-]
-ServiceName = Annotated[
-    str,
-    StringConstraints(min_length=2, max_length=naming.SERVICE_NAME_MAX),
-    _worded(
-        naming.SERVICE_NAME_PATTERN,
-        "must be lowercase letters, digits and single hyphens, start with a letter and end with a letter or digit "
-        "(it names a repository and a Kubernetes namespace)",
-    ),
-    AfterValidator(_not_a_system_namespace),
-]
-SecretName = Annotated[
-    str,
-    _worded(
-        r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$",
-        "must be 2-64 lowercase letters, digits and hyphens, start with a letter and end with a letter or digit "
-        "(a Key Vault secret name that is also a pipeline variable name)",
-    ),
-]
 
 
 class _Model(BaseModel):
@@ -188,11 +93,9 @@ class NodePool(_Model):
 
 
 class Cluster(_Model):
-    kubernetes_version: Annotated[
-        str,
-        BeforeValidator(_quoted_version),
-        _worded(r"^1\.(2[89]|3[0-9])$", 'must be a Kubernetes minor version from "1.28" to "1.39", without a patch'),
-    ] = Field(description="Minor version; the auto-upgrade channel keeps patches current.")
+    kubernetes_version: KubernetesMinor = Field(
+        description="Minor version; the auto-upgrade channel keeps patches current."
+    )
     tier: Literal["Free", "Standard", "Premium"]
     system_pool: NodePool
     user_pool: NodePool
@@ -293,21 +196,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 class EstateConfig(_Model):
     environment: Literal["dev", "prod"]
-    name_prefix: Annotated[
-        str,
-        _worded(
-            naming.PREFIX_PATTERN,
-            "must be 2-10 lowercase letters and digits, starting with a letter (it goes into globally unique Azure "
-            "names that allow no hyphens)",
-        ),
-    ]
-    location: Annotated[
-        str,
-        _worded(
-            r"^[a-z][a-z0-9]{2,29}$",
-            "must be an Azure region's programmatic name, lowercase with no spaces (westeurope, not West Europe)",
-        ),
-    ]
+    name_prefix: NamePrefix
+    location: Location
     admin_group_object_ids: tuple[UUID, ...] = Field(min_length=1)
     clusters: Clusters
     registries: Registries
@@ -319,39 +209,15 @@ class EstateConfig(_Model):
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
     # "Allow" lets Microsoft-hosted agents (no fixed addresses) read the vault; a prod stack refuses it.
     key_vault_network_default_action: Literal["Deny", "Allow"] = "Deny"
-    agent_pool: (
-        Annotated[
-            str,
-            _worded(
-                r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
-                "must be an agent pool name: 1-64 letters, digits, spaces, '.', '_' or '-', starting with a letter "
-                "or digit",
-            ),
-        ]
-        | None
-    ) = None
+    agent_pool: AgentPoolName | None = None
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
     )
     # Organisation-wide like the plans are subscription-wide: one stack per organisation should own the connector.
     defender_devops_connector: bool = Field(default=False, alias="defenderDevOpsConnector")
-    devops_organization: Annotated[
-        str,
-        _worded(
-            r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$",
-            "must be an Azure DevOps organisation name (the part after dev.azure.com/): 2-50 letters, digits and "
-            "hyphens, starting and ending with a letter or digit",
-        ),
-    ]
-    devops_project: Annotated[
-        str,
-        _worded(
-            r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$",
-            "must be an Azure DevOps project name: 2-64 letters, digits, spaces, '.', '_' or '-', starting and "
-            "ending with a letter or digit",
-        ),
-    ]
+    devops_organization: DevOpsOrganization
+    devops_project: DevOpsProject
     production_approvers: tuple[Email, ...] = Field(min_length=1)
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
@@ -594,41 +460,6 @@ def _stack_rule(stack: str, environment: Any) -> str | None:
     )
 
 
-PAT_KEY = "azuredevops:personalAccessToken"
-_PAT_RULE = (
-    f"{PAT_KEY} = [not shown]: must not sit in the stack file in plain text: set it with `pulumi config set --secret "
-    f"{PAT_KEY}`, or leave it out and export AZDO_PERSONAL_ACCESS_TOKEN"
-)
-
-
-def plaintext_secrets(document: Mapping[str, Any]) -> list[str]:
-    """Secrets written in plain text into a stack file's `config:` mapping, as refusal lines.
-
-    Per entry, from the file itself: Pulumi marks a whole object key secret when any part of it is `secure`
-    (pulumi/pulumi sdk/go/common/resource/config/value.go, `Value.Secure`), so the program's secret-key list cannot
-    tell one plaintext entry among secure ones.
-    """
-    lines: list[str] = []
-    token = document.get(PAT_KEY)
-    if token is not None and not _is_secure(token):
-        lines.append(_PAT_RULE)
-    ci_secrets = document.get(f"{NAMESPACE}:ciSecrets")
-    if _is_secure(ci_secrets):
-        return lines
-    entries = ci_secrets.items() if isinstance(ci_secrets, dict) else [("", ci_secrets)] if ci_secrets else []
-    lines.extend(
-        f"{NAMESPACE}:ciSecrets{'.' + str(name) if name else ''} = [not shown]: must be set with `pulumi config set "
-        f"--secret --path '{NAMESPACE}:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
-        for name, value in entries
-        if not _is_secure(value)
-    )
-    return lines
-
-
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
 def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), stack: str | None = None) -> EstateConfig:
     """Validate the raw `aks-estate:*` keys (without the namespace) of stack `stack`; raise ConfigError naming every
     broken rule."""
@@ -661,26 +492,12 @@ def from_pulumi() -> EstateConfig:
     raw = {key.removeprefix(prefix): value for key, value in every_key.items() if key.startswith(prefix)}
     every_secret_key = pulumi.runtime.get_config_secret_keys_env()
     secret_keys = frozenset(key.removeprefix(prefix) for key in every_secret_key if key.startswith(prefix))
-    check_credentials(every_key, frozenset(every_secret_key))
-    check_stack_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"))
+    # The language host starts the program in the project directory, where the stack file is (unless Pulumi.yaml
+    # moves it with `stackConfigDir`).
+    refused = [
+        *stack_file.plaintext_token(every_key, frozenset(every_secret_key)),
+        *stack_file.plaintext_in_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"), NAMESPACE),
+    ]
+    if refused:
+        raise ConfigError(_refusal(refused))
     return parse(raw, secret_keys, stack=pulumi.get_stack())
-
-
-def check_credentials(every_key: Mapping[str, Any], every_secret_key: frozenset[str]) -> None:
-    """Refuse a provider credential the stack file holds in plain text (the language host marks secure keys)."""
-    if every_key.get(PAT_KEY) and PAT_KEY not in every_secret_key:
-        raise ConfigError(_refusal([_PAT_RULE]))
-
-
-def check_stack_file(path: Path) -> None:
-    """Refuse plaintext entries among a stack file's secrets, per entry (see `plaintext_secrets`).
-
-    The language host starts the program in the project directory, where `pulumi` keeps `Pulumi.<stack>.yaml` unless
-    Pulumi.yaml moves it with `stackConfigDir`; the CLI has already parsed the file, so it is valid YAML.
-    """
-    if not path.is_file():
-        return
-    document = yaml.safe_load(path.read_text())
-    lines = plaintext_secrets(document.get("config") or {}) if isinstance(document, dict) else []
-    if lines:
-        raise ConfigError(_refusal(lines))

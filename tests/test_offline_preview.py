@@ -323,3 +323,21 @@ def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path) 
         "  aks-estate:clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. "
         'kubernetesVersion: "1.30": unquoted, YAML reads a version as a number and drops its trailing zero'
     )
+
+
+def test_the_engine_path_refuses_plaintext_secrets_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `pulumi up` never runs load_stack_config: from_pulumi must find both on its own.
+    config, secret_keys = capture.load_stack_config(ROOT / "Pulumi.prod.yaml")
+    monitor = capture.CapturingMonitor(EstateMocks())
+    with pytest.raises(ConfigError, match=r"azuredevops:personalAccessToken = \[not shown\]"):
+        capture.execute(
+            monitor, "prod", {**config, "azuredevops:personalAccessToken": "pat"}, secret_keys, ROOT / "__main__.py"
+        )
+    # The language host marks the whole map secret; the stack file in the working directory shows the plain entry.
+    mixed = _stack_file(
+        tmp_path, "prod", lambda c: c.update({"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}, "b": "plain-value"}})
+    )
+    monkeypatch.chdir(mixed.parent)
+    with pytest.raises(ConfigError, match=r"aks-estate:ciSecrets\.b = \[not shown\]"):
+        capture.execute(monitor, "prod", config, [*secret_keys, "aks-estate:ciSecrets"], ROOT / "__main__.py")
+    assert [r.type for r in monitor.registrations] == ["pulumi:pulumi:Stack"] * 2

@@ -18,8 +18,8 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components import config
-from components.config import ConfigError, plaintext_secrets
+from components import config, stack_file
+from components.config import ConfigError
 from tools.mocks import EstateMocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +156,8 @@ def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
         raise ConfigError(
             f"invalid stack configuration:\n  {where}: is not valid YAML: {error.problem or error.context}"
         ) from None
-    plaintext = plaintext_secrets(document.get("config") or {}) if isinstance(document, dict) else []
+    config_section = (document.get("config") or {}) if isinstance(document, dict) else {}
+    plaintext = stack_file.plaintext_secrets(config_section, PROJECT)
     if plaintext:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(plaintext))
     config: dict[str, str] = {}
