@@ -231,10 +231,13 @@ def test_the_removal_summary_follows_the_lifecycle_fields(dev: Capture, prod: Ca
 
 def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) -> None:
     (namespace,) = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if "production" in r.name]
-    assert offline_preview.service_of(namespace, ["orders"]) == "orders"
+    assert offline_preview.service_of(namespace, frozenset({"orders"})) == "orders"
     # A service named like a stage loses to the service that follows it in the name.
-    assert offline_preview.service_of(namespace, ["production", "orders"]) == "orders"
-    assert offline_preview.service_of(namespace, ["payments"]) is None
+    assert offline_preview.service_of(namespace, frozenset({"production", "orders"})) == "orders"
+    assert offline_preview.service_of(namespace, frozenset({"payments", "rders"})) is None
+    # Of two services at the same place, the longer one (hyphenated) wins: "orders-api" is not "orders".
+    api = dataclasses.replace(namespace, name=namespace.name.replace("-orders-", "-orders-api-"))
+    assert offline_preview.service_of(api, frozenset({"orders", "orders-api", "api"})) == "orders-api"
 
 
 def _stack_file(tmp_path: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:

@@ -71,12 +71,17 @@ def _lookup(document: object, *path: str) -> object:
     return document
 
 
-def service_of(registration: capture.Registration, services: list[str]) -> str | None:
-    """The service a resource exists for: the one whose name is the last hyphen-separated part of its logical name
-    (per-service names end `-<service>` or `-<service>-<role>`; the last match beats a stage or component word)."""
-    padded = f"-{registration.name}-"
-    found = [(padded.rfind(f"-{service}-"), len(service), service) for service in services]
-    matches = [match for match in found if match[0] >= 0]
+def service_of(registration: capture.Registration, services: frozenset[str]) -> str | None:
+    """The service a resource exists for: the one named by the run of hyphen-separated words that ends last in its
+    logical name, the longer on a tie (per-service names end `-<service>` or `-<service>-<role>`, so the service beats
+    a stage or component word before it, and `orders-api` beats `api`)."""
+    words = registration.name.split("-")
+    runs = (
+        (stop, stop - start, "-".join(words[start:stop]))
+        for start in range(len(words))
+        for stop in range(start + 1, len(words) + 1)
+    )
+    matches = [run for run in runs if run[2] in services]
     return max(matches)[2] if matches else None
 
 
@@ -84,12 +89,13 @@ def removal_effects(result: capture.Capture) -> dict[str, dict[str, collections.
     """Per service, what `pulumi up` would do to its resources once the service leaves the config, read from each
     resource's lifecycle options: protected ones stop the update, retained ones leave the stack but stay in place."""
     services = sorted(result.outputs.get("repositoryUrls") or {})
+    known = frozenset(services)
     effects: dict[str, dict[str, collections.Counter[str]]] = {
         service: {outcome: collections.Counter() for outcome in ("protected", "retained", "deleted")}
         for service in services
     }
     for registration in result.resources:
-        service = service_of(registration, services) if registration.custom else None
+        service = service_of(registration, known) if registration.custom else None
         if service is None:
             continue
         # A protected resource fails any step that would delete it ("cannot be deleted because it is protected"),
