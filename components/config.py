@@ -7,30 +7,44 @@ preview and a real `pulumi up` go through the same code path.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Any, Literal, Self
 from uuid import UUID
 
 import pulumi.runtime
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components import naming
+from components import naming, stack_file
+from components.config_values import (
+    AgentPoolName,
+    DevOpsOrganization,
+    DevOpsProject,
+    Email,
+    GitUrl,
+    HostName,
+    KubernetesMinor,
+    Location,
+    NamePrefix,
+    PublicIpRange,
+    SecretName,
+    ServiceName,
+    VmSize,
+    WebhookUrl,
+    Zone,
+)
 
 NAMESPACE = "aks-estate"
 SECRET_PLACEHOLDER = "[secret]"
@@ -49,60 +63,6 @@ def _refuse(violations: list[Violation]) -> None:
         raise PydanticCustomError(
             "estate_rule", "; ".join(f"{key}: {rule}" for key, _, rule in violations), {"violations": violations}
         )
-
-
-def _ip_range(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"must be an IPv4 address or CIDR range with no host bits set ({exc})") from None
-    if network.version != 4:
-        raise ValueError("must be an IPv4 range: Key Vault and AKS authorized ranges accept IPv4 only")
-    if network.is_private or network.is_loopback:
-        raise ValueError("must be a public range: Azure firewalls only ever see public source addresses")
-    return str(network)
-
-
-PublicIpRange = Annotated[str, AfterValidator(_ip_range)]
-VmSize = Annotated[str, StringConstraints(pattern=r"^Standard_[A-Za-z0-9_]{2,40}$")]
-Zone = Literal["1", "2", "3"]
-Email = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$", max_length=254),
-]
-ServiceName = Annotated[
-    str, StringConstraints(pattern=naming.SERVICE_NAME_PATTERN, min_length=2, max_length=naming.SERVICE_NAME_MAX)
-]
-SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9]$")]
-
-
-def _host_name(value: str) -> str:
-    labels = value.split(".")
-    label = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-    if len(value) > 253 or len(labels) < 2 or not all(label.match(part) for part in labels):
-        raise ValueError(
-            "must be a fully qualified DNS host name: lowercase labels of letters, digits and '-' separated by dots, "
-            "each 1-63 characters, at most 253 in all"
-        )
-    return value
-
-
-HostName = Annotated[str, AfterValidator(_host_name)]
-
-
-def _git_url(value: str) -> str:
-    parsed = urlsplit(value)
-    if parsed.scheme != "https" or not parsed.hostname:
-        raise ValueError("must be an https:// Git clone URL")
-    if parsed.username or parsed.password:
-        raise ValueError(
-            "must not carry credentials: a private source is read through importServiceConnectionId, a Git service "
-            "connection of the project"
-        )
-    return value
-
-
-GitUrl = Annotated[str, AfterValidator(_git_url)]
 
 
 class _Model(BaseModel):
@@ -137,7 +97,7 @@ class NodePool(_Model):
 
 
 class Cluster(_Model):
-    kubernetes_version: Annotated[str, StringConstraints(pattern=r"^1\.(2[89]|3[0-9])$")] = Field(
+    kubernetes_version: KubernetesMinor = Field(
         description="Minor version; the auto-upgrade channel keeps patches current."
     )
     tier: Literal["Free", "Standard", "Premium"]
@@ -236,7 +196,7 @@ class Service(_Model):
 class Alerts(_Model):
     # Empty means the production approvers: the people already answerable for production.
     emails: tuple[Email, ...] = ()
-    webhook_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)] | None = None
+    webhook_url: WebhookUrl | None = None
     # The staging cluster's node and pod alerts; a dev stack leaves them off (quieter), a prod stack watches both.
     staging_cluster: bool = True
     node_cpu_percent: int = Field(default=80, ge=1, le=100)
@@ -310,8 +270,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
 
 class EstateConfig(_Model):
     environment: Literal["dev", "prod"]
-    name_prefix: Annotated[str, StringConstraints(pattern=naming.PREFIX_PATTERN)]
-    location: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,29}$")]
+    name_prefix: NamePrefix
+    location: Location
     admin_group_object_ids: tuple[UUID, ...] = Field(min_length=1)
     clusters: Clusters
     registries: Registries
@@ -323,7 +283,7 @@ class EstateConfig(_Model):
     key_vault_allowed_ip_ranges: tuple[PublicIpRange, ...] = ()
     # "Allow" lets Microsoft-hosted agents (no fixed addresses) read the vault; a prod stack refuses it.
     key_vault_network_default_action: Literal["Deny", "Allow"] = "Deny"
-    agent_pool: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")] | None = None
+    agent_pool: AgentPoolName | None = None
     # The public addresses the agent pool's traffic leaves from; the vault firewall must list them for CI to read.
     agent_pool_egress_ranges: tuple[PublicIpRange, ...] = ()
     defender_plans: bool = Field(
@@ -335,8 +295,8 @@ class EstateConfig(_Model):
     # CI's Microsoft Security DevOps scan needs its organisation-wide extension: "install" (one stack per organisation),
     # "adopt" an installation another stack made, or "none" (CI renders no scan).
     security_scan_extension: Literal["install", "adopt", "none"] = "none"
-    devops_organization: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$")]
-    devops_project: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$")]
+    devops_organization: DevOpsOrganization
+    devops_project: DevOpsProject
     production_approvers: tuple[Email, ...] = Field(min_length=1)
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
@@ -580,13 +540,23 @@ def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
             # A clone URL with credentials in it must not reach the console.
             value = re.sub(r"(?<=://)[^/@\s]+@", "[credentials]@", value)
         shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
-        if loc and str(loc[0]) in secret_keys:
+        # A map key under a secret (a secret's name) is no secret; pydantic marks its place with "[key]".
+        if loc and str(loc[0]) in secret_keys and loc[-1] != "[key]":
             shown = SECRET_PLACEHOLDER
+        loc = tuple(part for part in loc if part != "[key]")
         return f"{NAMESPACE}:{_location(loc)} = {shown}: {rule}"
 
+    items = [
+        (tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-")))), item)
+        for item in error.errors(include_url=False)
+    ]
     lines = []
-    for item in error.errors(include_url=False):
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-"))))
+    for loc, item in items:
+        # pydantic also reports a list whose only item failed as too short; the item's own line says it all.
+        if item["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other, _ in items
+        ):
+            continue
         if item["type"] == "estate_rule":
             for key, value, rule in item["ctx"]["violations"]:
                 lines.append(line((*loc, key), value, rule))
@@ -598,22 +568,55 @@ def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
             lines.append(line(loc, item["input"], f"needs at least {item['ctx']['min_length']} item(s)"))
         else:
             lines.append(line(loc, item["input"], item["msg"].removeprefix("Value error, ")))
+    return _refusal(lines)
+
+
+def _refusal(lines: list[str]) -> str:
     return "invalid stack configuration:\n  " + "\n  ".join(lines)
 
 
-def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> EstateConfig:
-    """Validate the raw `aks-estate:*` keys (without the namespace); raise ConfigError naming every broken rule."""
+ENVIRONMENTS = ("dev", "prod")
+
+
+def stack_environment(stack: str) -> str | None:
+    """The environment a stack's name claims: `dev` or `prod` as a whole word of it (`prod`, `alice-dev`), else None."""
+    claimed = {word for word in re.split(r"[-_.]", stack.lower()) if word in ENVIRONMENTS}
+    return claimed.pop() if len(claimed) == 1 else None
+
+
+def _stack_rule(stack: str, environment: Any) -> str | None:
+    claimed = stack_environment(stack)
+    if claimed is None or environment == claimed:
+        return None
+    return (
+        f"{NAMESPACE}:environment = {json.dumps(environment)}: must be {json.dumps(claimed)} in stack {stack!r}: a "
+        f"stack whose name contains {claimed!r} as a word builds that environment (stacks named otherwise may "
+        "choose either)"
+    )
+
+
+def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), stack: str | None = None) -> EstateConfig:
+    """Validate the raw `aks-estate:*` keys (without the namespace) of stack `stack`; raise ConfigError naming every
+    broken rule."""
     if raw.get("ciSecrets") not in (None, "", "{}") and "ciSecrets" not in secret_keys:
         raise ConfigError(
-            "invalid stack configuration:\n  aks-estate:ciSecrets = [not shown]: must be set with "
-            "`pulumi config set --secret --path 'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit "
-            "in the stack file"
+            _refusal(
+                [
+                    "aks-estate:ciSecrets = [not shown]: must be set with `pulumi config set --secret --path "
+                    "'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
+                ]
+            )
         )
     values = {key: _decode(value) for key, value in raw.items()}
+    stack_line = _stack_rule(stack, values.get("environment")) if stack is not None else None
     try:
-        return EstateConfig.model_validate(values)
+        parsed = EstateConfig.model_validate(values)
     except ValidationError as exc:
-        raise ConfigError(_format(exc, secret_keys)) from None
+        message = _format(exc, secret_keys)
+        raise ConfigError(f"{message}\n  {stack_line}" if stack_line else message) from None
+    if stack_line:
+        raise ConfigError(_refusal([stack_line]))
+    return parsed
 
 
 def from_pulumi() -> EstateConfig:
@@ -622,7 +625,14 @@ def from_pulumi() -> EstateConfig:
     every_key.update(pulumi.runtime.config.CONFIG.get())
     prefix = f"{NAMESPACE}:"
     raw = {key.removeprefix(prefix): value for key, value in every_key.items() if key.startswith(prefix)}
-    secret_keys = frozenset(
-        key.removeprefix(prefix) for key in pulumi.runtime.get_config_secret_keys_env() if key.startswith(prefix)
-    )
-    return parse(raw, secret_keys)
+    every_secret_key = pulumi.runtime.get_config_secret_keys_env()
+    secret_keys = frozenset(key.removeprefix(prefix) for key in every_secret_key if key.startswith(prefix))
+    # The language host starts the program in the project directory, where the stack file is (unless Pulumi.yaml
+    # moves it with `stackConfigDir`).
+    refused = [
+        *stack_file.plaintext_token(every_key, frozenset(every_secret_key)),
+        *stack_file.plaintext_in_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"), NAMESPACE),
+    ]
+    if refused:
+        raise ConfigError(_refusal(refused))
+    return parse(raw, secret_keys, stack=pulumi.get_stack())

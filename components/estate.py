@@ -237,6 +237,7 @@ class Estate(pulumi.ComponentResource):
                     for stage, cluster in self.clusters.items()
                 },
                 app_insights_connection_string=monitoring.app_insights_connection_string,
+                protect=protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -48,7 +48,7 @@ def test_every_error_is_reported_at_once_with_key_value_and_rule(prod_raw: dict[
     with pytest.raises(config.ConfigError) as error:
         config.parse(broken)
     message = str(error.value)
-    assert 'aks-estate:namePrefix = "Contoso": String should match pattern' in message
+    assert 'aks-estate:namePrefix = "Contoso": must be 2-10 lowercase letters and digits' in message
     assert 'aks-estate:logRetentionDays = "7": Input should be greater than or equal to 30' in message
 
 

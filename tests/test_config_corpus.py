@@ -8,13 +8,16 @@ value and state the rule; nothing is registered because config is parsed before 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components import config, naming
+from components import config, naming, stack_file
 from tools import capture
 
 Change = tuple[str, list[str | int], Any]
@@ -42,14 +45,27 @@ def _apply(base: dict[str, str], key: str, path: list[str | int], value: Any) ->
     return changed
 
 
+SERVICE_NAME: list[str | int] = [0, "name"]
 # (stack, key, path inside the key, new value, expected fragment of the message)
 CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("prod", "environment", [], "staging", "aks-estate:environment = \"staging\": Input should be 'dev' or 'prod'"),
-    ("prod", "namePrefix", [], "a", 'aks-estate:namePrefix = "a": String should match pattern'),
-    ("prod", "namePrefix", [], "contoso-x", 'aks-estate:namePrefix = "contoso-x": String should match pattern'),
+    (
+        "prod",
+        "namePrefix",
+        [],
+        "a",
+        'aks-estate:namePrefix = "a": must be 2-10 lowercase letters and digits, starting with a letter',
+    ),
+    ("prod", "namePrefix", [], "contoso-x", 'aks-estate:namePrefix = "contoso-x": must be 2-10 lowercase letters'),
     ("prod", "namePrefix", [], "averyverylongprefix", 'aks-estate:namePrefix = "averyverylongprefix"'),
-    ("prod", "namePrefix", [], "9lives", 'aks-estate:namePrefix = "9lives": String should match pattern'),
-    ("prod", "location", [], "West Europe", 'aks-estate:location = "West Europe": String should match pattern'),
+    ("prod", "namePrefix", [], "9lives", 'aks-estate:namePrefix = "9lives": must be 2-10 lowercase letters'),
+    (
+        "prod",
+        "location",
+        [],
+        "West Europe",
+        'aks-estate:location = "West Europe": must be an Azure region\'s programmatic name',
+    ),
     ("prod", "adminGroupObjectIds", [], [], "aks-estate:adminGroupObjectIds = []: needs at least 1 item(s)"),
     (
         "prod",
@@ -78,7 +94,7 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "clusters",
         ["production", "systemPool", "vmSize"],
         "D4s_v5",
-        'systemPool.vmSize = "D4s_v5": String should match',
+        'systemPool.vmSize = "D4s_v5": must be an Azure VM size name such as Standard_D4s_v5',
     ),
     (
         "prod",
@@ -168,9 +184,15 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "services",
         [0, "name"],
         "orders_api",
-        'aks-estate:services[0].name = "orders_api": String should match pattern',
+        'aks-estate:services[0].name = "orders_api": must be lowercase letters, digits and single hyphens',
     ),
-    ("prod", "services", [0, "name"], "a--b", 'aks-estate:services[0].name = "a--b": String should match pattern'),
+    (
+        "prod",
+        "services",
+        [0, "name"],
+        "a--b",
+        'aks-estate:services[0].name = "a--b": must be lowercase letters, digits and single hyphens',
+    ),
     ("prod", "services", [0, "name"], "x" * 31, "String should have at most 30 characters"),
     (
         "prod",
@@ -292,7 +314,13 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "aks-estate:agentPoolEgressRanges = []: must list the public ranges the agent pool's traffic leaves from",
     ),
     ("prod", "agentPoolEgressRanges", [0], "10.0.0.0/8", "must be a public range"),
-    ("prod", "agentPool", [], "pool/with/slashes", 'aks-estate:agentPool = "pool/with/slashes": String should match'),
+    (
+        "prod",
+        "agentPool",
+        [],
+        "pool/with/slashes",
+        'aks-estate:agentPool = "pool/with/slashes": must be an agent pool name',
+    ),
     (
         "prod",
         "keyVaultPurgeProtection",
@@ -321,15 +349,15 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         "devopsOrganization",
         [],
         "-contoso",
-        'aks-estate:devopsOrganization = "-contoso": String should match pattern',
+        'aks-estate:devopsOrganization = "-contoso": must be an Azure DevOps organisation name',
     ),
-    ("prod", "devopsProject", [], "a/b", 'aks-estate:devopsProject = "a/b": String should match pattern'),
+    ("prod", "devopsProject", [], "a/b", 'aks-estate:devopsProject = "a/b": must be an Azure DevOps project name'),
     (
         "prod",
         "productionApprovers",
         [],
         ["not-an-email"],
-        'aks-estate:productionApprovers[0] = "not-an-email": String should match',
+        'aks-estate:productionApprovers[0] = "not-an-email": must be an e-mail address',
     ),
     ("prod", "productionApprovers", [], [], "aks-estate:productionApprovers = []: needs at least 1 item(s)"),
     ("prod", "minimumReviewers", [], "1", "aks-estate:minimumReviewers = 1: a prod stack needs at least two reviewers"),
@@ -341,13 +369,52 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         'aks-estate:approvalTimeoutMinutes = "1": Input should be greater than or equal to 5',
     ),
     ("prod", "ciSecrets", [], {"appinsights-connection-string": "x"}, "is a reserved secret name"),
-    ("prod", "ciSecrets", [], {"Bad_Name": "x"}, "aks-estate:ciSecrets"),
+    ("prod", "ciSecrets", [], {"Bad_Name": "x"}, 'aks-estate:ciSecrets.Bad_Name = "Bad_Name": must be 2-64 lowercase'),
     ("prod", "nmePrefix", [], "contoso", 'aks-estate:nmePrefix = "contoso": is not a setting this stack knows'),
     ("prod", "alerts", [], {"emails": ["not-an-address"]}, 'aks-estate:alerts.emails[0] = "not-an-address"'),
     ("prod", "alerts", [], {"webhookUrl": "http://hooks.example.com/x"}, "aks-estate:alerts.webhookUrl"),
     ("dev", "alerts", [], {"nodeCpuPercent": 120}, "aks-estate:alerts.nodeCpuPercent = 120: Input should be less"),
     ("prod", "budget", [], {"amount": 0}, "aks-estate:budget.amount = 0: Input should be greater than 0"),
     ("prod", "budget", [], {"amount": 100, "startDate": "2027-01-15"}, 'budget.startDate = "2027-01-15": must be'),
+    # `kubernetesVersion: 1.30` unquoted: YAML hands over the number 1.3.
+    (
+        "prod",
+        "clusters",
+        ["staging", "kubernetesVersion"],
+        1.3,
+        'clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. kubernetesVersion: "1.30"',
+    ),
+    ("prod", "clusters", ["staging", "kubernetesVersion"], 1, "kubernetesVersion = 1: must be quoted"),
+    (
+        "prod",
+        "clusters",
+        ["staging", "kubernetesVersion"],
+        "1.4",
+        'kubernetesVersion = "1.4": must be a Kubernetes minor version from "1.28" to "1.39", without a patch',
+    ),
+    *(
+        (
+            "prod",
+            "services",
+            SERVICE_NAME,
+            namespace,
+            f'services[0].name = "{namespace}": is a namespace Kubernetes or AKS',
+        )
+        for namespace in (
+            "kube-system",
+            "kube-public",
+            "kube-node-lease",
+            "kube-anything",
+            "default",
+            "gatekeeper-system",
+            "app-routing-system",
+            "calico-system",
+            "tigera-operator",
+            "azure-arc",
+            "aks-command",
+            "aks-istio-system",
+        )
+    ),
 ]
 
 
@@ -401,3 +468,119 @@ def test_a_hostile_value_anywhere_is_refused_cleanly_or_yields_valid_names(key: 
         return
     assert refusal.startswith("invalid stack configuration:\n  aks-estate:")
     assert "Traceback" not in refusal
+
+
+def _refusal(raw: dict[str, str], stack: str | None = None) -> list[str]:
+    with pytest.raises(config.ConfigError) as error:
+        config.parse(raw, secret_keys=frozenset({"ciSecrets"}), stack=stack)
+    return str(error.value).splitlines()[1:]
+
+
+def test_one_invalid_service_is_one_line_not_also_an_empty_list() -> None:
+    lines = _refusal(_apply(PROD, "services", [0, "name"], "Orders"))
+    assert lines == [
+        '  aks-estate:services[0].name = "Orders": must be lowercase letters, digits and single hyphens, start with a '
+        "letter and end with a letter or digit (it names a repository and a Kubernetes namespace)"
+    ]
+    # The empty list itself still gets its own rule.
+    assert _refusal(_apply(PROD, "services", [], [])) == ["  aks-estate:services = []: needs at least 1 item(s)"]
+
+
+def test_no_message_shows_a_regular_expression() -> None:
+    # Every pattern rule of the model, broken at once: each line states its rule in words.
+    broken = dict(PROD)
+    for key, value in (("namePrefix", "A"), ("location", "West Europe"), ("agentPool", "a/b")):
+        broken = _apply(broken, key, [], value)
+    broken = _apply(broken, "devopsOrganization", [], "-x")
+    broken = _apply(broken, "devopsProject", [], "a/b")
+    broken = _apply(broken, "productionApprovers", [], ["x"])
+    broken = _apply(broken, "services", [0, "name"], "A_B")
+    broken = _apply(broken, "clusters", ["staging", "systemPool", "vmSize"], "big")
+    broken = _apply(broken, "clusters", ["staging", "kubernetesVersion"], "1.30.1")
+    broken = _apply(broken, "ciSecrets", [], {"A_B": "x"})
+    lines = _refusal(broken)
+    assert len(lines) == 10, lines
+    for line in lines:
+        assert not re.search(r"pattern|\^|\[a-z|\{\d", line), line
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment", "refused"),
+    [
+        ("prod", "dev", True),
+        ("dev", "prod", True),
+        ("alice-dev", "prod", True),
+        ("prod-weu", "dev", True),
+        ("prod", "prod", False),
+        ("alice-dev", "dev", False),
+        ("perf", "prod", False),
+        ("perf", "dev", False),
+        ("product", "dev", False),
+    ],
+)
+def test_a_stack_named_after_an_environment_must_configure_it(stack: str, environment: str, refused: bool) -> None:
+    raw = _apply(DEV, "environment", [], environment)
+    if environment == "prod":
+        raw = dict(PROD)
+    if not refused:
+        assert config.parse(raw, secret_keys=frozenset({"ciSecrets"}), stack=stack).environment == environment
+        return
+    claimed = config.stack_environment(stack)
+    assert _refusal(raw, stack)[-1] == (
+        f'  aks-estate:environment = "{environment}": must be "{claimed}" in stack {stack!r}: a stack whose name '
+        f"contains {claimed!r} as a word builds that environment (stacks named otherwise may choose either)"
+    )
+
+
+def test_the_stack_rule_is_reported_beside_other_broken_rules() -> None:
+    lines = _refusal(_apply(DEV, "namePrefix", [], "A"), stack="prod")
+    assert len(lines) == 2
+    assert lines[0].startswith('  aks-estate:namePrefix = "A"')
+    assert lines[1].startswith('  aks-estate:environment = "dev": must be "prod"')
+
+
+PAT = "azuredevops:personalAccessToken"
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({PAT: "token-value"}, [f"{PAT} = [not shown]: must not sit in the stack file in plain text"]),
+        ({PAT: {"secure": "v1:x"}}, []),
+        (
+            {"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}, "b": "token-value", "c": {"secure": "v1:y"}}},
+            ["aks-estate:ciSecrets.b = [not shown]: must be set with `pulumi config set --secret --path"],
+        ),
+        ({"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}}}, []),
+        ({"aks-estate:ciSecrets": {"secure": "v1:whole-map"}}, []),
+        ({"aks-estate:ciSecrets": "token-value"}, ["aks-estate:ciSecrets = [not shown]: must be set with"]),
+    ],
+)
+def test_plaintext_secrets_are_named_per_entry(document: dict[str, Any], expected: list[str]) -> None:
+    lines = stack_file.plaintext_secrets(document, config.NAMESPACE)
+    assert len(lines) == len(expected)
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), line
+        assert "token-value" not in line
+
+
+def test_a_plaintext_token_is_refused_on_the_engine_path_too() -> None:
+    # What the language host hands over: the key without a secure marker is absent from the secret keys.
+    (line,) = stack_file.plaintext_token({PAT: "token-value"}, frozenset())
+    assert line.startswith(f"{PAT} = [not shown]: must not sit")
+    assert stack_file.plaintext_token({PAT: "token-value"}, frozenset({PAT})) == []
+    assert stack_file.plaintext_token({}, frozenset()) == []
+
+
+def test_the_engine_path_reads_secure_entries_from_the_stack_file(tmp_path: Path) -> None:
+    # `pulumi up` hands the program a whole map as secret when any entry is: only the file shows the plaintext one.
+    committed = capture.ROOT / "Pulumi.prod.yaml"
+    assert stack_file.plaintext_in_file(committed, config.NAMESPACE) == []
+    assert stack_file.plaintext_in_file(tmp_path / "Pulumi.absent.yaml", config.NAMESPACE) == []
+    document = yaml.safe_load(committed.read_text())
+    document["config"]["aks-estate:ciSecrets"] = {"one": {"secure": "v1:x"}, "two": "token-value"}
+    mixed = tmp_path / "Pulumi.prod.yaml"
+    mixed.write_text(yaml.safe_dump(document))
+    (line,) = stack_file.plaintext_in_file(mixed, config.NAMESPACE)
+    assert line.startswith("aks-estate:ciSecrets.two = [not shown]: must be set with")
+    assert "token-value" not in line

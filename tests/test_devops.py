@@ -575,3 +575,11 @@ def test_the_security_scan_extension_is_installed_where_ci_scans_and_never_unins
     )
     assert extension.retain_on_delete
     assert dev.of_type(devops("Extension")) == []
+
+
+def test_a_namespace_outlives_its_service_entry_and_is_protected_in_prod(dev: Capture, prod: Capture) -> None:
+    # Deleting a namespace deletes the workloads in it: a service leaving the config must not take them along.
+    for estate, protected in ((dev, False), (prod, True)):
+        namespaces = estate.of_type("kubernetes:core/v1:Namespace")
+        assert namespaces
+        assert all(n.retain_on_delete and n.protect is protected for n in namespaces)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -53,8 +56,12 @@ def test_two_runs_write_identical_bytes(two_runs: tuple[Path, Path]) -> None:
 
 def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> None:
     resources = json.loads((two_runs[0] / "resources.json").read_text())
-    fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "dependencies", "inputs"}
-    assert all(set(entry) == fields for entry in resources)
+    fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "retainOnDelete", "dependencies", "inputs"}
+    # The two optional lifecycle fields appear only where set; where they appear they are set.
+    assert all(fields <= set(entry) <= fields | {"deleteBeforeReplace", "ignoreChanges"} for entry in resources)
+    assert all(
+        entry.get("deleteBeforeReplace", True) is True and entry.get("ignoreChanges", [1]) for entry in resources
+    )
     urns = {entry["urn"] for entry in resources}
     for entry in resources:
         assert entry["parent"] is None or entry["parent"] in urns
@@ -83,7 +90,7 @@ def test_invalid_config_exits_2_with_one_clear_message_and_writes_nothing(tmp_pa
     out = tmp_path / "out"
     result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(out))
     assert result.returncode == 2
-    assert 'aks-estate:namePrefix = "Bad_Prefix": String should match pattern' in result.stderr
+    assert 'aks-estate:namePrefix = "Bad_Prefix": must be 2-10 lowercase letters and digits' in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
 
@@ -157,3 +164,186 @@ def test_the_firewall_step_is_listed_only_for_a_vault_that_denies_by_default(dev
     step = offline_preview.MANUAL_STEPS["azure-native:keyvault:Vault"]
     assert step in offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
+
+
+GIT = "azuredevops:index/git:Git"
+GIT_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
+
+
+def test_the_inventory_records_each_resources_lifecycle(two_runs: tuple[Path, Path], prod: Capture) -> None:
+    entries = {e["urn"]: e for e in json.loads((two_runs[0] / "resources.json").read_text())}
+    for registration in prod.resources:
+        entry = entries[registration.urn]
+        assert entry["protect"] is registration.protect
+        assert entry["retainOnDelete"] is registration.retain_on_delete
+        assert entry.get("ignoreChanges", []) == list(registration.ignore_changes)
+    # What the program asks for, read back from the inventory: the repository and seed files outlive the stack.
+    (repository,) = [e for e in entries.values() if e["type"] == GIT]
+    assert repository["retainOnDelete"] is True
+    assert repository["protect"] is True
+    seeds = [e for e in entries.values() if e["type"] == GIT_FILE and e.get("ignoreChanges") == ["content"]]
+    assert seeds
+    assert all(seed["retainOnDelete"] for seed in seeds)
+
+
+def test_a_lifecycle_option_reaches_the_inventory_only_where_set() -> None:
+    bare = capture.Registration("urn:x", "id", "t:t:T", "x", None, True, False, (), {})
+    assert bare.as_json()["retainOnDelete"] is False
+    assert "deleteBeforeReplace" not in bare.as_json()
+    assert "ignoreChanges" not in bare.as_json()
+    set_ = dataclasses.replace(bare, retain_on_delete=True, delete_before_replace=True, ignore_changes=("content",))
+    assert set_.as_json()["retainOnDelete"] is True
+    assert set_.as_json()["deleteBeforeReplace"] is True
+    assert set_.as_json()["ignoreChanges"] == ["content"]
+
+
+def test_a_service_repository_outlives_the_stack_and_is_protected_in_prod(dev: Capture, prod: Capture) -> None:
+    # Removing a service from config must never delete the team's code or history.
+    for estate, protected in ((dev, False), (prod, True)):
+        (repository,) = estate.of_type(GIT)
+        assert repository.retain_on_delete
+        assert repository.protect is protected
+
+
+def test_the_summary_names_what_removing_a_service_deletes_and_keeps(two_runs: tuple[Path, Path]) -> None:
+    summary = (two_runs[0] / "summary.md").read_text()
+    section = summary.split("## Removing a service from config", 1)[1].split("## ", 1)[0]
+    assert "- `orders`:" in section
+    refused = section.split("  - Refused: the update stops until `pulumi state unprotect`: ", 1)[1].split("\n", 1)[0]
+    assert f"1 `{GIT}`" in refused
+    left = section.split("Left in place", 1)[1].split("\n", 1)[0]
+    assert f"38 `{GIT_FILE}`" in left
+    # A namespace with the service's workloads in it is the team's as much as the code is.
+    assert "2 `kubernetes:core/v1:Namespace`" in refused
+
+
+def test_the_removal_summary_follows_the_lifecycle_fields(dev: Capture, prod: Capture) -> None:
+    # Planted mistake: the repository loses retainOnDelete; the summary must then say it is deleted.
+    effects = offline_preview.removal_effects(dev)["orders"]
+    assert effects["retained"][GIT] == 1
+    assert effects["protected"][GIT] == 0
+    (repository,) = dev.of_type(GIT)
+    broken = Capture(
+        stack="dev",
+        resources=[dataclasses.replace(r, retain_on_delete=False) if r is repository else r for r in dev.resources],
+        outputs=dev.outputs,
+    )
+    assert offline_preview.removal_effects(broken)["orders"]["deleted"][GIT] == 1
+    assert offline_preview.removal_effects(prod)["orders"]["protected"][GIT] == 1
+
+
+def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) -> None:
+    (namespace,) = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if "production" in r.name]
+    assert offline_preview.service_of(namespace, frozenset({"orders"})) == "orders"
+    # A service named like a stage loses to the service that follows it in the name.
+    assert offline_preview.service_of(namespace, frozenset({"production", "orders"})) == "orders"
+    assert offline_preview.service_of(namespace, frozenset({"payments", "rders"})) is None
+    # Of two services at the same place, the longer one (hyphenated) wins: "orders-api" is not "orders".
+    api = dataclasses.replace(namespace, name=namespace.name.replace("-orders-", "-orders-api-"))
+    assert offline_preview.service_of(api, frozenset({"orders", "orders-api", "api"})) == "orders-api"
+
+
+def _stack_file(tmp_path: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    change(document["config"])
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
+    out = tmp_path / "out"
+    result = _preview("--stack", stack, "--config-file", str(config_file), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: invalid stack configuration:"
+    return "\n".join(lines[1:])
+
+
+def test_a_stack_configured_as_another_environment_is_refused(tmp_path: Path) -> None:
+    prod_as_dev = (ROOT / "Pulumi.dev.yaml").read_text()
+    config_file = tmp_path / "Pulumi.prod.yaml"
+    config_file.write_text(prod_as_dev)
+    message = _refused(tmp_path, "prod", config_file)
+    assert message == (
+        "  aks-estate:environment = \"dev\": must be \"prod\" in stack 'prod': a stack whose name contains 'prod' as "
+        "a word builds that environment (stacks named otherwise may choose either)"
+    )
+
+
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+    text = (
+        (ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("  aks-estate:location: westeurope\n", "  aks-estate:location: [westeurope\n")
+    )
+    line = text.splitlines().index("  aks-estate:location: [westeurope") + 1
+    config_file = tmp_path / "Pulumi.dev.yaml"
+    config_file.write_text(text)
+    message = _refused(tmp_path, "dev", config_file)
+    assert message.startswith(f"  {config_file}:")
+    assert "is not valid YAML" in message
+    where = message.split(": is not valid YAML", 1)[0].strip()
+    _, reported_line, column = where.rsplit(":", 2)
+    assert int(reported_line) >= line
+    assert int(column) >= 1
+    assert len(message.splitlines()) == 1
+
+
+def test_a_plaintext_token_in_the_stack_file_is_refused(tmp_path: Path) -> None:
+    def plaintext(config: dict[str, Any]) -> None:
+        config["azuredevops:personalAccessToken"] = "pat-value-1234"
+
+    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", plaintext))
+    assert message.startswith("  azuredevops:personalAccessToken = [not shown]: must not sit in the stack file")
+    assert "pat-value-1234" not in message
+
+
+def test_one_plaintext_entry_among_secure_ci_secrets_is_refused(tmp_path: Path) -> None:
+    def mixed(config: dict[str, Any]) -> None:
+        config["aks-estate:ciSecrets"] = {"one": {"secure": "v1:AAAA:x"}, "two": "secret-value-5678"}
+
+    message = _refused(tmp_path, "prod", _stack_file(tmp_path, "prod", mixed))
+    assert message.startswith("  aks-estate:ciSecrets.two = [not shown]: must be set with `pulumi config set --secret")
+    assert "secret-value-5678" not in message
+    assert "ciSecrets.one" not in message
+
+
+def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path) -> None:
+    def kube_system(config: dict[str, Any]) -> None:
+        config["aks-estate:services"] = [{"name": "kube-system"}]
+
+    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", kube_system))
+    assert message.startswith('  aks-estate:services[0].name = "kube-system": is a namespace Kubernetes or AKS owns')
+    assert len(message.splitlines()) == 1
+
+
+def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path) -> None:
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace('kubernetesVersion: "1.35"', "kubernetesVersion: 1.30", 1)
+    config_file = tmp_path / "Pulumi.dev.yaml"
+    config_file.write_text(text)
+    message = _refused(tmp_path, "dev", config_file)
+    assert message == (
+        "  aks-estate:clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. "
+        'kubernetesVersion: "1.30": unquoted, YAML reads a version as a number and drops its trailing zero'
+    )
+
+
+def test_the_engine_path_refuses_plaintext_secrets_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `pulumi up` never runs load_stack_config: from_pulumi must find both on its own.
+    config, secret_keys = capture.load_stack_config(ROOT / "Pulumi.prod.yaml")
+    monitor = capture.CapturingMonitor(EstateMocks())
+    with pytest.raises(ConfigError, match=r"azuredevops:personalAccessToken = \[not shown\]"):
+        capture.execute(
+            monitor, "prod", {**config, "azuredevops:personalAccessToken": "pat"}, secret_keys, ROOT / "__main__.py"
+        )
+    # The language host marks the whole map secret; the stack file in the working directory shows the plain entry.
+    mixed = _stack_file(
+        tmp_path, "prod", lambda c: c.update({"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}, "b": "plain-value"}})
+    )
+    monkeypatch.chdir(mixed.parent)
+    with pytest.raises(ConfigError, match=r"aks-estate:ciSecrets\.b = \[not shown\]"):
+        capture.execute(monitor, "prod", config, [*secret_keys, "aks-estate:ciSecrets"], ROOT / "__main__.py")
+    assert [r.type for r in monitor.registrations] == ["pulumi:pulumi:Stack"] * 2

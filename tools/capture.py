@@ -18,7 +18,8 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components import config
+from components import config, stack_file
+from components.config import ConfigError
 from tools.mocks import EstateMocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,8 @@ class Registration:
     inputs: dict[str, Any]
     # What the (mock) provider returned; tests follow wiring through it, the inventory does not include it.
     outputs: dict[str, Any] = field(default_factory=dict, compare=False)
-    # Lifecycle options the engine acts on, for tests; not part of the inventory contract.
+    # Lifecycle options the engine acts on, as RegisterResourceRequest carries them (pulumi/runtime/resource.py,
+    # `register_resource`: retainOnDelete, deleteBeforeReplace, ignoreChanges).
     retain_on_delete: bool = field(default=False, compare=False)
     delete_before_replace: bool = field(default=False, compare=False)
     ignore_changes: tuple[str, ...] = field(default=(), compare=False)
@@ -57,6 +59,9 @@ class Registration:
             "parent": self.parent,
             "custom": self.custom,
             "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            **({"deleteBeforeReplace": True} if self.delete_before_replace else {}),
+            **({"ignoreChanges": list(self.ignore_changes)} if self.ignore_changes else {}),
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
         }
@@ -142,8 +147,22 @@ class CapturingMonitor(MockMonitor):
 
 
 def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
-    """Config in the shape the language host passes it: JSON-encoded objects, secure values as placeholders."""
-    document = yaml.safe_load(path.read_text()) or {}
+    """Config in the shape the language host passes it: JSON-encoded objects, secure values as placeholders.
+
+    Raises ConfigError for a file that is not YAML (naming its line and column) and for a secret written in plain text.
+    """
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(
+            f"invalid stack configuration:\n  {where}: is not valid YAML: {error.problem or error.context}"
+        ) from None
+    config_section = (document.get("config") or {}) if isinstance(document, dict) else {}
+    plaintext = stack_file.plaintext_secrets(config_section, PROJECT)
+    if plaintext:
+        raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(plaintext))
     config: dict[str, str] = {}
     secret_keys: list[str] = []
 

@@ -73,6 +73,67 @@ def _lookup(document: object, *path: str) -> object:
     return document
 
 
+def service_of(registration: capture.Registration, services: frozenset[str]) -> str | None:
+    """The service a resource exists for: the one named by the run of hyphen-separated words that ends last in its
+    logical name, the longer on a tie (per-service names end `-<service>` or `-<service>-<role>`, so the service beats
+    a stage or component word before it, and `orders-api` beats `api`)."""
+    words = registration.name.split("-")
+    runs = (
+        (stop, stop - start, "-".join(words[start:stop]))
+        for start in range(len(words))
+        for stop in range(start + 1, len(words) + 1)
+    )
+    matches = [run for run in runs if run[2] in services]
+    return max(matches)[2] if matches else None
+
+
+def removal_effects(result: capture.Capture) -> dict[str, dict[str, collections.Counter[str]]]:
+    """Per service, what `pulumi up` would do to its resources once the service leaves the config, read from each
+    resource's lifecycle options: protected ones stop the update, retained ones leave the stack but stay in place."""
+    services = sorted(result.outputs.get("repositoryUrls") or {})
+    known = frozenset(services)
+    effects: dict[str, dict[str, collections.Counter[str]]] = {
+        service: {outcome: collections.Counter() for outcome in ("protected", "retained", "deleted")}
+        for service in services
+    }
+    for registration in result.resources:
+        service = service_of(registration, known) if registration.custom else None
+        if service is None:
+            continue
+        # A protected resource fails any step that would delete it ("cannot be deleted because it is protected"),
+        # retained or not (Pulumi docs, resource options `protect` and `retainOnDelete`).
+        if registration.protect:
+            outcome = "protected"
+        elif registration.retain_on_delete:
+            outcome = "retained"
+        else:
+            outcome = "deleted"
+        effects[service][outcome][registration.type] += 1
+    return effects
+
+
+def _removal_lines(result: capture.Capture) -> list[str]:
+    lines = [
+        "## Removing a service from config",
+        "",
+        "What the next `pulumi up` would do to a service's resources once its entry leaves `aks-estate:services`, "
+        "read from each resource's `protect` and `retainOnDelete` in `resources.json`.",
+        "",
+    ]
+    wording = {
+        "protected": "Refused: the update stops until `pulumi state unprotect`",
+        "retained": "Left in place (the stack lets go, they stay where they are)",
+        "deleted": "Deleted",
+    }
+    for service, outcomes in removal_effects(result).items():
+        lines.append(f"- `{service}`:")
+        for outcome, counts in outcomes.items():
+            if counts:
+                listed = ", ".join(f"{count} `{token}`" for token, count in sorted(counts.items()))
+                lines.append(f"  - {wording[outcome]}: {listed}")
+    return [*lines, ""]
+
+
 def render_summary(result: capture.Capture, config_name: str, violations: list[policy_offline.Violation]) -> str:
     custom = [r for r in result.resources if r.custom]
     lines = [
@@ -101,7 +162,7 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
         present.discard("azure-native:keyvault:Vault")
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
     lines.extend(f"- {step}" for step in steps)
-    lines.extend(["", "## Policy pack", ""])
+    lines.extend(["", *_removal_lines(result), "## Policy pack", ""])
     if not violations:
         lines.append(f"All {len(POLICIES)} mandatory rules of `policy/` pass.")
     else:
@@ -127,10 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     if not config_file.is_file():
         print(f"error: no stack config at {config_file}", file=sys.stderr)
         return 2
-    config, secret_keys = capture.load_stack_config(config_file)
-    print(f"running __main__.py for stack {args.stack!r} under the mock engine ...", flush=True)
     started = time.perf_counter()
     try:
+        config, secret_keys = capture.load_stack_config(config_file)
+        print(f"running __main__.py for stack {args.stack!r} under the mock engine ...", flush=True)
         result = capture.run(args.stack, config, secret_keys, on_register=_progress() if sys.stderr.isatty() else None)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -113,6 +113,7 @@ class DevOpsArgs:
     nonprod_registry_name: pulumi.Input[str]
     clusters: Mapping[naming.Stage, ClusterEndpoint]
     app_insights_connection_string: pulumi.Input[str]
+    protect: bool = False
 
 
 class DevOps(pulumi.ComponentResource):
@@ -216,6 +217,7 @@ class DevOps(pulumi.ComponentResource):
                     services=[service.spec.name for service in args.services],
                     app_insights_connection_string=args.app_insights_connection_string,
                     internal_ingress=any(service.spec.expose == "internal" for service in args.services),
+                    protect=args.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -238,6 +240,7 @@ class DevOps(pulumi.ComponentResource):
                     seeded=frozenset(starter) if service.starter else frozenset(),
                     import_from=service.import_from,
                     import_connection_id=service.import_connection_id,
+                    protect=args.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -104,6 +104,8 @@ class ClusterTargetsArgs:
     app_insights_connection_string: pulumi.Input[str]
     # A second application routing controller behind an internal load balancer, for services exposed internally.
     internal_ingress: bool = False
+    # Namespaces hold the services' workloads: never deleted with a service's config entry, protected in prod.
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class NamespaceTargetArgs:
     namespace: str
     connection_name: str
     app_insights_connection_string: pulumi.Input[str]
+    protect: bool = False
 
 
 class NamespaceTarget(pulumi.ComponentResource):
@@ -127,7 +130,8 @@ class NamespaceTarget(pulumi.ComponentResource):
         namespace = kubernetes.core.v1.Namespace(
             f"{name}-namespace",
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=args.namespace, labels={**PART_OF, **POD_SECURITY}),
-            opts=pulumi.ResourceOptions(parent=self),
+            # Deleting a namespace deletes every workload in it: removing a service from config lets go of it instead.
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=args.protect),
         )
         namespace_name = namespace.metadata.apply(lambda namespace_metadata: str(namespace_metadata.name))
 
@@ -268,6 +272,7 @@ class ClusterTargets(pulumi.ComponentResource):
                     namespace=naming.ServiceNames(service).namespace,
                     connection_name=naming.ServiceNames(service).kubernetes_connection(args.stage),
                     app_insights_connection_string=args.app_insights_connection_string,
+                    protect=args.protect,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}),
             )

@@ -64,6 +64,8 @@ class ServiceRepositoryArgs:
     # Git service connection that can read it when it is private.
     import_from: str | None = None
     import_connection_id: str | None = None
+    # Refuse to delete the repository at all (prod): `pulumi state unprotect` first.
+    protect: bool = False
 
 
 class ServiceRepository(pulumi.ComponentResource):
@@ -89,10 +91,13 @@ class ServiceRepository(pulumi.ComponentResource):
             )
             if args.import_from
             else azuredevops.GitInitializationArgs(init_type="Clean"),
-            # The provider replaces a repository whose initialization changes (terraform-provider-azuredevops
+            # The team's code and history: a service taken out of config leaves the stack, never Azure DevOps. The
+            # provider replaces a repository whose initialization changes (terraform-provider-azuredevops
             # `resource_git_repository.go`, CustomizeDiff forces new on init_type, source_type and source_url): a
             # later change of how new repositories are seeded must never replace one holding a team's history.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialization"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, retain_on_delete=True, protect=args.protect, ignore_changes=["initialization"]
+            ),
         )
         commits: list[azuredevops.GitRepositoryFile] = []
         for path, content in args.files.items():
