@@ -83,6 +83,11 @@ def test_a_missing_required_property_is_caught(dev: capture.Capture) -> None:
     assert "estate-key-vault-vault: properties.tenantId: required property missing" in finding
     assert "a string (VaultPropertiesArgs)" in finding
 
+    # null is "absent" only where the annotation admits None.
+    (finding,) = _planted(dev, "estate-key-vault-vault", lambda i: i["properties"].update(tenantId=None))
+    assert "properties.tenantId: null; the provider expects a string" in finding
+    assert not _planted(dev, "estate-key-vault-vault", lambda i: i["properties"].update(enablePurgeProtection=None))
+
 
 def test_a_wrong_value_type_is_caught(dev: capture.Capture) -> None:
     (finding,) = _planted(dev, "estate-cluster-staging-aks", lambda i: i["agentPoolProfiles"][1].update(maxCount="3"))

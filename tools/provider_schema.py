@@ -4,11 +4,15 @@ Nothing here is hand-written per resource. For a type token the SDK package that
 `pulumi-plugin.json` names the package) says which Python class implements it: every generated SDK calls
 `_utilities.register(resource_modules=..., resource_packages=...)` on import, which lands in
 `pulumi.runtime.rpc.register_resource_module` / `register_resource_package` (pulumi/runtime/rpc.py) with the module's
-`fqn` and a token -> class-name table. The class's `<Name>Args` is a `@pulumi.input_type`; each property getter carries
-its wire name (`@pulumi.getter(name="camelName")` sets `_pulumi_name`, pulumi/_types.py `getter`) and its type
-annotation: `pulumi.Input[T]` (= Union[T, Awaitable[T], Output[T]]), `Optional[...]` for properties the provider does
-not require, nested `*Args` input types, `Sequence`/`Mapping`, a bare `Enum` subclass for a closed enum and
-`Union[str, Enum]` for an open one.
+`fqn` and a token -> class-name table. The class's `__init__(resource_name, args: ...)` overload names its
+`@pulumi.input_type` arguments class; each property getter carries its wire name (`@pulumi.getter(name="camelName")`
+sets `_pulumi_name`, pulumi/_types.py `getter`) and its type annotation: `pulumi.Input[T]` (= Union[T, Awaitable[T],
+Output[T]]), nested `*Args` input types, `Sequence`/`Mapping`, a bare `Enum` subclass for a closed enum,
+`Union[str, Enum]` for an open one, `Literal` for kubernetes' apiVersion/kind.
+
+A property is required when its annotation does not admit None (pulumi/_types.py `_required_property_names` reads it
+the same way). Required properties the SDK defaults (`ComponentArgs.application_type` = 'web' in
+`Component._internal_init`) are filled in before the wire, so the wire inputs checked here always carry them.
 
 Inputs are checked as the engine sends them (camelCase wire names, numbers as doubles). Secrets are checked inside
 their wrapper; an unknown (`rpc.UNKNOWN`, preview only) stands for an output of any type.
@@ -299,7 +303,9 @@ class _Checker:
             where = f"{path}.{key}" if path else key
             if key in known:
                 fixed = constants(cls)
-                if key in fixed and rpc.unwrap_rpc_secret(item) not in (fixed[key], rpc.UNKNOWN):
+                if item is None and not known[key].required:
+                    pass  # an optional property's annotation admits None
+                elif key in fixed and rpc.unwrap_rpc_secret(item) not in (fixed[key], rpc.UNKNOWN):
                     self.fail(
                         where, f"{_show(item)} is not the constant the SDK sets", f"{fixed[key]!r} ({cls.__name__})"
                     )
