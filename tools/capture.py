@@ -42,6 +42,8 @@ class Registration:
     inputs: dict[str, Any]
     # What the (mock) provider returned; tests follow wiring through it, the inventory does not include it.
     outputs: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The inputs as deserialized, secrets still wrapped: the provider schema check looks inside them.
+    wire_inputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # Lifecycle options the engine acts on, as RegisterResourceRequest carries them (pulumi/runtime/resource.py,
     # `register_resource`: retainOnDelete, deleteBeforeReplace, ignoreChanges).
     retain_on_delete: bool = field(default=False, compare=False)
@@ -131,6 +133,7 @@ class CapturingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 dependencies=tuple(sorted(dependencies)),
                 inputs=redact(inputs),
+                wire_inputs=inputs,
                 outputs=redact(rpc.deserialize_properties(response.object, keep_internal=False))
                 if response.object
                 else {},
