@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+import yaml
 
 from tools.capture import ROOT
 
@@ -150,3 +152,31 @@ def test_a_lock_that_drifted_from_its_in_file_is_caught() -> None:
     assert drift(planted, chosen) == {"pulumi": ("0.0.1", chosen["pulumi"])}
     missing = re.sub(r"\npydantic==.*?(?=\n\S)", "", lock, flags=re.DOTALL)
     assert drift(missing, chosen) == {"pydantic": (None, chosen["pydantic"])}
+
+
+def pre_commit_problems(config: dict[str, Any]) -> list[str]:
+    """Hooks that would fetch a repository or run a tool other than the locked one in .venv."""
+    found: list[str] = []
+    for repo in config["repos"]:
+        if repo["repo"] != "local":
+            found.append(f"{repo['repo']}: fetched at run time; run the tool from .venv as a local hook")
+            continue
+        for hook in repo["hooks"]:
+            if hook.get("language") != "system" or not hook["entry"].startswith(".venv/bin/"):
+                found.append(f"{hook['id']}: not the locked tool in .venv")
+    return found
+
+
+def test_pre_commit_runs_ruff_and_mypy_from_the_locked_venv_without_fetching() -> None:
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    assert pre_commit_problems(config) == []
+    entries = [hook["entry"].split()[0:2] for repo in config["repos"] for hook in repo["hooks"]]
+    assert entries == [[".venv/bin/ruff", "check"], [".venv/bin/ruff", "format"], [".venv/bin/mypy"]]
+    planted = {"repos": [*config["repos"], {"repo": "https://github.com/astral-sh/ruff-pre-commit", "hooks": []}]}
+    assert pre_commit_problems(planted) == [
+        "https://github.com/astral-sh/ruff-pre-commit: fetched at run time; run the tool from .venv as a local hook"
+    ]
+    hook = {**config["repos"][0]["hooks"][0], "entry": "ruff check"}
+    assert pre_commit_problems({"repos": [{"repo": "local", "hooks": [hook]}]}) == [
+        "ruff-check: not the locked tool in .venv"
+    ]
