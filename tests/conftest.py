@@ -3,9 +3,19 @@ asserts on the same capture instead of building the estate again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from tests import validators
 from tools import capture
+
+
+@pytest.fixture(autouse=True)
+def _validators_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    token = validators.IN_MARKED_TEST.set(request.node.get_closest_marker("validators") is not None)
+    yield
+    validators.IN_MARKED_TEST.reset(token)
 
 
 @pytest.fixture(scope="session")

@@ -451,6 +451,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(key=st.sampled_from(sorted(PROD)), value=json_values, as_text=st.booleans())
 def test_a_hostile_value_anywhere_is_refused_cleanly_or_yields_valid_names(key: str, value: Any, as_text: bool) -> None:

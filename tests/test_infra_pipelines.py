@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from tests import validators
@@ -26,6 +27,7 @@ def _steps(template: str) -> list[dict[str, Any]]:
     return list(_load(f"templates/{template}")["steps"])
 
 
+@pytest.mark.validators
 def test_schema_valid_and_checkov_clean() -> None:
     files = _files()
     validators.check_jsonschema_azure_pipelines(files)

@@ -48,12 +48,14 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, prod_with_secret: Path) -
     return first, second
 
 
+@pytest.mark.slow
 def test_two_runs_write_identical_bytes(two_runs: tuple[Path, Path]) -> None:
     first, second = two_runs
     for name in ("resources.json", "outputs.json"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> None:
     resources = json.loads((two_runs[0] / "resources.json").read_text())
     fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "retainOnDelete", "dependencies", "inputs"}
@@ -68,6 +70,7 @@ def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> Non
         assert set(entry["dependencies"]) <= urns
 
 
+@pytest.mark.slow
 def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path], prod: Capture) -> None:
     text = "".join((two_runs[0] / name).read_text() for name in ("resources.json", "outputs.json", "summary.md"))
     assert SECRET_CONFIG_PLACEHOLDER not in text
@@ -116,6 +119,7 @@ def test_every_resource_is_a_child_of_its_component(dev: Capture) -> None:
         assert registration.name.startswith(parent.name), f"{registration.name} is not named after {parent.name}"
 
 
+@pytest.mark.slow
 def test_summary_lists_the_estate_outputs_and_remaining_manual_steps(two_runs: tuple[Path, Path]) -> None:
     summary = (two_runs[0] / "summary.md").read_text()
     assert "| `aks-estate:containers:Cluster` | `azure-native:containerservice:ManagedCluster` | 2 |" in summary
@@ -133,6 +137,7 @@ def test_in_cluster_objects_wait_for_their_own_clusters_provider(prod: Capture) 
             assert stage in providers[provider].name
 
 
+@pytest.mark.slow
 def test_a_policy_violation_fails_the_preview_naming_the_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

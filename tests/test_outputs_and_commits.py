@@ -45,6 +45,7 @@ def committed(prod: Capture) -> dict[str, str]:
     return files
 
 
+@pytest.mark.validators
 def test_committed_pipelines_are_schema_valid_and_checkov_clean(committed: dict[str, str]) -> None:
     pipelines = {path: content for path, content in committed.items() if path.endswith(".yml")}
     assert sum(path.endswith("azure-pipelines.yml") for path in pipelines) == 3
@@ -52,6 +53,7 @@ def test_committed_pipelines_are_schema_valid_and_checkov_clean(committed: dict[
     validators.checkov_azure_pipelines(pipelines)
 
 
+@pytest.mark.validators
 def test_committed_manifests_pass_checkov_and_kubernetes_validate(prod: Capture, committed: dict[str, str]) -> None:
     manifests = {path: content for path, content in committed.items() if path.endswith(".yaml")}
     assert len(manifests) == 2

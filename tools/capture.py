@@ -30,6 +30,20 @@ SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
 
 
 @dataclass(frozen=True)
+class Alias:
+    """One entry of a resource's `aliases` option as the engine receives it (RegisterResourceRequest.aliases): a whole
+    old URN, or a spec whose empty fields mean "as the resource is now"."""
+
+    urn: str = ""
+    name: str = ""
+    type: str = ""
+    stack: str = ""
+    project: str = ""
+    parent: str = ""
+    no_parent: bool = False
+
+
+@dataclass(frozen=True)
 class Registration:
     urn: str
     id: str
@@ -51,6 +65,8 @@ class Registration:
     ignore_changes: tuple[str, ...] = field(default=(), compare=False)
     # The ID of an existing object the engine adopts instead of creating one (the `import_` option).
     import_id: str = field(default="", compare=False)
+    # The URNs this resource may have had before (tools/urn_snapshot.py); not part of the inventory contract.
+    aliases: tuple[Alias, ...] = field(default=(), compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -141,12 +157,27 @@ class CapturingMonitor(MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
                 import_id=request.importId,
+                aliases=tuple(_alias(alias) for alias in request.aliases),
             )
         )
         self._urns.add(response.urn)
         if self._on_register:
             self._on_register(self.registrations[-1])
         return response
+
+
+def _alias(message: Any) -> Alias:
+    if not message.HasField("spec"):
+        return Alias(urn=message.urn)
+    spec = message.spec
+    return Alias(
+        name=spec.name,
+        type=spec.type,
+        stack=spec.stack,
+        project=spec.project,
+        parent=spec.parentUrn,
+        no_parent=spec.noParent,
+    )
 
 
 def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:

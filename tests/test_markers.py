@@ -1,0 +1,23 @@
+"""The markers the fast inner loop deselects stay true: a validator cannot run in a test not marked `validators`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import validators
+
+
+def test_a_validator_refuses_to_run_in_an_unmarked_test() -> None:
+    # This test carries no marker, as a new test that forgot it would: the run stops before the validator starts.
+    with pytest.raises(AssertionError, match=r"without @pytest\.mark\.validators"):
+        validators.checkov_kubernetes({"deploy/kubernetes/x.yaml": "kind: Namespace\n"})
+
+
+@pytest.mark.validators
+def test_the_marker_lets_a_validator_run() -> None:
+    assert validators.IN_MARKED_TEST.get() is True
+
+
+def test_every_marker_in_use_is_registered(pytestconfig: pytest.Config) -> None:
+    registered = {line.split(":", 1)[0] for line in pytestconfig.getini("markers")}
+    assert {"slow", "network", "validators"} <= registered
