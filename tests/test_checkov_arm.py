@@ -16,6 +16,8 @@ from tests import validators
 from tools import arm_export
 from tools.capture import Capture
 
+pytestmark = pytest.mark.validators
+
 EXCEPTIONS = Path(__file__).resolve().parents[1] / "policy" / "EXCEPTIONS.md"
 # checkov 3.3.30, checkov/arm/checks/resource/: what each check reads, and why the estate cannot satisfy it.
 CHECKOV_DEFECTS = {

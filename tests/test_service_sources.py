@@ -80,6 +80,7 @@ def test_container_built_services_run_their_tests_in_the_dockerfile(sources: Cap
         ]
 
 
+@pytest.mark.validators
 def test_the_pipelines_validate_and_link(sources: Capture) -> None:
     pipeline_files = {
         f"{name}/{path}": commit.inputs["content"]

@@ -78,6 +78,7 @@ def test_the_committed_manifests_carry_the_ingress_and_both_ends_of_the_call(sho
     assert "ledger-allow-ingress-controller" in ledger
 
 
+@pytest.mark.validators
 def test_the_stack_still_links_and_validates(shop: Capture) -> None:
     builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
     assert [str(f) for f in pipeline_links.check(shop, builtin)] == []

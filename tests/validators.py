@@ -261,14 +261,13 @@ def _schema_with_extension_tasks() -> str:
 
 
 def azure_pipelines_schema() -> Path:
-    """Microsoft's published Azure Pipelines schema as check-jsonschema vendors it (`vendor.azure-pipelines`)."""
-    locate = (
-        "import importlib.resources as r; "
-        "print(r.files('check_jsonschema.builtin_schemas.vendor').joinpath('azure-pipelines.json'))"
-    )
-    located = _run("python", ["-c", locate])
-    _require(located, located.returncode == 0)
-    return Path(located.output.strip())
+    """Microsoft's published Azure Pipelines schema as check-jsonschema vendors it (`vendor.azure-pipelines`): a file
+    of the validators' virtualenv, read without running anything."""
+    pattern = "lib/python3*/site-packages/check_jsonschema/builtin_schemas/vendor/azure-pipelines.json"
+    found = sorted(validators_bin().parent.glob(pattern))
+    if not found:
+        raise AssertionError(f"check-jsonschema's Azure Pipelines schema is not under {validators_bin().parent}")
+    return found[0]
 
 
 def checkov_arm_failures(template: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
