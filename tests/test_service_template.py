@@ -7,15 +7,25 @@ worker (`--dist loadfile`), or each worker installs its own copy.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 import venv
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+
+from components.service_files.layout import APPINSIGHTS_KEY
+from tests import kubelet
+from tools.capture import Capture
 
 # Every test shares the installation from the package index, which takes most of the module's time.
 pytestmark = [pytest.mark.network, pytest.mark.slow]
@@ -30,6 +40,14 @@ LOCAL_LEFTOVERS = shutil.ignore_patterns(
 # Present in CI or on a developer's machine, they would turn the skipped suites into real calls to Azure.
 PIPELINE_SECRETS = ("APPLICATIONINSIGHTS_CONNECTION_STRING", "STAGING_BASE_URL")
 INSTALL_TIMEOUT_SECONDS = 600
+# The pod's user cannot enter root's home, where this machine's default Python lives; Debian's interpreter (the same
+# minor version as the template's virtualenv) runs the service from that virtualenv's packages instead.
+POD_PYTHON = "/usr/bin/python3.11"
+# Ingestion at a local address nothing listens on: telemetry export fails quietly, the service still serves.
+CONNECTION_STRING = (
+    "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/;"
+    "LiveEndpoint=http://127.0.0.1:9/"
+)
 COMMAND_TIMEOUT_SECONDS = 180
 
 
@@ -130,3 +148,147 @@ def test_suites_needing_azure_report_skipped_with_the_reason(workspace: Workspac
 def test_dockerfile_passes_hadolint(workspace: Workspace) -> None:
     # Run from the template's root so that hadolint applies the template's .hadolint.yaml.
     workspace.run_ok("hadolint", "Dockerfile")
+
+
+# --- the pod as Kubernetes runs it --------------------------------------------------------------------------------
+
+
+def _committed_deployment(estate: Capture) -> dict[str, Any]:
+    (manifest,) = [
+        r.inputs["content"]
+        for r in estate.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile")
+        if r.inputs["file"] == "deploy/kubernetes/staging.yaml"
+    ]
+    (deployment,) = [d for d in yaml.safe_load_all(manifest) if d["kind"] == "Deployment"]
+    return dict(deployment)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _world_readable(path: Path) -> None:
+    # pytest's temporary directories are private to root; the pod's user must reach the service's code.
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        parent.chmod(parent.stat().st_mode | 0o055)
+
+
+def _run_pod(workspace: Workspace, tmp: Path, deployment: dict[str, Any]) -> tuple[int | None, str, dict[str, int]]:
+    """Start the service as the Deployment's container: its user, groups, env, the secret volume as the kubelet
+    writes it, and its writable emptyDir; then call its probes. Returns (exit code or None, log, probe statuses)."""
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    identity = kubelet.container_identity(pod, container)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    # The mount points are reachable in the container; what the kubelet writes below them decides the rest.
+    _world_readable(tmp)
+    for mount in container["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        host = tmp / "volumes" / mount["name"]
+        if "secret" in volume:
+            kubelet.lay_out_secret_volume(
+                host,
+                {APPINSIGHTS_KEY: CONNECTION_STRING},
+                int(volume["secret"]["defaultMode"]),
+                pod["securityContext"].get("fsGroup"),
+            )
+        else:
+            host.mkdir(parents=True)
+            host.chmod(0o777)  # an emptyDir (pkg/volume/emptydir/empty_dir.go)
+        # The container sees the volume at its mountPath; here the variables that name paths point into the copy.
+        env = {key: value.replace(mount["mountPath"], str(host)) for key, value in env.items()}
+        if mount["mountPath"] == "/tmp":  # noqa: S108
+            env["TMPDIR"] = str(host)
+    port = _free_port()
+    env["PORT"] = str(port)
+    _world_readable(workspace.root)
+    process_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{workspace.root / 'src'}:{_site_packages(workspace)}"}
+    log = tmp / "pod.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [POD_PYTHON, "-m", "service"],
+            env={**process_env, **env},
+            cwd=tmp,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            user=identity.uid,
+            group=identity.gid,
+            extra_groups=list(identity.supplemental_groups),
+        )
+        statuses = _probe(port, container, process)
+        process.terminate()
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+    exited = code if not statuses else None
+    return exited, log.read_text(), statuses
+
+
+def _site_packages(workspace: Workspace) -> Path:
+    venv_dir = Path(workspace.env["VIRTUAL_ENV"])
+    (found,) = venv_dir.glob("lib/python3*/site-packages")
+    _world_readable(found)
+    return found
+
+
+def _probe(port: int, container: dict[str, Any], process: subprocess.Popen[bytes]) -> dict[str, int]:
+    paths = [container[probe]["httpGet"]["path"] for probe in ("readinessProbe", "livenessProbe")]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return {}
+        try:
+            return {path: urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2).status for path in paths}
+        except OSError:
+            time.sleep(0.2)
+    return {}
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="starting a process as the pod's user needs root")
+
+
+@needs_root
+def test_the_service_starts_as_its_deployment_runs_it_and_passes_its_probes(
+    workspace: Workspace, tmp_path: Path, dev: Capture
+) -> None:
+    code, log, statuses = _run_pod(workspace, tmp_path, _committed_deployment(dev))
+    assert statuses == {"/readyz": 200, "/healthz": 200}, f"exit {code}\n{log}"
+
+
+@needs_root
+@pytest.mark.parametrize(
+    ("change", "readable"),
+    [
+        # Without fsGroup the kubelet leaves the files root:root with defaultMode: 0440 shuts the pod's user out ...
+        ({"fsGroup": None, "defaultMode": 0o440}, False),
+        # ... and only a world-readable mode would let it in.
+        ({"fsGroup": None, "defaultMode": 0o444}, True),
+        # With fsGroup the kubelet ORs 0440 into every file of a read-only volume, so no defaultMode can hide it.
+        ({"defaultMode": 0o400}, True),
+    ],
+)
+def test_the_secret_is_readable_exactly_when_the_kubelet_makes_it_so(
+    workspace: Workspace, tmp_path: Path, dev: Capture, change: dict[str, int | None], readable: bool
+) -> None:
+    deployment = copy.deepcopy(_committed_deployment(dev))
+    pod = deployment["spec"]["template"]["spec"]
+    if "fsGroup" in change:
+        pod["securityContext"].pop("fsGroup")
+    (secret,) = [v for v in pod["volumes"] if "secret" in v]
+    secret["secret"]["defaultMode"] = change["defaultMode"]
+    code, log, statuses = _run_pod(workspace, tmp_path, deployment)
+    if readable:
+        assert statuses == {"/readyz": 200, "/healthz": 200}, f"exit {code}\n{log}"
+    else:
+        # A clear start-up error naming the file, not a traceback, and the exit code for bad configuration.
+        assert (code, statuses) == (2, {}), log
+        assert "cannot be read" in log
+        assert "/volumes/appinsights/connection-string" in log
+        assert "Traceback" not in log

@@ -92,7 +92,10 @@ def kubernetes_manifest(service: ServiceSpec, login_server: str) -> list[dict[st
                 "spec": {
                     "serviceAccountName": name,
                     "automountServiceAccountToken": False,
-                    "securityContext": {**non_root, **runtime_default_seccomp},
+                    # The kubelet hands secret-volume files to the pod's fsGroup (group-owned, group-readable); with
+                    # no fsGroup it leaves them root:root and the non-root process cannot read them (kubernetes
+                    # pkg/volume/volume_linux.go, SetVolumeOwnership: "If fsGroup is nil nothing is done").
+                    "securityContext": {**non_root, "fsGroup": RUN_AS_ID, **runtime_default_seccomp},
                     "topologySpreadConstraints": [
                         {
                             "maxSkew": 1,

@@ -50,6 +50,12 @@ def _connection_string(environ: Mapping[str, str]) -> str | None:
     except FileNotFoundError:
         # The secret volume is optional: a namespace without it runs without telemetry.
         return None
+    except OSError as error:
+        # Present but unreadable (permissions, a directory): a deployment mistake, not to run past.
+        raise ConfigError(
+            f"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE {path!r} cannot be read: {error.strerror} "
+            "(a mounted secret is readable by the pod's fsGroup; check the pod securityContext)"
+        ) from None
 
 
 def _parse_port(raw: str) -> int:

@@ -96,3 +96,12 @@ def test_a_missing_secret_file_means_no_telemetry(tmp_path: Path) -> None:
     absent = str(tmp_path / "absent")
     settings = Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": absent})
     assert settings.appinsights_connection_string is None
+
+
+def test_an_unreadable_secret_file_is_a_configuration_error_naming_the_path(tmp_path: Path) -> None:
+    # A directory stands in for a file the process may not read: both raise an OSError other
+    # than not-found, also for root, which ignores permission bits.
+    unreadable = tmp_path / "connection-string"
+    unreadable.mkdir()
+    with pytest.raises(ConfigError, match=f"{unreadable}.*cannot be read"):
+        Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": str(unreadable)})
