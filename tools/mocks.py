@@ -37,6 +37,7 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
     ),
     "azure-native:security:SecurityConnector": ("Microsoft.Security/securityConnectors", "securityConnectorName"),
+    "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
 }
 
 
@@ -63,6 +64,16 @@ _SCOPED_IDS: dict[str, Any] = {
     ),
     "azure-native:monitor:DataCollectionRuleAssociation": lambda i, _: (
         f"{i['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{i['associationName']}"
+    ),
+    "azure-native:keyvault:Key": lambda i, rg: (
+        f"{rg}/providers/Microsoft.KeyVault/vaults/{i['vaultName']}/keys/{i['keyName']}"
+    ),
+    "azure-native:storage:BlobServiceProperties": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/{i['blobServicesName']}"
+    ),
+    "azure-native:storage:BlobContainer": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/default/containers/"
+        f"{i['containerName']}"
     ),
     "azure-native:authorization:RoleAssignment": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{i['roleAssignmentName']}"
@@ -180,9 +191,11 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
         return f"{inputs.get('repositoryId')}/{inputs.get('file')}", dict(inputs)
     if token.startswith("azuredevops:index/serviceEndpoint"):
         return guid, _service_endpoint_outputs(inputs, urn)
-    if token == "azuredevops:index/buildDefinition:BuildDefinition":
-        return str(numeric), {**inputs, "revision": 1}
-    return str(numeric), dict(inputs)
+    if token == "azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement":
+        # Azure DevOps names the member by a graph descriptor ("aadsp." + its encoded ID), which permissions take.
+        return guid, {**inputs, "descriptor": f"aadsp.{_b64(guid)}"}
+    revision = {"revision": 1} if token == "azuredevops:index/buildDefinition:BuildDefinition" else {}
+    return str(numeric), {**inputs, **revision}
 
 
 def _b64(text: str) -> str:
