@@ -55,8 +55,9 @@ class SecretsKeys(pulumi.ComponentResource):
                 key_name=key_name,
                 vault_name=vault.name,
                 resource_group_name=args.resource_group_name,
-                # go-cloud's azurekeyvault keeper (secrets/azurekeyvault) encrypts and decrypts with the key
-                # (RSA-OAEP-256 by default); no other operation is allowed.
+                # Pulumi's azurekeyvault:// secrets manager is go-cloud's keeper (google/go-cloud
+                # secrets/azurekeyvault/akv.go: keeper.Encrypt and keeper.Decrypt call the vault's encrypt and decrypt
+                # operations, RSA-OAEP-256 by default), so no other operation is allowed.
                 properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["encrypt", "decrypt"]),
                 tags=args.tags,
                 opts=keep,
