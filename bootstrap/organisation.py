@@ -3,9 +3,8 @@
 An identity that signs in to Azure DevOps (the provider's Azure CLI authentication inside the pipeline's AzureCLI
 task) must be a member of the organisation. The preview identities only read (Stakeholder access). The deploy
 identities create the estate's project, and a project's creator administers it, so the one organisation-level right
-they need is "Create new projects" (namespace "Collection", token "NAMESPACE:", action CREATE_PROJECTS, per
-learn.microsoft.com/azure/devops/organizations/security/namespace-reference); everything inside the estate's
-projects follows from creating them.
+they need is "Create new projects" (namespace "Collection", action CREATE_PROJECTS: learn.microsoft.com/azure/devops/
+organizations/security/namespace-reference); everything inside the estate's projects follows from creating them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
-# The "Collection" security namespace has the same ID in every organisation (namespace reference above).
+# The "Collection" namespace has the same ID in every organisation, and one token for the whole organisation: the
+# provider's own token generator says so (microsoft/terraform-provider-azuredevops, azuredevops/internal/service/
+# security/data_security_namespace_token.go, namespaceTokenTemplates["3e65f728-..."] = "NAMESPACE:").
 COLLECTION_NAMESPACE_ID = "3e65f728-f8bc-4ecd-8764-7e378b19bfa7"
 COLLECTION_TOKEN = "NAMESPACE:"
 
