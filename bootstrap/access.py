@@ -31,20 +31,25 @@ def assignable_roles_condition(role_ids: Iterable[str]) -> str:
     """An ABAC condition letting the holder write and delete assignments of exactly `role_ids`.
 
     The "Constrain roles" form of learn.microsoft.com/azure/role-based-access-control/
-    delegate-role-assignments-examples: any action other than roleAssignments/write (delete) passes; those two pass
-    only for the listed roles.
+    delegate-role-assignments-examples, narrowed to service principals as its "Constrain roles and principal types"
+    example does: any action other than roleAssignments/write (delete) passes; those two pass only for the listed
+    roles, assigned to service principals.
     """
     ids = sorted(set(role_ids))
     if not ids:
         raise ValueError("a role-assigning grant must name at least one assignable role")
     listed = ", ".join(ids)
-    attribute = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+    role = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+    # The estate assigns roles to service principals only (components/identity.py, RoleGrants): never to a person.
+    principal = "Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase"
     return (
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
-        f"(@Request[{attribute}] ForAnyOfAnyValues:GuidEquals {{{listed}}}))"
+        f"(@Request[{role}] ForAnyOfAnyValues:GuidEquals {{{listed}}}"
+        f" AND @Request[{principal} {{'ServicePrincipal'}}))"
         " AND "
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
-        f"(@Resource[{attribute}] ForAnyOfAnyValues:GuidEquals {{{listed}}}))"
+        f"(@Resource[{role}] ForAnyOfAnyValues:GuidEquals {{{listed}}}"
+        f" AND @Resource[{principal} {{'ServicePrincipal'}}))"
     )
 
 

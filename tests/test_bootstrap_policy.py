@@ -20,6 +20,27 @@ RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 UAA = "18d7d88d-d35e-4fb5-a5c3-7773c4a72d9d"
 # Key Vault Secrets User, one of the roles the estate assigns (components/identity.py).
 ESTATE_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
+WIDENING = f"@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {{{UAA}}}"
+# The "Constrain roles" example as the portal's condition editor shows it (delegate-role-assignments-examples).
+PORTAL_FORM = """(
+ (
+  !(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})
+ )
+ OR
+ (
+  @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {BACKUP_ROLES}
+ )
+)
+AND
+(
+ (
+  !(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})
+ )
+ OR
+ (
+  @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {BACKUP_ROLES}
+ )
+)""".replace("BACKUP_ROLES", "5e467623-bb1f-42f4-a55d-6e525e11384b, a795c7a0-d4a2-40c1-ae25-d81f01202912")
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +184,15 @@ BREAKS = [
             "role-assignment-role-assigning-conditioned",
             bootstrap.ROLE_ASSIGNMENT,
             "deploy-dev-assign-estate-roles",
-            lambda inputs: inputs.update(condition=inputs["condition"].split(" AND ")[0]),
+            lambda inputs: inputs.update(condition=inputs["condition"].split(" AND ((")[0]),
             "delete unconstrained",
+        ),
+        (
+            "role-assignment-role-assigning-conditioned",
+            bootstrap.ROLE_ASSIGNMENT,
+            "deploy-dev-assign-estate-roles",
+            lambda inputs: inputs.update(condition=f"({inputs['condition']}) OR ({WIDENING})"),
+            "widened by an OR",
         ),
         (
             "iac-environment-checks",
@@ -226,6 +254,12 @@ def test_exempt_estate_rules_still_bite_outside_the_bootstrap(boot: Capture) -> 
     assert {"role-assignment-no-privileged-roles", "role-assignment-resource-scope"} <= fired
     vault = next(r for r in boot.of_type("azure-native:keyvault:Vault"))
     assert "diagnostics-on-monitored-resources" in {v.policy for v in offline.evaluate(POLICIES, [_as_estate(vault)])}
+
+
+def test_the_documented_multi_line_condition_is_accepted(boot: Capture) -> None:
+    target = next(r for r in boot.of_type(bootstrap.ROLE_ASSIGNMENT) if r.name.endswith("assign-estate-roles"))
+    documented = dataclasses.replace(target, inputs={**target.inputs, "condition": PORTAL_FORM})
+    assert offline.evaluate(POLICIES, [documented]) == []
 
 
 def test_project_of_reads_the_urn() -> None:

@@ -36,16 +36,33 @@ ROLE_ASSIGNING = {
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
 }
 GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
-# One clause of the "Constrain roles" condition (delegate-role-assignments-examples): the action, then the GUID list.
-CONSTRAINED = {
-    action: re.compile(
-        rf"!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\)\s+OR\s+"
-        rf"\(@{source}\[Microsoft\.Authorization/roleAssignments:RoleDefinitionId\]\s+"
-        rf"ForAnyOfAnyValues:GuidEquals\s+\{{\s*({GUID}(?:\s*,\s*{GUID})*)\s*\}}\)",
-        re.IGNORECASE,
+
+
+def _clause(action: str, source: str) -> str:
+    """One half of the "Constrain roles" condition (learn.microsoft.com/azure/role-based-access-control/
+    delegate-role-assignments-examples), with whitespace around parentheses removed: the action passes only for the
+    listed role IDs, optionally narrowed to principal types."""
+    guids = rf"(?P<{action}>{GUID}(?:\s*,\s*{GUID})*)"
+    principal = (
+        rf"(?: AND @{source}\[Microsoft\.Authorization/roleAssignments:PrincipalType\] "
+        r"ForAnyOfAnyValues:StringEqualsIgnoreCase \{[^{}()]*\})?"
     )
-    for action, source in (("write", "Request"), ("delete", "Resource"))
-}
+    return (
+        rf"\(\(!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\)OR"
+        rf"\(@{source}\[Microsoft\.Authorization/roleAssignments:RoleDefinitionId\] "
+        rf"ForAnyOfAnyValues:GuidEquals \{{\s*{guids}\s*\}}{principal}\)\)"
+    )
+
+
+# The whole condition is exactly the two clauses: nothing may widen them (an OR) or leave an action out.
+CONSTRAINED = re.compile(_clause("write", "Request") + "AND" + _clause("delete", "Resource"), re.IGNORECASE)
+
+
+def _normalized(condition: str) -> str:
+    """The portal's multi-line form and the one-line form alike: no space around parentheses, single spaces."""
+    return re.sub(r"\s*([()])\s*", r"\1", " ".join(condition.split()))
+
+
 # The prod preview runs pull requests' code: an approval, never a branch check (PR runs are not on main).
 IAC_PROD_ENVIRONMENTS = ("aks-estate-iac-prod", "aks-estate-iac-prod-preview")
 IAC_MAIN_ONLY_ENVIRONMENTS = ("aks-estate-iac-dev", "aks-estate-iac-prod")
@@ -119,15 +136,17 @@ def _role_assigning_conditioned(props: Props) -> Iterable[str]:
     role = ROLE_ASSIGNING.get(_role_guid(props))
     if role is None:
         return
-    condition = str(props.get("condition") or "")
     if props.get("conditionVersion") != "2.0":
         yield f"{role} must carry a conditionVersion '2.0' condition, got {props.get('conditionVersion')!r}"
-    for action, pattern in CONSTRAINED.items():
-        match = pattern.search(condition)
-        if not match:
-            yield f"{role}: the condition must limit roleAssignments/{action} to listed role definition IDs"
-            continue
-        listed = {guid.strip().lower() for guid in match.group(1).split(",")}
+    match = CONSTRAINED.fullmatch(_normalized(str(props.get("condition") or "")))
+    if not match:
+        yield (
+            f"{role}: the condition must be exactly the 'Constrain roles' form, limiting roleAssignments/write and "
+            "/delete to listed role definition IDs"
+        )
+        return
+    for action in ("write", "delete"):
+        listed = {guid.strip().lower() for guid in match.group(action).split(",")}
         escalating = sorted(listed & {OWNER, *ROLE_ASSIGNING})
         if escalating:
             yield f"{role}: the condition lets it {action} assignments of role-assigning roles {escalating}"
