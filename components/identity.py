@@ -30,6 +30,12 @@ ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")
 WORKLOAD_IDENTITY_AUDIENCE = "api://AzureADTokenExchange"
 
 
+def estate_assignable_role_ids() -> list[str]:
+    """The role definition GUIDs the estate assigns: `Grant` refuses every other role, so these and no more are what
+    the estate's deployer must be able to assign (bootstrap/access.py limits its RBAC Administrator role to them)."""
+    return sorted(BUILT_IN_ROLES.values())
+
+
 def role_assignment_name(subscription_id: str, stack_key: str, purpose: str) -> str:
     """A GUID that is the same on every run for the same subscription, stack and purpose, and differs between them:
     assignment names are unique per tenant, and one tenant may hold the same stack in two subscriptions."""

@@ -29,6 +29,7 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 from policy import offline
 from policy.rules import POLICIES, azure, devops
 from policy.rules.common import RESOURCE_GROUP
+from tests.test_bootstrap_policy import BROKEN_RULES as BOOTSTRAP_BROKEN_RULES
 from tools.capture import Capture, Registration
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
@@ -627,7 +628,8 @@ def test_prod_only_rules_let_the_same_change_through_on_dev(
 
 
 def test_every_rule_has_a_broken_case() -> None:
-    assert sorted(BY_NAME) == sorted({case.policy for case in BREAKS})
+    # The bootstrap's rules are broken on the bootstrap's inventory, in tests/test_bootstrap_policy.py.
+    assert sorted(BY_NAME) == sorted({case.policy for case in BREAKS} | BOOTSTRAP_BROKEN_RULES)
 
 
 def test_rules_have_unique_names_and_state_their_source() -> None:

@@ -231,14 +231,20 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute(
-    monitor: CapturingMonitor, stack: str, config: dict[str, str], secret_keys: list[str], program: Path
+    monitor: CapturingMonitor,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    program: Path,
+    *,
+    project: str = PROJECT,
 ) -> None:
     """Run the program once under `monitor`; raises whatever the program raises."""
     os.environ["PULUMI_CONFIG"] = json.dumps(config)
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
     # Each run needs its own root stack resource; set_mocks only creates one when none is installed.
     set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
 
     def program_run() -> None:
         runpy.run_path(str(program), run_name="__main__")
@@ -252,10 +258,12 @@ def run(
     secret_keys: list[str],
     program: Path = ROOT / "__main__.py",
     on_register: Callable[[Registration], None] | None = None,
+    *,
+    project: str = PROJECT,
 ) -> Capture:
     """Run the program once for `stack` with `config` and return everything it registered and exported."""
     monitor = CapturingMonitor(EstateMocks(), on_register)
-    execute(monitor, stack, config, secret_keys, program)
+    execute(monitor, stack, config, secret_keys, program, project=project)
     exported: dict[str, Any] = dict(getattr(get_root_resource(), "outputs", {}))
     outputs = _sync_await(_resolve_outputs(exported))
     return Capture(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs)

@@ -41,6 +41,7 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
+    "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
 }
 
 
@@ -67,6 +68,16 @@ _SCOPED_IDS: dict[str, Any] = {
     ),
     "azure-native:monitor:DataCollectionRuleAssociation": lambda i, _: (
         f"{i['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{i['associationName']}"
+    ),
+    "azure-native:keyvault:Key": lambda i, rg: (
+        f"{rg}/providers/Microsoft.KeyVault/vaults/{i['vaultName']}/keys/{i['keyName']}"
+    ),
+    "azure-native:storage:BlobServiceProperties": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/{i['blobServicesName']}"
+    ),
+    "azure-native:storage:BlobContainer": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/default/containers/"
+        f"{i['containerName']}"
     ),
     "azure-native:authorization:RoleAssignment": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{i['roleAssignmentName']}"
@@ -205,6 +216,9 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     if token.startswith("azuredevops:index/serviceEndpoint"):
         return guid, _service_endpoint_outputs(inputs, urn)
     computed: dict[str, Any] = {}
+    if token == "azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement":
+        # Azure DevOps names the member by a graph descriptor ("aadsp." + its encoded ID), which permissions take.
+        return guid, {**inputs, "descriptor": f"aadsp.{_b64(guid)}"}
     if token == "azuredevops:index/buildDefinition:BuildDefinition":
         computed = {"revision": 1}
     elif token == "azuredevops:index/queue:Queue":

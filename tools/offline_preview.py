@@ -1,8 +1,10 @@
 """Offline preview: run the stack's program under Pulumi's mock engine and write its inventory.
 
-    python -m tools.offline_preview --stack <dev|prod> [--config-file PATH] [--out DIR] [--previous DIR]
+    python -m tools.offline_preview [--program estate|bootstrap] --stack <stack> [--config-file PATH] [--out DIR]
+        [--previous DIR]
 
-Writes DIR/resources.json, outputs.json, summary.md and the diagram (default DIR: out/<stack>), runs the policy pack
+Writes DIR/resources.json, outputs.json, summary.md and the diagram (default DIR: out/<stack>, out/bootstrap-<stack>
+for the bootstrap program), runs the policy pack
 over the inventory, and prints a summary. Invalid config exits 2 with one message naming the key, the value and the
 rule; nothing is registered and nothing is written. A mandatory policy violation exits 3 after writing the files,
 as `pulumi preview --policy-pack policy` would fail.
@@ -16,9 +18,10 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from components.config import ConfigError
+from components.config import NAMESPACE, ConfigError
 from policy import offline as policy_offline
 from policy.rules import POLICIES
 from tools import capture, cost_overview, diagram, network_paths, offline_diff
@@ -32,7 +35,32 @@ MANUAL_STEPS = {
     "Managed DevOps Pool) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
+    "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "
+    "to the Entra ID group its stack names in `aks-estate:adminGroupObjectIds`: the estate creates Kubernetes objects "
+    "through Azure RBAC for Kubernetes, and Entra group membership is outside what this program manages.",
 }
+
+
+@dataclass(frozen=True)
+class Program:
+    """A Pulumi program of this repository: its entry point, its project (config namespace) and top component."""
+
+    main: Path
+    project: str
+    top_component: str
+    out_prefix: str
+
+
+PROGRAMS = {
+    "estate": Program(capture.ROOT / "__main__.py", NAMESPACE, "aks-estate:estate:Estate", ""),
+    "bootstrap": Program(
+        capture.ROOT / "bootstrap" / "__main__.py",
+        "aks-estate-bootstrap",
+        "aks-estate:bootstrap:Bootstrap",
+        "bootstrap-",
+    ),
+}
+TOP_COMPONENTS = {program.top_component for program in PROGRAMS.values()}
 
 
 def _progress() -> Callable[[capture.Registration], None]:
@@ -56,7 +84,7 @@ def _component_of(result: capture.Capture, registration: capture.Registration) -
     current = registration
     while current.parent:
         parent = result.by_urn(current.parent)
-        if parent.type == "aks-estate:estate:Estate":
+        if parent.type in TOP_COMPONENTS:
             return current.type if not current.custom else "(estate)"
         current = parent
     return "(stack)"
@@ -171,8 +199,19 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
     return "\n".join(lines) + "\n"
 
 
+def _print_table(result: capture.Capture, heading: str) -> None:
+    table = summary_table(result)
+    width = max(len(component) for component, _, _ in table)
+    components = sum(1 for r in result.resources if not r.custom)
+    print(heading)
+    for component, token, count in table:
+        print(f"  {component:<{width}}  {count:4d}  {token}")
+    print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.offline_preview", description=__doc__.splitlines()[0])
+    parser.add_argument("--program", choices=sorted(PROGRAMS), default="estate", help="which program (default estate)")
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml unless --config-file")
     parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default out/<stack>)")
@@ -184,15 +223,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    config_file = args.config_file or capture.ROOT / f"Pulumi.{args.stack}.yaml"
+    program = PROGRAMS[args.program]
+    config_file = args.config_file or program.main.parent / f"Pulumi.{args.stack}.yaml"
     if not config_file.is_file():
         print(f"error: no stack config at {config_file}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:
         config, secret_keys = capture.load_stack_config(config_file)
-        print(f"running __main__.py for stack {args.stack!r} under the mock engine ...", flush=True)
-        result = capture.run(args.stack, config, secret_keys, on_register=_progress() if sys.stderr.isatty() else None)
+        print(
+            f"running {program.main.relative_to(capture.ROOT)} for stack {args.stack!r} under the mock engine ...",
+            flush=True,
+        )
+        result = capture.run(
+            args.stack,
+            config,
+            secret_keys,
+            program.main,
+            on_register=_progress() if sys.stderr.isatty() else None,
+            project=program.project,
+        )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -202,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Values only known after a real update are advisory in `pulumi preview`; offline every value is known.
     violations = [v for v in policy_offline.evaluate(POLICIES, result.resources) if not v.unknown]
-    out = args.out or capture.ROOT / "out" / args.stack
+    out = args.out or capture.ROOT / "out" / f"{program.out_prefix}{args.stack}"
     out.mkdir(parents=True, exist_ok=True)
     inventory = [registration.as_json() for registration in result.resources]
     summary = render_summary(result, config_file.name, violations) + "\n" + cost_overview.render(inventory)
@@ -215,13 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "summary.md").write_text(summary)
     drawn = diagram.write(result, out)
 
-    table = summary_table(result)
-    width = max(len(component) for component, _, _ in table)
-    components = sum(1 for r in result.resources if not r.custom)
-    print(f"offline preview of stack {args.stack!r} ({config_file.name}) in {elapsed:.1f} s")
-    for component, token, count in table:
-        print(f"  {component:<{width}}  {count:4d}  {token}")
-    print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
+    _print_table(result, f"offline preview of stack {args.stack!r} ({config_file.name}) in {elapsed:.1f} s")
     written = ["resources.json", "outputs.json", "summary.md", *(path.name for path in drawn)]
     written += ["changes.json"] if previous is not None else []
     print(f"wrote {', '.join(written)} to {out}")

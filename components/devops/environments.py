@@ -18,6 +18,8 @@ class Approval:
 
     approver_emails: Sequence[str]
     timeout_minutes: int
+    # What the approver must have seen; the default fits the service pipelines' production stage.
+    instructions: str = ""
 
     def __post_init__(self) -> None:
         if not self.approver_emails:
@@ -72,7 +74,8 @@ class DeploymentEnvironment(pulumi.ComponentResource):
                 minimum_required_approvers=1,
                 requester_can_approve=False,
                 timeout=args.approval.timeout_minutes,
-                instructions=f"Approve only a run whose staging deployment and acceptance tests succeeded; it "
+                instructions=args.approval.instructions
+                or f"Approve only a run whose staging deployment and acceptance tests succeeded; it "
                 f"deploys to {args.environment_name}.",
                 **target,
                 opts=pulumi.ResourceOptions(parent=self),

@@ -1,0 +1,106 @@
+"""The IaC identities' Azure roles, each at the narrowest scope Azure accepts for it.
+
+Role definition IDs of built-in roles are the same in every tenant (learn.microsoft.com/azure/role-based-access-control/
+built-in-roles). The only role that can assign roles, Role Based Access Control Administrator, always carries a
+condition naming exactly the roles it may assign and remove.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from components.identity import role_assignment_name
+
+IAC_ROLES: dict[str, str] = {
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+}
+ROLE_ASSIGNING = "Role Based Access Control Administrator"
+CONDITION_VERSION = "2.0"
+
+
+def assignable_roles_condition(role_ids: Iterable[str]) -> str:
+    """An ABAC condition letting the holder write and delete assignments of exactly `role_ids`.
+
+    The "Constrain roles" form of learn.microsoft.com/azure/role-based-access-control/
+    delegate-role-assignments-examples, narrowed to service principals as its "Constrain roles and principal types"
+    example does: any action other than roleAssignments/write (delete) passes; those two pass only for the listed
+    roles, assigned to service principals.
+    """
+    ids = sorted(set(role_ids))
+    if not ids:
+        raise ValueError("a role-assigning grant must name at least one assignable role")
+    listed = ", ".join(ids)
+    role = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+    # The estate assigns roles to service principals only (components/identity.py, RoleGrants): never to a person.
+    principal = "Microsoft.Authorization/roleAssignments:PrincipalType] ForAnyOfAnyValues:StringEqualsIgnoreCase"
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[{role}] ForAnyOfAnyValues:GuidEquals {{{listed}}}"
+        f" AND @Request[{principal} {{'ServicePrincipal'}}))"
+        " AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[{role}] ForAnyOfAnyValues:GuidEquals {{{listed}}}"
+        f" AND @Resource[{principal} {{'ServicePrincipal'}}))"
+    )
+
+
+@dataclass(frozen=True)
+class IacGrant:
+    purpose: str
+    role: str
+    principal_id: pulumi.Input[str]
+    scope: pulumi.Input[str]
+    # Required for (and only allowed on) the role-assigning role: the role IDs it may assign.
+    assignable_role_ids: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in IAC_ROLES:
+            raise ValueError(f"role {self.role!r} is not one the bootstrap grants: {sorted(IAC_ROLES)}")
+        if (self.role == ROLE_ASSIGNING) != bool(self.assignable_role_ids):
+            raise ValueError(f"{self.purpose}: only {ROLE_ASSIGNING!r} names assignable roles, and it must")
+
+
+@dataclass(frozen=True)
+class IacAccessArgs:
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    grants: Sequence[IacGrant]
+
+
+class IacAccess(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IacAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:IacAccess", name, None, opts)
+        purposes = [grant.purpose for grant in args.grants]
+        if len(set(purposes)) != len(purposes):
+            raise ValueError(f"grant purposes must be unique: {purposes}")
+        for grant in args.grants:
+            conditioned = bool(grant.assignable_role_ids)
+            authorization.RoleAssignment(
+                f"{name}-{grant.purpose}",
+                role_assignment_name=pulumi.Output.from_input(args.subscription_id).apply(
+                    functools.partial(role_assignment_name, stack_key=args.stack_key, purpose=grant.purpose)
+                ),
+                principal_id=grant.principal_id,
+                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                role_definition_id=pulumi.Output.concat(
+                    "/subscriptions/",
+                    args.subscription_id,
+                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                    IAC_ROLES[grant.role],
+                ),
+                scope=grant.scope,
+                condition=assignable_roles_condition(grant.assignable_role_ids) if conditioned else None,
+                condition_version=CONDITION_VERSION if conditioned else None,
+                description=f"aks-estate-bootstrap: {grant.role} for {grant.purpose}",
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            )
+        self.register_outputs({})

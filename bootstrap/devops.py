@@ -1,0 +1,197 @@
+"""The IaC side of Azure DevOps: project, repository, workload-identity connections, pipelines, variable group.
+
+Every protected resource (connection, environment, variable group) is open to no pipeline by default and is
+authorized for exactly the definitions whose YAML uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+from bootstrap import names
+from components.devops.pipelines import Authorization
+from components.devops.repository import MAIN_BRANCH
+from components.devops.service_connections import WORKLOAD_IDENTITY_FEDERATION
+from components.identity import FederatedSubject
+
+
+@dataclass(frozen=True)
+class IacRepositoryArgs:
+    project_name: str
+    repository_name: str
+
+
+class IacRepository(pulumi.ComponentResource):
+    project_id: pulumi.Output[str]
+    repository_id: pulumi.Output[str]
+    remote_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IacRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:IacRepository", name, None, opts)
+        # The repository holds the estate's code and history: neither it nor its project may go by accident.
+        keep = pulumi.ResourceOptions(parent=self, protect=True)
+        project = azuredevops.Project(
+            f"{name}-project",
+            name=args.project_name,
+            description="aks-estate: the estate's infrastructure as code and the pipelines that deploy it",
+            visibility="private",
+            version_control="Git",
+            opts=keep,
+        )
+        repository = azuredevops.Git(
+            f"{name}-repository",
+            project_id=project.id,
+            name=args.repository_name,
+            # This repository is pushed to it after `pulumi up` (README, Bootstrap); nothing is seeded.
+            initialization=azuredevops.GitInitializationArgs(init_type="Uninitialized"),
+            opts=keep,
+        )
+        self.project_id = project.id
+        self.repository_id = repository.id
+        self.remote_url = repository.remote_url
+        self.register_outputs({"projectId": self.project_id, "remoteUrl": self.remote_url})
+
+
+@dataclass(frozen=True)
+class IacConnectionArgs:
+    project_id: pulumi.Input[str]
+    connection_name: str
+    credential_name: str
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+
+
+class IacConnection(pulumi.ComponentResource):
+    """One Azure Resource Manager connection that signs in as one identity by workload identity federation."""
+
+    connection_id: pulumi.Output[str]
+    federated_subject: FederatedSubject
+
+    def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:IacConnection", name, None, opts)
+        connection = azuredevops.ServiceEndpointAzureRM(
+            f"{name}-connection",
+            project_id=args.project_id,
+            service_endpoint_name=args.connection_name,
+            description="aks-estate IaC: Azure Resource Manager as one identity (workload identity federation)",
+            service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
+            credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity_client_id),
+            azurerm_spn_tenantid=args.tenant_id,
+            azurerm_subscription_id=args.subscription_id,
+            azurerm_subscription_name=args.subscription_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.connection_id = connection.id
+        # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
+        self.federated_subject = FederatedSubject(
+            args.credential_name,
+            connection.workload_identity_federation_issuer,
+            connection.workload_identity_federation_subject,
+        )
+        self.register_outputs({"connectionId": self.connection_id})
+
+
+@dataclass(frozen=True)
+class IacPipelinesArgs:
+    project_id: pulumi.Input[str]
+    repository_id: pulumi.Input[str]
+    authorizations: Mapping[names.PipelineKind, Sequence[Authorization]]
+    minimum_reviewers: int
+
+
+class IacPipelines(pulumi.ComponentResource):
+    """The PR, deploy and drift definitions, what each may use, and the PR pipeline as build validation on main."""
+
+    definition_ids: dict[names.PipelineKind, pulumi.Output[int]]
+
+    def __init__(self, name: str, args: IacPipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:IacPipelines", name, None, opts)
+        self.definition_ids = {}
+        for kind, (pipeline_name, yml_path) in names.PIPELINES.items():
+            build = azuredevops.BuildDefinition(
+                f"{name}-{kind}",
+                project_id=args.project_id,
+                name=pipeline_name,
+                repository=azuredevops.BuildDefinitionRepositoryArgs(
+                    repo_type="TfsGit", repo_id=args.repository_id, branch_name=MAIN_BRANCH, yml_path=yml_path
+                ),
+                # Deploy follows its YAML trigger (main); PR runs through build validation; drift on its schedule.
+                ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if kind == "deploy" else None,
+                job_authorization_scope="project",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            definition_id = build.id.apply(int)
+            self.definition_ids[kind] = definition_id
+            for authorization in args.authorizations.get(kind, ()):
+                azuredevops.PipelineAuthorization(
+                    f"{name}-{kind}-{authorization.key}",
+                    project_id=args.project_id,
+                    pipeline_id=definition_id,
+                    type=authorization.kind,
+                    resource_id=authorization.resource_id,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+        scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
+        azuredevops.BranchPolicyBuildValidation(
+            f"{name}-build-validation",
+            project_id=args.project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
+                build_definition_id=self.definition_ids["pr"],
+                display_name="IaC preview",
+                # A preview goes stale as main moves: a PR merges only on a preview of its current merge commit.
+                valid_duration=720,
+                queue_on_source_update_only=False,
+                scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        azuredevops.BranchPolicyMinReviewers(
+            f"{name}-min-reviewers",
+            project_id=args.project_id,
+            enabled=True,
+            blocking=True,
+            settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
+                reviewer_count=args.minimum_reviewers,
+                submitter_can_vote=False,
+                last_pusher_cannot_approve=True,
+                on_push_reset_all_votes=True,
+                scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"definitionIds": self.definition_ids})
+
+
+@dataclass(frozen=True)
+class IacVariableGroupArgs:
+    project_id: pulumi.Input[str]
+    state_account_name: pulumi.Input[str]
+    key_vault_name: pulumi.Input[str]
+
+
+class IacVariableGroup(pulumi.ComponentResource):
+    group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IacVariableGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:IacVariableGroup", name, None, opts)
+        group = azuredevops.VariableGroup(
+            f"{name}-group",
+            project_id=args.project_id,
+            name=names.VARIABLE_GROUP,
+            description="aks-estate IaC: where Pulumi keeps state and its secrets keys; names only, no secrets",
+            allow_access=False,
+            variables=[
+                azuredevops.VariableGroupVariableArgs(name=names.STATE_ACCOUNT_VARIABLE, value=args.state_account_name),
+                azuredevops.VariableGroupVariableArgs(name=names.KEY_VAULT_VARIABLE, value=args.key_vault_name),
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.group_id = group.id
+        self.register_outputs({"groupId": self.group_id})

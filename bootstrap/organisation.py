@@ -1,0 +1,61 @@
+"""What the IaC identities may do in the Azure DevOps organisation, granted as narrowly as the provider allows.
+
+An identity that signs in to Azure DevOps (the provider's Azure CLI authentication inside the pipeline's AzureCLI
+task) must be a member of the organisation. The preview identities only read (Stakeholder access). The deploy
+identities create the estate's project, and a project's creator administers it, so the one organisation-level right
+they need is "Create new projects" (namespace "Collection", action CREATE_PROJECTS: learn.microsoft.com/azure/devops/
+organizations/security/namespace-reference); everything inside the estate's projects follows from creating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+# The "Collection" namespace has the same ID in every organisation, and one token for the whole organisation: the
+# provider's own token generator says so (microsoft/terraform-provider-azuredevops, azuredevops/internal/service/
+# security/data_security_namespace_token.go, namespaceTokenTemplates["3e65f728-..."] = "NAMESPACE:").
+COLLECTION_NAMESPACE_ID = "3e65f728-f8bc-4ecd-8764-7e378b19bfa7"
+COLLECTION_TOKEN = "NAMESPACE:"
+
+
+@dataclass(frozen=True)
+class OrganisationAccessArgs:
+    # Keyed by identity name; the values are the identities' service principal object IDs.
+    readers: Mapping[str, pulumi.Input[str]]
+    project_creators: Mapping[str, pulumi.Input[str]]
+
+
+class OrganisationAccess(pulumi.ComponentResource):
+    def __init__(self, name: str, args: OrganisationAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:OrganisationAccess", name, None, opts)
+        for identity, object_id in args.readers.items():
+            azuredevops.ServicePrincipalEntitlement(
+                f"{name}-{identity}",
+                origin="aad",
+                origin_id=object_id,
+                account_license_type="stakeholder",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        for identity, object_id in args.project_creators.items():
+            # Basic access: the estate's stacks create repositories and pipelines, which Stakeholders cannot.
+            member = azuredevops.ServicePrincipalEntitlement(
+                f"{name}-{identity}",
+                origin="aad",
+                origin_id=object_id,
+                account_license_type="express",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            azuredevops.SecurityPermissions(
+                f"{name}-{identity}-create-projects",
+                namespace_id=COLLECTION_NAMESPACE_ID,
+                token=COLLECTION_TOKEN,
+                principal=member.descriptor,
+                permissions={"CREATE_PROJECTS": "Allow"},
+                replace=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({})

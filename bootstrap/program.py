@@ -1,0 +1,258 @@
+"""The whole bootstrap: state, secrets keys, identities, their roles, and the IaC side of Azure DevOps."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization, resources
+
+from bootstrap import names
+from bootstrap.access import IacAccess, IacAccessArgs, IacGrant
+from bootstrap.config import STACKS, BootstrapConfig
+from bootstrap.devops import (
+    IacConnection,
+    IacConnectionArgs,
+    IacPipelines,
+    IacPipelinesArgs,
+    IacRepository,
+    IacRepositoryArgs,
+    IacVariableGroup,
+    IacVariableGroupArgs,
+)
+from bootstrap.organisation import OrganisationAccess, OrganisationAccessArgs
+from bootstrap.secrets import SecretsKeys, SecretsKeysArgs
+from bootstrap.state import StateBackend, StateBackendArgs
+from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
+from components.devops.pipelines import Authorization
+from components.devops.repository import MAIN_BRANCH
+from components.identity import (
+    FederatedCredentials,
+    FederatedCredentialsArgs,
+    PipelineIdentity,
+    PipelineIdentityArgs,
+    estate_assignable_role_ids,
+)
+
+
+class Bootstrap(pulumi.ComponentResource):
+    def __init__(self, name: str, config: BootstrapConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:Bootstrap", name, None, opts)
+        bootstrap_names = names.BootstrapNames(config.name_prefix)
+        tags = {"workload": "aks-estate-iac", "managed-by": "pulumi"}
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        subscription_scope = pulumi.Output.concat("/subscriptions/", client.subscription_id)
+
+        group = resources.ResourceGroup(
+            f"{name}-resource-group",
+            resource_group_name=bootstrap_names.resource_group,
+            location=config.location,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        state = StateBackend(
+            f"{name}-state",
+            StateBackendArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                account_name=bootstrap_names.state_account,
+                container_names=[names.state_container(stack) for stack in STACKS],
+                soft_delete_days=config.state_soft_delete_days,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        keys = SecretsKeys(
+            f"{name}-secrets",
+            SecretsKeysArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vault_name=bootstrap_names.key_vault,
+                tenant_id=client.tenant_id,
+                key_names=[names.secrets_key(stack) for stack in STACKS],
+                soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        repository = IacRepository(
+            f"{name}-repository",
+            IacRepositoryArgs(project_name=config.devops_project, repository_name=config.repository_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        project_id = repository.project_id
+
+        identities: dict[tuple[names.Role, str], PipelineIdentity] = {}
+        connections: dict[tuple[names.Role, str], IacConnection] = {}
+        grants: list[IacGrant] = []
+        for stack in STACKS:
+            for role in names.ROLES:
+                identity_name = names.identity(role, stack)
+                identity = PipelineIdentity(
+                    f"{name}-{identity_name}",
+                    PipelineIdentityArgs(
+                        resource_group_name=group.name,
+                        location=config.location,
+                        identity_name=identity_name,
+                        tags=tags,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                connection = IacConnection(
+                    f"{name}-{names.service_connection(role, stack)}",
+                    IacConnectionArgs(
+                        project_id=project_id,
+                        connection_name=names.service_connection(role, stack),
+                        credential_name=names.federated_credential(role, stack),
+                        tenant_id=client.tenant_id,
+                        subscription_id=client.subscription_id,
+                        identity_client_id=identity.client_id,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                # Federated to its own connection only, so only pipelines authorized for it can act as it.
+                FederatedCredentials(
+                    f"{name}-{identity_name}-federation",
+                    FederatedCredentialsArgs(
+                        resource_group_name=group.name,
+                        identity_name=identity.identity_name,
+                        subjects=[connection.federated_subject],
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                identities[role, stack] = identity
+                connections[role, stack] = connection
+                grants.extend(
+                    self._grants(
+                        role, stack, identity=identity, subscription_scope=subscription_scope, state=state, keys=keys
+                    )
+                )
+
+        IacAccess(
+            f"{name}-access",
+            IacAccessArgs(
+                subscription_id=client.subscription_id, stack_key=f"bootstrap/{config.name_prefix}", grants=grants
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        OrganisationAccess(
+            f"{name}-organisation",
+            OrganisationAccessArgs(
+                readers={names.identity("preview", s): identities["preview", s].principal_id for s in STACKS},
+                project_creators={names.identity("deploy", s): identities["deploy", s].principal_id for s in STACKS},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        environments = {
+            environment_name: DeploymentEnvironment(
+                f"{name}-{environment_name}",
+                DeploymentEnvironmentArgs(
+                    project_id=project_id,
+                    environment_name=environment_name,
+                    description=description,
+                    approval=Approval(config.approvers, config.approval_timeout_minutes, instructions)
+                    if instructions
+                    else None,
+                    allowed_branch=branch,
+                    exclusive_lock=branch is not None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for environment_name, description, instructions, branch in (
+                (names.environment("dev"), "aks-estate IaC: `pulumi up` of the dev stack", "", MAIN_BRANCH),
+                (
+                    names.environment("prod"),
+                    "aks-estate IaC: `pulumi up` of the prod stack",
+                    "Approve only after reading the prod preview of this commit on the run's summary page.",
+                    MAIN_BRANCH,
+                ),
+                (
+                    names.PROD_PREVIEW_ENVIRONMENT,
+                    "aks-estate IaC: a pull request's code previews the prod stack",
+                    "The pull request's code runs as Python with prod's preview identity: approve only code you read.",
+                    None,
+                ),
+            )
+        }
+        group_variables = IacVariableGroup(
+            f"{name}-variables",
+            IacVariableGroupArgs(
+                project_id=project_id, state_account_name=state.account_name, key_vault_name=keys.vault_name
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        def endpoint(role: names.Role, stack: str) -> Authorization:
+            return Authorization(f"{role}-{stack}", "endpoint", connections[role, stack].connection_id)
+
+        def environment(environment_name: str) -> Authorization:
+            return Authorization(environment_name, "environment", environments[environment_name].environment_id)
+
+        variables = Authorization("variables", "variablegroup", group_variables.group_id)
+        pipelines = IacPipelines(
+            f"{name}-pipelines",
+            IacPipelinesArgs(
+                project_id=project_id,
+                repository_id=repository.repository_id,
+                authorizations={
+                    "pr": [
+                        *(endpoint("preview", stack) for stack in STACKS),
+                        variables,
+                        environment(names.PROD_PREVIEW_ENVIRONMENT),
+                    ],
+                    "deploy": [
+                        *(endpoint("deploy", stack) for stack in STACKS),
+                        variables,
+                        *(environment(names.environment(stack)) for stack in STACKS),
+                    ],
+                    "drift": [*(endpoint("deploy", stack) for stack in STACKS), variables],
+                },
+                minimum_reviewers=config.minimum_reviewers,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.state_account = state.account_name
+        self.key_vault = keys.vault_name
+        self.remote_url = repository.remote_url
+        self.identity_client_ids = {
+            names.identity(role, stack): identity.client_id for (role, stack), identity in identities.items()
+        }
+        self.definition_ids = pipelines.definition_ids
+        self.register_outputs({"stateAccount": self.state_account, "keyVault": self.key_vault})
+
+    @staticmethod
+    def _grants(
+        role: names.Role,
+        stack: str,
+        *,
+        identity: PipelineIdentity,
+        subscription_scope: pulumi.Output[str],
+        state: StateBackend,
+        keys: SecretsKeys,
+    ) -> list[IacGrant]:
+        principal = identity.principal_id
+        prefix = f"{role}-{stack}"
+        # The diy backend writes lock files next to the checkpoint, so even a preview writes blobs, in its container.
+        data = [
+            IacGrant(
+                f"{prefix}-state",
+                "Storage Blob Data Contributor",
+                principal,
+                state.container_ids[names.state_container(stack)],
+            ),
+            IacGrant(f"{prefix}-key", "Key Vault Crypto User", principal, keys.key_ids[names.secrets_key(stack)]),
+        ]
+        if role == "preview":
+            return [IacGrant(f"{prefix}-read", "Reader", principal, subscription_scope), *data]
+        # The estate creates its own resource group, so nothing narrower than the subscription can hold Contributor.
+        return [
+            IacGrant(f"{prefix}-contribute", "Contributor", principal, subscription_scope),
+            IacGrant(
+                f"{prefix}-assign-estate-roles",
+                "Role Based Access Control Administrator",
+                principal,
+                subscription_scope,
+                assignable_role_ids=estate_assignable_role_ids(),
+            ),
+            *data,
+        ]

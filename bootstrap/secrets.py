@@ -1,0 +1,67 @@
+"""Pulumi's secrets provider: one RSA key per stack in a vault for IaC only, used as `azurekeyvault://`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import keyvault
+
+
+@dataclass(frozen=True)
+class SecretsKeysArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    vault_name: str
+    tenant_id: pulumi.Input[str]
+    key_names: Sequence[str]
+    soft_delete_retention_days: int
+    tags: dict[str, str]
+
+
+class SecretsKeys(pulumi.ComponentResource):
+    vault_name: pulumi.Output[str]
+    key_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: SecretsKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:SecretsKeys", name, None, opts)
+        # A lost key makes every secret in the stack's state unreadable: vault and keys are protected.
+        keep = pulumi.ResourceOptions(parent=self, protect=True)
+        vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=args.vault_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                enable_purge_protection=True,
+                soft_delete_retention_in_days=args.soft_delete_retention_days,
+                # Microsoft-hosted agents (pipelines/infra, vmImage ubuntu-24.04) have no fixed egress addresses to
+                # allow, so the vault stays reachable and every request needs an Entra token and a role on one key.
+                network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+            ),
+            tags=args.tags,
+            opts=keep,
+        )
+        self.key_ids = {}
+        for key_name in args.key_names:
+            key = keyvault.Key(
+                f"{name}-{key_name}",
+                key_name=key_name,
+                vault_name=vault.name,
+                resource_group_name=args.resource_group_name,
+                # Pulumi's azurekeyvault:// secrets manager is go-cloud's keeper (google/go-cloud
+                # secrets/azurekeyvault/akv.go: keeper.Encrypt and keeper.Decrypt call the vault's encrypt and decrypt
+                # operations, RSA-OAEP-256 by default), so no other operation is allowed.
+                properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["encrypt", "decrypt"]),
+                tags=args.tags,
+                opts=keep,
+            )
+            self.key_ids[key_name] = key.id
+        self.vault_name = vault.name
+        self.register_outputs({"vaultName": self.vault_name, "keyIds": self.key_ids})

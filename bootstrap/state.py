@@ -1,0 +1,76 @@
+"""Pulumi's state backend: one storage account reached through Entra ID only, one blob container per stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import storage
+
+
+@dataclass(frozen=True)
+class StateBackendArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    account_name: str
+    container_names: Sequence[str]
+    soft_delete_days: int
+    tags: dict[str, str]
+
+
+class StateBackend(pulumi.ComponentResource):
+    account_name: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    container_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:bootstrap:StateBackend", name, None, opts)
+        # Losing state orphans every resource of the estate: everything here is protected.
+        keep = pulumi.ResourceOptions(parent=self, protect=True)
+        account = storage.StorageAccount(
+            f"{name}-account",
+            account_name=args.account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind=storage.Kind.STORAGE_V2,
+            # Geo-redundant: state outlives a regional outage; every region offers GRS (not every region has zones).
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_GRS),
+            # Pulumi's azblob backend (go-cloud azureblob) signs in with Entra ID (DefaultAzureCredential) when no
+            # AZURE_STORAGE_KEY is set, so no account key is ever needed.
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_blob_public_access=False,
+            allow_cross_tenant_replication=False,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            enable_https_traffic_only=True,
+            tags=args.tags,
+            opts=keep,
+        )
+        storage.BlobServiceProperties(
+            f"{name}-blob-service",
+            account_name=account.name,
+            resource_group_name=args.resource_group_name,
+            blob_services_name="default",
+            # Every write of a checkpoint keeps the previous version; a deleted blob or container can be restored.
+            is_versioning_enabled=True,
+            delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=args.soft_delete_days),
+            container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+                enabled=True, days=args.soft_delete_days
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.container_ids = {}
+        for container_name in args.container_names:
+            container = storage.BlobContainer(
+                f"{name}-{container_name}",
+                account_name=account.name,
+                resource_group_name=args.resource_group_name,
+                container_name=container_name,
+                public_access=storage.PublicAccess.NONE,
+                opts=keep,
+            )
+            self.container_ids[container_name] = container.id
+        self.account_name = account.name
+        self.account_id = account.id
+        self.register_outputs({"accountName": self.account_name, "containerIds": self.container_ids})

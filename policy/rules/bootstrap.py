@@ -1,0 +1,214 @@
+"""Rules for the bootstrap (bootstrap/): the state backend and the identities that deploy the estate.
+
+The bootstrap is the estate's own control plane, so a few estate rules do not fit it by design: its identities need
+Reader and Contributor on the subscription (the estate creates its resource group), it serves both stacks (no
+environment tag), its vault has no Log Analytics to report to, and a pull request's prod preview cannot be
+branch-controlled. Those rules skip resources of the bootstrap project (`estate_only`); the rules below replace them.
+Storage and role-assigning rules apply to every stack: the estate registers neither today, and must not without them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .common import Props, depends_on, lookup, resource_rule, stack_rule
+from .devops import CHECK_APPROVAL, CHECK_BRANCH_CONTROL, ENVIRONMENT, _valid_approval, _valid_branch_control
+
+BOOTSTRAP_PROJECT = "aks-estate-bootstrap"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+# Roles whose holder can write role assignments (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+ROLE_ASSIGNING = {
+    "18d7d88d-d35e-4fb5-a5c3-7773c4a72d9d": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
+GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+
+
+def _clause(action: str, source: str) -> str:
+    """One half of the "Constrain roles" condition (learn.microsoft.com/azure/role-based-access-control/
+    delegate-role-assignments-examples), with whitespace around parentheses removed: the action passes only for the
+    listed role IDs, optionally narrowed to principal types."""
+    guids = rf"(?P<{action}>{GUID}(?:\s*,\s*{GUID})*)"
+    principal = (
+        rf"(?: AND @{source}\[Microsoft\.Authorization/roleAssignments:PrincipalType\] "
+        r"ForAnyOfAnyValues:StringEqualsIgnoreCase \{[^{}()]*\})?"
+    )
+    return (
+        rf"\(\(!\(ActionMatches\{{'Microsoft\.Authorization/roleAssignments/{action}'\}}\)\)OR"
+        rf"\(@{source}\[Microsoft\.Authorization/roleAssignments:RoleDefinitionId\] "
+        rf"ForAnyOfAnyValues:GuidEquals \{{\s*{guids}\s*\}}{principal}\)\)"
+    )
+
+
+# The whole condition is exactly the two clauses: nothing may widen them (an OR) or leave an action out.
+CONSTRAINED = re.compile(_clause("write", "Request") + "AND" + _clause("delete", "Resource"), re.IGNORECASE)
+
+
+def _normalized(condition: str) -> str:
+    """The portal's multi-line form and the one-line form alike: no space around parentheses, single spaces."""
+    return re.sub(r"\s*([()])\s*", r"\1", " ".join(condition.split()))
+
+
+# The prod preview runs pull requests' code: an approval, never a branch check (PR runs are not on main).
+IAC_PROD_ENVIRONMENTS = ("aks-estate-iac-prod", "aks-estate-iac-prod-preview")
+IAC_MAIN_ONLY_ENVIRONMENTS = ("aks-estate-iac-dev", "aks-estate-iac-prod")
+
+
+def project_of(urn: str) -> str:
+    """`urn:pulumi:<stack>::<project>::<type>::<name>`: the project part."""
+    parts = urn.split("::")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def estate_only(policy: Any) -> Any:
+    """`policy` as it was, except that it passes over resources of the bootstrap project."""
+    if isinstance(policy, StackValidationPolicy):
+
+        def validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> Any:
+            # The estate's stack rules read only `resources`; the rest of the arguments pass through unchanged.
+            kept = copy.copy(args)
+            kept.resources = [r for r in args.resources if project_of(r.urn) != BOOTSTRAP_PROJECT]
+            return policy.validate(kept, report_violation)
+
+        return StackValidationPolicy(name=policy.name, description=policy.description, validate=validate_stack)
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> Any:
+        if project_of(args.urn) == BOOTSTRAP_PROJECT:
+            return None
+        return policy.validate(args, report_violation)
+
+    return ResourceValidationPolicy(name=policy.name, description=policy.description, validate=validate)
+
+
+def _storage_account(props: Props) -> Iterable[str]:
+    if props.get("allowSharedKeyAccess") is not False:
+        yield "allowSharedKeyAccess must be false: state is reached with Entra ID only, never an account key"
+    if props.get("allowBlobPublicAccess") is not False:
+        yield "allowBlobPublicAccess must be false"
+    if props.get("minimumTlsVersion") != "TLS1_2":
+        yield f"minimumTlsVersion must be 'TLS1_2', got {props.get('minimumTlsVersion')!r}"
+    if props.get("enableHttpsTrafficOnly") is not True:
+        yield "enableHttpsTrafficOnly must be true"
+
+
+def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    services = [r for r in resources if r.resource_type == BLOB_SERVICE]
+    for account in (r for r in resources if r.resource_type == STORAGE_ACCOUNT):
+        recoverable = [
+            service
+            for service in services
+            if depends_on(service, account)
+            and service.props.get("isVersioningEnabled") is True
+            and lookup(service.props, "deleteRetentionPolicy.enabled") is True
+            and lookup(service.props, "containerDeleteRetentionPolicy.enabled") is True
+        ]
+        if not recoverable:
+            yield (
+                f"{account.name}: no blob service properties with versioning and soft delete of blobs and containers",
+                account.urn,
+            )
+
+
+def _role_guid(props: Props) -> str:
+    return str(props.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def _no_owner(props: Props) -> Iterable[str]:
+    if _role_guid(props) == OWNER:
+        yield "roleDefinitionId grants Owner; grant the narrow roles the principal needs"
+
+
+def _role_assigning_conditioned(props: Props) -> Iterable[str]:
+    role = ROLE_ASSIGNING.get(_role_guid(props))
+    if role is None:
+        return
+    if props.get("conditionVersion") != "2.0":
+        yield f"{role} must carry a conditionVersion '2.0' condition, got {props.get('conditionVersion')!r}"
+    match = CONSTRAINED.fullmatch(_normalized(str(props.get("condition") or "")))
+    if not match:
+        yield (
+            f"{role}: the condition must be exactly the 'Constrain roles' form, limiting roleAssignments/write and "
+            "/delete to listed role definition IDs"
+        )
+        return
+    for action in ("write", "delete"):
+        listed = {guid.strip().lower() for guid in match.group(action).split(",")}
+        escalating = sorted(listed & {OWNER, *ROLE_ASSIGNING})
+        if escalating:
+            yield f"{role}: the condition lets it {action} assignments of role-assigning roles {escalating}"
+
+
+def _iac_environment_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    environments = {
+        str(r.props.get("name")): r
+        for r in resources
+        if r.resource_type == ENVIRONMENT and project_of(r.urn) == BOOTSTRAP_PROJECT
+    }
+
+    def guarded(env: Any, token: str, valid: Any) -> bool:
+        return any(
+            r.resource_type == token and depends_on(r, env) and valid(r)
+            for r in resources
+            if r.props.get("targetResourceType") == "environment"
+        )
+
+    for name, env in sorted(environments.items()):
+        if name in IAC_PROD_ENVIRONMENTS and not guarded(env, CHECK_APPROVAL, _valid_approval):
+            yield f"environment {name!r} has no approval check with approvers that excludes the requester", env.urn
+        if name in IAC_MAIN_ONLY_ENVIRONMENTS and not guarded(env, CHECK_BRANCH_CONTROL, _valid_branch_control):
+            yield f"environment {name!r} has no branch control check limited to protected named branches", env.urn
+    expected = sorted({*IAC_PROD_ENVIRONMENTS, *IAC_MAIN_ONLY_ENVIRONMENTS}) if environments else []
+    for name in expected:
+        if name not in environments:
+            yield f"the bootstrap creates no environment {name!r}, which pipelines/infra/ uses", None
+
+
+POLICIES: list[Any] = [
+    resource_rule(
+        "storage-entra-only-private-tls12",
+        "architecture (bootstrap state backend): storage accounts refuse shared keys and public blobs, and accept "
+        "only HTTPS with TLS 1.2 or later.",
+        STORAGE_ACCOUNT,
+        _storage_account,
+    ),
+    stack_rule(
+        "storage-blob-versioning-and-soft-delete",
+        "architecture (bootstrap state backend): every storage account has blob versioning and soft delete of "
+        "blobs and containers, so a bad checkpoint or a deleted stack can be restored.",
+        _blob_recovery,
+    ),
+    resource_rule(
+        "role-assignment-no-owner",
+        "architecture (least privilege): no role assignment grants Owner, in the estate or the bootstrap.",
+        ROLE_ASSIGNMENT,
+        _no_owner,
+    ),
+    resource_rule(
+        "role-assignment-role-assigning-conditioned",
+        "architecture (least privilege): every User Access Administrator or Role Based Access Control "
+        "Administrator assignment carries a version 2.0 condition limiting the roles it may assign and remove to "
+        "listed role definition IDs, none of them Owner or role-assigning.",
+        ROLE_ASSIGNMENT,
+        _role_assigning_conditioned,
+    ),
+    stack_rule(
+        "iac-environment-checks",
+        "architecture (bootstrap): the IaC prod and prod-preview environments need an approval; dev and prod "
+        "deploy from protected main only.",
+        _iac_environment_checks,
+    ),
+]

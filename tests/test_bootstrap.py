@@ -1,0 +1,423 @@
+"""The bootstrap program (bootstrap/): every object of the IaC contract, with the stated properties and links.
+
+One capture of bootstrap/Pulumi.main.yaml per session; the links are followed through the mock provider's outputs
+(a PipelineAuthorization's pipelineId is the definition's ID, a federated credential's subject is its connection's).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from bootstrap import config as bootstrap_config
+from bootstrap import names
+from bootstrap.access import IAC_ROLES, IacGrant, assignable_roles_condition
+from bootstrap.config import BootstrapConfig
+from components.config import ConfigError
+from components.identity import BUILT_IN_ROLES, estate_assignable_role_ids
+from tools import capture, offline_preview
+from tools.capture import ROOT, Capture, Registration
+from tools.mocks import SUBSCRIPTION_ID
+
+BOOTSTRAP = ROOT / "bootstrap"
+STACK_FILE = BOOTSTRAP / "Pulumi.main.yaml"
+SCHEMA = ROOT / "tests" / "reference" / "pulumi-project.schema.json"
+STACKS = ("dev", "prod")
+SUBSCRIPTION = f"/subscriptions/{SUBSCRIPTION_ID}"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
+ENVIRONMENT = "azuredevops:index/environment:Environment"
+AUTHORIZATION = "azuredevops:index/pipelineAuthorization:PipelineAuthorization"
+BUILD = "azuredevops:index/buildDefinition:BuildDefinition"
+VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential"
+
+
+def run_bootstrap(path: Path = STACK_FILE) -> Capture:
+    config, secret_keys = capture.load_stack_config(path)
+    program = offline_preview.PROGRAMS["bootstrap"]
+    return capture.run("main", config, secret_keys, program.main, project=program.project)
+
+
+@pytest.fixture(scope="session")
+def boot() -> Capture:
+    return run_bootstrap()
+
+
+def _one(result: Capture, token: str, **inputs: Any) -> Registration:
+    matches = [r for r in result.of_type(token) if all(r.inputs.get(k) == v for k, v in inputs.items())]
+    assert len(matches) == 1, f"{token} {inputs}: {[r.name for r in matches]}"
+    return matches[0]
+
+
+# --- the project file and the config ---------------------------------------------------------------------------------
+
+
+def _declared() -> dict[str, dict[str, Any]]:
+    document = yaml.safe_load((BOOTSTRAP / "Pulumi.yaml").read_text())
+    return {key.removeprefix(f"{bootstrap_config.NAMESPACE}:"): value for key, value in document["config"].items()}
+
+
+def test_pulumi_yaml_obeys_pulumis_project_schema_and_names_the_namespace() -> None:
+    document = yaml.safe_load((BOOTSTRAP / "Pulumi.yaml").read_text())
+    jsonschema.validate(document, json.loads(SCHEMA.read_text()))
+    assert document["name"] == bootstrap_config.NAMESPACE == offline_preview.PROGRAMS["bootstrap"].project
+    assert all(key.startswith(f"{bootstrap_config.NAMESPACE}:") for key in document["config"])
+
+
+def test_declared_keys_and_defaults_are_the_config_models() -> None:
+    fields = {field.alias: field for field in BootstrapConfig.model_fields.values()}
+    for key, declaration in _declared().items():
+        assert key in fields, key
+        if "default" in declaration:
+            assert fields[key].default == declaration["default"], key
+        else:
+            assert fields[key].is_required(), key
+
+
+def test_every_stack_file_sets_the_keys_the_cli_requires() -> None:
+    required = {key for key, declaration in _declared().items() if "default" not in declaration}
+    for stack_file in sorted(BOOTSTRAP.glob("Pulumi.*.yaml")):
+        if stack_file.name == "Pulumi.yaml":
+            continue
+        keys = {
+            key.removeprefix(f"{bootstrap_config.NAMESPACE}:")
+            for key in yaml.safe_load(stack_file.read_text())["config"]
+        }
+        assert required <= keys, f"{stack_file.name} lacks {sorted(required - keys)}"
+
+
+VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@example.com"]'}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"namePrefix": None}, "aks-estate-bootstrap:namePrefix = (missing): is required"),
+        ({"namePrefix": "My-Org"}, 'aks-estate-bootstrap:namePrefix = "My-Org": String should match pattern'),
+        ({"approvers": "[]"}, "aks-estate-bootstrap:approvers = []: needs at least 1 item(s)"),
+        ({"approvers": '["a@example.com", "A@example.com"]'}, "aks-estate-bootstrap:approvers = "),
+        ({"approvers": '["not-an-address"]'}, 'aks-estate-bootstrap:approvers.0 = "not-an-address"'),
+        ({"minimumReviewers": "0"}, 'aks-estate-bootstrap:minimumReviewers = "0": Input should be greater than'),
+        ({"stateSoftDeleteDays": "400"}, "aks-estate-bootstrap:stateSoftDeleteDays"),
+        ({"passphrase": "x"}, 'aks-estate-bootstrap:passphrase = "x": is not a setting the bootstrap knows'),
+    ],
+)
+def test_bad_config_is_one_clear_message(change: dict[str, str | None], message: str) -> None:
+    raw = {key: value for key, value in {**VALID, **change}.items() if value is not None}
+    with pytest.raises(ConfigError) as error:
+        bootstrap_config.parse(raw)
+    assert message in str(error.value)
+
+
+def test_repeated_approvers_name_the_rule() -> None:
+    with pytest.raises(ConfigError, match="must not repeat an approver"):
+        bootstrap_config.parse({**VALID, "approvers": '["a@example.com", "A@example.com"]'})
+
+
+def test_valid_config_takes_the_defaults() -> None:
+    parsed = bootstrap_config.parse(VALID)
+    assert (parsed.devops_project, parsed.repository_name, parsed.minimum_reviewers) == (
+        "aks-estate-iac",
+        "aks-estate",
+        2,
+    )
+
+
+# --- the state backend and the secrets keys --------------------------------------------------------------------------
+
+
+def test_state_account_is_entra_only_private_and_protected(boot: Capture) -> None:
+    (account,) = boot.of_type("azure-native:storage:StorageAccount")
+    assert account.inputs["allowSharedKeyAccess"] is False
+    assert account.inputs["allowBlobPublicAccess"] is False
+    assert account.inputs["minimumTlsVersion"] == "TLS1_2"
+    assert account.inputs["enableHttpsTrafficOnly"] is True
+    assert account.protect
+    (service,) = boot.of_type("azure-native:storage:BlobServiceProperties")
+    assert service.inputs["isVersioningEnabled"] is True
+    assert service.inputs["deleteRetentionPolicy"]["enabled"] is True
+    assert service.inputs["containerDeleteRetentionPolicy"]["enabled"] is True
+    assert account.urn in service.dependencies
+
+
+def test_one_protected_private_container_per_stack(boot: Capture) -> None:
+    containers = boot.of_type("azure-native:storage:BlobContainer")
+    assert sorted(c.inputs["containerName"] for c in containers) == ["state-dev", "state-prod"]
+    assert all(c.protect and c.inputs["publicAccess"] == "None" for c in containers)
+
+
+def test_rbac_vault_with_purge_protection_and_one_rsa_key_per_stack(boot: Capture) -> None:
+    (vault,) = boot.of_type("azure-native:keyvault:Vault")
+    assert vault.inputs["properties"]["enableRbacAuthorization"] is True
+    assert vault.inputs["properties"]["enablePurgeProtection"] is True
+    assert vault.protect
+    keys = boot.of_type("azure-native:keyvault:Key")
+    assert sorted(k.inputs["keyName"] for k in keys) == ["pulumi-dev", "pulumi-prod"]
+    assert all(k.protect and k.inputs["properties"]["kty"] == "RSA" for k in keys)
+
+
+def test_no_passphrase_anywhere(boot: Capture) -> None:
+    text = json.dumps([r.as_json() for r in boot.resources]).lower() + STACK_FILE.read_text().lower()
+    assert "passphrase" not in text
+
+
+def test_stateful_resources_are_protected(boot: Capture) -> None:
+    for token in (
+        "azure-native:resources:ResourceGroup",
+        "azuredevops:index/project:Project",
+        "azuredevops:index/git:Git",
+    ):
+        assert all(r.protect for r in boot.of_type(token)), token
+
+
+# --- identities, federation, roles -----------------------------------------------------------------------------------
+
+
+def _identities(boot: Capture) -> dict[str, Registration]:
+    return {r.inputs["resourceName"]: r for r in boot.of_type(IDENTITY)}
+
+
+def test_each_identity_federates_with_exactly_its_own_connection(boot: Capture) -> None:
+    identities = _identities(boot)
+    assert sorted(identities) == ["deploy-dev", "deploy-prod", "preview-dev", "preview-prod"]
+    for role in names.ROLES:
+        for stack in STACKS:
+            identity = identities[f"{role}-{stack}"]
+            connection = _one(boot, CONNECTION, serviceEndpointName=f"aks-estate-iac-{role}-{stack}")
+            assert connection.inputs["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
+            assert connection.inputs["credentials"]["serviceprincipalid"] == identity.outputs["clientId"]
+            (credential,) = [f for f in boot.of_type(FEDERATION) if f.inputs["resourceName"] == f"{role}-{stack}"]
+            assert credential.inputs["subject"] == connection.outputs["workloadIdentityFederationSubject"]
+            assert credential.inputs["issuer"] == connection.outputs["workloadIdentityFederationIssuer"]
+            assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+
+
+def _role_name(assignment: Registration) -> str:
+    guid = assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+    return next(name for name, role_id in IAC_ROLES.items() if role_id == guid)
+
+
+def grants_by_identity(boot: Capture) -> dict[str, set[tuple[str, str]]]:
+    principals = {r.outputs["principalId"]: name for name, r in _identities(boot).items()}
+    granted: dict[str, set[tuple[str, str]]] = {name: set() for name in principals.values()}
+    for assignment in boot.of_type(ROLE_ASSIGNMENT):
+        granted[principals[assignment.inputs["principalId"]]].add((_role_name(assignment), assignment.inputs["scope"]))
+    return granted
+
+
+def _scope_of(boot: Capture, token: str, key: str, value: str) -> str:
+    return str(_one(boot, token, **{key: value}).id)
+
+
+def test_roles_are_the_contracts_at_the_narrowest_scope(boot: Capture) -> None:
+    granted = grants_by_identity(boot)
+    for stack in STACKS:
+        container = _scope_of(boot, "azure-native:storage:BlobContainer", "containerName", f"state-{stack}")
+        key = _scope_of(boot, "azure-native:keyvault:Key", "keyName", f"pulumi-{stack}")
+        assert container.endswith(f"/containers/state-{stack}")
+        assert key.endswith(f"/keys/pulumi-{stack}")
+        data = {("Storage Blob Data Contributor", container), ("Key Vault Crypto User", key)}
+        assert granted[f"preview-{stack}"] == {("Reader", SUBSCRIPTION), *data}
+        assert granted[f"deploy-{stack}"] == {
+            ("Contributor", SUBSCRIPTION),
+            ("Role Based Access Control Administrator", SUBSCRIPTION),
+            *data,
+        }
+
+
+def test_only_the_rbac_administrator_is_conditioned_and_it_names_exactly_the_estates_roles(
+    boot: Capture, dev: Capture, prod: Capture
+) -> None:
+    estate_roles = {
+        a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        for estate in (dev, prod)
+        for a in estate.of_type(ROLE_ASSIGNMENT)
+    }
+    # The pure function the condition is built from lists exactly the roles `Grant` admits: every role the shipped
+    # stacks assign, and those a configuration may add (Key Vault Certificate User for an ingress certificate).
+    assignable = set(estate_assignable_role_ids())
+    assert assignable == set(BUILT_IN_ROLES.values())
+    assert estate_roles <= assignable
+    for assignment in boot.of_type(ROLE_ASSIGNMENT):
+        if _role_name(assignment) == "Role Based Access Control Administrator":
+            assert assignment.inputs["conditionVersion"] == "2.0"
+            assert assignment.inputs["condition"] == assignable_roles_condition(assignable)
+        else:
+            assert "condition" not in assignment.inputs, assignment.name
+
+
+def test_a_role_assigning_grant_must_name_its_roles_and_only_it_may() -> None:
+    with pytest.raises(ValueError, match="only 'Role Based Access Control Administrator' names assignable roles"):
+        IacGrant("x", "Role Based Access Control Administrator", "p", "s")
+    with pytest.raises(ValueError, match="names assignable roles"):
+        IacGrant("x", "Reader", "p", "s", assignable_role_ids=["acdd72a7-3385-48ef-bd42-f606fba81ae7"])
+    with pytest.raises(ValueError, match="is not one the bootstrap grants"):
+        IacGrant("x", "Owner", "p", "s")
+    with pytest.raises(ValueError, match="at least one assignable role"):
+        assignable_roles_condition([])
+
+
+def test_deploy_identities_may_create_projects_and_previewers_only_read(boot: Capture) -> None:
+    principals = {r.outputs["principalId"]: name for name, r in _identities(boot).items()}
+    entitlements = {
+        principals[e.inputs["originId"]]: e
+        for e in boot.of_type("azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement")
+    }
+    assert {name: e.inputs["accountLicenseType"] for name, e in entitlements.items()} == {
+        "preview-dev": "stakeholder",
+        "preview-prod": "stakeholder",
+        "deploy-dev": "express",
+        "deploy-prod": "express",
+    }
+    permissions = boot.of_type("azuredevops:index/securityPermissions:SecurityPermissions")
+    descriptors = {e.outputs["descriptor"]: name for name, e in entitlements.items()}
+    assert sorted(descriptors[p.inputs["principal"]] for p in permissions) == ["deploy-dev", "deploy-prod"]
+    assert all(p.inputs["permissions"] == {"CREATE_PROJECTS": "Allow"} for p in permissions)
+
+
+# --- Azure DevOps: names and authorizations --------------------------------------------------------------------------
+
+
+def test_contract_names_are_created_exactly(boot: Capture) -> None:
+    assert sorted(r.inputs["serviceEndpointName"] for r in boot.of_type(CONNECTION)) == [
+        "aks-estate-iac-deploy-dev",
+        "aks-estate-iac-deploy-prod",
+        "aks-estate-iac-preview-dev",
+        "aks-estate-iac-preview-prod",
+    ]
+    assert sorted(r.inputs["name"] for r in boot.of_type(ENVIRONMENT)) == [
+        "aks-estate-iac-dev",
+        "aks-estate-iac-prod",
+        "aks-estate-iac-prod-preview",
+    ]
+    group = _one(boot, VARIABLE_GROUP, name="aks-estate-iac")
+    assert group.inputs["allowAccess"] is False
+    variables = {v["name"]: v.get("value") for v in group.inputs["variables"]}
+    (account,) = boot.of_type("azure-native:storage:StorageAccount")
+    (vault,) = boot.of_type("azure-native:keyvault:Vault")
+    assert variables == {
+        "pulumiStateAccount": account.inputs["accountName"],
+        "pulumiKeyVault": vault.inputs["vaultName"],
+    }
+    assert {r.inputs["name"]: r.inputs["repository"]["ymlPath"] for r in boot.of_type(BUILD)} == {
+        "aks-estate-iac-pr": "pipelines/infra/pr.azure-pipelines.yml",
+        "aks-estate-iac-deploy": "pipelines/infra/deploy.azure-pipelines.yml",
+        "aks-estate-iac-drift": "pipelines/infra/drift.azure-pipelines.yml",
+    }
+
+
+def authorized(boot: Capture) -> dict[str, set[str]]:
+    """Definition name -> the names of the protected resources it may use."""
+    definitions = {int(r.id): r.inputs["name"] for r in boot.of_type(BUILD)}
+    resources = {
+        r.id: r.inputs.get("serviceEndpointName") or r.inputs["name"]
+        for token in (CONNECTION, ENVIRONMENT, VARIABLE_GROUP)
+        for r in boot.of_type(token)
+    }
+    found: dict[str, set[str]] = {name: set() for name in definitions.values()}
+    for authorization in boot.of_type(AUTHORIZATION):
+        found[definitions[int(authorization.inputs["pipelineId"])]].add(resources[authorization.inputs["resourceId"]])
+    return found
+
+
+def test_each_definition_may_use_exactly_what_its_yaml_uses(boot: Capture) -> None:
+    assert authorized(boot) == {
+        "aks-estate-iac-pr": {
+            "aks-estate-iac-preview-dev",
+            "aks-estate-iac-preview-prod",
+            "aks-estate-iac",
+            "aks-estate-iac-prod-preview",
+        },
+        "aks-estate-iac-deploy": {
+            "aks-estate-iac-deploy-dev",
+            "aks-estate-iac-deploy-prod",
+            "aks-estate-iac",
+            "aks-estate-iac-dev",
+            "aks-estate-iac-prod",
+        },
+        "aks-estate-iac-drift": {"aks-estate-iac-deploy-dev", "aks-estate-iac-deploy-prod", "aks-estate-iac"},
+    }
+
+
+def _checks(boot: Capture, token: str) -> set[str]:
+    environments = {r.id: r.inputs["name"] for r in boot.of_type(ENVIRONMENT)}
+    return {environments[c.inputs["targetResourceId"]] for c in boot.of_type(token)}
+
+
+def test_environments_carry_their_checks(boot: Capture) -> None:
+    assert _checks(boot, "azuredevops:index/checkApproval:CheckApproval") == {
+        "aks-estate-iac-prod",
+        "aks-estate-iac-prod-preview",
+    }
+    assert _checks(boot, "azuredevops:index/checkBranchControl:CheckBranchControl") == {
+        "aks-estate-iac-dev",
+        "aks-estate-iac-prod",
+    }
+    for check in boot.of_type("azuredevops:index/checkBranchControl:CheckBranchControl"):
+        assert check.inputs["allowedBranches"] == "refs/heads/main"
+    for approval in boot.of_type("azuredevops:index/checkApproval:CheckApproval"):
+        assert approval.inputs["requesterCanApprove"] is False
+
+
+def test_the_pr_pipeline_is_blocking_build_validation_on_main(boot: Capture) -> None:
+    pr = _one(boot, BUILD, name="aks-estate-iac-pr")
+    (validation,) = boot.of_type("azuredevops:index/branchPolicyBuildValidation:BranchPolicyBuildValidation")
+    assert validation.inputs["blocking"] is True
+    assert int(validation.inputs["settings"]["buildDefinitionId"]) == int(pr.id)
+    (repository,) = boot.of_type("azuredevops:index/git:Git")
+    assert validation.inputs["settings"]["scopes"] == [
+        {"matchType": "Exact", "repositoryId": repository.id, "repositoryRef": "refs/heads/main"}
+    ]
+
+
+# --- the offline preview ---------------------------------------------------------------------------------------------
+
+
+def test_offline_preview_of_the_bootstrap_writes_the_contract(tmp_path: Path) -> None:
+    assert offline_preview.main(["--program", "bootstrap", "--stack", "main", "--out", str(tmp_path)]) == 0
+    assert {"resources.json", "outputs.json", "summary.md", "diagram.dot"} <= {p.name for p in tmp_path.iterdir()}
+    outputs = json.loads((tmp_path / "outputs.json").read_text())
+    assert outputs["stateAccount"] == "stmyorgiacstate"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "aks-estate:bootstrap:StateBackend" in summary
+    assert "adminGroupObjectIds" in summary
+
+
+def test_offline_preview_refuses_bad_bootstrap_config_and_writes_nothing(tmp_path: Path) -> None:
+    document = yaml.safe_load(STACK_FILE.read_text())
+    document["config"]["aks-estate-bootstrap:namePrefix"] = "Bad_Prefix"
+    bad = tmp_path / "Pulumi.main.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    out = tmp_path / "out"
+    assert (
+        offline_preview.main(
+            ["--program", "bootstrap", "--stack", "main", "--config-file", str(bad), "--out", str(out)]
+        )
+        == 2
+    )
+    assert not out.exists()
+
+
+def _walk(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_static_credential_in_the_inventory(boot: Capture) -> None:
+    for registration in boot.of_type(CONNECTION):
+        assert set(registration.inputs["credentials"]) == {"serviceprincipalid"}
+    assert not any("AccountKey=" in text for r in boot.resources for text in _walk(r.inputs))
