@@ -18,7 +18,7 @@ from datetime import date
 import pulumi
 from pulumi_azure_native import consumption, monitor
 
-from components.config import Alerts as Thresholds
+from components.config_parts import Alerts as Thresholds
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
 APP_INSIGHTS_METRICS = "microsoft.insights/components"

@@ -10,40 +10,38 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Self
 from uuid import UUID
 
 import pulumi.runtime
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 from components import naming, stack_file
+from components.config_parts import (
+    Alerts,
+    Budget,
+    Clusters,
+    Registries,
+    Service,
+    Violation,
+    _Model,
+    _refuse,
+)
 from components.config_values import (
     AgentPoolName,
     DevOpsOrganization,
     DevOpsProject,
     Email,
-    GitUrl,
-    HostName,
-    KubernetesMinor,
     Location,
     NamePrefix,
     PublicIpRange,
     SecretName,
-    ServiceName,
-    VmSize,
-    WebhookUrl,
-    Zone,
 )
 
 NAMESPACE = "aks-estate"
@@ -52,176 +50,6 @@ SECRET_PLACEHOLDER = "[secret]"
 
 class ConfigError(ValueError):
     """Invalid stack configuration; the message names each key, its value and the rule it breaks."""
-
-
-Violation = tuple[str, Any, str]
-
-
-def _refuse(violations: list[Violation]) -> None:
-    """Report rules that span fields with each offending key (relative to the model) and its value."""
-    if violations:
-        raise PydanticCustomError(
-            "estate_rule", "; ".join(f"{key}: {rule}" for key, _, rule in violations), {"violations": violations}
-        )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        regex_engine="python-re",
-    )
-
-
-class NodePool(_Model):
-    vm_size: VmSize
-    min_count: int = Field(ge=0, le=1000)
-    max_count: int = Field(ge=1, le=1000)
-    zones: tuple[Zone, ...] = ()
-    # Azure accepts 30; checkov CKV_AZURE_168 (and the policy pack) want at least 50 so nodes are not starved of pods.
-    max_pods: int = Field(default=110, ge=50, le=250)
-    os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
-
-    @model_validator(mode="after")
-    def _counts(self) -> Self:
-        violations: list[Violation] = []
-        if self.min_count > self.max_count:
-            violations.append(("minCount", self.min_count, f"must not exceed maxCount ({self.max_count})"))
-        if len(set(self.zones)) != len(self.zones):
-            violations.append(("zones", list(self.zones), "must not repeat a zone"))
-        _refuse(violations)
-        return self
-
-
-class Cluster(_Model):
-    kubernetes_version: KubernetesMinor = Field(
-        description="Minor version; the auto-upgrade channel keeps patches current."
-    )
-    tier: Literal["Free", "Standard", "Premium"]
-    system_pool: NodePool
-    user_pool: NodePool
-    # "patch" keeps the minor version where config says; "stable"/"rapid" let AKS move it, after which the stack
-    # stops sending kubernetesVersion (a PUT with the older minor would be a refused downgrade).
-    upgrade_channel: Literal["patch", "stable", "rapid"] = "patch"
-    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = "NodeImage"
-    api_server_authorized_ip_ranges: tuple[PublicIpRange, ...] = ()
-
-    @model_validator(mode="after")
-    def _system_pool_can_host_system_pods(self) -> Self:
-        if self.system_pool.min_count < 1:
-            _refuse([("systemPool.minCount", 0, "must be at least 1: AKS needs a node for its system pods")])
-        return self
-
-
-class Clusters(_Model):
-    staging: Cluster
-    production: Cluster
-
-
-class Registry(_Model):
-    sku: Literal["Basic", "Standard", "Premium"]
-    zone_redundancy: bool = False
-    untagged_retention_days: int | None = Field(default=None, ge=0, le=365)
-
-    @model_validator(mode="after")
-    def _premium_features(self) -> Self:
-        if self.sku == "Premium":
-            return self
-        rule = f"needs sku Premium (sku is {self.sku!r}): Azure Container Registry offers it on Premium only"
-        violations: list[Violation] = []
-        if self.zone_redundancy:
-            violations.append(("zoneRedundancy", True, rule))
-        if self.untagged_retention_days is not None:
-            violations.append(("untaggedRetentionDays", self.untagged_retention_days, rule))
-        _refuse(violations)
-        return self
-
-
-class Registries(_Model):
-    non_production: Registry
-    production: Registry
-
-
-class Service(_Model):
-    name: ServiceName
-    port: int = Field(default=8080, ge=1024, le=65535)
-    replicas: int = Field(default=2, ge=1, le=50)
-    max_replicas: int = Field(default=5, ge=1, le=100)
-    # Deprecated: the team brings its code by itself (an empty repository with the stack's files); `importFrom`
-    # brings it in.
-    existing_code: bool = Field(default=False, description="Deprecated; use importFrom.")
-    # How CI builds and tests the service: Python on the agent, or the Dockerfile's own stages (any language).
-    build: Literal["python", "container"] = "python"
-    # An existing Git repository to initialize the service's repository from, instead of the starter service.
-    import_from: GitUrl | None = None
-    # The ID of a Git (Other Git) service connection in the project that can read a private `importFrom`.
-    import_service_connection_id: UUID | None = None
-    # Traffic in through the AKS application routing add-on; unset keeps the service reachable only in-cluster.
-    expose: Literal["public", "internal"] | None = None
-    host: HostName | None = None
-    # A certificate in the stack's Key Vault, served by the ingress for `host`.
-    tls_certificate: SecretName | None = None
-    # The services this one calls; each call opens exactly that path.
-    calls: tuple[ServiceName, ...] = ()
-
-    @model_validator(mode="after")
-    def _replicas(self) -> Self:
-        if self.replicas > self.max_replicas:
-            _refuse([("replicas", self.replicas, f"must not exceed maxReplicas ({self.max_replicas})")])
-        return self
-
-    @model_validator(mode="after")
-    def _ingress(self) -> Self:
-        violations: list[Violation] = []
-        if self.import_service_connection_id is not None and self.import_from is None:
-            violations.append(("importServiceConnectionId", str(self.import_service_connection_id), "needs importFrom"))
-        if self.existing_code and self.import_from is not None:
-            violations.append(("existingCode", True, "is deprecated and cannot be combined with importFrom"))
-        if self.expose is None and self.host is not None:
-            violations.append(("host", self.host, "needs expose (public or internal): only an exposed service has one"))
-        if self.tls_certificate is not None and self.host is None:
-            violations.append(("tlsCertificate", self.tls_certificate, "needs host: the certificate is served for it"))
-        if len(set(self.calls)) != len(self.calls):
-            violations.append(("calls", list(self.calls), "must not name a service twice"))
-        if self.name in self.calls:
-            violations.append(("calls", list(self.calls), "must not name the service itself"))
-        _refuse(violations)
-        return self
-
-
-# --- Alerts and budget (issue 13): who is told when something breaks, and the bound on the bill ---------------------
-class Alerts(_Model):
-    # Empty means the production approvers: the people already answerable for production.
-    emails: tuple[Email, ...] = ()
-    webhook_url: WebhookUrl | None = None
-    # The staging cluster's node and pod alerts; a dev stack leaves them off (quieter), a prod stack watches both.
-    staging_cluster: bool = True
-    node_cpu_percent: int = Field(default=80, ge=1, le=100)
-    node_memory_percent: int = Field(default=80, ge=1, le=100)
-    node_disk_percent: int = Field(default=80, ge=1, le=100)
-    pending_pods: int = Field(default=0, ge=0, le=10000, description="alert above this many pods pending")
-    container_restarts: int = Field(default=3, ge=0, le=1000, description="restarts of one container in 15 minutes")
-    failed_requests: int = Field(default=10, ge=1, le=100000, description="failed requests in 5 minutes")
-    response_time_ms: int = Field(default=2000, ge=10, le=600000)
-    exceptions: int = Field(default=10, ge=1, le=100000, description="exceptions in 5 minutes")
-    vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
-
-
-class Budget(_Model):
-    # In the billing account's currency, per calendar month.
-    amount: int = Field(gt=0, le=10_000_000)
-    # Azure wants the first of a month, no earlier than the current one when the budget is created; unset, the
-    # program uses the current month and the budget keeps it (components/alerts.py ignores later changes).
-    start_date: date | None = None
-
-    @model_validator(mode="after")
-    def _first_of_a_month(self) -> Self:
-        if self.start_date is not None and self.start_date.day != 1:
-            _refuse([("startDate", str(self.start_date), "must be the first day of a month (Azure budgets start so)")])
-        return self
 
 
 _DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}

@@ -10,9 +10,10 @@ from pulumi_azure_native import authorization, resources
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, ClusterArgs, NodePoolArgs
-from components.config import Cluster as ClusterConfig
-from components.config import EstateConfig, NodePool
-from components.config import Registry as RegistryConfig
+from components.config import EstateConfig
+from components.config_parts import Cluster as ClusterConfig
+from components.config_parts import NodePool
+from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import ClusterEndpoint, DevOps, DevOpsArgs, DevOpsService, pipeline_context
 from components.identity import Grant, PipelineIdentity, PipelineIdentityArgs, RoleGrants, RoleGrantsArgs

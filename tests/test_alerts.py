@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components.alerts import _cluster_metrics
-from components.config import Alerts as Thresholds
+from components.config_parts import Alerts as Thresholds
 from tests.helpers import CLUSTER, only
 from tools import capture, cost_overview
 from tools.capture import ROOT, Capture, Registration

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import config, naming
+from components import config, config_parts, naming
 from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
@@ -113,7 +113,7 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def expected_files(estate: Capture, service: config.Service) -> dict[str, str]:
+def expected_files(estate: Capture, service: config_parts.Service) -> dict[str, str]:
     stack = settings(estate.stack)
     secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
     ctx_names = naming.EstateNames(stack.name_prefix, stack.environment)
@@ -255,7 +255,7 @@ def test_every_rendered_and_starter_file_is_committed_to_main_one_push_after_ano
 
 
 def test_a_service_with_its_own_code_gets_the_stack_files_but_no_starter(two_services: Capture) -> None:
-    payments = config.Service(name="payments", existing_code=True)
+    payments = config_parts.Service(name="payments", existing_code=True)
     files = committed(two_services, repository(two_services, "payments").id)
     assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected_files(two_services, payments)
     assert not set(starter_files()) & {f.inputs["file"] for f in files}
