@@ -16,7 +16,15 @@ from components.config_parts import NodePool
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import ClusterEndpoint, DevOps, DevOpsArgs, DevOpsService, pipeline_context
-from components.identity import Grant, PipelineIdentity, PipelineIdentityArgs, RoleGrants, RoleGrantsArgs
+from components.identity import (
+    ClusterPrincipals,
+    EstateAccess,
+    PipelineIdentity,
+    PipelineIdentityArgs,
+    RoleGrants,
+    RoleGrantsArgs,
+    estate_grants,
+)
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.registry import Registry, RegistryArgs
@@ -93,7 +101,7 @@ class Estate(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.monitoring = monitoring
+        self._monitoring = monitoring
 
         vault = KeyVault(
             f"{name}-key-vault",
@@ -116,9 +124,9 @@ class Estate(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.key_vault = vault
+        self._key_vault = vault
 
-        self.registries = {
+        self._registries = {
             role: Registry(
                 f"{name}-registry-{role}",
                 RegistryArgs(
@@ -137,7 +145,7 @@ class Estate(pulumi.ComponentResource):
             for role, settings in self._registry_settings(config)
         }
 
-        self.clusters = {
+        self._clusters = {
             stage: self._cluster(
                 name,
                 stage=stage,
@@ -152,11 +160,11 @@ class Estate(pulumi.ComponentResource):
             )
             for stage, settings in self._cluster_settings(config)
         }
-        self.alerts = self._alerts_and_budget(
+        self._alerts_and_budget(
             name, config=config, names=names, group=group, subscription_id=subscription_id, tags=tags
         )
 
-        self.pipelines_identity = PipelineIdentity(
+        self._pipelines_identity = PipelineIdentity(
             f"{name}-pipelines",
             PipelineIdentityArgs(
                 resource_group_name=group.name,
@@ -172,7 +180,21 @@ class Estate(pulumi.ComponentResource):
             RoleGrantsArgs(
                 subscription_id=subscription_id,
                 stack_key=f"{config.name_prefix}/{config.environment}",
-                grants=self._grants(config),
+                grants=estate_grants(
+                    EstateAccess(
+                        pipelines_principal_id=self._pipelines_identity.principal_id,
+                        clusters={
+                            stage: ClusterPrincipals(
+                                cluster.cluster_id, cluster.kubelet_object_id, cluster.app_routing_object_id
+                            )
+                            for stage, cluster in self._clusters.items()
+                        },
+                        registry_ids={role: registry.registry_id for role, registry in self._registries.items()},
+                        vault_id=vault.vault_id,
+                        services=[service.name for service in config.services],
+                        ingress_certificates=any(service.tls_certificate for service in config.services),
+                    )
+                ),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -198,7 +220,7 @@ class Estate(pulumi.ComponentResource):
                     f"aks-estate:services[{index}].existingCode is deprecated: set importFrom to the Git URL of the "
                     "service's code (and importServiceConnectionId for a private source) to bring it in on creation"
                 )
-        self.devops = DevOps(
+        self._devops = DevOps(
             f"{name}-devops",
             DevOpsArgs(
                 project_name=config.devops_project,
@@ -228,21 +250,48 @@ class Estate(pulumi.ComponentResource):
                 tenant_id=tenant_id,
                 subscription_id=subscription_id,
                 resource_group_name=group.name,
-                identity_name=self.pipelines_identity.identity_name,
-                identity_client_id=self.pipelines_identity.client_id,
+                identity_name=self._pipelines_identity.identity_name,
+                identity_client_id=self._pipelines_identity.client_id,
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),
-                nonprod_registry_name=self.registries["nonprod"].registry_name,
+                nonprod_registry_name=self._registries["nonprod"].registry_name,
                 clusters={
                     stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
-                    for stage, cluster in self.clusters.items()
+                    for stage, cluster in self._clusters.items()
                 },
                 app_insights_connection_string=monitoring.app_insights_connection_string,
                 protect=protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs({"resourceGroupName": group.name})
+        # What operators and the stack outputs need, as the estate's own outputs; its parts stay private.
+        self.key_vault_name = vault.vault_name
+        self.key_vault_uri = vault.vault_uri
+        self.key_vault_id = vault.vault_id
+        self.workspace_id = monitoring.workspace_id
+        self.app_insights_id = monitoring.app_insights_id
+        self.app_insights_connection_string = monitoring.app_insights_connection_string
+        self.pipelines_identity_client_id = self._pipelines_identity.client_id
+        self.registry_login_servers = {role: registry.login_server for role, registry in self._registries.items()}
+        self.registry_ids = {role: registry.registry_id for role, registry in self._registries.items()}
+        self.cluster_names = {stage: cluster.cluster_name for stage, cluster in self._clusters.items()}
+        self.cluster_ids = {stage: cluster.cluster_id for stage, cluster in self._clusters.items()}
+        self.devops_project_url = self._devops.project_url
+        self.repository_urls = self._devops.repository_urls
+        self.pipeline_ids = self._devops.pipeline_ids
+        self.environment_names = self._devops.environment_names
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "keyVaultName": self.key_vault_name,
+                "keyVaultUri": self.key_vault_uri,
+                "workspaceId": self.workspace_id,
+                "registryLoginServers": self.registry_login_servers,
+                "clusterNames": self.cluster_names,
+                "devopsProjectUrl": self.devops_project_url,
+                "repositoryUrls": self.repository_urls,
+            }
+        )
 
     def _alerts_and_budget(
         self,
@@ -267,11 +316,11 @@ class Estate(pulumi.ComponentResource):
                 emails=config.alert_emails,
                 webhook_url=config.alerts.webhook_url,
                 thresholds=config.alerts,
-                clusters=[WatchedCluster(names.cluster(stage), self.clusters[stage].cluster_id) for stage in watched],
-                app_insights_id=self.monitoring.app_insights_id,
+                clusters=[WatchedCluster(names.cluster(stage), self._clusters[stage].cluster_id) for stage in watched],
+                app_insights_id=self._monitoring.app_insights_id,
                 vault_name=names.key_vault,
-                vault_id=self.key_vault.vault_id,
-                registries={names.registry(role): registry.registry_id for role, registry in self.registries.items()},
+                vault_id=self._key_vault.vault_id,
+                registries={names.registry(role): registry.registry_id for role, registry in self._registries.items()},
                 tags=tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -283,7 +332,7 @@ class Estate(pulumi.ComponentResource):
                 budget_name=f"budget-{config.name_prefix}-{config.environment}",
                 amount=config.budget.amount,
                 start_date=config.budget.start_date or datetime.now(UTC).date().replace(day=1),
-                resource_group_names=[group.name, *(names.node_resource_group(stage) for stage in self.clusters)],
+                resource_group_names=[group.name, *(names.node_resource_group(stage) for stage in self._clusters)],
                 emails=config.alert_emails,
                 action_group_id=alerts.action_group_id,
             ),
@@ -337,64 +386,3 @@ class Estate(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _grants(self, config: EstateConfig) -> list[Grant]:
-        pipelines = self.pipelines_identity.principal_id
-        nonprod, prod = self.registries["nonprod"], self.registries["prod"]
-        grants = [
-            Grant(
-                "staging-kubelet-pull-nonprod",
-                "AcrPull",
-                self.clusters["staging"].kubelet_object_id,
-                nonprod.registry_id,
-            ),
-            Grant(
-                "production-kubelet-pull-prod",
-                "AcrPull",
-                self.clusters["production"].kubelet_object_id,
-                prod.registry_id,
-            ),
-            Grant("pipelines-push-nonprod", "AcrPush", pipelines, nonprod.registry_id),
-            # `az acr import` reads the source through Entra ID too: the importer role on both ends of the promotion.
-            Grant(
-                "pipelines-import-from-nonprod",
-                "Container Registry Data Importer and Data Reader",
-                pipelines,
-                nonprod.registry_id,
-            ),
-            Grant(
-                "pipelines-import-prod", "Container Registry Data Importer and Data Reader", pipelines, prod.registry_id
-            ),
-            Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, self.key_vault.vault_id),
-        ]
-        if any(service.tls_certificate for service in config.services):
-            # The application routing add-on reads each ingress's certificate from the vault with its own identity.
-            grants.extend(
-                Grant(
-                    f"{stage}-app-routing-read-certificates",
-                    "Key Vault Certificate User",
-                    cluster.app_routing_object_id,
-                    self.key_vault.vault_id,
-                )
-                for stage, cluster in self.clusters.items()
-            )
-        for stage, cluster in self.clusters.items():
-            grants.append(
-                Grant(
-                    f"pipelines-credentials-{stage}",
-                    "Azure Kubernetes Service Cluster User Role",
-                    pipelines,
-                    cluster.cluster_id,
-                )
-            )
-            # Deploy rights end at each service's namespace: Azure RBAC for Kubernetes accepts namespace scopes.
-            grants.extend(
-                Grant(
-                    f"pipelines-deploy-{stage}-{service.name}",
-                    "Azure Kubernetes Service RBAC Writer",
-                    pipelines,
-                    pulumi.Output.concat(cluster.cluster_id, "/namespaces/", service.name),
-                )
-                for service in config.services
-            )
-        return grants

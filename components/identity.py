@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -171,3 +171,78 @@ class FederatedCredentials(pulumi.ComponentResource):
             )
             self.credential_ids.append(previous.id)
         self.register_outputs({"credentialIds": self.credential_ids})
+
+
+@dataclass(frozen=True)
+class ClusterPrincipals:
+    cluster_id: pulumi.Input[str]
+    kubelet_object_id: pulumi.Input[str]
+    # The application routing add-on's identity, which reads ingress certificates.
+    app_routing_object_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class EstateAccess:
+    """Who and what the estate's role assignments connect."""
+
+    pipelines_principal_id: pulumi.Input[str]
+    # By stage: "staging" pulls from the "nonprod" registry, "production" from "prod".
+    clusters: Mapping[str, ClusterPrincipals]
+    registry_ids: Mapping[str, pulumi.Input[str]]
+    vault_id: pulumi.Input[str]
+    services: Sequence[str]
+    # Some service serves a Key Vault certificate through its ingress.
+    ingress_certificates: bool
+
+
+def estate_grants(access: EstateAccess) -> list[Grant]:
+    """Every role assignment of the estate, each scoped to the one resource (or namespace) it is for."""
+    pipelines, registries, vault = access.pipelines_principal_id, access.registry_ids, access.vault_id
+    clusters = access.clusters
+    grants = [
+        Grant("staging-kubelet-pull-nonprod", "AcrPull", clusters["staging"].kubelet_object_id, registries["nonprod"]),
+        Grant("production-kubelet-pull-prod", "AcrPull", clusters["production"].kubelet_object_id, registries["prod"]),
+        Grant("pipelines-push-nonprod", "AcrPush", pipelines, registries["nonprod"]),
+        # `az acr import` reads the source through Entra ID too: the importer role on both ends of the promotion.
+        Grant(
+            "pipelines-import-from-nonprod",
+            "Container Registry Data Importer and Data Reader",
+            pipelines,
+            registries["nonprod"],
+        ),
+        Grant(
+            "pipelines-import-prod", "Container Registry Data Importer and Data Reader", pipelines, registries["prod"]
+        ),
+        Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, vault),
+    ]
+    if access.ingress_certificates:
+        # The application routing add-on reads each ingress's certificate from the vault with its own identity.
+        grants.extend(
+            Grant(
+                f"{stage}-app-routing-read-certificates",
+                "Key Vault Certificate User",
+                cluster.app_routing_object_id,
+                vault,
+            )
+            for stage, cluster in clusters.items()
+        )
+    for stage, cluster in clusters.items():
+        grants.append(
+            Grant(
+                f"pipelines-credentials-{stage}",
+                "Azure Kubernetes Service Cluster User Role",
+                pipelines,
+                cluster.cluster_id,
+            )
+        )
+        # Deploy rights end at each service's namespace: Azure RBAC for Kubernetes accepts namespace scopes.
+        grants.extend(
+            Grant(
+                f"pipelines-deploy-{stage}-{service}",
+                "Azure Kubernetes Service RBAC Writer",
+                pipelines,
+                pulumi.Output.concat(cluster.cluster_id, "/namespaces/", service),
+            )
+            for service in access.services
+        )
+    return grants

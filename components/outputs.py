@@ -14,34 +14,35 @@ def _portal_link(tenant_id: pulumi.Input[str], resource_id: pulumi.Input[str]) -
 
 
 def stack_outputs(estate: Estate) -> dict[str, Any]:
-    clusters, registries = estate.clusters, estate.registries
+    """Read only the estate's own outputs: its parts are its business."""
+    tenant = estate.tenant_id
     return {
         "resourceGroupName": estate.resource_group_name,
-        "keyVaultName": estate.key_vault.vault_name,
-        "keyVaultUri": estate.key_vault.vault_uri,
-        "logAnalyticsWorkspaceId": estate.monitoring.workspace_id,
+        "keyVaultName": estate.key_vault_name,
+        "keyVaultUri": estate.key_vault_uri,
+        "logAnalyticsWorkspaceId": estate.workspace_id,
         # A secret: whoever holds it can send telemetry into the workspace.
-        "appInsightsConnectionString": estate.monitoring.app_insights_connection_string,
-        "pipelinesIdentityClientId": estate.pipelines_identity.client_id,
-        "registries": {role: registry.login_server for role, registry in registries.items()},
-        "clusters": {stage: cluster.cluster_name for stage, cluster in clusters.items()},
+        "appInsightsConnectionString": estate.app_insights_connection_string,
+        "pipelinesIdentityClientId": estate.pipelines_identity_client_id,
+        "registries": estate.registry_login_servers,
+        "clusters": estate.cluster_names,
         "getCredentialsCommands": {
             stage: pulumi.Output.format(
                 "az aks get-credentials --resource-group {0} --name {1} --format azure",
                 estate.resource_group_name,
-                cluster.cluster_name,
+                cluster_name,
             )
-            for stage, cluster in clusters.items()
+            for stage, cluster_name in estate.cluster_names.items()
         },
         "portalLinks": {
-            **{f"cluster-{stage}": _portal_link(estate.tenant_id, c.cluster_id) for stage, c in clusters.items()},
-            **{f"registry-{role}": _portal_link(estate.tenant_id, r.registry_id) for role, r in registries.items()},
-            "keyVault": _portal_link(estate.tenant_id, estate.key_vault.vault_id),
-            "appInsights": _portal_link(estate.tenant_id, estate.monitoring.app_insights_id),
+            **{f"cluster-{stage}": _portal_link(tenant, cluster) for stage, cluster in estate.cluster_ids.items()},
+            **{f"registry-{role}": _portal_link(tenant, registry) for role, registry in estate.registry_ids.items()},
+            "keyVault": _portal_link(tenant, estate.key_vault_id),
+            "appInsights": _portal_link(tenant, estate.app_insights_id),
         },
-        "devopsProjectUrl": estate.devops.project_url,
-        "repositoryUrls": estate.devops.repository_urls,
-        "pipelineIds": estate.devops.pipeline_ids,
-        "environments": estate.devops.environment_names,
+        "devopsProjectUrl": estate.devops_project_url,
+        "repositoryUrls": estate.repository_urls,
+        "pipelineIds": estate.pipeline_ids,
+        "environments": estate.environment_names,
         "agentPoolEgress": estate.agent_pool_egress,
     }
