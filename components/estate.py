@@ -15,7 +15,14 @@ from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import NodePool
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
-from components.devops.devops import ClusterEndpoint, DevOps, DevOpsArgs, DevOpsService, pipeline_context
+from components.devops.devops import (
+    AzureEndpoints,
+    ClusterEndpoint,
+    DevOps,
+    DevOpsArgs,
+    DevOpsService,
+    pipeline_context,
+)
 from components.identity import (
     ClusterPrincipals,
     EstateAccess,
@@ -245,21 +252,21 @@ class Estate(pulumi.ComponentResource):
                     security_scan=config.security_scan_extension != "none",
                 ),
                 minimum_reviewers=config.minimum_reviewers,
-                production_approvers=config.production_approvers,
-                approval_timeout_minutes=config.approval_timeout_minutes,
-                tenant_id=tenant_id,
-                subscription_id=subscription_id,
-                resource_group_name=group.name,
-                identity_name=self._pipelines_identity.identity_name,
-                identity_client_id=self._pipelines_identity.client_id,
+                azure=AzureEndpoints(
+                    tenant_id=tenant_id,
+                    subscription_id=subscription_id,
+                    resource_group_name=group.name,
+                    identity_name=self._pipelines_identity.identity_name,
+                    identity_client_id=self._pipelines_identity.client_id,
+                    nonprod_registry_name=self._registries["nonprod"].registry_name,
+                    clusters={
+                        stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
+                        for stage, cluster in self._clusters.items()
+                    },
+                    app_insights_connection_string=monitoring.app_insights_connection_string,
+                ),
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),
-                nonprod_registry_name=self._registries["nonprod"].registry_name,
-                clusters={
-                    stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
-                    for stage, cluster in self._clusters.items()
-                },
-                app_insights_connection_string=monitoring.app_insights_connection_string,
                 protect=protect,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -94,25 +94,32 @@ class ClusterEndpoint:
 
 
 @dataclass(frozen=True)
+class AzureEndpoints:
+    """What of the Azure side the Azure DevOps side connects to."""
+
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    # The pipelines' identity, which the workload-identity connections sign in as.
+    identity_name: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+    nonprod_registry_name: pulumi.Input[str]
+    clusters: Mapping[naming.Stage, ClusterEndpoint]
+    app_insights_connection_string: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class DevOpsArgs:
     project_name: str
     security_extension: SecurityExtensionMode
     services: Sequence[DevOpsService]
-    # The names the committed YAML refers to; the connections and environments are created with them.
+    # The names the committed YAML refers to (connections, environments, approvers, timeouts): the objects are
+    # created with them.
     pipeline_context: PipelineContext
     minimum_reviewers: int
-    production_approvers: Sequence[str]
-    approval_timeout_minutes: int
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    resource_group_name: pulumi.Input[str]
-    identity_name: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
+    azure: AzureEndpoints
     azure_credential_name: str
     registry_credential_name: str
-    nonprod_registry_name: pulumi.Input[str]
-    clusters: Mapping[naming.Stage, ClusterEndpoint]
-    app_insights_connection_string: pulumi.Input[str]
     protect: bool = False
 
 
@@ -140,23 +147,23 @@ class DevOps(pulumi.ComponentResource):
             f"{name}-connections",
             ServiceConnectionsArgs(
                 project_id=project_id,
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
-                identity_client_id=args.identity_client_id,
+                tenant_id=args.azure.tenant_id,
+                subscription_id=args.azure.subscription_id,
+                identity_client_id=args.azure.identity_client_id,
                 azure_connection_name=ctx.azure_service_connection,
                 azure_credential_name=args.azure_credential_name,
                 registry_connection_name=ctx.registry_service_connection,
                 registry_credential_name=args.registry_credential_name,
-                registry_name=args.nonprod_registry_name,
-                registry_resource_group_name=args.resource_group_name,
+                registry_name=args.azure.nonprod_registry_name,
+                registry_resource_group_name=args.azure.resource_group_name,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         FederatedCredentials(
             f"{name}-federation",
             FederatedCredentialsArgs(
-                resource_group_name=args.resource_group_name,
-                identity_name=args.identity_name,
+                resource_group_name=args.azure.resource_group_name,
+                identity_name=args.azure.identity_name,
                 subjects=connections.federated_subjects,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -197,7 +204,7 @@ class DevOps(pulumi.ComponentResource):
                     project_id=project_id,
                     environment_name=environment_names["production"],
                     description="aks-estate: the production AKS cluster, one Kubernetes resource per service namespace",
-                    approval=Approval(args.production_approvers, args.approval_timeout_minutes),
+                    approval=Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
                     allowed_branch=MAIN_BRANCH,
                     exclusive_lock=True,
                 ),
@@ -211,11 +218,11 @@ class DevOps(pulumi.ComponentResource):
                     project_id=project_id,
                     stage=stage,
                     environment_id=environments[stage].environment_id,
-                    resource_group_name=args.resource_group_name,
-                    cluster_name=args.clusters[stage].cluster_name,
-                    cluster_fqdn=args.clusters[stage].fqdn,
+                    resource_group_name=args.azure.resource_group_name,
+                    cluster_name=args.azure.clusters[stage].cluster_name,
+                    cluster_fqdn=args.azure.clusters[stage].fqdn,
                     services=[service.spec.name for service in args.services],
-                    app_insights_connection_string=args.app_insights_connection_string,
+                    app_insights_connection_string=args.azure.app_insights_connection_string,
                     internal_ingress=any(service.spec.expose == "internal" for service in args.services),
                     protect=args.protect,
                 ),
