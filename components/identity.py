@@ -66,16 +66,13 @@ class RoleGrantsArgs:
 class RoleGrants(pulumi.ComponentResource):
     """Service-principal role assignments with names derived from the stack and the grant's purpose."""
 
-    assignment_ids: dict[str, pulumi.Output[str]]
-
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:RoleGrants", name, None, opts)
         purposes = [grant.purpose for grant in args.grants]
         if len(set(purposes)) != len(purposes):
             raise ValueError(f"grant purposes must be unique: {purposes}")
-        self.assignment_ids = {}
         for grant in args.grants:
-            assignment = authorization.RoleAssignment(
+            authorization.RoleAssignment(
                 f"{name}-{grant.purpose}",
                 role_assignment_name=pulumi.Output.from_input(args.subscription_id).apply(
                     functools.partial(role_assignment_name, stack_key=args.stack_key, purpose=grant.purpose)
@@ -94,8 +91,7 @@ class RoleGrants(pulumi.ComponentResource):
                 # refuses while the old one exists: delete first.
                 opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
-            self.assignment_ids[grant.purpose] = assignment.id
-        self.register_outputs({"assignmentIds": self.assignment_ids})
+        self.register_outputs({})
 
 
 @dataclass(frozen=True)
@@ -150,12 +146,8 @@ class FederatedCredentialsArgs:
 
 
 class FederatedCredentials(pulumi.ComponentResource):
-    # Resolve once each credential exists: what signs in through them waits on these, not on the component.
-    credential_ids: list[pulumi.Output[str]]
-
     def __init__(self, name: str, args: FederatedCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:FederatedCredentials", name, None, opts)
-        self.credential_ids = []
         previous: managedidentity.FederatedIdentityCredential | None = None
         for subject in args.subjects:
             # Azure rejects concurrent writes of federated credentials on one identity, so they are created in turn.
@@ -169,8 +161,7 @@ class FederatedCredentials(pulumi.ComponentResource):
                 audiences=[WORKLOAD_IDENTITY_AUDIENCE],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else None),
             )
-            self.credential_ids.append(previous.id)
-        self.register_outputs({"credentialIds": self.credential_ids})
+        self.register_outputs({})
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,8 @@ class KeyVault(pulumi.ComponentResource):
         )
         # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works
         # from anywhere while data-plane reads stay limited to the allowed ranges.
-        self.secret_ids: dict[str, pulumi.Output[str]] = {}
         for secret_name, value in sorted(args.secrets.items()):
-            self.secret_ids[secret_name] = keyvault.Secret(
+            keyvault.Secret(
                 f"{name}-secret-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
@@ -74,7 +73,7 @@ class KeyVault(pulumi.ComponentResource):
                 # The provider deletes secrets through the data plane, which the firewall and RBAC mode close to the
                 # deployer; the vault's own deletion (soft-deleted with its secrets) is what removes them.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-            ).id
+            )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=vault.id,
