@@ -11,7 +11,7 @@ import yaml
 
 from tests import validators
 from tests.helpers import CLUSTER, role_assignments, role_id
-from tools import capture, pipeline_links
+from tools import capture, network_paths, pipeline_links
 from tools.capture import Capture
 
 SERVICES = [
@@ -82,3 +82,11 @@ def test_the_committed_manifests_carry_the_ingress_and_both_ends_of_the_call(sho
 def test_the_stack_still_links_and_validates(shop: Capture) -> None:
     builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
     assert [str(f) for f in pipeline_links.check(shop, builtin)] == []
+
+
+def test_the_add_on_reading_certificates_is_a_call_the_vault_must_allow(shop: Capture) -> None:
+    rows = [r for r in network_paths.paths(shop) if r.source.startswith("application routing add-on")]
+    assert {(r.target, r.purpose) for r in rows} == {
+        ("kv-contoso-dev (Vault)", "read ingress certificates (Key Vault Certificate User)")
+    }
+    assert all(r.verdict == network_paths.ALLOWED for r in rows)  # dev's vault is open

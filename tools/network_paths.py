@@ -40,6 +40,7 @@ ROLE_CALLS = {
     "4abbcc35-e782-43d8-92c5-2d3f1bd2253f": "kubectl with the fetched kubeconfig (Cluster User)",
     "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb": "deploy workloads (AKS RBAC Writer)",
     "3913510d-42f4-4e42-8a64-420c390055eb": "send telemetry with Entra ID (Monitoring Metrics Publisher)",
+    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba": "read ingress certificates (Key Vault Certificate User)",
 }
 IMPORTER = "577a9874-89fd-4f24-9dbd-b5034d0ad23a"
 # The private DNS zone a private endpoint's clients must resolve through, per target type (Azure's "Azure Private
@@ -316,6 +317,10 @@ def _principals(capture: Capture, agents: list[Source]) -> dict[str, list[Source
         kubelet = _get(cluster.outputs, "identityProfile", "kubeletidentity", "objectId")
         if kubelet:
             found[str(kubelet)] = [_cluster_source(cluster, "kubelets")]
+        # The application routing add-on reads ingress certificates from its pods on the nodes, as its own identity.
+        routing = _get(cluster.outputs, "ingressProfile", "webAppRouting", "identity", "objectId")
+        if routing:
+            found[str(routing)] = [_cluster_source(cluster, "application routing add-on")]
     identities = {
         str(i.inputs.get("resourceName")): i
         for i in capture.of_type("azure-native:managedidentity:UserAssignedIdentity")
