@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -36,7 +37,7 @@ from components.service_files.layout import (
 from components.service_files.spec import ServiceSpec
 from tools import capture
 from tools.capture import Capture, Registration
-from tools.mocks import SUBSCRIPTION_ID
+from tools.mocks import SUBSCRIPTION_ID, EstateMocks
 
 STAGES = ("staging", "production")
 SECRET = capture.SECRET
@@ -583,3 +584,17 @@ def test_a_namespace_outlives_its_service_entry_and_is_protected_in_prod(dev: Ca
         namespaces = estate.of_type("kubernetes:core/v1:Namespace")
         assert namespaces
         assert all(n.retain_on_delete and n.protect is protected for n in namespaces)
+
+
+def test_an_auto_provisioning_pool_is_refused_at_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Planted: the organisation's pool already hands every new project a queue open to all pipelines.
+    original = EstateMocks.call
+
+    def auto_provisioned(self: EstateMocks, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        result = original(self, args)
+        return {**result, "autoProvision": True} if args.token == "azuredevops:index/getPool:getPool" else result
+
+    monkeypatch.setattr(EstateMocks, "call", auto_provisioned)
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+    with pytest.raises(Exception, match="auto-provisions a queue into every project"):
+        capture.run("prod", config, secret_keys)

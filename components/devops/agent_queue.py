@@ -32,8 +32,22 @@ class AgentQueue(pulumi.ComponentResource):
         queue = azuredevops.Queue(
             f"{name}-queue",
             project_id=args.project_id,
-            agent_pool_id=pool.id.apply(int),
+            agent_pool_id=pulumi.Output.all(pool.id, pool.auto_provision).apply(
+                lambda found: _one_queue_per_pool(args.pool_name, str(found[0]), bool(found[1]))
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.queue_id = queue.id
         self.register_outputs({"queueId": self.queue_id})
+
+
+def _one_queue_per_pool(pool_name: str, pool_id: str, auto_provision: bool) -> int:
+    # An auto-provisioned pool already has a queue in every new project, open to all its pipelines, and a project may
+    # hold one queue per pool ("multiple queues within a project cannot use the same agent pool"): refuse it at preview.
+    if auto_provision:
+        raise ValueError(
+            f"aks-estate:agentPool = {pool_name!r}: the organisation pool auto-provisions a queue into every project, "
+            "open to all of its pipelines; turn auto-provisioning off for it (Organization settings > Agent pools > "
+            "the pool > Settings) so that the stack can give the project a queue authorized for its definitions only"
+        )
+    return int(pool_id)
