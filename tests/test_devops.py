@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -37,7 +38,7 @@ from components.service_files.layout import (
 from components.service_files.spec import ServiceSpec
 from tools import capture
 from tools.capture import Capture, Registration
-from tools.mocks import SUBSCRIPTION_ID, EstateMocks
+from tools.mocks import SUBSCRIPTION_ID
 
 STAGES = ("staging", "production")
 SECRET = capture.SECRET
@@ -586,15 +587,32 @@ def test_a_namespace_outlives_its_service_entry_and_is_protected_in_prod(dev: Ca
         assert all(n.retain_on_delete and n.protect is protected for n in namespaces)
 
 
-def test_an_auto_provisioning_pool_is_refused_at_preview(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Planted: the organisation's pool already hands every new project a queue open to all pipelines.
-    original = EstateMocks.call
+PLANT_AUTO_PROVISIONED_POOL = """
+from tools import capture
+from tools.mocks import EstateMocks
 
-    def auto_provisioned(self: EstateMocks, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        result = original(self, args)
-        return {**result, "autoProvision": True} if args.token == "azuredevops:index/getPool:getPool" else result
+original = EstateMocks.call
 
-    monkeypatch.setattr(EstateMocks, "call", auto_provisioned)
-    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
-    with pytest.raises(Exception, match="auto-provisions a queue into every project"):
-        capture.run("prod", config, secret_keys)
+def auto_provisioned(self, args):
+    result = original(self, args)
+    return {**result, "autoProvision": True} if args.token == "azuredevops:index/getPool:getPool" else result
+
+EstateMocks.call = auto_provisioned
+config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+capture.run("prod", config, secret_keys)
+"""
+
+
+def test_an_auto_provisioning_pool_is_refused_at_preview() -> None:
+    # Planted: the organisation's pool already hands every new project a queue open to all pipelines. In a process of
+    # its own: a program that fails mid-run leaves the engine's global state to the next run in the same process.
+    result = subprocess.run(
+        [sys.executable, "-c", PLANT_AUTO_PROVISIONED_POOL],
+        cwd=capture.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "auto-provisions a queue into every project" in result.stderr
