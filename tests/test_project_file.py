@@ -85,5 +85,6 @@ def test_one_pulumi_and_one_kubelogin_version_everywhere() -> None:
     sdk = _pin((ROOT / "requirements.txt").read_text(), r"^pulumi==(\S+)$")
     assert _pin((ROOT / "policy" / "requirements.txt").read_text(), r"^pulumi==(\S+)$") == sdk
     infra = (ROOT / "pipelines" / "infra" / "templates" / "pulumi.yml").read_text()
-    assert _pin(infra, r'name: pulumiVersion\n\s+type: string\n\s+default: "(\S+)"') == sdk
+    cli = (ROOT / "pipelines" / "infra" / "templates" / "pulumi-cli.yml").read_text()
+    assert _pin(cli, r'name: version\n\s+type: string\n\s+default: "(\S+)"') == sdk
     assert _pin(infra, r'name: kubeloginVersion\n\s+type: string\n\s+default: "(\S+)"') == KUBELOGIN_VERSION
