@@ -43,9 +43,9 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     }
     assert config.parse(prod).environment == "prod"
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
-    assert "aks-estate:agentPool" in quickstart
-    assert "aks-estate:keyVaultAllowedIpRanges" in quickstart
-    assert "aks-estate:agentPoolEgressRanges" in quickstart
+    assert "pulumi config set agentPool" in quickstart
+    assert "'keyVaultAllowedIpRanges[0]'" in quickstart
+    assert "'agentPoolEgressRanges[0]'" in quickstart
 
 
 def _declared() -> dict[str, dict[str, object]]:
