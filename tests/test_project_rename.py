@@ -70,7 +70,12 @@ class _NoResources(pulumi.runtime.Mocks):
 
 
 @pytest.mark.parametrize(("project", "other"), [("my-estate", "aks-estate"), ("aks-estate", "my-estate")])
-def test_the_program_reads_the_namespace_of_the_project_that_runs_it(project: str, other: str) -> None:
+def test_the_program_reads_the_namespace_of_the_project_that_runs_it(
+    project: str, other: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The language host's config arrives in these variables too; an earlier capture in this process may have set them.
+    monkeypatch.setenv("PULUMI_CONFIG", "{}")
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
     values = {
         "environment": "dev",
         "namePrefix": "myorg",
