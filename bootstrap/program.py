@@ -199,8 +199,11 @@ class Bootstrap(pulumi.ComponentResource):
                         variables,
                         environment(names.PROD_PREVIEW_ENVIRONMENT),
                     ],
+                    # The merged commit's prod diff is previewed as the read-only identity, before the approval lets
+                    # the deployer act.
                     "deploy": [
                         *(endpoint("deploy", stack) for stack in STACKS),
+                        endpoint("preview", "prod"),
                         variables,
                         *(environment(names.environment(stack)) for stack in STACKS),
                     ],

@@ -44,6 +44,8 @@ from components.config_values import (
     SecretName,
 )
 
+# This repository's project name (Pulumi.yaml `name:`): the offline preview runs under it (tools/capture.py); a real
+# run reads the namespace of whatever project runs it (`from_pulumi`).
 NAMESPACE = "aks-estate"
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -448,10 +450,12 @@ def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), sta
 
 
 def from_pulumi() -> EstateConfig:
-    """Read this stack's `aks-estate:*` config the way the Pulumi language host provides it."""
+    """Read this stack's config the way the Pulumi language host provides it, in the namespace of the project that
+    runs it: Pulumi.yaml declares its keys project-relative, so `pulumi new --name X` reads `X:*`."""
     every_key: dict[str, Any] = {**pulumi.runtime.get_config_env()}
     every_key.update(pulumi.runtime.config.CONFIG.get())
-    prefix = f"{NAMESPACE}:"
+    namespace = pulumi.get_project()
+    prefix = f"{namespace}:"
     raw = {key.removeprefix(prefix): value for key, value in every_key.items() if key.startswith(prefix)}
     every_secret_key = pulumi.runtime.get_config_secret_keys_env()
     secret_keys = frozenset(key.removeprefix(prefix) for key in every_secret_key if key.startswith(prefix))
@@ -459,7 +463,7 @@ def from_pulumi() -> EstateConfig:
     # moves it with `stackConfigDir`).
     refused = [
         *stack_file.plaintext_token(every_key, frozenset(every_secret_key)),
-        *stack_file.plaintext_in_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"), NAMESPACE),
+        *stack_file.plaintext_in_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"), namespace),
     ]
     if refused:
         raise ConfigError(_refusal(refused))

@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 
 class RegistrationLike(Protocol):
@@ -57,10 +57,17 @@ class Violation:
     unknown: bool = False
 
 
+# How tools/capture.py records a value unknown at preview; the analyzer receives the engine's unknown sentinel instead
+# (pulumi_policy/proxy.py UNKNOWN_STRING_VALUE, the same string as pulumi.runtime.rpc.UNKNOWN).
+UNKNOWN_MARK = "[unknown]"
+
+
 def wire(value: Any) -> Any:
-    """`value` as it survives the engine's protobuf Struct: every number becomes a float."""
+    """`value` as it survives the engine's protobuf Struct: every number becomes a float, an unknown the sentinel."""
     if isinstance(value, bool):
         return value
+    if value == UNKNOWN_MARK:
+        return UNKNOWN_STRING_VALUE
     if isinstance(value, int):
         return float(value)
     if isinstance(value, Mapping):

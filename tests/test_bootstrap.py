@@ -21,7 +21,8 @@ from bootstrap.access import IAC_ROLES, IacGrant, assignable_roles_condition
 from bootstrap.config import BootstrapConfig
 from components.config import ConfigError
 from components.identity import BUILT_IN_ROLES, estate_assignable_role_ids
-from tools import capture, offline_preview
+from tests import validators
+from tools import capture, offline_preview, pipeline_links
 from tools.capture import ROOT, Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
@@ -339,6 +340,7 @@ def test_each_definition_may_use_exactly_what_its_yaml_uses(boot: Capture) -> No
         "aks-estate-iac-deploy": {
             "aks-estate-iac-deploy-dev",
             "aks-estate-iac-deploy-prod",
+            "aks-estate-iac-preview-prod",
             "aks-estate-iac",
             "aks-estate-iac-dev",
             "aks-estate-iac-prod",
@@ -421,3 +423,35 @@ def test_no_static_credential_in_the_inventory(boot: Capture) -> None:
     for registration in boot.of_type(CONNECTION):
         assert set(registration.inputs["credentials"]) == {"serviceprincipalid"}
     assert not any("AccountKey=" in text for r in boot.resources for text in _walk(r.inputs))
+
+
+# --- the IaC pipelines against what the bootstrap creates ------------------------------------------------------------
+
+
+def _iac_files() -> dict[str, str]:
+    # The IaC repository holds this checkout, pushed by the operator: its pipelines are the files on disk.
+    root = Path(__file__).resolve().parents[1]
+    return {str(path.relative_to(root)): path.read_text() for path in (root / "pipelines" / "infra").rglob("*.yml")}
+
+
+def test_every_name_the_iac_pipelines_use_resolves_and_is_authorized(boot: Capture) -> None:
+    builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+    assert [str(f) for f in pipeline_links.check(boot, builtin, {"aks-estate": _iac_files()})] == []
+    # It read them: three definitions, each through its templates.
+    runs = list(pipeline_links._runs(pipeline_links._index(boot, {"aks-estate": _iac_files()}), builtin))
+    assert sorted(run.definition.name for run in runs) == [
+        "aks-estate-iac-deploy",
+        "aks-estate-iac-drift",
+        "aks-estate-iac-pr",
+    ]
+    assert all({kind for kind, _ in run.used} >= {"endpoint", "variablegroup"} for run in runs)
+
+
+def test_an_iac_pipeline_naming_a_connection_the_bootstrap_lacks_is_reported(boot: Capture) -> None:
+    files = {
+        path: text.replace("aks-estate-iac-deploy-prod", "aks-estate-iac-deploy-production")
+        for path, text in _iac_files().items()
+    }
+    builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+    found = [str(f) for f in pipeline_links.check(boot, builtin, {"aks-estate": files})]
+    assert any("'aks-estate-iac-deploy-production' does not exist" in f for f in found), found

@@ -43,9 +43,9 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     }
     assert config.parse(prod).environment == "prod"
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
-    assert "aks-estate:agentPool" in quickstart
-    assert "aks-estate:keyVaultAllowedIpRanges" in quickstart
-    assert "aks-estate:agentPoolEgressRanges" in quickstart
+    assert "pulumi config set agentPool" in quickstart
+    assert "'keyVaultAllowedIpRanges[0]'" in quickstart
+    assert "'agentPoolEgressRanges[0]'" in quickstart
 
 
 def _declared() -> dict[str, dict[str, object]]:
@@ -86,5 +86,6 @@ def test_one_pulumi_and_one_kubelogin_version_everywhere() -> None:
     sdk = _pin((ROOT / "requirements.txt").read_text(), r"^pulumi==(\S+) \\$")
     assert _pin((ROOT / "policy" / "requirements.txt").read_text(), r"^pulumi==(\S+)$") == sdk
     infra = (ROOT / "pipelines" / "infra" / "templates" / "pulumi.yml").read_text()
-    assert _pin(infra, r'name: pulumiVersion\n\s+type: string\n\s+default: "(\S+)"') == sdk
+    cli = (ROOT / "pipelines" / "infra" / "templates" / "pulumi-cli.yml").read_text()
+    assert _pin(cli, r'name: version\n\s+type: string\n\s+default: "(\S+)"') == sdk
     assert _pin(infra, r'name: kubeloginVersion\n\s+type: string\n\s+default: "(\S+)"') == KUBELOGIN_VERSION

@@ -12,6 +12,8 @@ from typing import Any
 
 import pulumi
 import yaml
+from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_root_resource, set_root_resource
@@ -25,6 +27,8 @@ from tools.mocks import EstateMocks
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = config.NAMESPACE
 SECRET = config.SECRET_PLACEHOLDER
+# How resources.json shows a value `pulumi preview` does not know yet (a computed output of a resource to be created).
+UNKNOWN = "[unknown]"  # policy/offline.py UNKNOWN_MARK reads it back as the engine's unknown
 # The value a `secure:` config entry gets offline: nothing here can decrypt the stack's secrets provider.
 SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
 
@@ -106,8 +110,8 @@ class Capture:
 
 def redact(value: Any) -> Any:
     """Replace every secret-marked value with SECRET; keep the shape of everything else."""
-    if rpc.is_rpc_secret(value):
-        return SECRET
+    if rpc.is_rpc_secret(value) or isinstance(value, Unknown):
+        return SECRET if rpc.is_rpc_secret(value) else UNKNOWN
     if isinstance(value, dict):
         return {key: redact(item) for key, item in sorted(value.items())}
     if isinstance(value, list):
@@ -120,15 +124,46 @@ def redact(value: Any) -> Any:
     return value
 
 
+# Marks a wire-format secret, asset, archive or resource reference (pulumi/runtime/rpc.py `_special_sig_key`).
+_SPECIAL_SIGNATURE = "4dabf18193072939515e22adb298388d"
+
+
+def _preview_state(inputs: Any, response: Any) -> Any:
+    """The inputs, with every property the response has beyond them unknown, object by object."""
+    if not isinstance(inputs, dict) or not isinstance(response, dict):
+        return inputs
+    if _SPECIAL_SIGNATURE in inputs or _SPECIAL_SIGNATURE in response:
+        return inputs
+    state: dict[str, Any] = dict.fromkeys(response, rpc.UNKNOWN)
+    state.update({key: _preview_state(value, response.get(key)) for key, value in inputs.items()})
+    return state
+
+
 class CapturingMonitor(MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks, on_register: Callable[[Registration], None] | None = None) -> None:
+    def __init__(
+        self,
+        mocks: pulumi.runtime.Mocks,
+        on_register: Callable[[Registration], None] | None = None,
+        preview: bool = False,
+    ) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self._urns: set[str] = set()
         self._on_register = on_register
+        self.preview = preview
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if self.preview and request.custom and not request.importId:
+            # What the engine answers during `pulumi preview` for a resource it would create: no ID, and the
+            # provider's preview state. azure-native's Create with `preview` returns `PreviewOutputs(inputs,
+            # response)`: the inputs, every other response property computed (pulumi-azure-native
+            # provider/pkg/provider/provider.go, Create). The mock's outputs stand in for the response's shape. The SDK
+            # resolves the empty ID and every unknown as unknown (pulumi/runtime/rpc.py, while `is_dry_run()`), and
+            # `apply` callbacks over them do not run. An imported resource is read at preview, so it stays known.
+            state = _preview_state(json_format.MessageToDict(request.object), self.resources[response.urn].state)
+            state = json_format.ParseDict(state, struct_pb2.Struct())
+            response = type(response)(urn=response.urn, id="", object=state)
         dependencies = set(request.dependencies)
         for property_dependencies in request.propertyDependencies.values():
             dependencies.update(property_dependencies.urns)
@@ -226,7 +261,10 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for key, value in sorted(outputs.items()):
         output = pulumi.Output.from_input(value)
-        resolved[key] = SECRET if await output.is_secret() else redact(await output.future())
+        if not await output.is_known():
+            resolved[key] = UNKNOWN
+        else:
+            resolved[key] = SECRET if await output.is_secret() else redact(await output.future())
     return resolved
 
 
@@ -244,7 +282,7 @@ def execute(
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
     # Each run needs its own root stack resource; set_mocks only creates one when none is installed.
     set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=monitor.preview, monitor=monitor)
 
     def program_run() -> None:
         runpy.run_path(str(program), run_name="__main__")
@@ -260,9 +298,11 @@ def run(
     on_register: Callable[[Registration], None] | None = None,
     *,
     project: str = PROJECT,
+    preview: bool = False,
 ) -> Capture:
-    """Run the program once for `stack` with `config` and return everything it registered and exported."""
-    monitor = CapturingMonitor(EstateMocks(), on_register)
+    """Run the program once for `stack` with `config` and return everything it registered and exported; with
+    `preview`, as `pulumi preview` of a new stack sees it (computed outputs unknown)."""
+    monitor = CapturingMonitor(EstateMocks(), on_register, preview)
     execute(monitor, stack, config, secret_keys, program, project=project)
     exported: dict[str, Any] = dict(getattr(get_root_resource(), "outputs", {}))
     outputs = _sync_await(_resolve_outputs(exported))

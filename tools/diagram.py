@@ -156,8 +156,10 @@ class _Diagram:
             outputs = registration.outputs
             if registration.type == IDENTITY and outputs.get("principalId") == principal_id:
                 return registration
-            kubelet = outputs.get("identityProfile", {}).get("kubeletidentity", {})
-            if registration.type == CLUSTER and kubelet.get("objectId") == principal_id:
+            # Under --unknowns a computed output is the string "[unknown]", not the object it becomes.
+            profile = outputs.get("identityProfile")
+            kubelet = profile.get("kubeletidentity") if isinstance(profile, dict) else None
+            if registration.type == CLUSTER and isinstance(kubelet, dict) and kubelet.get("objectId") == principal_id:
                 return registration
         return None
 

@@ -209,14 +209,23 @@ def _print_table(result: capture.Capture, heading: str) -> None:
     print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.offline_preview", description=__doc__.splitlines()[0])
     parser.add_argument("--program", choices=sorted(PROGRAMS), default="estate", help="which program (default estate)")
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml unless --config-file")
     parser.add_argument("--config-file", type=Path, help="stack config file to use instead of Pulumi.<stack>.yaml")
     parser.add_argument("--out", type=Path, help="output folder (default out/<stack>)")
     parser.add_argument("--previous", type=Path, help="an earlier run's folder: write changes.json against it")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--unknowns",
+        action="store_true",
+        help="run as `pulumi preview` of a new stack: computed outputs unknown, shown as [unknown] in resources.json",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         previous = offline_diff.load_previous(args.previous) if args.previous else None
     except ValueError as error:
@@ -235,13 +244,15 @@ def main(argv: list[str] | None = None) -> int:
             f"running {program.main.relative_to(capture.ROOT)} for stack {args.stack!r} under the mock engine ...",
             flush=True,
         )
+        progress = _progress() if sys.stderr.isatty() else None
         result = capture.run(
             args.stack,
             config,
             secret_keys,
             program.main,
-            on_register=_progress() if sys.stderr.isatty() else None,
+            on_register=progress,
             project=program.project,
+            preview=args.unknowns,
         )
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -250,8 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
 
-    # Values only known after a real update are advisory in `pulumi preview`; offline every value is known.
-    violations = [v for v in policy_offline.evaluate(POLICIES, result.resources) if not v.unknown]
+    # A rule that reads a value only known after the update is advisory in `pulumi preview` (pulumi_policy/policy.py);
+    # without --unknowns every value is known, with it those rules are listed as undecided.
+    evaluated = policy_offline.evaluate(POLICIES, result.resources)
+    violations = [v for v in evaluated if not v.unknown]
+    undecided = sorted({v.policy for v in evaluated if v.unknown})
     out = args.out or capture.ROOT / "out" / f"{program.out_prefix}{args.stack}"
     out.mkdir(parents=True, exist_ok=True)
     inventory = [registration.as_json() for registration in result.resources]
@@ -272,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(drawn) == 1:
         print("  (install Graphviz, e.g. `apt-get install graphviz`, to render diagram.svg from diagram.dot)")
     print(f"policy pack: {len(POLICIES)} mandatory rules, {len(violations)} violations")
+    if undecided:
+        print(f"  undecided at preview (advisory; enforced by `pulumi up`): {', '.join(undecided)}")
     for violation in violations:
         print(f"  {violation.policy}: {violation.message} ({violation.urn or 'stack'})", file=sys.stderr)
     return 3 if violations else 0

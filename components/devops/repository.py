@@ -4,7 +4,8 @@ Files are committed one `GitRepositoryFile` at a time, each waiting for the prev
 to `refs/heads/main`, and Azure Repos rejects a push whose parent is no longer the branch head (TF401028, "has already
 been updated by another client"). The provider retries that error only within the create timeout (ten minutes by
 default, terraform-provider-azuredevops `resource_git_repository_file.go`), so a few dozen files racing for one branch
-can exhaust it; chained, each push starts from the head the previous one left. Other repositories are separate refs and commit in parallel.
+can exhaust it; chained, each push starts from the head the previous one left. Other repositories are separate refs
+and commit in parallel.
 
 Branch policies on `main` turn direct pushes away, so after they exist the identity that runs `pulumi up` needs the
 "Bypass policies when pushing" Git permission on these repositories to update a managed file.
