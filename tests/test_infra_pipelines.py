@@ -334,3 +334,29 @@ def test_ci_runs_what_the_readme_and_ci_script_run() -> None:
     assert ".venv/bin/mypy" in commands
     assert ".venv/bin/mypy" in ci_script
     assert any(command.startswith(".venv/bin/python -m pytest") for command in commands)
+
+
+def _offline_diff_step(files: Mapping[str, str]) -> dict[str, Any] | None:
+    expanded = pipeline_links.expand(files, "pr.azure-pipelines.yml")
+    return next(
+        (step for _, step in _walk(expanded) if "--previous" in str(step.get("bash", ""))),
+        None,
+    )
+
+
+def test_pull_requests_publish_the_offline_diff_beside_the_previews() -> None:
+    files = _files()
+    step = _offline_diff_step(files)
+    assert step is not None
+    script = step["bash"]
+    # The target branch's inventory is the previous one; each stack's diff reaches the run's summary page.
+    assert 'git worktree add --detach "$base" FETCH_HEAD' in script
+    assert '--previous "$report/$stack-before"' in script
+    assert "##vso[task.uploadsummary]$report/$stack/summary.md" in script
+    # Planted: the pull request's pipeline without the job has no such step.
+    entry = files["pr.azure-pipelines.yml"]
+    without = {
+        **files,
+        "pr.azure-pipelines.yml": entry.replace("- template: templates/offline-diff.yml", "- script: echo"),
+    }
+    assert _offline_diff_step(without) is None
