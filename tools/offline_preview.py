@@ -29,10 +29,12 @@ from tools import capture, cost_overview, diagram, network_paths, offline_diff
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
     "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
-    "azure-native:keyvault:Vault": "List the build agents' public egress ranges in `keyVaultAllowedIpRanges`: the "
-    "vault firewall denies every other address, including the CI pipeline's.",
+    "azure-native:keyvault:Vault": "Where the vault firewall denies by default (prod), declare the agent pool's "
+    "public egress in `agentPoolEgressRanges` and list it in `keyVaultAllowedIpRanges`: CI reads its secrets from "
+    "the agents, and the table below says whether the vault lets them in.",
     "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted or a "
-    "Managed DevOps Pool) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
+    "Managed DevOps Pool, auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the "
+    "project its queue.",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
     "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "
