@@ -7,14 +7,12 @@ condition naming exactly the roles it may assign and remove.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import authorization
 
-from components.identity import role_assignment_name
+from components.identity import RoleAssignmentSpec, assign_role
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -24,7 +22,6 @@ IAC_ROLES: dict[str, str] = {
     "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
 }
 ROLE_ASSIGNING = "Role Based Access Control Administrator"
-CONDITION_VERSION = "2.0"
 
 
 def assignable_roles_condition(role_ids: Iterable[str]) -> str:
@@ -83,24 +80,20 @@ class IacAccess(pulumi.ComponentResource):
         if len(set(purposes)) != len(purposes):
             raise ValueError(f"grant purposes must be unique: {purposes}")
         for grant in args.grants:
-            conditioned = bool(grant.assignable_role_ids)
-            authorization.RoleAssignment(
+            assign_role(
                 f"{name}-{grant.purpose}",
-                role_assignment_name=pulumi.Output.from_input(args.subscription_id).apply(
-                    functools.partial(role_assignment_name, stack_key=args.stack_key, purpose=grant.purpose)
+                RoleAssignmentSpec(
+                    subscription_id=args.subscription_id,
+                    stack_key=args.stack_key,
+                    purpose=grant.purpose,
+                    principal_id=grant.principal_id,
+                    role_id=IAC_ROLES[grant.role],
+                    scope=grant.scope,
+                    description=f"aks-estate-bootstrap: {grant.role} for {grant.purpose}",
+                    condition=assignable_roles_condition(grant.assignable_role_ids)
+                    if grant.assignable_role_ids
+                    else None,
                 ),
-                principal_id=grant.principal_id,
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/",
-                    args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/",
-                    IAC_ROLES[grant.role],
-                ),
-                scope=grant.scope,
-                condition=assignable_roles_condition(grant.assignable_role_ids) if conditioned else None,
-                condition_version=CONDITION_VERSION if conditioned else None,
-                description=f"aks-estate-bootstrap: {grant.role} for {grant.purpose}",
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                parent=self,
             )
         self.register_outputs({})

@@ -57,6 +57,41 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class RoleAssignmentSpec:
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    purpose: str
+    principal_id: pulumi.Input[str]
+    role_id: str
+    scope: pulumi.Input[str]
+    description: str
+    # An ABAC condition (version 2.0) narrowing what the role allows, e.g. which roles a role-assigning role assigns.
+    condition: str | None = None
+
+
+def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) -> authorization.RoleAssignment:
+    """One role assignment to a service principal, named deterministically from the stack and its purpose."""
+    return authorization.RoleAssignment(
+        name,
+        role_assignment_name=pulumi.Output.from_input(spec.subscription_id).apply(
+            functools.partial(role_assignment_name, stack_key=spec.stack_key, purpose=spec.purpose)
+        ),
+        principal_id=spec.principal_id,
+        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+        role_definition_id=pulumi.Output.concat(
+            "/subscriptions/", spec.subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", spec.role_id
+        ),
+        scope=spec.scope,
+        condition=spec.condition,
+        condition_version="2.0" if spec.condition else None,
+        description=spec.description,
+        # A new principal or scope replaces the assignment under the same deterministic name, which Azure refuses
+        # while the old one exists: delete first.
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
+    )
+
+
+@dataclass(frozen=True)
 class RoleGrantsArgs:
     subscription_id: pulumi.Input[str]
     stack_key: str
@@ -72,24 +107,18 @@ class RoleGrants(pulumi.ComponentResource):
         if len(set(purposes)) != len(purposes):
             raise ValueError(f"grant purposes must be unique: {purposes}")
         for grant in args.grants:
-            authorization.RoleAssignment(
+            assign_role(
                 f"{name}-{grant.purpose}",
-                role_assignment_name=pulumi.Output.from_input(args.subscription_id).apply(
-                    functools.partial(role_assignment_name, stack_key=args.stack_key, purpose=grant.purpose)
+                RoleAssignmentSpec(
+                    subscription_id=args.subscription_id,
+                    stack_key=args.stack_key,
+                    purpose=grant.purpose,
+                    principal_id=grant.principal_id,
+                    role_id=BUILT_IN_ROLES[grant.role],
+                    scope=grant.scope,
+                    description=f"aks-estate: {grant.role} for {grant.purpose}",
                 ),
-                principal_id=grant.principal_id,
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/",
-                    args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/",
-                    BUILT_IN_ROLES[grant.role],
-                ),
-                scope=grant.scope,
-                description=f"aks-estate: {grant.role} for {grant.purpose}",
-                # A new principal or scope replaces the assignment under the same deterministic name, which Azure
-                # refuses while the old one exists: delete first.
-                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                parent=self,
             )
         self.register_outputs({})
 
