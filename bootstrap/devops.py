@@ -15,7 +15,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
-from components.devops.service_connections import WORKLOAD_IDENTITY_FEDERATION
+from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
 
 
@@ -74,17 +74,17 @@ class IacConnection(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:bootstrap:IacConnection", name, None, opts)
-        connection = azuredevops.ServiceEndpointAzureRM(
+        connection = arm_connection(
             f"{name}-connection",
-            project_id=args.project_id,
-            service_endpoint_name=args.connection_name,
-            description="aks-estate IaC: Azure Resource Manager as one identity (workload identity federation)",
-            service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
-            credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity_client_id),
-            azurerm_spn_tenantid=args.tenant_id,
-            azurerm_subscription_id=args.subscription_id,
-            azurerm_subscription_name=args.subscription_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            ArmConnectionSpec(
+                project_id=args.project_id,
+                connection_name=args.connection_name,
+                description="aks-estate IaC: Azure Resource Manager as one identity (workload identity federation)",
+                tenant_id=args.tenant_id,
+                subscription_id=args.subscription_id,
+                identity_client_id=args.identity_client_id,
+            ),
+            parent=self,
         )
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).

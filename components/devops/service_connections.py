@@ -31,6 +31,34 @@ class ServiceConnectionsArgs:
     registry_resource_group_name: pulumi.Input[str]
 
 
+@dataclass(frozen=True)
+class ArmConnectionSpec:
+    project_id: pulumi.Input[str]
+    connection_name: str
+    description: str
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+
+
+def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) -> azuredevops.ServiceEndpointAzureRM:
+    """An Azure Resource Manager connection that signs in as one identity by workload identity federation only."""
+    return azuredevops.ServiceEndpointAzureRM(
+        name,
+        project_id=spec.project_id,
+        service_endpoint_name=spec.connection_name,
+        description=spec.description,
+        service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
+        credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=spec.identity_client_id),
+        azurerm_spn_tenantid=spec.tenant_id,
+        azurerm_subscription_id=spec.subscription_id,
+        # Azure DevOps shows the name as a label only and the provider has no way to look it up; the ID is a name
+        # that needs no extra config and never drifts from the subscription actually targeted.
+        azurerm_subscription_name=spec.subscription_id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 class ServiceConnections(pulumi.ComponentResource):
     azure_connection_id: pulumi.Output[str]
     registry_connection_id: pulumi.Output[str]
@@ -38,19 +66,18 @@ class ServiceConnections(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:ServiceConnections", name, None, opts)
-        azure = azuredevops.ServiceEndpointAzureRM(
+        azure = arm_connection(
             f"{name}-azure",
-            project_id=args.project_id,
-            service_endpoint_name=args.azure_connection_name,
-            description="aks-estate: Azure Resource Manager as the pipelines identity (workload identity federation)",
-            service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
-            credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=args.identity_client_id),
-            azurerm_spn_tenantid=args.tenant_id,
-            azurerm_subscription_id=args.subscription_id,
-            # Azure DevOps shows the name as a label only and the provider has no way to look it up; the ID is a
-            # name that needs no extra config and never drifts from the subscription actually targeted.
-            azurerm_subscription_name=args.subscription_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            ArmConnectionSpec(
+                project_id=args.project_id,
+                connection_name=args.azure_connection_name,
+                description="aks-estate: Azure Resource Manager as the pipelines identity "
+                "(workload identity federation)",
+                tenant_id=args.tenant_id,
+                subscription_id=args.subscription_id,
+                identity_client_id=args.identity_client_id,
+            ),
+            parent=self,
         )
         registry = azuredevops.ServiceEndpointAzureEcr(
             f"{name}-registry",
