@@ -23,7 +23,9 @@ from pydantic import (
 )
 
 from components import naming, stack_file
+from components.config_messages import NAMESPACE, decode, format_errors, refusal
 from components.config_parts import (
+    PROFILE_DEFAULTS,
     Alerts,
     Budget,
     Clusters,
@@ -46,56 +48,10 @@ from components.config_values import (
 
 # This repository's project name (Pulumi.yaml `name:`): the offline preview runs under it (tools/capture.py); a real
 # run reads the namespace of whatever project runs it (`from_pulumi`).
-NAMESPACE = "aks-estate"
-SECRET_PLACEHOLDER = "[secret]"
 
 
 class ConfigError(ValueError):
     """Invalid stack configuration; the message names each key, its value and the rule it breaks."""
-
-
-_DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}
-_PROD_SYSTEM_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 5, "zones": ["1", "2", "3"]}
-_PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "zones": ["1", "2", "3"]}
-# What a stack gets when it leaves the structured keys out (as `pulumi new` does): the cheapest safe estate for dev,
-# settings that pass every prod rule for prod.
-PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {
-        "clusters": {
-            stage: {"kubernetesVersion": "1.35", "tier": "Free", "systemPool": _DEV_POOL, "userPool": _DEV_POOL}
-            for stage in ("staging", "production")
-        },
-        "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
-        "defenderPlans": False,
-        "securityScanExtension": "none",
-        "keyVaultPurgeProtection": False,
-        # Microsoft-hosted agents have no fixed addresses; a dev estate may open the vault rather than pay for a pool.
-        "keyVaultNetworkDefaultAction": "Allow",
-        "alerts": {"stagingCluster": False},
-        "budget": {"amount": 1000},
-    },
-    "prod": {
-        "clusters": {
-            stage: {
-                "kubernetesVersion": "1.35",
-                "tier": "Standard",
-                "systemPool": _PROD_SYSTEM_POOL,
-                "userPool": _PROD_USER_POOL,
-            }
-            for stage in ("staging", "production")
-        },
-        "registries": {
-            "nonProduction": {"sku": "Standard"},
-            "production": {"sku": "Premium", "zoneRedundancy": True, "untaggedRetentionDays": 30},
-        },
-        "defenderPlans": True,
-        "defenderDevOpsConnector": True,
-        "securityScanExtension": "install",
-        "keyVaultPurgeProtection": True,
-        "minimumReviewers": 2,
-        "budget": {"amount": 20000},
-    },
-}
 
 
 class EstateConfig(_Model):
@@ -339,72 +295,6 @@ class EstateConfig(_Model):
         return self
 
 
-def _decode(value: Any) -> Any:
-    """Structured config arrives JSON-encoded; scalars arrive as plain strings that pydantic coerces itself."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-_MISSING = object()
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        elif parts:
-            parts.append(f".{part}")
-        else:
-            parts.append(part)
-    return "".join(parts)
-
-
-def _format(error: ValidationError, secret_keys: frozenset[str]) -> str:
-    def line(loc: tuple[int | str, ...], value: Any, rule: str) -> str:
-        if isinstance(value, str):
-            # A clone URL with credentials in it must not reach the console.
-            value = re.sub(r"(?<=://)[^/@\s]+@", "[credentials]@", value)
-        shown = "(missing)" if value is _MISSING else json.dumps(value, default=str)
-        # A map key under a secret (a secret's name) is no secret; pydantic marks its place with "[key]".
-        if loc and str(loc[0]) in secret_keys and loc[-1] != "[key]":
-            shown = SECRET_PLACEHOLDER
-        loc = tuple(part for part in loc if part != "[key]")
-        return f"{NAMESPACE}:{_location(loc)} = {shown}: {rule}"
-
-    items = [
-        (tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(("function-", "json-")))), item)
-        for item in error.errors(include_url=False)
-    ]
-    lines = []
-    for loc, item in items:
-        # pydantic also reports a list whose only item failed as too short; the item's own line says it all.
-        if item["type"] == "too_short" and any(
-            len(other) > len(loc) and other[: len(loc)] == loc for other, _ in items
-        ):
-            continue
-        if item["type"] == "estate_rule":
-            for key, value, rule in item["ctx"]["violations"]:
-                lines.append(line((*loc, key), value, rule))
-        elif item["type"] == "missing":
-            lines.append(line(loc, _MISSING, "is required"))
-        elif item["type"] == "extra_forbidden":
-            lines.append(line(loc, item["input"], "is not a setting this stack knows (README.md, Configuration)"))
-        elif item["type"] == "too_short":
-            lines.append(line(loc, item["input"], f"needs at least {item['ctx']['min_length']} item(s)"))
-        else:
-            lines.append(line(loc, item["input"], item["msg"].removeprefix("Value error, ")))
-    return _refusal(lines)
-
-
-def _refusal(lines: list[str]) -> str:
-    return "invalid stack configuration:\n  " + "\n  ".join(lines)
-
-
 ENVIRONMENTS = ("dev", "prod")
 
 
@@ -430,22 +320,22 @@ def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), sta
     broken rule."""
     if raw.get("ciSecrets") not in (None, "", "{}") and "ciSecrets" not in secret_keys:
         raise ConfigError(
-            _refusal(
+            refusal(
                 [
                     "aks-estate:ciSecrets = [not shown]: must be set with `pulumi config set --secret --path "
                     "'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
                 ]
             )
         )
-    values = {key: _decode(value) for key, value in raw.items()}
+    values = {key: decode(value) for key, value in raw.items()}
     stack_line = _stack_rule(stack, values.get("environment")) if stack is not None else None
     try:
         parsed = EstateConfig.model_validate(values)
     except ValidationError as exc:
-        message = _format(exc, secret_keys)
+        message = format_errors(exc, secret_keys)
         raise ConfigError(f"{message}\n  {stack_line}" if stack_line else message) from None
     if stack_line:
-        raise ConfigError(_refusal([stack_line]))
+        raise ConfigError(refusal([stack_line]))
     return parsed
 
 
@@ -466,5 +356,5 @@ def from_pulumi() -> EstateConfig:
         *stack_file.plaintext_in_file(Path(f"Pulumi.{pulumi.get_stack()}.yaml"), namespace),
     ]
     if refused:
-        raise ConfigError(_refusal(refused))
+        raise ConfigError(refusal(refused))
     return parse(raw, secret_keys, stack=pulumi.get_stack())

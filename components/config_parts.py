@@ -192,3 +192,47 @@ class Budget(_Model):
         if self.start_date is not None and self.start_date.day != 1:
             _refuse([("startDate", str(self.start_date), "must be the first day of a month (Azure budgets start so)")])
         return self
+
+
+_DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}
+_PROD_SYSTEM_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 5, "zones": ["1", "2", "3"]}
+_PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "zones": ["1", "2", "3"]}
+# What a stack gets when it leaves the structured keys out (as `pulumi new` does): the cheapest safe estate for dev,
+# settings that pass every prod rule for prod.
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "clusters": {
+            stage: {"kubernetesVersion": "1.35", "tier": "Free", "systemPool": _DEV_POOL, "userPool": _DEV_POOL}
+            for stage in ("staging", "production")
+        },
+        "registries": {"nonProduction": {"sku": "Basic"}, "production": {"sku": "Standard"}},
+        "defenderPlans": False,
+        "securityScanExtension": "none",
+        "keyVaultPurgeProtection": False,
+        # Microsoft-hosted agents have no fixed addresses; a dev estate may open the vault rather than pay for a pool.
+        "keyVaultNetworkDefaultAction": "Allow",
+        "alerts": {"stagingCluster": False},
+        "budget": {"amount": 1000},
+    },
+    "prod": {
+        "clusters": {
+            stage: {
+                "kubernetesVersion": "1.35",
+                "tier": "Standard",
+                "systemPool": _PROD_SYSTEM_POOL,
+                "userPool": _PROD_USER_POOL,
+            }
+            for stage in ("staging", "production")
+        },
+        "registries": {
+            "nonProduction": {"sku": "Standard"},
+            "production": {"sku": "Premium", "zoneRedundancy": True, "untaggedRetentionDays": 30},
+        },
+        "defenderPlans": True,
+        "defenderDevOpsConnector": True,
+        "securityScanExtension": "install",
+        "keyVaultPurgeProtection": True,
+        "minimumReviewers": 2,
+        "budget": {"amount": 20000},
+    },
+}

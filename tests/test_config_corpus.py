@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components import config, naming, stack_file
+from components import config, config_messages, naming, stack_file
 from tools import capture
 
 Change = tuple[str, list[str | int], Any]
@@ -558,7 +558,7 @@ PAT = "azuredevops:personalAccessToken"
     ],
 )
 def test_plaintext_secrets_are_named_per_entry(document: dict[str, Any], expected: list[str]) -> None:
-    lines = stack_file.plaintext_secrets(document, config.NAMESPACE)
+    lines = stack_file.plaintext_secrets(document, config_messages.NAMESPACE)
     assert len(lines) == len(expected)
     for line, start in zip(lines, expected, strict=True):
         assert line.startswith(start), line
@@ -576,12 +576,12 @@ def test_a_plaintext_token_is_refused_on_the_engine_path_too() -> None:
 def test_the_engine_path_reads_secure_entries_from_the_stack_file(tmp_path: Path) -> None:
     # `pulumi up` hands the program a whole map as secret when any entry is: only the file shows the plaintext one.
     committed = capture.ROOT / "Pulumi.prod.yaml"
-    assert stack_file.plaintext_in_file(committed, config.NAMESPACE) == []
-    assert stack_file.plaintext_in_file(tmp_path / "Pulumi.absent.yaml", config.NAMESPACE) == []
+    assert stack_file.plaintext_in_file(committed, config_messages.NAMESPACE) == []
+    assert stack_file.plaintext_in_file(tmp_path / "Pulumi.absent.yaml", config_messages.NAMESPACE) == []
     document = yaml.safe_load(committed.read_text())
     document["config"]["aks-estate:ciSecrets"] = {"one": {"secure": "v1:x"}, "two": "token-value"}
     mixed = tmp_path / "Pulumi.prod.yaml"
     mixed.write_text(yaml.safe_dump(document))
-    (line,) = stack_file.plaintext_in_file(mixed, config.NAMESPACE)
+    (line,) = stack_file.plaintext_in_file(mixed, config_messages.NAMESPACE)
     assert line.startswith("aks-estate:ciSecrets.two = [not shown]: must be set with")
     assert "token-value" not in line

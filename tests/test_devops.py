@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import config, config_parts, naming
+from components import config, config_messages, config_parts, naming
 from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
@@ -55,7 +55,7 @@ def devops(resource: str) -> str:
 
 def settings(stack: str) -> config.EstateConfig:
     raw, _ = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
-    prefix = f"{config.NAMESPACE}:"
+    prefix = f"{config_messages.NAMESPACE}:"
     return config.parse({key.removeprefix(prefix): value for key, value in raw.items() if key.startswith(prefix)})
 
 

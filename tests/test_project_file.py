@@ -6,7 +6,7 @@ import re
 import jsonschema
 import yaml
 
-from components import config
+from components import config, config_parts
 from components.config import EstateConfig
 from components.service_files.layout import KUBELOGIN_VERSION
 from tools.capture import ROOT
@@ -71,7 +71,7 @@ def test_declared_defaults_are_the_config_models_own() -> None:
 
 def test_settings_that_differ_between_environments_are_not_given_a_project_default() -> None:
     # A project default would reach the model as if the stack had set it, overriding the per-environment profile.
-    profiled = {key for profile in config.PROFILE_DEFAULTS.values() for key in profile}
+    profiled = {key for profile in config_parts.PROFILE_DEFAULTS.values() for key in profile}
     assert not profiled & {key for key, declaration in _declared().items() if "default" in declaration}
 
 

@@ -20,13 +20,13 @@ from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components import config, stack_file
+from components import config_messages, stack_file
 from components.config import ConfigError
 from tools.mocks import EstateMocks
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = config.NAMESPACE
-SECRET = config.SECRET_PLACEHOLDER
+PROJECT = config_messages.NAMESPACE
+SECRET = config_messages.SECRET_PLACEHOLDER
 # How resources.json shows a value `pulumi preview` does not know yet (a computed output of a resource to be created).
 UNKNOWN = "[unknown]"  # policy/offline.py UNKNOWN_MARK reads it back as the engine's unknown
 # The value a `secure:` config entry gets offline: nothing here can decrypt the stack's secrets provider.

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.config import NAMESPACE, ConfigError
+from components.config import ConfigError
+from components.config_messages import NAMESPACE
 from policy import offline as policy_offline
 from policy.rules import POLICIES
 from tools import capture, cost_overview, diagram, network_paths, offline_diff
