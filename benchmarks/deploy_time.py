@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
 REGISTRY = "azure-native:containerregistry:Registry"
 KUBERNETES_CONNECTION = "azuredevops:index/serviceEndpointKubernetes:ServiceEndpointKubernetes"
 ENVIRONMENT_RESOURCE = "azuredevops:index/environmentResourceKubernetes:EnvironmentResourceKubernetes"
@@ -61,6 +62,13 @@ CREATE_SECONDS: dict[str, float] = {
     # RBAC troubleshooting page (30 min when ARM caches), is not on `pulumi up`'s clock: nothing in the stack uses a
     # grant while the update runs; the first pipeline run does.
     "azure-native:authorization:RoleAssignment": 10.0,
+    # estimate: a new node pool provisions its scale set and joins its nodes, "a few minutes" in AKS' node-pool docs.
+    AGENT_POOL: 300.0,
+    "azure-native:monitor:ActionGroup": 10.0,  # estimate
+    "azure-native:monitor:MetricAlert": 10.0,  # estimate
+    "azure-native:monitor:ScheduledQueryRule": 10.0,  # estimate
+    "azure-native:monitor:ActivityLogAlert": 10.0,  # estimate
+    "azure-native:consumption:Budget": 5.0,  # estimate
     "azure-native:security:Pricing": 10.0,  # estimate
     "azure-native:security:SecurityConnector": 30.0,  # estimate
     # Project creation is a queued operation the client polls until done (microsoft/azure-devops-python-api#352);
@@ -244,8 +252,9 @@ def serial_seconds(graph: Graph) -> float:
 
 
 def unavoidable_chain(graph: Graph) -> Chain:
-    """The steps no dependency layout can overlap: resource group, then a cluster, then the objects inside it (in
-    their own order), then the environment resource that points at them; whichever of these the inventory holds."""
+    """The steps no dependency layout can overlap: resource group, then a cluster, then the slower of its separate node
+    pool and the objects inside it (in their own order) with the environment resource that points at them; whichever
+    of these the inventory holds."""
 
     def slowest(token: str) -> list[str]:
         urns = graph.of_type(token)
@@ -255,12 +264,11 @@ def unavoidable_chain(graph: Graph) -> Chain:
         return graph.cost(urn) if graph.resources[urn].type.startswith(KUBERNETES_PREFIX) else 0.0
 
     in_cluster = longest_path(graph, in_cluster_weight)
-    urns = [
-        *slowest(RESOURCE_GROUP),
-        *slowest(CLUSTER),
-        *(urn for urn in in_cluster.urns if in_cluster_weight(urn) > 0),
-        *slowest(ENVIRONMENT_RESOURCE),
-    ]
+    inside = [*(urn for urn in in_cluster.urns if in_cluster_weight(urn) > 0), *slowest(ENVIRONMENT_RESOURCE)]
+    # A node pool of its own is created into a running cluster too: after the cluster, whichever takes longer.
+    pool = slowest(AGENT_POOL)
+    after_cluster = pool if sum(map(graph.cost, pool)) > sum(map(graph.cost, inside)) else inside
+    urns = [*slowest(RESOURCE_GROUP), *slowest(CLUSTER), *after_cluster]
     return Chain(sum(graph.cost(urn) for urn in urns), tuple(urns))
 
 
