@@ -145,7 +145,8 @@ class Estate(pulumi.ComponentResource):
                     untagged_retention_days=settings.untagged_retention_days,
                     workspace_id=monitoring.workspace_id,
                     protect=protect,
-                    tags=tags,
+                    # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
+                    tags={**tags, naming.REGISTRY_ROLE_TAG: role},
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

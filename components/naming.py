@@ -19,6 +19,8 @@ SERVICE_NAME_PATTERN = r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$"
 SERVICE_NAME_MAX = 30
 APPINSIGHTS_SECRET = "appinsights-connection-string"
 RESERVED_SECRET_NAMES = frozenset({APPINSIGHTS_SECRET})
+# The tag that says which stage's images a registry holds ("nonprod" or "prod").
+REGISTRY_ROLE_TAG = "aks-estate-registry"
 
 Stage = Literal["staging", "production"]
 RegistryRole = Literal["nonprod", "prod"]

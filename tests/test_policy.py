@@ -26,6 +26,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
+from components import naming
 from policy import offline
 from policy.rules import POLICIES, azure, devops
 from policy.rules.common import RESOURCE_GROUP
@@ -407,6 +408,15 @@ BREAKS = (
         "single-zone production registry",
         prod_only=True,
     ),
+    # The exemption is the role tag, not the name: without it the non-production registry is held to the rule.
+    Break(
+        "acr-prod-premium",
+        REGISTRY,
+        "registry-nonprod-registry",
+        inputs(drop(f"tags.{azure.REGISTRY_ROLE_TAG}")),
+        "non-production registry without its role tag",
+        prod_only=True,
+    ),
     Break(
         "keyvault-rbac-authorization",
         VAULT,
@@ -743,3 +753,12 @@ def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[st
     served = sorted(diagnostic.policyName for diagnostic in response.diagnostics)
     offline_resource = sorted(v.policy for v in _resource_violations(cluster))
     assert served == offline_resource == ["aks-local-accounts-disabled", "aks-paid-tier"]
+
+
+def test_every_exemption_names_a_rule_and_states_its_reason() -> None:
+    names = {policy.name for policy in POLICIES}
+    for exemption in azure.EXEMPTIONS:
+        assert exemption.policy in names, exemption
+        assert len(exemption.reason.split()) >= 5, f"{exemption.policy}: say why, in words"
+    # The pack cannot import the program: the tag it reads is the one the estate writes.
+    assert azure.REGISTRY_ROLE_TAG == naming.REGISTRY_ROLE_TAG

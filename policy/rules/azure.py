@@ -8,7 +8,8 @@ deliberately does not meet are listed in EXCEPTIONS.md instead of being left out
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .common import (
@@ -226,9 +227,44 @@ def _sku(props: Props) -> Any:
     return lookup(props, "sku.name")
 
 
+# The stack tags each registry with the stage whose images it holds (components/estate.py, `aks-estate-registry`).
+REGISTRY_ROLE_TAG = "aks-estate-registry"
+
+
 def _is_nonprod_registry(props: Props) -> bool:
-    """The estate's non-production registry: components/naming.py names it `cr<prefix><env>nonprod`."""
-    return str(props.get("registryName") or "").lower().endswith("nonprod")
+    return bool(lookup(props, f"tags.{REGISTRY_ROLE_TAG}") == "nonprod")
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A resource a rule deliberately does not hold to, said where the rule is and why."""
+
+    policy: str
+    applies_to: Callable[[Props], bool]
+    reason: str
+
+
+EXEMPTIONS = (
+    Exemption(
+        "acr-prod-premium",
+        _is_nonprod_registry,
+        "the non-production registry holds only images that have not passed staging: Standard is enough",
+    ),
+    Exemption(
+        "acr-zone-redundancy",
+        _is_nonprod_registry,
+        "a zone outage of the non-production registry delays CI, not production",
+    ),
+    Exemption(
+        "acr-retention-policy",
+        lambda props: _sku(props) != "Premium",
+        "ACR offers the retention policy on Premium only, so Basic and Standard registries cannot meet it",
+    ),
+)
+
+
+def _exempt(policy: str, props: Props) -> bool:
+    return any(exemption.policy == policy and exemption.applies_to(props) for exemption in EXEMPTIONS)
 
 
 def _acr_admin_user(props: Props) -> Iterable[str]:
@@ -242,8 +278,7 @@ def _acr_anonymous_pull(props: Props) -> Iterable[str]:
 
 
 def _acr_retention(props: Props) -> Iterable[str]:
-    # Exemption: ACR offers the retention policy on Premium only, so Basic and Standard registries cannot meet it.
-    if _sku(props) != "Premium":
+    if _exempt("acr-retention-policy", props):
         return
     if str(lookup(props, "policies.retentionPolicy.status")).lower() != "enabled":
         yield 'policies.retentionPolicy.status must be "enabled" on a Premium registry'
@@ -255,15 +290,13 @@ def _acr_scanning_sku(props: Props) -> Iterable[str]:
 
 
 def _acr_premium(props: Props) -> Iterable[str]:
-    # Exemption: the non-production registry holds only images that have not passed staging yet; Standard is enough.
-    if not _is_nonprod_registry(props) and _sku(props) != "Premium":
+    if not _exempt("acr-prod-premium", props) and _sku(props) != "Premium":
         yield f"sku.name must be Premium for the production registry on prod, got {_sku(props)!r}"
 
 
 def _acr_zone_redundancy(props: Props) -> Iterable[str]:
-    # Exemption: as for acr-prod-premium, a zone outage of the non-production registry only delays CI.
     redundancy = props.get("zoneRedundancy")
-    if not _is_nonprod_registry(props) and redundancy != "Enabled":
+    if not _exempt("acr-zone-redundancy", props) and redundancy != "Enabled":
         yield f'zoneRedundancy must be "Enabled" for the production registry on prod, got {redundancy!r}'
 
 
