@@ -13,6 +13,7 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 
 from bootstrap import names
+from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
@@ -136,33 +137,16 @@ class IacPipelines(pulumi.ComponentResource):
                     resource_id=authorization.resource_id,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-        scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
-        azuredevops.BranchPolicyBuildValidation(
-            f"{name}-build-validation",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
-            settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
-                build_definition_id=self.definition_ids["pr"],
-                display_name="IaC preview",
-                # A preview goes stale as main moves: a PR merges only on a preview of its current merge commit.
-                valid_duration=720,
-                queue_on_source_update_only=False,
-                scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        azuredevops.BranchPolicyMinReviewers(
-            f"{name}-min-reviewers",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
-            settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
+        # The same gate as a service repository's: blocking validation that expires when main moves, reviewers
+        # (the last pusher cannot approve), resolved comments.
+        BranchPolicies(
+            f"{name}-policies",
+            BranchPoliciesArgs(
+                project_id=args.project_id,
+                repository_id=args.repository_id,
+                pr_definition_id=self.definition_ids["pr"],
                 reviewer_count=args.minimum_reviewers,
-                submitter_can_vote=False,
-                last_pusher_cannot_approve=True,
-                on_push_reset_all_votes=True,
-                scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
+                build_name="IaC verify and preview",
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -19,6 +19,8 @@ class BranchPoliciesArgs:
     repository_id: pulumi.Input[str]
     pr_definition_id: pulumi.Input[int]
     reviewer_count: int
+    # What the build validation is called on a pull request.
+    build_name: str = "PR build: lint, build, unit tests"
 
 
 class BranchPolicies(pulumi.ComponentResource):
@@ -31,7 +33,7 @@ class BranchPolicies(pulumi.ComponentResource):
             enabled=True,
             blocking=True,
             settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
-                display_name="PR build: lint, build, unit tests",
+                display_name=args.build_name,
                 build_definition_id=args.pr_definition_id,
                 manual_queue_only=False,
                 # The result expires as soon as main moves, so what merges was built against the current main.
