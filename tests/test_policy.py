@@ -28,7 +28,7 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from components import naming
 from policy import offline
-from policy.rules import POLICIES, azure, devops
+from policy.rules import POLICIES, clusters, devops, identity, monitoring, registries, vault
 from policy.rules.common import RESOURCE_GROUP
 from tests.test_bootstrap_policy import BROKEN_RULES as BOOTSTRAP_BROKEN_RULES
 from tools.capture import Capture, Registration
@@ -121,7 +121,7 @@ def _synthetic(stack: str) -> list[Registration]:
     add(devops.RESOURCE_AUTHORIZATION, "resource-authorization", {**ids, "authorized": False, "type": "endpoint"})
     add(devops.VARIABLE_GROUP, "variable-group", {**ids, "name": "ci-secrets", "allowAccess": False})
     add(
-        azure.ROLE_DEFINITION,
+        identity.ROLE_DEFINITION,
         "role-definition",
         {"roleName": "registry reader", "permissions": [{"actions": ["Microsoft.ContainerRegistry/registries/read"]}]},
     )
@@ -215,9 +215,9 @@ class Break:
     prod_only: bool = False
 
 
-CLUSTER, REGISTRY, VAULT = azure.CLUSTER, azure.REGISTRY, azure.VAULT
+CLUSTER, REGISTRY, VAULT = clusters.CLUSTER, registries.REGISTRY, vault.VAULT
 PRODUCTION_CLUSTER = "cluster-production-aks"
-AGENT_POOL, PRODUCTION_USER_POOL = azure.AGENT_POOL, "cluster-production-pool-user"
+AGENT_POOL, PRODUCTION_USER_POOL = clusters.AGENT_POOL, "cluster-production-pool-user"
 PROD_REGISTRY = "registry-prod-registry"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
@@ -353,27 +353,29 @@ BREAKS = (
     ),
     Break(
         "alert-action-group",
-        azure.METRIC_ALERT,
+        monitoring.METRIC_ALERT,
         "production-node-cpu",
         inputs(put("actions", [])),
         "metric alert to nobody",
     ),
     Break(
         "alert-action-group",
-        azure.LOG_ALERT,
+        monitoring.LOG_ALERT,
         "production-oom-killed",
         inputs(put("actions.actionGroups", [])),
         "log alert to nobody",
     ),
     Break(
         "alert-action-group",
-        azure.HEALTH_ALERT,
+        monitoring.HEALTH_ALERT,
         "production-health",
         inputs(put("actions.actionGroups", [])),
         "health alert to nobody",
         stack="dev",
     ),
-    Break("alert-action-group", azure.METRIC_ALERT, "response-time", inputs(put("enabled", False)), "disabled rule"),
+    Break(
+        "alert-action-group", monitoring.METRIC_ALERT, "response-time", inputs(put("enabled", False)), "disabled rule"
+    ),
     Break("acr-admin-user-disabled", REGISTRY, PROD_REGISTRY, inputs(put("adminUserEnabled", True)), "admin user"),
     Break(
         "acr-anonymous-pull-disabled",
@@ -413,7 +415,7 @@ BREAKS = (
         "acr-prod-premium",
         REGISTRY,
         "registry-nonprod-registry",
-        inputs(drop(f"tags.{azure.REGISTRY_ROLE_TAG}")),
+        inputs(drop(f"tags.{registries.REGISTRY_ROLE_TAG}")),
         "non-production registry without its role tag",
         prod_only=True,
     ),
@@ -451,21 +453,21 @@ BREAKS = (
     ),
     Break(
         "role-assignment-no-privileged-roles",
-        azure.ROLE_ASSIGNMENT,
+        identity.ROLE_ASSIGNMENT,
         "pipelines-read-secrets",
         inputs(put("roleDefinitionId", f"/providers/Microsoft.Authorization/roleDefinitions/{OWNER}")),
         "owner",
     ),
     Break(
         "role-assignment-resource-scope",
-        azure.ROLE_ASSIGNMENT,
+        identity.ROLE_ASSIGNMENT,
         "pipelines-push-nonprod",
         inputs(put("scope", "/subscriptions/00000000-0000-4000-8000-000000000001")),
         "subscription scope",
     ),
     Break(
         "role-definition-no-wildcard-actions",
-        azure.ROLE_DEFINITION,
+        identity.ROLE_DEFINITION,
         "policy-test-role-definition",
         inputs(put("permissions.0.actions", ["*"])),
         "custom owner",
@@ -481,7 +483,7 @@ BREAKS = (
     ),
     Break(
         "diagnostics-on-monitored-resources",
-        azure.DIAGNOSTIC_SETTING,
+        monitoring.DIAGNOSTIC_SETTING,
         "key-vault-diagnostics",
         without_dependency_on(VAULT),
         "vault without diagnostics",
@@ -739,7 +741,7 @@ def _analyze_stack(analyzer: Any, estate: list[Registration]) -> list[str]:
 def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[str, list[Registration]]) -> None:
     estate = estates["prod"]
     assert _analyze_stack(analyzer, estate) == []
-    diagnostics = _pick(estate, azure.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
+    diagnostics = _pick(estate, monitoring.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
     unwired = [without_dependency_on(VAULT)(r) if r is diagnostics else r for r in estate]
     offline_stack = sorted(v.policy for v in offline.evaluate(STACK_POLICIES, unwired))
     assert _analyze_stack(analyzer, unwired) == offline_stack == ["diagnostics-on-monitored-resources"]
@@ -757,8 +759,8 @@ def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[st
 
 def test_every_exemption_names_a_rule_and_states_its_reason() -> None:
     names = {policy.name for policy in POLICIES}
-    for exemption in azure.EXEMPTIONS:
+    for exemption in registries.EXEMPTIONS:
         assert exemption.policy in names, exemption
         assert len(exemption.reason.split()) >= 5, f"{exemption.policy}: say why, in words"
     # The pack cannot import the program: the tag it reads is the one the estate writes.
-    assert azure.REGISTRY_ROLE_TAG == naming.REGISTRY_ROLE_TAG
+    assert registries.REGISTRY_ROLE_TAG == naming.REGISTRY_ROLE_TAG

@@ -57,6 +57,11 @@ def items(value: Any) -> list[Any]:
     return []
 
 
+def enabled(value: Any) -> bool:
+    """A boolean setting that is on: `True` itself, not a truthy string or number."""
+    return value is True
+
+
 def is_set(props: Props, key: str) -> bool:
     """Whether `key` holds a non-empty value; a value the engine only learns at `pulumi up` counts as set."""
     try:
