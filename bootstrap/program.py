@@ -246,7 +246,20 @@ class Bootstrap(pulumi.ComponentResource):
             IacGrant(f"{prefix}-key", "Key Vault Crypto User", principal, keys.key_ids[names.secrets_key(stack)]),
         ]
         if role == "preview":
-            return [IacGrant(f"{prefix}-read", "Reader", principal, subscription_scope), *data]
+            # The clusters do not exist yet when the bootstrap runs: the subscription is the narrowest scope.
+            return [
+                IacGrant(f"{prefix}-read", "Reader", principal, subscription_scope),
+                IacGrant(
+                    f"{prefix}-cluster-credentials",
+                    "Azure Kubernetes Service Cluster User Role",
+                    principal,
+                    subscription_scope,
+                ),
+                IacGrant(
+                    f"{prefix}-cluster-read", "Azure Kubernetes Service RBAC Reader", principal, subscription_scope
+                ),
+                *data,
+            ]
         # The estate creates its own resource group, so nothing narrower than the subscription can hold Contributor.
         return [
             IacGrant(f"{prefix}-contribute", "Contributor", principal, subscription_scope),

@@ -226,7 +226,12 @@ def test_roles_are_the_contracts_at_the_narrowest_scope(boot: Capture) -> None:
         assert container.endswith(f"/containers/state-{stack}")
         assert key.endswith(f"/keys/pulumi-{stack}")
         data = {("Storage Blob Data Contributor", container), ("Key Vault Crypto User", key)}
-        assert granted[f"preview-{stack}"] == {("Reader", SUBSCRIPTION), *data}
+        assert granted[f"preview-{stack}"] == {
+            ("Reader", SUBSCRIPTION),
+            ("Azure Kubernetes Service Cluster User Role", SUBSCRIPTION),
+            ("Azure Kubernetes Service RBAC Reader", SUBSCRIPTION),
+            *data,
+        }
         assert granted[f"deploy-{stack}"] == {
             ("Contributor", SUBSCRIPTION),
             ("Role Based Access Control Administrator", SUBSCRIPTION),
