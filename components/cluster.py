@@ -115,6 +115,7 @@ class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
     app_routing_object_id: pulumi.Output[str]
+    node_resource_group: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     fqdn: pulumi.Output[str]
 
@@ -268,6 +269,8 @@ class Cluster(pulumi.ComponentResource):
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
         self.fqdn = cluster.fqdn
+        # Created by AKS with the cluster: what waits on it (the budget's filter) waits on the cluster.
+        self.node_resource_group = cluster.node_resource_group.apply(lambda group: group or "")
         # The add-on's own identity, which reads TLS certificates from Key Vault for the ingresses.
         self.app_routing_object_id = cluster.ingress_profile.apply(_app_routing_object_id)
         self.register_outputs(

@@ -340,7 +340,10 @@ class Estate(pulumi.ComponentResource):
                 budget_name=f"budget-{config.name_prefix}-{config.environment}",
                 amount=config.budget.amount,
                 start_date=config.budget.start_date or datetime.now(UTC).date().replace(day=1),
-                resource_group_names=[group.name, *(names.node_resource_group(stage) for stage in self._clusters)],
+                resource_group_names=[
+                    group.name,
+                    *(cluster.node_resource_group for cluster in self._clusters.values()),
+                ],
                 emails=config.alert_emails,
                 action_group_id=alerts.action_group_id,
             ),
