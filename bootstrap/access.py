@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.identity import RoleAssignmentSpec, assign_role
+from components.identity import RoleAssignmentSpec, assign_roles
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -80,12 +80,9 @@ class IacAccessArgs:
 class IacAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: IacAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:bootstrap:IacAccess", name, None, opts)
-        purposes = [grant.purpose for grant in args.grants]
-        if len(set(purposes)) != len(purposes):
-            raise ValueError(f"grant purposes must be unique: {purposes}")
-        for grant in args.grants:
-            assign_role(
-                f"{name}-{grant.purpose}",
+        assign_roles(
+            name,
+            [
                 RoleAssignmentSpec(
                     subscription_id=args.subscription_id,
                     stack_key=args.stack_key,
@@ -97,7 +94,9 @@ class IacAccess(pulumi.ComponentResource):
                     condition=assignable_roles_condition(grant.assignable_role_ids)
                     if grant.assignable_role_ids
                     else None,
-                ),
-                parent=self,
-            )
+                )
+                for grant in args.grants
+            ],
+            parent=self,
+        )
         self.register_outputs({})

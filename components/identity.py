@@ -91,6 +91,15 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
     )
 
 
+def assign_roles(name: str, specs: Sequence[RoleAssignmentSpec], parent: pulumi.Resource) -> None:
+    """Every assignment of `specs`, each named `<name>-<purpose>`: purposes name them, so they must be unique."""
+    purposes = [spec.purpose for spec in specs]
+    if len(set(purposes)) != len(purposes):
+        raise ValueError(f"grant purposes must be unique: {purposes}")
+    for spec in specs:
+        assign_role(f"{name}-{spec.purpose}", spec, parent)
+
+
 @dataclass(frozen=True)
 class RoleGrantsArgs:
     subscription_id: pulumi.Input[str]
@@ -103,12 +112,9 @@ class RoleGrants(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:RoleGrants", name, None, opts)
-        purposes = [grant.purpose for grant in args.grants]
-        if len(set(purposes)) != len(purposes):
-            raise ValueError(f"grant purposes must be unique: {purposes}")
-        for grant in args.grants:
-            assign_role(
-                f"{name}-{grant.purpose}",
+        assign_roles(
+            name,
+            [
                 RoleAssignmentSpec(
                     subscription_id=args.subscription_id,
                     stack_key=args.stack_key,
@@ -117,9 +123,11 @@ class RoleGrants(pulumi.ComponentResource):
                     role_id=BUILT_IN_ROLES[grant.role],
                     scope=grant.scope,
                     description=f"aks-estate: {grant.role} for {grant.purpose}",
-                ),
-                parent=self,
-            )
+                )
+                for grant in args.grants
+            ],
+            parent=self,
+        )
         self.register_outputs({})
 
 
