@@ -8,41 +8,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
 import pulumi.runtime
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from components import naming
 from components.config import ConfigError
-from components.config_values import Email
+from components.config_messages import decode
+from components.config_parts import ConfigModel
+from components.config_values import DevOpsProject, Email, Location, NamePrefix, RepositoryName
 
 NAMESPACE = "aks-estate-bootstrap"
 # The estate's stacks (Pulumi.dev.yaml, Pulumi.prod.yaml): each gets its own state container, key and identities.
 STACKS = ("dev", "prod")
 
-DevOpsName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]
 
-
-class BootstrapConfig(BaseModel):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        regex_engine="python-re",
-    )
-
+class BootstrapConfig(ConfigModel):
     # The same prefix as the estate's stacks: storage account and vault names are global, so it must be unique.
-    name_prefix: Annotated[str, StringConstraints(pattern=naming.PREFIX_PATTERN)]
-    location: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{2,30}$")]
+    name_prefix: NamePrefix
+    location: Location
     # The project holding the IaC repository and pipelines; the bootstrap creates it. The estate's stacks create
     # their own projects (aks-estate:devopsProject), so this must be another name.
-    devops_project: DevOpsName = "aks-estate-iac"
-    repository_name: DevOpsName = "aks-estate"
+    devops_project: DevOpsProject = "aks-estate-iac"
+    repository_name: RepositoryName = "aks-estate"
     # Who approves a prod deployment and a pull request's prod preview (aks-estate-iac-prod, -prod-preview).
     approvers: tuple[Email, ...] = Field(min_length=1)
     approval_timeout_minutes: int = Field(default=1440, ge=1, le=43200)
@@ -56,16 +45,6 @@ class BootstrapConfig(BaseModel):
         if len(set(map(str.casefold, self.approvers))) != len(self.approvers):
             raise PydanticCustomError("bootstrap_rule", "must not repeat an approver", {"key": "approvers"})
         return self
-
-
-def _decode(value: Any) -> Any:
-    """Structured config arrives JSON-encoded; plain strings stay strings."""
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def _format(error: ValidationError) -> str:
@@ -93,7 +72,7 @@ def _format(error: ValidationError) -> str:
 def parse(raw: Mapping[str, Any]) -> BootstrapConfig:
     """Validate the raw keys (without the namespace); raise ConfigError naming every broken rule."""
     try:
-        return BootstrapConfig.model_validate({key: _decode(value) for key, value in raw.items()})
+        return BootstrapConfig.model_validate({key: decode(value) for key, value in raw.items()})
     except ValidationError as exc:
         raise ConfigError(_format(exc)) from None
 

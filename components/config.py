@@ -29,10 +29,10 @@ from components.config_parts import (
     Alerts,
     Budget,
     Clusters,
+    ConfigModel,
     Registries,
     Service,
     Violation,
-    _Model,
     _refuse,
 )
 from components.config_values import (
@@ -54,7 +54,7 @@ class ConfigError(ValueError):
     """Invalid stack configuration; the message names each key, its value and the rule it breaks."""
 
 
-class EstateConfig(_Model):
+class EstateConfig(ConfigModel):
     environment: Literal["dev", "prod"]
     name_prefix: NamePrefix
     location: Location

@@ -35,7 +35,9 @@ def _refuse(violations: list[Violation]) -> None:
         )
 
 
-class _Model(BaseModel):
+class ConfigModel(BaseModel):
+    """Frozen, closed to unknown keys, camelCase on the wire: every model of a stack's config."""
+
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
@@ -46,7 +48,7 @@ class _Model(BaseModel):
     )
 
 
-class NodePool(_Model):
+class NodePool(ConfigModel):
     vm_size: VmSize
     min_count: int = Field(ge=0, le=1000)
     max_count: int = Field(ge=1, le=1000)
@@ -66,7 +68,7 @@ class NodePool(_Model):
         return self
 
 
-class Cluster(_Model):
+class Cluster(ConfigModel):
     kubernetes_version: KubernetesMinor = Field(
         description="Minor version; the auto-upgrade channel keeps patches current."
     )
@@ -86,12 +88,12 @@ class Cluster(_Model):
         return self
 
 
-class Clusters(_Model):
+class Clusters(ConfigModel):
     staging: Cluster
     production: Cluster
 
 
-class Registry(_Model):
+class Registry(ConfigModel):
     sku: Literal["Basic", "Standard", "Premium"]
     zone_redundancy: bool = False
     untagged_retention_days: int | None = Field(default=None, ge=0, le=365)
@@ -110,12 +112,12 @@ class Registry(_Model):
         return self
 
 
-class Registries(_Model):
+class Registries(ConfigModel):
     non_production: Registry
     production: Registry
 
 
-class Service(_Model):
+class Service(ConfigModel):
     name: ServiceName
     port: int = Field(default=8080, ge=1024, le=65535)
     replicas: int = Field(default=2, ge=1, le=50)
@@ -163,7 +165,7 @@ class Service(_Model):
 
 
 # --- Alerts and budget (issue 13): who is told when something breaks, and the bound on the bill ---------------------
-class Alerts(_Model):
+class Alerts(ConfigModel):
     # Empty means the production approvers: the people already answerable for production.
     emails: tuple[Email, ...] = ()
     webhook_url: WebhookUrl | None = None
@@ -180,7 +182,7 @@ class Alerts(_Model):
     vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
 
 
-class Budget(_Model):
+class Budget(ConfigModel):
     # In the billing account's currency, per calendar month.
     amount: int = Field(gt=0, le=10_000_000)
     # Azure wants the first of a month, no earlier than the current one when the budget is created; unset, the

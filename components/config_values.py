@@ -163,6 +163,15 @@ DevOpsProject = Annotated[
     ),
 ]
 
+RepositoryName = Annotated[
+    str,
+    _worded(
+        r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}[A-Za-z0-9]$",
+        "must be an Azure Repos repository name: 2-64 letters, digits, spaces, '.', '_' or '-', starting and "
+        "ending with a letter or digit",
+    ),
+]
+
 
 def _host_name(value: str) -> str:
     labels = value.split(".")

@@ -102,7 +102,7 @@ VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@exam
     ("change", "message"),
     [
         ({"namePrefix": None}, "aks-estate-bootstrap:namePrefix = (missing): is required"),
-        ({"namePrefix": "My-Org"}, 'aks-estate-bootstrap:namePrefix = "My-Org": String should match pattern'),
+        ({"namePrefix": "My-Org"}, 'aks-estate-bootstrap:namePrefix = "My-Org": must be 2-10 lowercase letters'),
         ({"approvers": "[]"}, "aks-estate-bootstrap:approvers = []: needs at least 1 item(s)"),
         ({"approvers": '["a@example.com", "A@example.com"]'}, "aks-estate-bootstrap:approvers = "),
         ({"approvers": '["not-an-address"]'}, 'aks-estate-bootstrap:approvers.0 = "not-an-address"'),
