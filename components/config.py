@@ -44,6 +44,7 @@ from components.config_values import (
     NamePrefix,
     PublicIpRange,
     SecretName,
+    TemplatesRelease,
 )
 
 # This repository's project name (Pulumi.yaml `name:`): the offline preview runs under it (tools/capture.py); a real
@@ -86,6 +87,8 @@ class EstateConfig(ConfigModel):
     production_approvers: tuple[Email, ...] = Field(min_length=1)
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)
+    # The pipeline templates' release: changing it moves every service pipeline to the templates as they are now.
+    templates_release: TemplatesRelease = "1"
     ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
     alerts: Alerts = Alerts()
     budget: Budget

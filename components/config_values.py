@@ -77,6 +77,15 @@ def _not_a_system_namespace(value: str) -> str:
     return value
 
 
+def _not_a_platform_repository(value: str) -> str:
+    if value in naming.PLATFORM_REPOSITORIES:
+        raise ValueError(
+            f"names a repository the stack keeps for every service ({', '.join(naming.PLATFORM_REPOSITORIES)}): "
+            "choose another name"
+        )
+    return value
+
+
 def _quoted_version(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise ValueError(
@@ -108,6 +117,7 @@ ServiceName = Annotated[
         "(it names a repository and a Kubernetes namespace)",
     ),
     AfterValidator(_not_a_system_namespace),
+    AfterValidator(_not_a_platform_repository),
 ]
 SecretName = Annotated[
     str,
@@ -152,6 +162,13 @@ DevOpsOrganization = Annotated[
         r"^[A-Za-z0-9][A-Za-z0-9-]{0,48}[A-Za-z0-9]$",
         "must be an Azure DevOps organisation name (the part after dev.azure.com/): 2-50 letters, digits and "
         "hyphens, starting and ending with a letter or digit",
+    ),
+]
+TemplatesRelease = Annotated[
+    str,
+    _worded(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        "must be a release label: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
     ),
 ]
 DevOpsProject = Annotated[

@@ -17,7 +17,6 @@ from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import (
     AzureEndpoints,
-    ClusterEndpoint,
     DevOps,
     DevOpsArgs,
     DevOpsService,
@@ -36,6 +35,7 @@ from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.registry import Registry, RegistryArgs
 from components.service_files.spec import ServiceSpec
+from components.tenancy import ClusterTenants, ClusterTenantsArgs
 
 
 def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[ServiceSpec]:
@@ -171,6 +171,24 @@ class Estate(pulumi.ComponentResource):
         self._alerts_and_budget(
             name, config=config, names=names, group=group, subscription_id=subscription_id, tags=tags
         )
+        tenants = {
+            stage: ClusterTenants(
+                f"{name}-tenants-{stage}",
+                ClusterTenantsArgs(
+                    resource_group_name=group.name,
+                    location=config.location,
+                    cluster_name=cluster.cluster_name,
+                    oidc_issuer_url=cluster.oidc_issuer_url,
+                    stage=stage,
+                    names=names,
+                    services=[service.name for service in config.services],
+                    tags=tags,
+                    protect=protect,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for stage, cluster in self._clusters.items()
+        }
 
         self._pipelines_identity = PipelineIdentity(
             f"{name}-pipelines",
@@ -201,6 +219,10 @@ class Estate(pulumi.ComponentResource):
                         vault_id=vault.vault_id,
                         services=[service.name for service in config.services],
                         ingress_certificates=any(service.tls_certificate for service in config.services),
+                        app_insights_id=monitoring.app_insights_id,
+                        telemetry_principal_ids={
+                            stage: tenant.telemetry_principal_ids for stage, tenant in tenants.items()
+                        },
                     )
                 ),
             ),
@@ -244,12 +266,14 @@ class Estate(pulumi.ComponentResource):
                     )
                     for spec, service in zip(service_specs(config, names), config.services, strict=True)
                 ],
+                templates_release=config.templates_release,
                 pipeline_context=pipeline_context(
                     names,
                     vault.secret_names,
                     config.production_approvers,
                     config.agent_pool,
                     config.approval_timeout_minutes,
+                    project=config.devops_project,
                     security_scan=config.security_scan_extension != "none",
                 ),
                 minimum_reviewers=config.minimum_reviewers,
@@ -260,11 +284,8 @@ class Estate(pulumi.ComponentResource):
                     identity_name=self._pipelines_identity.identity_name,
                     identity_client_id=self._pipelines_identity.client_id,
                     nonprod_registry_name=self._registries["nonprod"].registry_name,
-                    clusters={
-                        stage: ClusterEndpoint(cluster_name=cluster.cluster_name, fqdn=cluster.fqdn)
-                        for stage, cluster in self._clusters.items()
-                    },
-                    app_insights_connection_string=monitoring.app_insights_connection_string,
+                    cluster_names={stage: cluster.cluster_name for stage, cluster in self._clusters.items()},
+                    telemetry_client_ids={stage: tenant.telemetry_client_ids for stage, tenant in tenants.items()},
                 ),
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),

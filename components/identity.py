@@ -24,6 +24,9 @@ BUILT_IN_ROLES: dict[str, str] = {
     "Key Vault Certificate User": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
     "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
     "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+    # What Entra ID ingestion into Application Insights requires of the sender (learn.microsoft.com/azure/
+    # azure-monitor/app/azure-ad-authentication, "Assign a role to the Azure service").
+    "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 # Seeds the deterministic role assignment names; changing it would replace every assignment.
 ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")
@@ -221,6 +224,9 @@ class EstateAccess:
     services: Sequence[str]
     # Some service serves a Key Vault certificate through its ingress.
     ingress_certificates: bool
+    app_insights_id: pulumi.Input[str]
+    # By stage, then service: the identity each service's pods send telemetry as.
+    telemetry_principal_ids: Mapping[str, Mapping[str, pulumi.Input[str]]]
 
 
 def estate_grants(access: EstateAccess) -> list[Grant]:
@@ -242,6 +248,8 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
             "pipelines-import-prod", "Container Registry Data Importer and Data Reader", pipelines, registries["prod"]
         ),
         Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, vault),
+        # CI's integration tests send telemetry as the pipelines identity: Application Insights refuses keys in prod.
+        Grant("pipelines-publish-telemetry", "Monitoring Metrics Publisher", pipelines, access.app_insights_id),
     ]
     if access.ingress_certificates:
         # The application routing add-on reads each ingress's certificate from the vault with its own identity.
@@ -272,5 +280,9 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
                 pulumi.Output.concat(cluster.cluster_id, "/namespaces/", service),
             )
             for service in access.services
+        )
+        grants.extend(
+            Grant(f"telemetry-{stage}-{service}", "Monitoring Metrics Publisher", principal, access.app_insights_id)
+            for service, principal in access.telemetry_principal_ids[stage].items()
         )
     return grants

@@ -147,6 +147,9 @@ class EstateNames:
     def pipelines_identity(self) -> str:
         return checked("user-assigned identity", f"id-{self._stem}-pipelines")
 
+    def telemetry_identity(self, stage: Stage, service: str) -> str:
+        return checked("user-assigned identity", f"id-{self._stem}-{stage}-{service}")
+
     @property
     def azure_service_connection(self) -> str:
         return checked("Azure DevOps service connection", f"{self._stem}-azure")
@@ -199,18 +202,11 @@ class ServiceNames:
     def pipeline(self, kind: Literal["pr", "ci", "cd"]) -> str:
         return checked("Azure DevOps pipeline", f"{self.service}-{kind}")
 
-    def kubernetes_connection(self, stage: Stage) -> str:
-        return checked("Azure DevOps service connection", f"{stage}-{self.service}-kubernetes")
-
     def all(self) -> dict[str, str]:
         return {
             "namespace": self.namespace,
             "repository": self.repository,
             **{f"pipeline.{kind}": self.pipeline(kind) for kind in ("pr", "ci", "cd")},
-            **{
-                f"kubernetesConnection.{stage}": self.kubernetes_connection(stage)
-                for stage in ("staging", "production")
-            },
         }
 
 
@@ -218,5 +214,13 @@ def defender_devops_connector(organization: str) -> str:
     """One connector per Azure DevOps organisation, named after it rather than after a stack."""
     return checked("Defender for DevOps connector", f"{organization}-azure-devops")
 
+
+# The credential on each service's telemetry identity that trusts its Kubernetes service account.
+TELEMETRY_CREDENTIAL = checked("federated identity credential", "kubernetes-service-account")
+# The two repositories the stack keeps in the project beside the services': the pipeline templates every service
+# pipeline extends, and the starter every new service repository is forked from. No service may take their names.
+TEMPLATES_REPOSITORY = checked("Azure DevOps repository", "pipeline-templates")
+STARTER_REPOSITORY = checked("Azure DevOps repository", "service-starter")
+PLATFORM_REPOSITORIES = (TEMPLATES_REPOSITORY, STARTER_REPOSITORY)
 
 NODE_POOLS = {"system": checked("AKS node pool", "system"), "user": checked("AKS node pool", "user")}

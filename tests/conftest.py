@@ -3,6 +3,7 @@ asserts on the same capture instead of building the estate again."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -32,3 +33,17 @@ def prod() -> capture.Capture:
 def estate(request: pytest.FixtureRequest, dev: capture.Capture, prod: capture.Capture) -> capture.Capture:
     """Both stacks, for properties that hold whatever the environment."""
     return dev if request.param == "dev" else prod
+
+
+# Traffic in and between services: an exposed gateway with a certificate calling an internally exposed ledger.
+SHOP_SERVICES = [
+    {"name": "gateway", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop", "calls": ["ledger"]},
+    {"name": "ledger", "port": 9000, "expose": "internal", "build": "container"},
+]
+
+
+@pytest.fixture(scope="session")
+def shop() -> capture.Capture:
+    """dev with the services above: the internal ingress controller, and with it the Kubernetes provider."""
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
+    return capture.run("dev", {**config, "aks-estate:services": json.dumps(SHOP_SERVICES)}, secret_keys)

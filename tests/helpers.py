@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
+from components.service_files.layout import CI_PIPELINE_PATH
+from components.service_files.manifests import kubernetes_manifest
 from tools.capture import Capture, Registration
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -44,3 +48,28 @@ def role_assignments(capture: Capture) -> list[dict[str, Any]]:
 
 def role_id(role_guid: str) -> str:
     return f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+
+
+def committed_file(capture: Capture, repository: str, path: str) -> str:
+    """The content the stack commits to `path` of the repository named `repository`."""
+    (repo,) = [r for r in capture.of_type("azuredevops:index/git:Git") if r.inputs["name"] == repository]
+    (file,) = [
+        r
+        for r in capture.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile")
+        if r.inputs["repositoryId"] == repo.id and r.inputs["file"] == path
+    ]
+    content: str = file.inputs["content"]
+    return content
+
+
+def service_manifests(capture: Capture, service: str, stage: str = "staging") -> list[dict[str, Any]]:
+    """What CI's `Manifests` job renders for `service` in `stage`, from the parameters its committed CI entry passes."""
+    entry = yaml.safe_load(committed_file(capture, service, CI_PIPELINE_PATH))
+    (insights,) = capture.of_type("azure-native:applicationinsights:Component")
+    login_server = only(capture, REGISTRY, named="registry-nonprod-" if stage == "staging" else "registry-prod-")
+    return kubernetes_manifest(
+        entry["extends"]["parameters"]["manifest"],
+        stage,
+        login_server.outputs["loginServer"],
+        insights.outputs["connectionString"],
+    )

@@ -1,6 +1,7 @@
-"""The Azure DevOps half of the estate: repositories and their commits, branch policies, workload-identity service
-connections, environments with their checks and Kubernetes resources, the Key Vault variable group, pipeline
-definitions and exactly the authorizations each one needs.
+"""The Azure DevOps half of the estate: the templates and starter repositories, service repositories and their entry
+pipelines, branch policies, workload-identity service connections, environments with their checks, required-template
+checks, pipeline definitions and exactly the authorizations each one needs; and each service's tenancy in the
+clusters (ARM-managed namespaces, telemetry identities).
 
 Most tests read the session-wide `dev`/`prod` captures. One module-scoped capture adds a second service, listed
 first and with its own code, to show that services are keyed by name and that existing code gets no starter.
@@ -24,28 +25,32 @@ import yaml
 from components import config, config_messages, config_parts, naming
 from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
-from components.devops.kubernetes import DEPLOY_RULES, non_interactive_kubeconfig
-from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, repository_contents, starter_files
+from components.devops.kubernetes import non_interactive_kubeconfig
+from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, starter_files
 from components.estate import service_specs
-from components.service_files import render_repository_files
-from components.service_files.context import pipeline_names
+from components.service_files import entry_pipelines, templates_repository_files
+from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.entry import BUILDS, Kind, stage_template
 from components.service_files.layout import (
-    APPINSIGHTS_SECRET_NAME,
     CD_PIPELINE_PATH,
     CI_PIPELINE_PATH,
     PR_PIPELINE_PATH,
+    TEMPLATES_RELEASE_REF,
 )
 from components.service_files.spec import ServiceSpec
 from tools import capture
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
-STAGES = ("staging", "production")
+STAGES: tuple[naming.Stage, ...] = ("staging", "production")
 SECRET = capture.SECRET
 FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
+MANAGED_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 
 def devops(resource: str) -> str:
@@ -64,8 +69,8 @@ def one(registrations: list[Registration], what: str) -> Registration:
     return registrations[0]
 
 
-def repository(estate: Capture, service: str) -> Registration:
-    return one([r for r in estate.of_type(devops("Git")) if r.inputs["name"] == service], f"repository {service}")
+def repository(estate: Capture, name: str) -> Registration:
+    return one([r for r in estate.of_type(devops("Git")) if r.inputs["name"] == name], f"repository {name}")
 
 
 def committed(estate: Capture, repository_id: str) -> list[Registration]:
@@ -93,17 +98,6 @@ def checks_on(estate: Capture, environment_id: str) -> dict[str, list[Registrati
     }
 
 
-def kubernetes_connection(estate: Capture, stage: str, service: str) -> Registration:
-    return one(
-        [
-            r
-            for r in estate.of_type(devops("ServiceEndpointKubernetes"))
-            if r.inputs["serviceEndpointName"] == f"{stage}-{service}-kubernetes"
-        ],
-        f"{stage} Kubernetes connection of {service}",
-    )
-
-
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -115,21 +109,42 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def expected_files(estate: Capture, service: config_parts.Service) -> dict[str, str]:
+def context(estate: Capture) -> PipelineContext:
     stack = settings(estate.stack)
     secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
-    ctx_names = naming.EstateNames(stack.name_prefix, stack.environment)
-    ctx = pipeline_context(
-        ctx_names,
+    return pipeline_context(
+        naming.EstateNames(stack.name_prefix, stack.environment),
         secrets,
         stack.production_approvers,
         stack.agent_pool,
         stack.approval_timeout_minutes,
+        project=stack.devops_project,
         security_scan=stack.security_scan_extension != "none",
     )
+
+
+def pipelines_identity(estate: Capture) -> Registration:
+    stack = settings(estate.stack)
+    name = naming.EstateNames(stack.name_prefix, stack.environment).pipelines_identity
+    return one([r for r in estate.of_type(IDENTITY) if r.inputs["resourceName"] == name], name)
+
+
+def telemetry_identity(estate: Capture, stage: naming.Stage, service: str) -> Registration:
+    stack = settings(estate.stack)
+    name = naming.EstateNames(stack.name_prefix, stack.environment).telemetry_identity(stage, service)
+    return one([r for r in estate.of_type(IDENTITY) if r.inputs["resourceName"] == name], name)
+
+
+def expected_files(estate: Capture, service: config_parts.Service) -> dict[str, str]:
+    """The entry pipelines, with the client IDs of the identities the stack made for the service's pods."""
+    stack = settings(estate.stack)
+    names = naming.EstateNames(stack.name_prefix, stack.environment)
     # The service alone: none of these stacks' services calls another, so no peer changes its manifests.
-    (spec,) = service_specs(stack.model_copy(update={"services": (service,)}), ctx_names)
-    return repository_contents(render_repository_files(spec, ctx), {} if service.existing_code else starter_files())
+    (spec,) = service_specs(stack.model_copy(update={"services": (service,)}), names)
+    client_ids: dict[str, str] = {
+        stage: telemetry_identity(estate, stage, service.name).outputs["clientId"] for stage in STAGES
+    }
+    return entry_pipelines(spec, context(estate), client_ids)
 
 
 @pytest.fixture(scope="module")
@@ -166,12 +181,6 @@ def test_starter_files_refuse_what_a_text_commit_cannot_carry(tmp_path: Path) ->
         starter_files(tmp_path)
 
 
-def test_the_starter_never_overrides_a_file_the_stack_renders() -> None:
-    with pytest.raises(ValueError, match=r"\['pipelines/ci.yml'\]"):
-        repository_contents({"pipelines/ci.yml": "stack"}, {"pipelines/ci.yml": "starter", "app.py": "x"})
-    assert list(repository_contents({"b": "stack"}, {"c": "starter", "a": "starter"})) == ["a", "b", "c"]
-
-
 def test_the_cluster_kubeconfig_signs_in_without_a_prompt() -> None:
     aks: dict[str, Any] = {
         "apiVersion": "v1",
@@ -202,21 +211,6 @@ def test_an_approver_must_be_exactly_one_user_of_the_organisation() -> None:
         Approval((), 60)
 
 
-def test_the_stored_token_can_read_the_environment_view_and_change_nothing(dev: Capture) -> None:
-    readable = {(group, resource) for rule in DEPLOY_RULES for group in rule.api_groups for resource in rule.resources}
-    # The environment's Kubernetes view: workloads, their pods and logs, services.
-    assert {("apps", "deployments"), ("", "pods"), ("", "pods/log"), ("", "services")} <= readable
-    for rule in DEPLOY_RULES:
-        assert set(rule.verbs) <= {"get", "list", "watch"}
-        assert "*" not in rule.resources + rule.api_groups
-        assert "secrets" not in rule.resources
-        assert "rbac.authorization.k8s.io" not in rule.api_groups
-    roles = dev.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
-    assert roles
-    for role in roles:
-        assert all(set(rule["verbs"]) <= {"get", "list", "watch"} for rule in role.inputs["rules"])
-
-
 # --- project and repositories -------------------------------------------------------------------------------------
 
 
@@ -233,17 +227,25 @@ def test_the_project_is_private_git_agile_with_hardened_pipeline_settings(estate
         assert pipeline_settings[setting] is True, setting
 
 
-def test_each_service_has_its_own_repository_whose_main_branch_exists(estate: Capture) -> None:
+def test_each_service_repository_is_forked_from_the_starter_once_its_files_are_in(estate: Capture) -> None:
     services = [service.name for service in settings(estate.stack).services]
     repositories = estate.of_type(devops("Git"))
-    assert sorted(r.inputs["name"] for r in repositories) == sorted(services)
+    assert sorted(r.inputs["name"] for r in repositories) == sorted(
+        [*services, naming.TEMPLATES_REPOSITORY, naming.STARTER_REPOSITORY]
+    )
+    starter = repository(estate, naming.STARTER_REPOSITORY)
+    last_starter_commit = committed(estate, starter.id)[-1]
+    assert {f.inputs["file"]: f.inputs["content"] for f in committed(estate, starter.id)} == starter_files()
     for service in services:
-        inputs = repository(estate, service).inputs
-        assert inputs["initialization"] == {"initType": "Clean"}
-        assert inputs["defaultBranch"] == MAIN_BRANCH
+        repo = repository(estate, service)
+        # One server-side operation seeds the repository; no credential, no commit per starter file.
+        assert repo.inputs["initialization"] == {"initType": "Fork"}
+        assert repo.inputs["parentRepositoryId"] == starter.id
+        assert last_starter_commit.urn in repo.dependencies, "a fork copies what the starter holds at that moment"
+        assert repo.inputs["defaultBranch"] == MAIN_BRANCH
 
 
-def test_every_rendered_and_starter_file_is_committed_to_main_one_push_after_another(estate: Capture) -> None:
+def test_a_service_repository_holds_only_the_stack_entry_pipelines_pushed_one_after_another(estate: Capture) -> None:
     for service in settings(estate.stack).services:
         files = committed(estate, repository(estate, service.name).id)
         assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected_files(estate, service)
@@ -256,15 +258,17 @@ def test_every_rendered_and_starter_file_is_committed_to_main_one_push_after_ano
             previous = file
 
 
-def test_a_service_with_its_own_code_gets_the_stack_files_but_no_starter(two_services: Capture) -> None:
+def test_a_service_with_its_own_code_gets_the_entry_pipelines_but_no_starter(two_services: Capture) -> None:
     payments = config_parts.Service(name="payments", existing_code=True)
-    files = committed(two_services, repository(two_services, "payments").id)
+    repo = repository(two_services, "payments")
+    assert repo.inputs["initialization"] == {"initType": "Clean"}
+    assert "parentRepositoryId" not in repo.inputs
+    files = committed(two_services, repo.id)
     assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected_files(two_services, payments)
-    assert not set(starter_files()) & {f.inputs["file"] for f in files}
 
 
 def test_adding_a_service_in_front_changes_no_existing_resource(dev: Capture, two_services: Capture) -> None:
-    assert len([r for r in dev.resources if "-orders-" in r.name]) > 40
+    assert len([r for r in dev.resources if "-orders-" in r.name]) > 20
     after = {r.urn: r for r in two_services.resources}
     for resource in dev.resources:
         same = after[resource.urn]
@@ -309,7 +313,7 @@ def test_main_only_takes_reviewed_resolved_and_built_pull_requests(estate: Captu
 
 
 def test_azure_connections_authenticate_by_workload_identity_federation_only(estate: Capture) -> None:
-    identity = one(estate.of_type(IDENTITY), "pipelines identity").outputs
+    identity = pipelines_identity(estate).outputs
     tenant, subscription = identity["tenantId"], SUBSCRIPTION_ID
     names = naming.EstateNames(settings(estate.stack).name_prefix, settings(estate.stack).environment)
     azure = connection(estate, "ServiceEndpointAzureRM").inputs
@@ -330,8 +334,12 @@ def test_azure_connections_authenticate_by_workload_identity_federation_only(est
 
 
 def test_federated_credentials_trust_exactly_the_service_connections(estate: Capture) -> None:
-    identity = one(estate.of_type(IDENTITY), "pipelines identity")
-    credentials = {r.inputs["federatedIdentityCredentialResourceName"]: r for r in estate.of_type(FEDERATED_CREDENTIAL)}
+    identity = pipelines_identity(estate)
+    credentials = {
+        r.inputs["federatedIdentityCredentialResourceName"]: r
+        for r in estate.of_type(FEDERATED_CREDENTIAL)
+        if identity.urn in r.dependencies or r.inputs["resourceName"] == identity.inputs["resourceName"]
+    }
     endpoints = [connection(estate, "ServiceEndpointAzureRM"), connection(estate, "ServiceEndpointAzureEcr")]
     assert sorted(credentials) == sorted(f"ado-{e.inputs['serviceEndpointName']}" for e in endpoints)
     for endpoint in endpoints:
@@ -352,10 +360,8 @@ def test_no_password_key_or_plaintext_credential_anywhere_in_devops(estate: Capt
         for path, value in walk(resource.inputs):
             key = path.rsplit(".", 1)[-1].lower()
             if value == SECRET:
-                allowed = resource.type == devops("ServiceEndpointKubernetes") and path == ".serviceAccount"
-                allowed |= resource.type == "pulumi:providers:kubernetes" and path == ".kubeconfig"
-                # The telemetry connection string, written into the cluster for the service, never to Azure DevOps.
-                allowed |= resource.type == "kubernetes:core/v1:Secret" and resource.name.endswith("-appinsights")
+                # The one secret left: the cluster-user kubeconfig of the internal ingress controller's provider.
+                allowed = resource.type == "pulumi:providers:kubernetes" and path == ".kubeconfig"
                 assert allowed, f"{resource.name}{path} is a secret"
             else:
                 assert key not in forbidden, f"{resource.name}{path} carries a credential in the clear"
@@ -389,66 +395,88 @@ def test_staging_deploys_one_at_a_time_without_a_gate(estate: Capture) -> None:
     assert [len(checks[kind]) for kind in ("CheckApproval", "CheckBranchControl", "CheckExclusiveLock")] == [0, 0, 1]
 
 
-def test_every_service_namespace_is_a_resource_of_both_environments(estate: Capture) -> None:
-    services = [service.name for service in settings(estate.stack).services]
-    for stage in STAGES:
-        cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
-        env = environment(estate, stage)
-        resources = [
-            r
-            for r in estate.of_type(devops("EnvironmentResourceKubernetes"))
-            if r.inputs["environmentId"] == int(env.id)
-        ]
-        assert sorted(r.inputs["namespace"] for r in resources) == sorted(services)
-        for service in services:
-            target = one([r for r in resources if r.inputs["namespace"] == service], f"{stage} {service}").inputs
-            assert target["name"] == service, "CD targets <environment>.<namespace>"
-            assert target["clusterName"] == cluster.inputs["resourceName"]
-            endpoint = kubernetes_connection(estate, stage, service)
-            assert target["serviceEndpointId"] == endpoint.id
-            assert endpoint.inputs["authorizationType"] == "ServiceAccount"
-            assert endpoint.inputs["apiserverUrl"] == f"https://{cluster.outputs['fqdn']}"
+def required_templates(estate: Capture, target_id: str) -> set[tuple[str, str, str]]:
+    (check,) = [r for r in estate.of_type(devops("CheckRequiredTemplate")) if r.inputs["targetResourceId"] == target_id]
+    return {(t["repositoryName"], t["repositoryRef"], t["templatePath"]) for t in check.inputs["requiredTemplates"]}
 
 
-def test_each_namespace_gets_a_deploy_account_bound_to_its_own_role_in_its_own_cluster(estate: Capture) -> None:
-    services = [service.name for service in settings(estate.stack).services]
+def test_only_runs_extending_the_released_templates_deploy_or_push(estate: Capture) -> None:
+    templates = f"{settings(estate.stack).devops_project}/{naming.TEMPLATES_REPOSITORY}"
+
+    def of(*kinds: Kind) -> set[tuple[str, str, str]]:
+        return {(templates, TEMPLATES_RELEASE_REF, stage_template(k, b)) for k in kinds for b in BUILDS}
+
     for stage in STAGES:
-        cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
-        provider = estate.named(f"estate-devops-targets-{stage}-provider")
-        assert cluster.urn in provider.dependencies, "each cluster's objects go through that cluster's provider"
-        assert provider.inputs["kubeconfig"] == SECRET
-        for service in services:
-            target = f"estate-devops-targets-{stage}-{service}"
-            assert estate.named(target).parent == provider.parent
-            namespace = estate.named(f"{target}-namespace").inputs["metadata"]
-            account = estate.named(f"{target}-service-account").inputs
-            role = estate.named(f"{target}-role").inputs
-            binding = estate.named(f"{target}-role-binding").inputs
-            token = estate.named(f"{target}-token")
-            assert namespace["name"] == service
-            assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-            assert account["automountServiceAccountToken"] is False
-            assert role["metadata"]["namespace"] == account["metadata"]["namespace"] == service
-            assert role["rules"] == [
-                {"apiGroups": list(r.api_groups), "resources": list(r.resources), "verbs": list(r.verbs)}
-                for r in DEPLOY_RULES
+        assert required_templates(estate, environment(estate, stage).id) == of("cd")
+    assert required_templates(estate, connection(estate, "ServiceEndpointAzureRM").id) == of("ci", "cd")
+    assert required_templates(estate, connection(estate, "ServiceEndpointAzureEcr").id) == of("ci")
+    checks = estate.of_type(devops("CheckRequiredTemplate"))
+    assert all(t["repositoryType"] == "azuregit" for r in checks for t in r.inputs["requiredTemplates"])
+    # Every template a check names is in the templates repository.
+    held = {f.inputs["file"] for f in committed(estate, repository(estate, naming.TEMPLATES_REPOSITORY).id)}
+    assert {t["templatePath"] for r in checks for t in r.inputs["requiredTemplates"]} <= held
+
+
+def test_the_templates_repository_holds_the_rendered_templates_behind_review_and_a_release_ref(estate: Capture) -> None:
+    repo = repository(estate, naming.TEMPLATES_REPOSITORY)
+    files = committed(estate, repo.id)
+    expected = templates_repository_files(context(estate))
+    assert {f.inputs["file"]: f.inputs["content"] for f in files} == expected
+    (release,) = estate.of_type(devops("GitRepositoryBranch"))
+    assert (release.inputs["name"], release.inputs["refBranch"]) == ("release", "main")
+    assert f"refs/heads/{release.inputs['name']}" == TEMPLATES_RELEASE_REF
+    assert files[-1].urn in release.dependencies, "the release ref is cut after every template is in"
+    # Moving the release replaces the branch (one name: the old ref goes first), exactly when the setting changes.
+    assert release.replacement_trigger == settings(estate.stack).templates_release
+    assert release.delete_before_replace
+    validation = definition(estate, f"{naming.TEMPLATES_REPOSITORY}-validation")
+    scope = [{"matchType": "Exact", "repositoryId": repo.id, "repositoryRef": MAIN_BRANCH}]
+    build = one(
+        [r for r in estate.of_type(devops("BranchPolicyBuildValidation")) if r.inputs["settings"]["scopes"] == scope],
+        "templates build validation",
+    )
+    assert build.inputs["settings"]["buildDefinitionId"] == int(validation.id)
+    assert [r for r in estate.of_type(devops("BranchPolicyMinReviewers")) if r.inputs["settings"]["scopes"] == scope]
+    # Read access for the pipelines that extend it, and nothing else opened to all pipelines.
+    (open_to_all,) = [r for r in estate.of_type(devops("PipelineAuthorization")) if not r.inputs.get("pipelineId")]
+    assert (open_to_all.inputs["type"], open_to_all.inputs["resourceId"]) == ("repository", repo.id)
+
+
+def test_each_service_namespace_is_an_arm_resource_that_keeps_its_workloads(dev: Capture, prod: Capture) -> None:
+    for estate, protected in ((dev, False), (prod, True)):
+        services = [service.name for service in settings(estate.stack).services]
+        for stage in STAGES:
+            cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
+            namespaces = [
+                r for r in estate.of_type(MANAGED_NAMESPACE) if r.inputs["resourceName"] == cluster.outputs["name"]
             ]
-            assert binding["metadata"]["namespace"] == service
-            assert binding["roleRef"] == {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "Role",
-                "name": role["metadata"]["name"],
-            }
-            assert binding["subjects"] == [
-                {"kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": service}
+            assert sorted(n.inputs["managedNamespaceName"] for n in namespaces) == sorted(services)
+            for namespace in namespaces:
+                properties = namespace.inputs["properties"]
+                # Removing the ARM resource leaves the Kubernetes namespace and its workloads (deletePolicy Keep);
+                # an existing namespace of the name is taken over (adoptionPolicy Always).
+                assert (properties["deletePolicy"], properties["adoptionPolicy"]) == ("Keep", "Always")
+                assert properties["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+                assert namespace.protect is protected
+                assert cluster.urn in namespace.dependencies
+        assert not estate.of_type("kubernetes:core/v1:Namespace"), "no namespace through the API server"
+
+
+def test_each_service_sends_telemetry_as_its_own_identity_in_each_cluster(estate: Capture) -> None:
+    (insights,) = estate.of_type(APP_INSIGHTS)
+    for service in settings(estate.stack).services:
+        for stage in STAGES:
+            cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
+            identity = telemetry_identity(estate, stage, service.name)
+            (credential,) = [r for r in estate.of_type(FEDERATED_CREDENTIAL) if identity.urn in r.dependencies]
+            # The token the kubelet projects for the service account the manifests give the Deployment.
+            assert credential.inputs["subject"] == f"system:serviceaccount:{service.name}:{service.name}"
+            assert credential.inputs["issuer"] == cluster.outputs["oidcIssuerProfile"]["issuerURL"]
+            (grant,) = [
+                r for r in estate.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == identity.outputs["principalId"]
             ]
-            assert token.inputs["type"] == "kubernetes.io/service-account-token"
-            assert token.inputs["metadata"]["annotations"] == {
-                "kubernetes.io/service-account.name": account["metadata"]["name"]
-            }
-            endpoint = kubernetes_connection(estate, stage, service)
-            assert endpoint.inputs["serviceAccount"] == SECRET
-            assert token.urn in endpoint.dependencies, "the connection holds the deploy account's own token"
+            assert grant.inputs["scope"] == insights.id
+            assert grant.inputs["roleDefinitionId"].endswith("/3913510d-42f4-4e42-8a64-420c390055eb")
 
 
 # --- variable group -----------------------------------------------------------------------------------------------
@@ -486,8 +514,8 @@ def test_every_definition_runs_a_committed_yaml_of_its_own_repository(estate: Ca
 
 
 def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -> None:
-    authorizations = estate.of_type(devops("PipelineAuthorization"))
-    assert all(r.inputs.get("pipelineId") for r in authorizations), "nothing is open to every pipeline"
+    # The templates repository's read access is the one authorization open to every pipeline (tested above).
+    authorizations = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs.get("pipelineId")]
     azure = connection(estate, "ServiceEndpointAzureRM").id
     registry = connection(estate, "ServiceEndpointAzureEcr").id
     queues = {("queue", r.id) for r in estate.of_type(devops("Queue"))}
@@ -508,7 +536,6 @@ def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -
             *queues,
             ("endpoint", azure),
             *(("environment", environment(estate, stage).id) for stage in STAGES),
-            *(("endpoint", kubernetes_connection(estate, stage, service.name).id) for stage in STAGES),
         }
 
 
@@ -530,41 +557,21 @@ def test_the_stack_exports_the_devops_entry_points(estate: Capture) -> None:
         }
 
 
-def test_every_namespace_gets_the_telemetry_secret_the_deployment_mounts(estate: Capture) -> None:
-    secrets = [
-        r
-        for r in estate.of_type("kubernetes:core/v1:Secret")
-        if r.inputs["metadata"]["name"] == APPINSIGHTS_SECRET_NAME
-    ]
-    namespaces = estate.of_type("kubernetes:core/v1:Namespace")
-    assert len(secrets) == len(namespaces) == 2
-    for secret in secrets:
-        assert secret.inputs["stringData"] == "[secret]"
-        assert secret.inputs["type"] == "Opaque"
-        (provider,) = [urn for urn in secret.dependencies if "pulumi:providers:kubernetes" in urn]
-        namespace = next(n for n in namespaces if provider in n.dependencies and n.urn in secret.dependencies)
-        assert secret.inputs["metadata"]["namespace"] == namespace.inputs["metadata"]["name"]
-
-
-def test_starter_files_seed_the_repository_once_while_the_stack_keeps_pipelines_and_manifests(dev: Capture) -> None:
-    starter = set(starter_files())
-    commits = {r.inputs["file"]: r for r in dev.of_type(devops("GitRepositoryFile")) if "-orders-" in r.name}
-    assert starter <= set(commits)
-    for path, commit in commits.items():
-        # Whatever the stack stops managing stays in the repository as it is.
-        assert commit.retain_on_delete, path
-        if path in starter:
-            assert commit.ignore_changes == ("content",), path
-        else:
-            assert path.startswith(("pipelines/", "deploy/kubernetes/")), path
-            assert not commit.ignore_changes
+def test_no_committed_file_is_ever_deleted_by_the_stack(dev: Capture) -> None:
+    # Whatever the stack stops managing (the files of the previous design too) stays in the repository as it is.
+    commits = dev.of_type(devops("GitRepositoryFile"))
+    assert commits
+    assert all(commit.retain_on_delete and not commit.ignore_changes for commit in commits)
 
 
 def test_a_change_of_seeding_never_replaces_a_repository(estate: Capture) -> None:
-    # The provider forces a new repository when `initialization` changes (`resource_git_repository.go`).
-    repositories = estate.of_type(devops("Git"))
+    # The provider forces a new repository when `initialization` changes (`resource_git_repository.go`); a stack
+    # whose repositories were created clean moves to forking without touching them.
+    services = {service.name for service in settings(estate.stack).services}
+    repositories = [r for r in estate.of_type(devops("Git")) if r.inputs["name"] in services]
     assert repositories
-    assert all(r.ignore_changes == ("initialization",) for r in repositories)
+    assert all(r.ignore_changes == ("initialization", "parentRepositoryId") for r in repositories)
+    assert all(r.retain_on_delete for r in estate.of_type(devops("Git")))
 
 
 def test_the_security_scan_extension_is_installed_where_ci_scans_and_never_uninstalled(
@@ -577,14 +584,6 @@ def test_the_security_scan_extension_is_installed_where_ci_scans_and_never_unins
     )
     assert extension.retain_on_delete
     assert dev.of_type(devops("Extension")) == []
-
-
-def test_a_namespace_outlives_its_service_entry_and_is_protected_in_prod(dev: Capture, prod: Capture) -> None:
-    # Deleting a namespace deletes the workloads in it: a service leaving the config must not take them along.
-    for estate, protected in ((dev, False), (prod, True)):
-        namespaces = estate.of_type("kubernetes:core/v1:Namespace")
-        assert namespaces
-        assert all(n.retain_on_delete and n.protect is protected for n in namespaces)
 
 
 PLANT_AUTO_PROVISIONED_POOL = """

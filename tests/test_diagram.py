@@ -58,8 +58,8 @@ def test_promotion_runs_from_the_non_production_registry_to_production_only(sour
 
 
 def test_each_environment_points_at_its_own_clusters_namespace(source: str) -> None:
-    links = [line for line in source.splitlines() if 'label="Kubernetes resource"' in line]
+    links = [line for line in source.splitlines() if 'label="deploys into"' in line]
     assert len(links) == 2
     for line in links:
         stage = "staging" if "environment-staging" in line else "production"
-        assert f"targets-{stage}-orders-namespace" in line.split("->")[1]
+        assert f"tenants-{stage}-orders-namespace" in line.split("->")[1]

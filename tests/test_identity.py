@@ -33,7 +33,10 @@ def test_each_kubelet_pulls_from_its_own_registry_only(estate: Capture) -> None:
 
 
 def test_pipelines_identity_has_exactly_the_roles_the_pipelines_use(estate: Capture) -> None:
-    principal = only(estate, "azure-native:managedidentity:UserAssignedIdentity").outputs["principalId"]
+    principal = only(estate, "azure-native:managedidentity:UserAssignedIdentity", named="pipelines").outputs[
+        "principalId"
+    ]
+    insights = only(estate, "azure-native:applicationinsights:Component")
     vault = only(estate, "azure-native:keyvault:Vault")
     staging, production = cluster(estate, "staging"), cluster(estate, "production")
     expected = [
@@ -41,6 +44,8 @@ def test_pipelines_identity_has_exactly_the_roles_the_pipelines_use(estate: Capt
         (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "nonprod").id),
         (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "prod").id),
         (BUILT_IN_ROLES["Key Vault Secrets User"], vault.id),
+        # CI's integration tests send telemetry, which Application Insights accepts from Entra ID only in prod.
+        (BUILT_IN_ROLES["Monitoring Metrics Publisher"], insights.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], staging.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], production.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service RBAC Writer"], f"{staging.id}/namespaces/orders"),

@@ -109,8 +109,10 @@ def _one(prod: Capture, token: str, named: str) -> dict[str, Any]:
             "00000000-0000-0000-0000-000000000000",
             "replace",
         ),
-        # Kubernetes: a new metadata.name is a new object for every kind.
-        ("kubernetes:core/v1:Namespace", "", "metadata.name", "renamed", "replace"),
+        # A child's path parameter: a namespace of another name is another namespace.
+        ("azure-native:containerservice:ManagedNamespace", "", "managedNamespaceName", "renamed", "replace"),
+        # The templates' release ref is cut anew from another branch.
+        ("azuredevops:index/gitRepositoryBranch:GitRepositoryBranch", "", "refBranch", "develop", "replace"),
         # In place: tags, autoscaler bounds, a cluster's tier.
         (AGENT_POOL, "cluster-production-pool-user", "maxCount", 30, "update"),
         ("azure-native:containerservice:ManagedCluster", "cluster-staging", "sku.tier", "Premium", "update"),

@@ -60,7 +60,8 @@ def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> Non
     resources = json.loads((two_runs[0] / "resources.json").read_text())
     fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "retainOnDelete", "dependencies", "inputs"}
     # The two optional lifecycle fields appear only where set; where they appear they are set.
-    assert all(fields <= set(entry) <= fields | {"deleteBeforeReplace", "ignoreChanges"} for entry in resources)
+    optional = {"deleteBeforeReplace", "ignoreChanges", "replacementTrigger"}
+    assert all(fields <= set(entry) <= fields | optional for entry in resources)
     assert all(
         entry.get("deleteBeforeReplace", True) is True and entry.get("ignoreChanges", [1]) for entry in resources
     )
@@ -127,10 +128,10 @@ def test_summary_lists_the_estate_outputs_and_remaining_manual_steps(two_runs: t
     assert "Authorize the Defender for DevOps connector" in summary
 
 
-def test_in_cluster_objects_wait_for_their_own_clusters_provider(prod: Capture) -> None:
-    providers = {r.urn: r for r in prod.of_type("pulumi:providers:kubernetes")}
+def test_in_cluster_objects_wait_for_their_own_clusters_provider(shop: Capture) -> None:
+    providers = {r.urn: r for r in shop.of_type("pulumi:providers:kubernetes")}
     assert len(providers) == 2
-    for registration in prod.resources:
+    for registration in shop.resources:
         if registration.type.startswith("kubernetes:"):
             (provider,) = [urn for urn in registration.dependencies if urn in providers]
             stage = "staging" if "staging" in registration.name else "production"
@@ -182,13 +183,13 @@ def test_the_inventory_records_each_resources_lifecycle(two_runs: tuple[Path, Pa
         assert entry["protect"] is registration.protect
         assert entry["retainOnDelete"] is registration.retain_on_delete
         assert entry.get("ignoreChanges", []) == list(registration.ignore_changes)
-    # What the program asks for, read back from the inventory: the repository and seed files outlive the stack.
-    (repository,) = [e for e in entries.values() if e["type"] == GIT]
-    assert repository["retainOnDelete"] is True
-    assert repository["protect"] is True
-    seeds = [e for e in entries.values() if e["type"] == GIT_FILE and e.get("ignoreChanges") == ["content"]]
-    assert seeds
-    assert all(seed["retainOnDelete"] for seed in seeds)
+    # What the program asks for, read back from the inventory: repositories and committed files outlive the stack.
+    repositories = [e for e in entries.values() if e["type"] == GIT]
+    assert len(repositories) == 3
+    assert all(repository["retainOnDelete"] and repository["protect"] for repository in repositories)
+    files = [e for e in entries.values() if e["type"] == GIT_FILE]
+    assert files
+    assert all(file["retainOnDelete"] for file in files)
 
 
 def test_a_lifecycle_option_reaches_the_inventory_only_where_set() -> None:
@@ -205,7 +206,7 @@ def test_a_lifecycle_option_reaches_the_inventory_only_where_set() -> None:
 def test_a_service_repository_outlives_the_stack_and_is_protected_in_prod(dev: Capture, prod: Capture) -> None:
     # Removing a service from config must never delete the team's code or history.
     for estate, protected in ((dev, False), (prod, True)):
-        (repository,) = estate.of_type(GIT)
+        (repository,) = [r for r in estate.of_type(GIT) if r.inputs["name"] == "orders"]
         assert repository.retain_on_delete
         assert repository.protect is protected
 
@@ -217,9 +218,9 @@ def test_the_summary_names_what_removing_a_service_deletes_and_keeps(two_runs: t
     refused = section.split("  - Refused: the update stops until `pulumi state unprotect`: ", 1)[1].split("\n", 1)[0]
     assert f"1 `{GIT}`" in refused
     left = section.split("Left in place", 1)[1].split("\n", 1)[0]
-    assert f"38 `{GIT_FILE}`" in left
+    assert f"3 `{GIT_FILE}`" in left
     # A namespace with the service's workloads in it is the team's as much as the code is.
-    assert "2 `kubernetes:core/v1:Namespace`" in refused
+    assert "2 `azure-native:containerservice:ManagedNamespace`" in refused
 
 
 def test_the_removal_summary_follows_the_lifecycle_fields(dev: Capture, prod: Capture) -> None:
@@ -227,7 +228,7 @@ def test_the_removal_summary_follows_the_lifecycle_fields(dev: Capture, prod: Ca
     effects = offline_preview.removal_effects(dev)["orders"]
     assert effects["retained"][GIT] == 1
     assert effects["protected"][GIT] == 0
-    (repository,) = dev.of_type(GIT)
+    (repository,) = [r for r in dev.of_type(GIT) if r.inputs["name"] == "orders"]
     broken = Capture(
         stack="dev",
         resources=[dataclasses.replace(r, retain_on_delete=False) if r is repository else r for r in dev.resources],
@@ -238,7 +239,7 @@ def test_the_removal_summary_follows_the_lifecycle_fields(dev: Capture, prod: Ca
 
 
 def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) -> None:
-    (namespace,) = [r for r in dev.of_type("kubernetes:core/v1:Namespace") if "production" in r.name]
+    (namespace,) = [r for r in dev.of_type("azure-native:containerservice:ManagedNamespace") if "production" in r.name]
     assert offline_preview.service_of(namespace, frozenset({"orders"})) == "orders"
     # A service named like a stage loses to the service that follows it in the name.
     assert offline_preview.service_of(namespace, frozenset({"production", "orders"})) == "orders"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from components.service_files.layout import KUBERNETES_MANIFEST_PATH
 from tests import validators
-from tests.helpers import CLUSTER, REGISTRY, VAULT, only
+from tests.helpers import CLUSTER, REGISTRY, VAULT, only, service_manifests
 from tools.capture import SECRET, Capture
 from tools.mocks import TENANT_ID
+from tools.pipeline_links import expand
 
 REPOSITORY_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
 
@@ -36,27 +37,40 @@ def test_operators_get_portal_links_credentials_commands_and_devops_entry_points
 
 @pytest.fixture(scope="module")
 def committed(prod: Capture) -> dict[str, str]:
-    """Every pipeline and manifest file exactly as the stack commits it, keyed by repository and path."""
-    files = {}
-    for commit in prod.of_type(REPOSITORY_FILE):
-        path = commit.inputs["file"]
-        if path.startswith("pipelines/") or path.startswith(f"{KUBERNETES_MANIFEST_PATH}/"):
-            files[f"{commit.name}/{path}"] = commit.inputs["content"]
-    return files
+    """Every pipeline file exactly as the stack commits it, keyed by resource and path."""
+    return {
+        f"{commit.name}/{commit.inputs['file']}": commit.inputs["content"]
+        for commit in prod.of_type(REPOSITORY_FILE)
+        if commit.inputs["file"].endswith(".yml")
+    }
 
 
 @pytest.mark.validators
 def test_committed_pipelines_are_schema_valid_and_checkov_clean(committed: dict[str, str]) -> None:
-    pipelines = {path: content for path, content in committed.items() if path.endswith(".yml")}
-    assert sum(path.endswith("azure-pipelines.yml") for path in pipelines) == 3
-    validators.check_jsonschema_azure_pipelines(pipelines)
-    validators.checkov_azure_pipelines(pipelines)
+    # The service's three entry pipelines, the templates (six stage templates, their steps) and its validation.
+    assert sum(path.endswith("azure-pipelines.yml") for path in committed) == 4
+    validators.check_jsonschema_azure_pipelines(committed)
+    validators.checkov_azure_pipelines(committed)
 
 
 @pytest.mark.validators
-def test_committed_manifests_pass_checkov_and_kubernetes_validate(prod: Capture, committed: dict[str, str]) -> None:
-    manifests = {path: content for path, content in committed.items() if path.endswith(".yaml")}
-    assert len(manifests) == 2
+def test_the_compiled_service_pipelines_pass_checkov(prod: Capture) -> None:
+    # checkov reads each file alone; compiled, a run's steps are checked with the entry's values in them.
+    files = {commit.inputs["file"]: commit.inputs["content"] for commit in prod.of_type(REPOSITORY_FILE)}
+    compiled = {
+        f"orders/{kind}.yml": yaml.safe_dump(expand(files, f"pipelines/{kind}.azure-pipelines.yml"), sort_keys=False)
+        for kind in ("pr", "ci", "cd")
+    }
+    validators.checkov_azure_pipelines(compiled)
+
+
+@pytest.mark.validators
+def test_rendered_manifests_pass_checkov_and_kubernetes_validate(prod: Capture) -> None:
+    # Rendered as CI renders them: the templates repository's renderer with the committed CI entry's parameters.
+    manifests = {
+        f"orders/{stage}.yaml": yaml.safe_dump_all(service_manifests(prod, "orders", stage), sort_keys=False)
+        for stage in ("staging", "production")
+    }
     validators.checkov_kubernetes(manifests)
     # At the version the clusters run (a minor version; its first patch release carries the same API).
     versions = {f"{cluster.inputs['kubernetesVersion']}.0" for cluster in prod.of_type(CLUSTER)}

@@ -20,27 +20,30 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.service_files import render_repository_files
+from components.service_files import entry_pipelines, templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.entry import stage_template
 from components.service_files.layout import (
     CD_PIPELINE_PATH,
     CI_PIPELINE_PATH,
     IMAGE_ARTIFACT,
     IMAGE_DIGEST_FILE,
     KUBELOGIN_VERSION,
-    KUBERNETES_MANIFEST_PATH,
+    MANIFEST_RENDERER,
     MANIFESTS_ARTIFACT,
     PR_PIPELINE_PATH,
     PRODUCTION_MANIFEST,
     STAGING_MANIFEST,
-    UNPINNED_IMAGE_TAG,
+    TEMPLATES_RELEASE_REF,
     WHEEL_ARTIFACT,
 )
+from components.service_files.manifests import kubernetes_manifest, manifest_parameters, renderer
 from components.service_files.spec import ServiceSpec
 from tests import validators
 from tools.pipeline_links import expand
 
 CTX = PipelineContext(
+    project="contoso",
     azure_service_connection="sc-arm-contoso-dev",
     registry_service_connection="sc-acr-contoso-dev-np",
     resource_group="rg-contoso-dev",
@@ -54,30 +57,22 @@ CTX = PipelineContext(
     key_vault_secrets=("appinsights-connection-string", "db-password"),
     security_scan=True,
 )
-# Identical but for name and port, so their files may differ only there.
+CONNECTION_STRING = (
+    "InstrumentationKey=00000000-0000-0000-0000-000000000000;"
+    "IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/"
+)
+CLIENT_IDS = {"staging": "11111111-1111-4111-8111-111111111111", "production": "22222222-2222-4222-8222-222222222222"}
+TEMPLATES = templates_repository_files(CTX)
+# Identical but for name and port, so their entry pipelines may differ only there.
 ORDERS = ServiceSpec(name="orders", port=8080)
 BILLING = ServiceSpec(name="billing", port=9090)
 SERVICES = (ORDERS, BILLING)
 CD_STAGES = ["Staging", "AcceptanceTests", "ManualValidation", "Promote", "Production"]
 DIGEST = "sha256:" + "ab" * 32
+REGISTRIES = {"staging": CTX.nonprod_registry_login_server, "production": CTX.prod_registry_login_server}
+MANIFEST_FILES = {"staging": STAGING_MANIFEST, "production": PRODUCTION_MANIFEST}
 
 Files = dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def rendered() -> dict[str, Files]:
-    return {service.name: render_repository_files(service, CTX) for service in SERVICES}
-
-
-@pytest.fixture(scope="module")
-def pipeline_files(rendered: dict[str, Files], traffic: dict[str, Files]) -> Files:
-    return {
-        f"{service}/{path}": content
-        for service, files in {**rendered, **traffic}.items()
-        for path, content in files.items()
-        if path.endswith(".yml")
-    }
-
 
 # Traffic in and between services: a public gateway with its own host and certificate calling an internal ledger.
 GATEWAY = ServiceSpec(
@@ -90,20 +85,48 @@ GATEWAY = ServiceSpec(
 )
 # Built the container way: any language, its Dockerfile's stages run the tests.
 LEDGER = ServiceSpec(name="ledger", port=9000, build="container", expose="internal", callers=("gateway",))
+ALL = (*SERVICES, GATEWAY, LEDGER)
+
+
+def entries(service: ServiceSpec) -> Files:
+    return entry_pipelines(service, CTX, CLIENT_IDS)
+
+
+def view(service: ServiceSpec) -> Files:
+    """What a run of the service compiles from: the templates repository's files and the service's entry pipelines
+    (their directories do not overlap, so one mapping resolves `extends` and every relative include)."""
+    return {**TEMPLATES, **entries(service)}
+
+
+def compiled(service: ServiceSpec, path: str) -> Any:
+    return expand(view(service), path)
+
+
+def manifest(service: ServiceSpec, stage: str) -> str:
+    """What CI's `Manifests` job writes for `stage`: the templates repository's renderer with the entry's parameters."""
+    objects = kubernetes_manifest(manifest_parameters(service, CLIENT_IDS), stage, REGISTRIES[stage], CONNECTION_STRING)
+    rendered: str = renderer().document_stream(objects)
+    return rendered
 
 
 @pytest.fixture(scope="module")
-def traffic() -> dict[str, Files]:
-    return {service.name: render_repository_files(service, CTX) for service in (GATEWAY, LEDGER)}
+def rendered() -> dict[str, Files]:
+    return {service.name: view(service) for service in ALL}
 
 
 @pytest.fixture(scope="module")
-def manifest_files(rendered: dict[str, Files], traffic: dict[str, Files]) -> Files:
+def pipeline_files() -> Files:
+    """Every pipeline file once: the templates repository's, and each service's entry pipelines."""
     return {
-        f"{service}/{path}": content
-        for service, files in {**rendered, **traffic}.items()
-        for path, content in files.items()
-        if path.startswith(f"{KUBERNETES_MANIFEST_PATH}/")
+        **{f"templates/{path}": content for path, content in TEMPLATES.items() if path.endswith(".yml")},
+        **{f"{service.name}/{path}": content for service in ALL for path, content in entries(service).items()},
+    }
+
+
+@pytest.fixture(scope="module")
+def manifest_files() -> Files:
+    return {
+        f"{service.name}/{MANIFEST_FILES[stage]}": manifest(service, stage) for service in ALL for stage in REGISTRIES
     }
 
 
@@ -156,11 +179,11 @@ def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> 
     def checked(result: validators.ValidatorResult) -> list[str]:
         return [arg.split("/files/", 1)[1] for arg in result.command if arg.endswith(".yml")]
 
-    # Only CI uses an extension task; everything else is held to Microsoft's published schema as shipped.
+    # Only the CI templates use an extension task; everything else is held to Microsoft's published schema as shipped.
     assert "vendor.azure-pipelines" in builtin.command
-    assert sorted(checked(extended)) == sorted(
-        f"{service.name}/{CI_PIPELINE_PATH}" for service in (*SERVICES, GATEWAY, LEDGER)
-    )
+    assert sorted(checked(extended)) == [
+        f"templates/{stage_template('ci', build)}" for build in ("container", "python")
+    ]
     assert sorted(checked(builtin) + checked(extended)) == sorted(pipeline_files)
 
 
@@ -237,7 +260,8 @@ def _unknown_api_version(docs: list[dict[str, Any]]) -> None:
     next(doc for doc in docs if doc["kind"] == "HorizontalPodAutoscaler")["apiVersion"] = "autoscaling/v9"
 
 
-ORDERS_STAGING = f"orders/{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
+ORDERS_STAGING = f"orders/{STAGING_MANIFEST}"
+CI_TEMPLATE = f"templates/{stage_template('ci', 'python')}"
 
 
 @pytest.mark.parametrize(
@@ -245,23 +269,13 @@ ORDERS_STAGING = f"orders/{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
     [
         (
             validators.check_jsonschema_azure_pipelines,
-            "orders/pipelines/templates/deploy-aks.yml",
+            "templates/pipelines/steps/deploy-aks.yml",
             _unknown_manifest_input,
             "failed (exit 1)",
         ),
         (validators.check_jsonschema_azure_pipelines, f"orders/{CI_PIPELINE_PATH}", _boolean_batch, "failed (exit 1)"),
-        (
-            validators.check_jsonschema_azure_pipelines,
-            f"orders/{CI_PIPELINE_PATH}",
-            _unknown_msdo_input,
-            "failed (exit 1)",
-        ),
-        (
-            validators.checkov_azure_pipelines,
-            f"orders/{CI_PIPELINE_PATH}",
-            _latest_container_job,
-            "CKV_AZUREPIPELINES_1",
-        ),
+        (validators.check_jsonschema_azure_pipelines, CI_TEMPLATE, _unknown_msdo_input, "failed (exit 1)"),
+        (validators.checkov_azure_pipelines, CI_TEMPLATE, _latest_container_job, "CKV_AZUREPIPELINES_1"),
         (validators.checkov_kubernetes, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
         (validators.kubernetes_validate, ORDERS_STAGING, _misspelled_probe, "readinesProbe"),
         # kubernetes-validate itself only warns, exiting 0, about a kind/apiVersion it has no schema for.
@@ -269,14 +283,15 @@ ORDERS_STAGING = f"orders/{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"
     ],
 )
 @pytest.mark.validators
-def test_validators_reject_a_broken_file(
-    rendered: dict[str, Files],
+def test_validators_reject_a_broken_file(  # noqa: PLR0917 (pytest passes fixtures and parameters by name)
+    pipeline_files: Files,
+    manifest_files: Files,
     validator: Callable[[Files], object],
     path: str,
     change: Callable[[list[dict[str, Any]]], None],
     expected: str,
 ) -> None:
-    files = {f"orders/{repo_path}": content for repo_path, content in rendered["orders"].items()}
+    files = {**pipeline_files, **manifest_files}
 
     with pytest.raises(AssertionError, match=re.escape(expected)):
         validator(_mutate(files, path, change))
@@ -287,13 +302,18 @@ def test_validators_reject_a_broken_file(
 
 def test_pr_pipeline_runs_the_quality_gate_on_build_validation_only(rendered: dict[str, Files]) -> None:
     files = rendered["orders"]
-    pr = load(files, PR_PIPELINE_PATH)
-    build = load(files, "pipelines/templates/python-build.yml")
-    setup = load(files, "pipelines/templates/python-setup.yml")
+    entry = load(files, PR_PIPELINE_PATH)
+    pr = load(files, stage_template("pr", "python"))
+    build = load(files, "pipelines/steps/python-build.yml")
+    setup = load(files, "pipelines/steps/python-setup.yml")
 
-    assert pr["trigger"] == "none"
-    assert "pr" not in pr
-    assert pr["steps"] == [{"template": "templates/python-build.yml", "parameters": {"pythonVersion": "3.13"}}]
+    assert entry["trigger"] == "none"
+    assert "pr" not in entry
+    assert entry["extends"] == {
+        "template": "pipelines/pr-python.yml@templates",
+        "parameters": {"service": "orders", "port": 8080},
+    }
+    assert pr["steps"] == [{"template": "steps/python-build.yml", "parameters": {"pythonVersion": "3.13"}}]
     assert [step["template"] for step in build["steps"][:1]] == ["python-setup.yml"]
     assert scripts(build) == [
         "python -m ruff check .",
@@ -316,38 +336,64 @@ def test_pr_pipeline_runs_the_quality_gate_on_build_validation_only(rendered: di
     assert cache["path"] == setup["steps"][2]["env"]["PIP_CACHE_DIR"]
 
 
+def test_entry_pipelines_read_the_templates_at_their_release(rendered: dict[str, Files]) -> None:
+    for service in ALL:
+        for kind, path in (("pr", PR_PIPELINE_PATH), ("ci", CI_PIPELINE_PATH), ("cd", CD_PIPELINE_PATH)):
+            entry = load(rendered[service.name], path)
+            assert entry["resources"]["repositories"] == [
+                {
+                    "repository": "templates",
+                    "type": "git",
+                    "name": "contoso/pipeline-templates",
+                    "ref": TEMPLATES_RELEASE_REF,
+                }
+            ]
+            assert entry["extends"]["template"] == f"{stage_template(kind, service.build)}@templates"  # type: ignore[arg-type]
+            # Nothing but triggers, resources and the service's parameters: all logic is in the template.
+            assert set(entry) <= {"trigger", "pr", "resources", "extends"}
+
+
 def test_ci_reads_key_vault_through_the_arm_connection_and_maps_secrets_to_env(rendered: dict[str, Files]) -> None:
-    ci = load(rendered["orders"], CI_PIPELINE_PATH)
+    ci = compiled(ORDERS, CI_PIPELINE_PATH)
     build_job = ci["jobs"][0]
 
     assert ci["trigger"] == {"batch": "true", "branches": {"include": ["main"]}}
     assert ci["pr"] == "none"
     # No variable group: the secrets are read once, by the task below, on the agent.
     assert "variables" not in build_job
-    (key_vault,) = tasks(ci, "AzureKeyVault@2")
+    (key_vault,) = tasks(build_job, "AzureKeyVault@2")
     assert key_vault["inputs"] == {
         "azureSubscription": CTX.azure_service_connection,
         "KeyVaultName": CTX.key_vault_name,
         "SecretsFilter": "appinsights-connection-string,db-password",
         "RunAsPreJob": False,
     }
-    (integration,) = (step for step in build_job["steps"] if "tests/integration" in step.get("script", ""))
-    assert integration["script"] == "python -m pytest tests/integration --junitxml=test-results/integration.xml"
+    (integration,) = (step for step in tasks(build_job, "AzureCLI@2") if "tests/integration" in json.dumps(step))
+    assert integration["inputs"]["inlineScript"] == (
+        "python -m pytest tests/integration --junitxml=test-results/integration.xml"
+    )
+    # Application Insights refuses keys in prod: the exporter signs in as the pipelines identity.
+    assert integration["inputs"]["azureSubscription"] == CTX.azure_service_connection
     assert integration["env"] == {
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
         "DB_PASSWORD": "$(db-password)",
+        "TELEMETRY_AUTHENTICATION": "entra",
     }
     steps = build_job["steps"]
     assert steps.index(key_vault) < steps.index(integration)
     published = [step for step in tasks(ci, "PublishTestResults@2") if step["condition"] == "succeededOrFailed()"]
-    assert [step["inputs"]["testResultsFiles"] for step in published] == ["test-results/integration.xml"]
+    assert [step["inputs"]["testResultsFiles"] for step in published] == [
+        "test-results/unit.xml",
+        "test-results/integration.xml",
+    ]
 
 
 def test_ci_scans_only_where_the_stack_provides_the_scan_extension() -> None:
-    without = render_repository_files(ORDERS, dataclasses.replace(CTX, security_scan=False))
-    with_scan = render_repository_files(ORDERS, CTX)
-    assert tasks(load(without, CI_PIPELINE_PATH), "MicrosoftSecurityDevOps@1") == []
-    assert len(tasks(load(with_scan, CI_PIPELINE_PATH), "MicrosoftSecurityDevOps@1")) == 1
+    without = templates_repository_files(dataclasses.replace(CTX, security_scan=False))
+    for build in ("python", "container"):
+        path = stage_template("ci", build)
+        assert tasks(load(without, path), "MicrosoftSecurityDevOps@1") == []
+        assert len(tasks(load(TEMPLATES, path), "MicrosoftSecurityDevOps@1")) == 1
 
 
 def test_no_step_calls_the_github_api_anonymously(rendered: dict[str, Files]) -> None:
@@ -358,7 +404,7 @@ def test_no_step_calls_the_github_api_anonymously(rendered: dict[str, Files]) ->
             if path.endswith(".yml"):
                 assert tasks(load(files, path), "KubeloginInstaller@0") == [], path
                 assert not [text for text in scripts(load(files, path)) if "api.github.com" in text], path
-    kubelogin = rendered["orders"]["pipelines/templates/kubelogin.yml"]
+    kubelogin = TEMPLATES["pipelines/steps/kubelogin.yml"]
     assert "releases/download/v${{ parameters.version }}" in kubelogin
     assert "sha256sum --check --strict" in kubelogin
 
@@ -373,9 +419,8 @@ def test_no_script_expands_a_secret_inline(rendered: dict[str, Files]) -> None:
 
 
 def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(rendered: dict[str, Files]) -> None:
-    ci = expand(rendered["orders"], CI_PIPELINE_PATH)
-    ci_text = json.dumps(ci)
-    image_job = ci["jobs"][1]
+    ci = compiled(ORDERS, CI_PIPELINE_PATH)
+    image_job = next(job for job in ci["jobs"] if job["job"] == "Image")
 
     assert image_job["dependsOn"] == "BuildAndTest"
     (docker,) = tasks(ci, "Docker@2")
@@ -387,8 +432,7 @@ def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(ren
         "buildContext": ".",
         "tags": "$(Build.BuildId)",
     }
-    assert CTX.prod_registry_name not in ci_text
-    assert CTX.prod_registry_login_server not in ci_text
+    assert CTX.prod_registry_name not in json.dumps(image_job)
     (capture,) = (step for step in image_job["steps"] if "bash" in step)
     assert "docker image inspect --format '{{index .RepoDigests 0}}'" in capture["bash"]
     assert 'image="crcontosodevnp.azurecr.io/orders:$(Build.BuildId)"' in capture["bash"]
@@ -401,15 +445,41 @@ def test_ci_pushes_to_the_non_prod_registry_only_and_publishes_what_cd_needs(ren
     }
     assert published == {
         WHEEL_ARTIFACT: "dist",
-        MANIFESTS_ARTIFACT: KUBERNETES_MANIFEST_PATH,
+        MANIFESTS_ARTIFACT: f"$(Build.ArtifactStagingDirectory)/{MANIFESTS_ARTIFACT}",
         IMAGE_ARTIFACT: f"$(Build.ArtifactStagingDirectory)/{IMAGE_ARTIFACT}",
     }
     # Nothing reaches the digest artifact (so nothing reaches CD) unless the scan passed.
     assert image_job["steps"].index(msdo) < image_job["steps"].index(tasks(image_job, "PublishPipelineArtifact@1")[0])
 
 
+def test_ci_renders_both_clusters_manifests_from_the_templates_release(rendered: dict[str, Files]) -> None:
+    ci = compiled(ORDERS, CI_PIPELINE_PATH)
+    job = next(job for job in ci["jobs"] if job["job"] == "Manifests")
+    checkout, endpoint, render, publish = job["steps"]
+    # The renderer comes from the templates repository at the release the run resolved, not from the service.
+    assert checkout == {"checkout": "templates"}
+    # The telemetry endpoint is read from the vault when the job runs: no committed file holds it.
+    assert endpoint["task"] == "AzureKeyVault@2"
+    assert endpoint["inputs"]["SecretsFilter"] == "appinsights-connection-string"
+    for stage, registry in REGISTRIES.items():
+        assert (
+            f"python3 {MANIFEST_RENDERER} --stage {stage} --registry {registry} "
+            '--connection-string "$APPLICATIONINSIGHTS_CONNECTION_STRING" '
+            f'--output "$(Build.ArtifactStagingDirectory)/{MANIFESTS_ARTIFACT}/{MANIFEST_FILES[stage]}"'
+        ) in render["bash"]
+    # The entry's `manifest` object, as the template expression hands it to the step.
+    assert render["env"] == {
+        "SERVICE_MANIFEST": "${{ convertToJson(parameters.manifest) }}",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
+    }
+    assert load(rendered["orders"], CI_PIPELINE_PATH)["extends"]["parameters"]["manifest"] == manifest_parameters(
+        ORDERS, CLIENT_IDS
+    )
+    assert publish["inputs"]["artifact"] == MANIFESTS_ARTIFACT
+
+
 def test_cd_stages_run_in_order_with_an_agentless_manual_validation(rendered: dict[str, Files]) -> None:
-    cd = load(rendered["orders"], CD_PIPELINE_PATH)
+    cd = compiled(ORDERS, CD_PIPELINE_PATH)
 
     assert cd["trigger"] == "none"
     assert cd["pr"] == "none"
@@ -428,8 +498,8 @@ def test_cd_stages_run_in_order_with_an_agentless_manual_validation(rendered: di
 
 def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(rendered: dict[str, Files]) -> None:
     files = rendered["orders"]
-    cd = load(files, CD_PIPELINE_PATH)
-    deploy = load(files, "pipelines/templates/deploy-aks.yml")
+    cd = load(files, stage_template("cd", "python"))
+    deploy = load(files, "pipelines/steps/deploy-aks.yml")
     # The credential call the Cluster User role grants, not the deprecated access-profile one.
     assert {"name": "USE_AKS_CREDENTIAL_API", "value": "true"} in deploy["jobs"][0]["variables"]
 
@@ -442,17 +512,18 @@ def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(ren
             CTX.prod_registry_login_server,
         ),
     }
-    for name, (environment, cluster, manifest, login_server) in expected.items():
+    for name, (environment, cluster, manifest_file, login_server) in expected.items():
         (job,) = stage(cd, name)["jobs"]
-        assert job["template"] == "templates/deploy-aks.yml"
+        assert job["template"] == "steps/deploy-aks.yml"
         assert job["parameters"] == {
-            "environment": f"{environment}.orders",
+            # The environment itself: no Kubernetes resource, whose view Azure DevOps' servers would have to fetch.
+            "environment": environment,
             "azureServiceConnection": CTX.azure_service_connection,
             "resourceGroup": CTX.resource_group,
             "cluster": cluster,
-            "namespace": "orders",
-            "manifest": manifest,
-            "imageRepository": f"{login_server}/orders",
+            "namespace": "${{ parameters.service }}",
+            "manifest": manifest_file,
+            "imageRepository": f"{login_server}/${{{{ parameters.service }}}}",
             "kubeloginVersion": KUBELOGIN_VERSION,
         }
     (deployment,) = deploy["jobs"]
@@ -475,23 +546,25 @@ def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(ren
         "manifests": "$(Pipeline.Workspace)/ci/manifests/${{ parameters.manifest }}",
         "containers": "${{ parameters.imageRepository }}@$(imageDigest)",
     }
-    digest = load(files, "pipelines/templates/image-digest.yml")
+    digest = load(files, "pipelines/steps/image-digest.yml")
     assert digest["steps"][0] == {"download": "ci", "artifact": IMAGE_ARTIFACT, "displayName": "Download image digest"}
     assert f"$(Pipeline.Workspace)/ci/{IMAGE_ARTIFACT}/{IMAGE_DIGEST_FILE}" in digest["steps"][1]["bash"]
+    # Compiled for orders, the deployment names orders' namespace and image.
+    deploy_job = stage(compiled(ORDERS, CD_PIPELINE_PATH), "Staging")["jobs"][0]
+    assert deploy_job["environment"] == CTX.staging_environment
+    (apply,) = tasks(deploy_job, "KubernetesManifest@1")
+    assert apply["inputs"]["namespace"] == "orders"
+    assert apply["inputs"]["containers"] == f"{CTX.nonprod_registry_login_server}/orders@$(imageDigest)"
 
 
 def test_cd_downloads_only_what_ci_publishes(rendered: dict[str, Files]) -> None:
-    files = rendered["orders"]
     published = {
-        task["inputs"]["artifact"] for task in tasks(load(files, CI_PIPELINE_PATH), "PublishPipelineArtifact@1")
+        task["inputs"]["artifact"] for task in tasks(compiled(ORDERS, CI_PIPELINE_PATH), "PublishPipelineArtifact@1")
     }
-    cd_files = [CD_PIPELINE_PATH, "pipelines/templates/deploy-aks.yml", "pipelines/templates/image-digest.yml"]
-    downloads = [step for path in cd_files for step in walk(load(files, path)) if "download" in step]
+    downloads = [step for step in walk(compiled(ORDERS, CD_PIPELINE_PATH)) if "download" in step]
 
     assert {step["download"] for step in downloads} == {"ci"}
     assert {step["artifact"] for step in downloads} == {MANIFESTS_ARTIFACT, IMAGE_ARTIFACT} <= published
-    manifests = {path.removeprefix(f"{KUBERNETES_MANIFEST_PATH}/") for path in files if path.startswith("deploy/")}
-    assert manifests == {STAGING_MANIFEST, PRODUCTION_MANIFEST}
 
 
 def substitute_like_kubernetes_manifest(manifest: str, container: str) -> str:
@@ -508,14 +581,10 @@ def substitute_like_kubernetes_manifest(manifest: str, container: str) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize(
-    ("manifest", "login_server"),
-    [(STAGING_MANIFEST, CTX.nonprod_registry_login_server), (PRODUCTION_MANIFEST, CTX.prod_registry_login_server)],
-)
-def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_digest(
-    rendered: dict[str, Files], manifest: str, login_server: str
-) -> None:
-    content = rendered["orders"][f"{KUBERNETES_MANIFEST_PATH}/{manifest}"]
+@pytest.mark.parametrize("stage_name", ["staging", "production"])
+def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_digest(stage_name: str) -> None:
+    content = manifest(ORDERS, stage_name)
+    login_server = REGISTRIES[stage_name]
 
     deployed = substitute_like_kubernetes_manifest(content, f"{login_server}/orders@{DIGEST}")
 
@@ -524,11 +593,11 @@ def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_d
         f"{login_server}/orders@{DIGEST}"
     ]
     (template,) = kind(content, "Deployment")
-    assert template["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{UNPINNED_IMAGE_TAG}")
+    assert template["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{renderer().UNPINNED_IMAGE_TAG}")
 
 
 def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[str, Files]) -> None:
-    cd = expand(rendered["billing"], CD_PIPELINE_PATH)
+    cd = compiled(BILLING, CD_PIPELINE_PATH)
     (job,) = stage(cd, "AcceptanceTests")["jobs"]
     steps = job["steps"]
 
@@ -553,7 +622,7 @@ def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[st
 
 
 def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str, Files]) -> None:
-    cd = expand(rendered["orders"], CD_PIPELINE_PATH)
+    cd = compiled(ORDERS, CD_PIPELINE_PATH)
     (job,) = stage(cd, "Promote")["jobs"]
 
     assert job["steps"][0] == {"checkout": "none"}
@@ -575,9 +644,9 @@ def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
-@pytest.mark.parametrize("manifest", [STAGING_MANIFEST, PRODUCTION_MANIFEST])
-def test_kubernetes_template_is_locked_down(rendered: dict[str, Files], service: ServiceSpec, manifest: str) -> None:
-    content = rendered[service.name][f"{KUBERNETES_MANIFEST_PATH}/{manifest}"]
+@pytest.mark.parametrize("stage_name", ["staging", "production"])
+def test_kubernetes_template_is_locked_down(service: ServiceSpec, stage_name: str) -> None:
+    content = manifest(service, stage_name)
     docs = documents(content)
 
     assert sorted(doc["kind"] for doc in docs) == sorted(
@@ -632,16 +701,14 @@ def test_kubernetes_template_is_locked_down(rendered: dict[str, Files], service:
     assert telemetry["to"] == [
         {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}
     ]
-    # Telemetry reads the connection string from the secret the stack writes, mounted as a file.
-    mount = {"name": "appinsights", "mountPath": "/var/run/secrets/appinsights", "readOnly": True}
-    assert mount in container["volumeMounts"]
-    assert {"name": "appinsights", "secret": {"secretName": "appinsights", "optional": True, "defaultMode": 0o440}} in (
-        pod["volumes"]
-    )
-    assert {
-        "name": "APPLICATIONINSIGHTS_CONNECTION_STRING_FILE",
-        "value": "/var/run/secrets/appinsights/connection-string",
-    } in container["env"]
+    # Telemetry signs in as the service's own identity in this cluster: the webhook injects it into labelled pods,
+    # taking the client ID from the service account's annotation; the connection string only says where to send.
+    assert deployment["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert account["metadata"]["annotations"] == {"azure.workload.identity/client-id": CLIENT_IDS[stage_name]}
+    assert account["metadata"]["name"] == pod["serviceAccountName"]
+    assert {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": CONNECTION_STRING} in container["env"]
+    assert {"name": "TELEMETRY_AUTHENTICATION", "value": "entra"} in container["env"]
+    assert [volume["name"] for volume in pod["volumes"]] == ["tmp"], "no secret is mounted"
 
 
 # --- rendering ----------------------------------------------------------------------------------------------------
@@ -651,29 +718,31 @@ def test_entry_pipelines_and_names(rendered: dict[str, Files]) -> None:
     names = pipeline_names(ORDERS)
 
     assert (names.pr, names.ci, names.cd) == ("orders-pr", "orders-ci", "orders-cd")
-    for path in (PR_PIPELINE_PATH, CI_PIPELINE_PATH, CD_PIPELINE_PATH):
+    assert list(entries(ORDERS)) == [PR_PIPELINE_PATH, CI_PIPELINE_PATH, CD_PIPELINE_PATH]
+    for path in entries(ORDERS):
         assert path.endswith("azure-pipelines.yml")
-        assert path in rendered["orders"]
-    assert list(rendered["orders"]) == sorted(rendered["orders"])
+    assert list(TEMPLATES) == sorted(TEMPLATES)
 
 
 def test_every_template_reference_resolves_with_its_declared_parameters(rendered: dict[str, Files]) -> None:
-    files = rendered["orders"]
     references = 0
-    for path, content in files.items():
-        if not path.endswith(".yml"):
-            continue
-        for node in walk(yaml.safe_load(content)):
-            if "template" not in node:
+    for service in ALL:
+        files = rendered[service.name]
+        for path, content in files.items():
+            if not path.endswith(".yml"):
                 continue
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), node["template"]))
-            assert target in files, f"{path} refers to missing {target}"
-            declared = {param["name"]: param for param in load(files, target).get("parameters", [])}
-            passed = set(node.get("parameters", {}))
-            assert passed <= set(declared), path
-            assert {name for name, param in declared.items() if "default" not in param} <= passed, path
-            references += 1
-    assert references >= 6
+            for node in walk(yaml.safe_load(content)):
+                if "template" not in node:
+                    continue
+                reference, _, alias = str(node["template"]).partition("@")
+                target = reference if alias else posixpath.normpath(posixpath.join(posixpath.dirname(path), reference))
+                assert target in files, f"{path} refers to missing {target}"
+                declared = {param["name"]: param for param in load(files, target).get("parameters", [])}
+                passed = set(node.get("parameters", {}))
+                assert passed <= set(declared), path
+                assert {name for name, param in declared.items() if "default" not in param} <= passed, path
+                references += 1
+    assert references >= 6 * len(ALL)
 
 
 def _swap(node: Any, old: ServiceSpec, new: ServiceSpec) -> Any:
@@ -694,13 +763,14 @@ def _parsed(files: Files) -> dict[str, list[Any]]:
     return {path: list(yaml.safe_load_all(content)) for path, content in files.items()}
 
 
-def test_rendering_is_deterministic(rendered: dict[str, Files]) -> None:
-    assert render_repository_files(ORDERS, CTX) == rendered["orders"]
+def test_rendering_is_deterministic() -> None:
+    assert templates_repository_files(CTX) == TEMPLATES
+    assert entries(ORDERS) == entries(ORDERS)
 
 
-def test_two_services_differ_only_in_name_and_port(rendered: dict[str, Files]) -> None:
-    assert list(rendered["billing"]) == list(rendered["orders"])
-    assert _parsed(rendered["billing"]) == _swap(_parsed(rendered["orders"]), ORDERS, BILLING)
+def test_two_services_differ_only_in_name_and_port() -> None:
+    assert list(entries(BILLING)) == list(entries(ORDERS))
+    assert _parsed(entries(BILLING)) == _swap(_parsed(entries(ORDERS)), ORDERS, BILLING)
 
 
 @settings(max_examples=20, deadline=None)
@@ -712,9 +782,7 @@ def test_any_service_renders_as_the_template_with_its_name_and_port(name: str, p
     # "orders" and 8080 occur in orders' files only as its name and port, so swapping them must yield the new service.
     service = ServiceSpec(name=name, port=port)
 
-    assert _parsed(render_repository_files(service, CTX)) == _swap(
-        _parsed(render_repository_files(ORDERS, CTX)), ORDERS, service
-    )
+    assert _parsed(entries(service)) == _swap(_parsed(entries(ORDERS)), ORDERS, service)
 
 
 # --- input validation ---------------------------------------------------------------------------------------------
@@ -759,7 +827,7 @@ def test_invalid_pipeline_context_names_the_field(overrides: Mapping[str, Any], 
 
 def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
     ctx = replace(CTX, promotion_approvers=("lead@contoso.com", "sre@contoso.com"), approval_timeout_minutes=60)
-    cd = yaml.safe_load(render_repository_files(ServiceSpec(name="orders"), ctx)[CD_PIPELINE_PATH])
+    cd = yaml.safe_load(templates_repository_files(ctx)[stage_template("cd", "python")])
     stage = next(stage for stage in cd["stages"] if stage["stage"] == "ManualValidation")
     inputs = stage["jobs"][0]["steps"][0]["inputs"]
     assert inputs["approvers"] == "lead@contoso.com,sre@contoso.com"
@@ -773,14 +841,13 @@ def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
 # --- traffic into and between services ----------------------------------------------------------------------------
 
 
-def _kinds(files: Files, kind: str) -> dict[str, dict[str, Any]]:
-    documents = yaml.safe_load_all(files[f"{KUBERNETES_MANIFEST_PATH}/{STAGING_MANIFEST}"])
-    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+def _kinds(service: ServiceSpec, wanted: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents(manifest(service, "staging")) if d["kind"] == wanted}
 
 
-def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace(rendered: dict[str, Files]) -> None:
-    assert _kinds(rendered["orders"], "Ingress") == {}
-    policies = _kinds(rendered["orders"], "NetworkPolicy")
+def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace() -> None:
+    assert _kinds(ORDERS, "Ingress") == {}
+    policies = _kinds(ORDERS, "NetworkPolicy")
     assert sorted(policies) == [
         "allow-dns-egress",
         "default-deny",
@@ -789,8 +856,8 @@ def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace(r
     ]
 
 
-def test_an_exposed_service_gets_an_ingress_of_its_class_with_tls_from_key_vault(traffic: dict[str, Files]) -> None:
-    (gateway,) = _kinds(traffic["gateway"], "Ingress").values()
+def test_an_exposed_service_gets_an_ingress_of_its_class_with_tls_from_key_vault() -> None:
+    (gateway,) = _kinds(GATEWAY, "Ingress").values()
     assert gateway["metadata"]["annotations"] == {
         "kubernetes.azure.com/tls-cert-keyvault-uri": GATEWAY.tls_certificate_uri
     }
@@ -799,13 +866,13 @@ def test_an_exposed_service_gets_an_ingress_of_its_class_with_tls_from_key_vault
     (rule,) = gateway["spec"]["rules"]
     assert rule["host"] == "shop.contoso.com"
     assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "gateway", "port": {"name": "http"}}}
-    (ledger,) = _kinds(traffic["ledger"], "Ingress").values()
+    (ledger,) = _kinds(LEDGER, "Ingress").values()
     assert ledger["spec"]["ingressClassName"] == "nginx-internal"
     assert "tls" not in ledger["spec"]
     assert "host" not in ledger["spec"]["rules"][0]
 
 
-def test_exactly_the_declared_paths_are_open(traffic: dict[str, Files]) -> None:
+def test_exactly_the_declared_paths_are_open() -> None:
     controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "app-routing-system"}}}
 
     def pods(name: str) -> dict[str, Any]:
@@ -814,8 +881,8 @@ def test_exactly_the_declared_paths_are_open(traffic: dict[str, Files]) -> None:
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
         }
 
-    gateway = _kinds(traffic["gateway"], "NetworkPolicy")
-    ledger = _kinds(traffic["ledger"], "NetworkPolicy")
+    gateway = _kinds(GATEWAY, "NetworkPolicy")
+    ledger = _kinds(LEDGER, "NetworkPolicy")
     assert gateway["gateway-allow-ingress-controller"]["spec"]["ingress"] == [
         {"from": [controller], "ports": [{"protocol": "TCP", "port": 8080}]}
     ]
@@ -833,20 +900,20 @@ def test_exactly_the_declared_paths_are_open(traffic: dict[str, Files]) -> None:
 # --- any language: a service built the container way --------------------------------------------------------------
 
 
-def test_a_container_built_service_runs_no_python_step(traffic: dict[str, Files]) -> None:
-    files = traffic["ledger"]
+def test_a_container_built_service_runs_no_python_step(rendered: dict[str, Files]) -> None:
     for path in (PR_PIPELINE_PATH, CI_PIPELINE_PATH, CD_PIPELINE_PATH):
-        document = load(files, path)
-        templates = {step["template"] for step in walk(document) if "template" in step}
-        assert not {t for t in templates if "python" in t}, path
+        document = compiled(LEDGER, path)
         assert tasks(document, "UsePythonVersion@0") == [], path
-        assert not [text for text in scripts(document) if "python" in text], path
-    (unit,) = load(files, PR_PIPELINE_PATH)["steps"]
+        assert not [text for text in scripts(document) if "python " in text or "pytest" in text], path
+    for kind in ("pr", "ci", "cd"):
+        template = load(TEMPLATES, stage_template(kind, "container"))
+        assert not {step["template"] for step in walk(template) if "python" in step.get("template", "")}, kind
+    (unit,) = load(TEMPLATES, stage_template("pr", "container"))["steps"]
     assert unit == {
-        "template": "templates/container-tests.yml",
+        "template": "steps/container-tests.yml",
         "parameters": {"suite": "unit", "target": "test-results"},
     }
-    build = load(files, CI_PIPELINE_PATH)["jobs"][0]["steps"]
+    build = load(TEMPLATES, stage_template("ci", "container"))["jobs"][0]["steps"]
     assert build[0] == unit
     (integration,) = [step for step in build if step.get("parameters", {}).get("suite") == "integration"]
     assert integration["parameters"]["target"] == "integration-test-results"
@@ -859,16 +926,14 @@ def test_a_container_built_service_runs_no_python_step(traffic: dict[str, Files]
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
         "DB_PASSWORD": "$(db-password)",
     }
-    acceptance = stage(expand(files, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
+    acceptance = stage(compiled(LEDGER, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
     (cli,) = tasks(acceptance, "AzureCLI@2")
     assert "docker build --target acceptance" in cli["inputs"]["inlineScript"]
     assert "docker run --rm --network host --env STAGING_BASE_URL" in cli["inputs"]["inlineScript"]
 
 
 def test_the_container_tests_template_publishes_results_before_failing() -> None:
-    template = yaml.safe_load(
-        render_repository_files(LEDGER, CTX)["pipelines/templates/container-tests.yml"].split("\n", 1)[1]
-    )
+    template = yaml.safe_load(TEMPLATES["pipelines/steps/container-tests.yml"].split("\n", 1)[1])
     run, publish, verdict = template["steps"]
     assert '--output "type=local,dest=test-results/${{ parameters.suite }}"' in run["bash"]
     assert publish["task"] == "PublishTestResults@2"

@@ -40,9 +40,13 @@ def test_the_check_walks_every_definition_through_its_templates(prod: Capture, b
     # A check that reads nothing passes everything: it must have found the objects the CD pipeline uses via templates.
     estate = pipeline_links._index(prod, {})
     runs = {run.definition.name: run for run in pipeline_links._runs(estate, builtin)}
-    assert len(runs) == 3 * len(prod.of_type(f"{DEVOPS}git:Git"))
+    services = len(settings_services(prod))
+    # Three per service, and the templates repository's build validation.
+    assert len(runs) == 3 * services + 1
     cd = next(run for name, run in runs.items() if name.endswith("-cd"))
-    assert {kind for kind, _ in cd.used} == {"queue", "endpoint", "environment"}
+    assert {kind for kind, _ in cd.used} == {"queue", "endpoint", "environment", "repository"}
+    assert cd.extends is not None
+    assert cd.extends[1:] == ("refs/heads/release", "pipelines/cd-python.yml")
 
 
 def test_a_stack_adopting_the_scan_extension_renders_the_scan_and_imports_the_installation(
@@ -53,8 +57,12 @@ def test_a_stack_adopting_the_scan_extension_renders_the_scan_and_imports_the_in
     (extension,) = adopted.of_type(f"{DEVOPS}extension:Extension")
     assert extension.import_id == "ms-securitydevops/microsoft-security-devops-azdevops"
     assert extension.retain_on_delete
-    ci = [r for r in adopted.of_type(f"{DEVOPS}gitRepositoryFile:GitRepositoryFile") if "ci.azure" in r.inputs["file"]]
-    assert ci
+    ci = [
+        r
+        for r in adopted.of_type(f"{DEVOPS}gitRepositoryFile:GitRepositoryFile")
+        if r.inputs["file"] in {"pipelines/ci-python.yml", "pipelines/ci-container.yml"}
+    ]
+    assert len(ci) == 2
     assert all("MicrosoftSecurityDevOps@1" in r.inputs["content"] for r in ci)
     assert messages(pipeline_links.check(adopted, builtin)) == []
 
@@ -122,6 +130,15 @@ def _extra_authorization(prod: Capture) -> Mutation:
     return apply
 
 
+def settings_services(estate: Capture) -> list[Registration]:
+    return [r for r in estate.of_type(f"{DEVOPS}buildDefinition:BuildDefinition") if r.inputs["name"].endswith("-ci")]
+
+
+def _templates_from_main(document: dict[str, Any]) -> None:
+    # A team pointing its CD at the templates' unreleased main branch.
+    document["resources"]["repositories"][0]["ref"] = "refs/heads/main"
+
+
 def _unknown_task(document: dict[str, Any]) -> None:
     document["jobs"][0]["steps"].append({"task": "HelmDeploy@0", "inputs": {"command": "upgrade"}})
 
@@ -129,7 +146,7 @@ def _unknown_task(document: dict[str, Any]) -> None:
 PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
     "pool without a project queue": (
         lambda prod: drop("queue:Queue"),
-        "pipelines/pr.azure-pipelines.yml: pool.name: pool 'aks-estate-agents' does not exist",
+        "pipelines/pr-python.yml: pool.name: pool 'aks-estate-agents' does not exist",
     ),
     "connection used without authorization": (
         lambda prod: drop("pipelineAuthorization:PipelineAuthorization", _authorized_for("endpoint", "-ci", prod)),
@@ -141,15 +158,46 @@ PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
     ),
     "marketplace task without its extension": (
         lambda prod: drop("extension:Extension"),
-        "ci.azure-pipelines.yml: jobs[1].steps[2].task: marketplace task 'MicrosoftSecurityDevOps@1'",
+        "pipelines/ci-python.yml: jobs[2].steps[2].task: marketplace task 'MicrosoftSecurityDevOps@1'",
     ),
     "environment renamed": (
         lambda prod: change("environment:Environment", lambda r: r.inputs["name"] == "staging", name="stage"),
-        "templates/deploy-aks.yml: jobs[0].environment: environment 'staging' does not exist",
+        "pipelines/steps/deploy-aks.yml: jobs[0].environment: environment 'staging' does not exist",
     ),
-    "environment resource missing": (
-        lambda prod: drop("environmentResourceKubernetes:EnvironmentResourceKubernetes"),
-        "environment 'production' has no resource 'orders'",
+    "templates repository not open to the pipelines": (
+        lambda prod: drop("pipelineAuthorization:PipelineAuthorization", lambda r: r.inputs["type"] == "repository"),
+        "pipeline 'orders-cd' uses repository 'pipeline-templates' but is not authorized for it",
+    ),
+    "extended template missing from the templates repository": (
+        lambda prod: drop(
+            "gitRepositoryFile:GitRepositoryFile", lambda r: r.inputs["file"] == "pipelines/cd-python.yml"
+        ),
+        "extends.template: template 'pipelines/cd-python.yml' is not in repository 'pipeline-templates'",
+    ),
+    "templates repository renamed": (
+        lambda prod: change("git:Git", lambda r: r.inputs["name"] == "pipeline-templates", name="templates"),
+        "resources.repositories[0].name: repository resource 'aks-estate/pipeline-templates' does not resolve",
+    ),
+    "entry pipeline reading the templates at a ref the checks do not admit": (
+        lambda prod: edit_file("cd.azure-pipelines.yml", _templates_from_main),
+        "uses environment 'production', whose required-template check admits only "
+        "['pipelines/cd-container.yml', 'pipelines/cd-python.yml'] at ['refs/heads/release'], "
+        "but it extends pipelines/cd-python.yml of aks-estate/pipeline-templates at refs/heads/main",
+    ),
+    "required-template check naming another ref": (
+        lambda prod: change(
+            "checkRequiredTemplate:CheckRequiredTemplate",
+            lambda r: r.inputs["targetResourceType"] == "endpoint",
+            requiredTemplates=[
+                {
+                    "repositoryType": "azuregit",
+                    "repositoryName": "aks-estate/pipeline-templates",
+                    "repositoryRef": "refs/heads/main",
+                    "templatePath": "pipelines/ci-python.yml",
+                }
+            ],
+        ),
+        "whose required-template check admits only ['pipelines/ci-python.yml'] at ['refs/heads/main']",
     ),
     "service connection renamed": (
         lambda prod: change(
@@ -159,7 +207,7 @@ PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
     ),
     "template missing": (
         lambda prod: drop("gitRepositoryFile:GitRepositoryFile", lambda r: r.inputs["file"].endswith("kubelogin.yml")),
-        "template 'pipelines/templates/kubelogin.yml' is not in repository",
+        "template 'pipelines/steps/kubelogin.yml' is not in repository 'pipeline-templates'",
     ),
     "pipeline resource without its definition": (
         lambda prod: change(
@@ -168,11 +216,11 @@ PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
         "resources.pipelines[0].source: pipeline resource",
     ),
     "variable group that does not exist": (
-        lambda prod: edit_file("ci.azure-pipelines.yml", lambda d: d["jobs"][0].update(variables=[{"group": "gone"}])),
+        lambda prod: edit_file("pipelines/ci-python.yml", lambda d: d["jobs"][0].update(variables=[{"group": "gone"}])),
         "jobs[0].variables[0].group: variable group 'gone' does not exist",
     ),
     "task the check does not know": (
-        lambda prod: edit_file("ci.azure-pipelines.yml", _unknown_task),
+        lambda prod: edit_file("pipelines/ci-python.yml", _unknown_task),
         "task 'HelmDeploy@0' is unknown to the link check",
     ),
 }

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 
 from components.devops.repository import starter_files
+from components.service_files.layout import ENTRY_PIPELINES
 from tests import validators
 from tools import capture, pipeline_links
 from tools.capture import Capture, Registration
@@ -59,32 +59,38 @@ def test_an_imported_repository_is_initialized_from_its_source_and_gets_only_the
         "serviceConnectionId": IMPORT_CONNECTION,
     }
     committed = files(sources, "inventory")
-    assert not set(starter_files()) & set(committed)
-    assert all(path.startswith(("pipelines/", "deploy/kubernetes/")) for path in committed)
+    assert "parentRepositoryId" not in imported.inputs
+    assert set(committed) == set(ENTRY_PIPELINES)
     # The source may hold files of the same paths already: the stack's version replaces them.
     assert all(commit.inputs["overwriteOnCreate"] for commit in committed.values())
 
 
-def test_a_starter_repository_is_created_clean_and_seeded(sources: Capture) -> None:
-    assert repository(sources, "ledger").inputs["initialization"] == {"initType": "Clean"}
-    assert set(starter_files()) <= set(files(sources, "ledger"))
+def test_a_new_repository_is_forked_from_the_starter_in_one_operation(sources: Capture) -> None:
+    ledger = repository(sources, "ledger")
+    starter = repository(sources, "service-starter")
+    assert ledger.inputs["initialization"] == {"initType": "Fork"}
+    assert ledger.inputs["parentRepositoryId"] == starter.id
+    # The starter's files are the starter repository's; the service repository gets the entry pipelines only.
+    assert set(files(sources, "service-starter")) == set(starter_files())
+    assert set(files(sources, "ledger")) == set(ENTRY_PIPELINES)
 
 
 def test_container_built_services_run_their_tests_in_the_dockerfile(sources: Capture) -> None:
+    templates = {path: commit.inputs["content"] for path, commit in files(sources, "pipeline-templates").items()}
     for name in ("ledger", "inventory"):
-        ci: dict[str, Any] = yaml.safe_load(files(sources, name)["pipelines/ci.azure-pipelines.yml"].inputs["content"])
-        steps = ci["jobs"][0]["steps"]
-        assert [s.get("parameters", {}).get("target") for s in steps if "template" in s] == [
-            "test-results",
-            "integration-test-results",
-        ]
+        entries = {path: commit.inputs["content"] for path, commit in files(sources, name).items()}
+        ci: dict[str, Any] = pipeline_links.expand({**templates, **entries}, "pipelines/ci.azure-pipelines.yml")
+        (build,) = [job for job in ci["jobs"] if job["job"] == "BuildAndTest"]
+        runs = [step["bash"] for step in build["steps"] if "docker build --target" in step.get("bash", "")]
+        assert ['"test-results"' in runs[0], '"integration-test-results"' in runs[1]] == [True, True]
+        assert not [step for step in build["steps"] if step.get("task") == "UsePythonVersion@0"]
 
 
 @pytest.mark.validators
 def test_the_pipelines_validate_and_link(sources: Capture) -> None:
     pipeline_files = {
         f"{name}/{path}": commit.inputs["content"]
-        for name in ("ledger", "inventory")
+        for name in ("ledger", "inventory", "pipeline-templates")
         for path, commit in files(sources, name).items()
         if path.endswith(".yml")
     }

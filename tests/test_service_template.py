@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from components.service_files.layout import APPINSIGHTS_KEY
 from tests import kubelet
+from tests.helpers import service_manifests
 from tools.capture import Capture
 
 # Every test shares the installation from the package index, which takes most of the module's time.
@@ -153,13 +152,9 @@ def test_dockerfile_passes_hadolint(workspace: Workspace) -> None:
 # --- the pod as Kubernetes runs it --------------------------------------------------------------------------------
 
 
-def _committed_deployment(estate: Capture) -> dict[str, Any]:
-    (manifest,) = [
-        r.inputs["content"]
-        for r in estate.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile")
-        if r.inputs["file"] == "deploy/kubernetes/staging.yaml"
-    ]
-    (deployment,) = [d for d in yaml.safe_load_all(manifest) if d["kind"] == "Deployment"]
+def _rendered_deployment(estate: Capture) -> dict[str, Any]:
+    """The staging Deployment as CI renders it from what the stack commits."""
+    (deployment,) = [d for d in service_manifests(estate, "orders") if d["kind"] == "Deployment"]
     return dict(deployment)
 
 
@@ -177,33 +172,33 @@ def _world_readable(path: Path) -> None:
         parent.chmod(parent.stat().st_mode | 0o055)
 
 
-def _run_pod(workspace: Workspace, tmp: Path, deployment: dict[str, Any]) -> tuple[int | None, str, dict[str, int]]:
-    """Start the service as the Deployment's container: its user, groups, env, the secret volume as the kubelet
-    writes it, and its writable emptyDir; then call its probes. Returns (exit code or None, log, probe statuses)."""
+def _run_pod(
+    workspace: Workspace, tmp: Path, deployment: dict[str, Any], token_owner: int | None = None
+) -> tuple[int | None, str, dict[str, int]]:
+    """Start the service as the Deployment's container: its user, groups, env, the workload identity token as the
+    webhook asks for it and the kubelet writes it (`token_owner` plants another owner), and its writable emptyDir;
+    then call its probes. Returns (exit code or None, log, probe statuses)."""
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     identity = kubelet.container_identity(pod, container)
-    volumes = {v["name"]: v for v in pod["volumes"]}
     env = {e["name"]: e["value"] for e in container["env"]}
     # The mount points are reachable in the container; what the kubelet writes below them decides the rest.
     _world_readable(tmp)
-    for mount in container["volumeMounts"]:
-        volume = volumes[mount["name"]]
-        host = tmp / "volumes" / mount["name"]
-        if "secret" in volume:
-            kubelet.lay_out_secret_volume(
-                host,
-                {APPINSIGHTS_KEY: CONNECTION_STRING},
-                int(volume["secret"]["defaultMode"]),
-                pod["securityContext"].get("fsGroup"),
-            )
-        else:
-            host.mkdir(parents=True)
-            host.chmod(0o777)  # an emptyDir (pkg/volume/emptydir/empty_dir.go)
-        # The container sees the volume at its mountPath; here the variables that name paths point into the copy.
-        env = {key: value.replace(mount["mountPath"], str(host)) for key, value in env.items()}
-        if mount["mountPath"] == "/tmp":  # noqa: S108
-            env["TMPDIR"] = str(host)
+    mounts = {mount["mountPath"]: tmp / "volumes" / mount["name"] for mount in container["volumeMounts"]}
+    for host in mounts.values():
+        host.mkdir(parents=True)
+        host.chmod(0o777)  # an emptyDir (pkg/volume/emptydir/empty_dir.go)
+    if deployment["spec"]["template"]["metadata"]["labels"].get("azure.workload.identity/use") == "true":
+        env |= kubelet.workload_identity_injection(pod, client_id="client", tenant_id="tenant")
+        host = tmp / "volumes" / "azure-identity-token"
+        mounts[kubelet.TOKEN_MOUNT] = host
+        kubelet.lay_out_projected_token(host, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", pod)
+        if token_owner is not None:
+            os.lchown(host / "..data" / kubelet.TOKEN_FILE, token_owner, 0)
+    # The container sees each volume at its mountPath; here the variables that name paths point into the copy.
+    for path, host in mounts.items():
+        env = {key: value.replace(path, str(host)) for key, value in env.items()}
+    env["TMPDIR"] = str(mounts["/tmp"])  # noqa: S108
     port = _free_port()
     env["PORT"] = str(port)
     _world_readable(workspace.root)
@@ -258,37 +253,40 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="starting a process as
 def test_the_service_starts_as_its_deployment_runs_it_and_passes_its_probes(
     workspace: Workspace, tmp_path: Path, dev: Capture
 ) -> None:
-    code, log, statuses = _run_pod(workspace, tmp_path, _committed_deployment(dev))
+    code, log, statuses = _run_pod(workspace, tmp_path, _rendered_deployment(dev))
     assert statuses == {"/readyz": 200, "/healthz": 200}, f"exit {code}\n{log}"
 
 
 @needs_root
 @pytest.mark.parametrize(
-    ("change", "readable"),
+    ("change", "token_owner", "readable"),
     [
-        # Without fsGroup the kubelet leaves the files root:root with defaultMode: 0440 shuts the pod's user out ...
-        ({"fsGroup": None, "defaultMode": 0o440}, False),
-        # ... and only a world-readable mode would let it in.
-        ({"fsGroup": None, "defaultMode": 0o444}, True),
-        # With fsGroup the kubelet ORs 0440 into every file of a read-only volume, so no defaultMode can hide it.
-        ({"defaultMode": 0o400}, True),
+        # Without fsGroup the token still belongs to the pod's runAsUser (FsUser), mode 0600 ...
+        ({"fsGroup": None}, None, True),
+        # ... and with fsGroup it is also group-readable: either way the committed pod reads it.
+        ({}, None, True),
+        # Planted: a token the process neither owns nor reaches through its groups.
+        ({"fsGroup": None}, 0, False),
     ],
 )
-def test_the_secret_is_readable_exactly_when_the_kubelet_makes_it_so(
-    workspace: Workspace, tmp_path: Path, dev: Capture, change: dict[str, int | None], readable: bool
+def test_the_workload_identity_token_is_readable_exactly_when_the_kubelet_makes_it_so(  # noqa: PLR0917
+    workspace: Workspace,
+    tmp_path: Path,
+    dev: Capture,
+    change: dict[str, None],
+    token_owner: int | None,
+    readable: bool,
 ) -> None:
-    deployment = copy.deepcopy(_committed_deployment(dev))
+    deployment = copy.deepcopy(_rendered_deployment(dev))
     pod = deployment["spec"]["template"]["spec"]
     if "fsGroup" in change:
         pod["securityContext"].pop("fsGroup")
-    (secret,) = [v for v in pod["volumes"] if "secret" in v]
-    secret["secret"]["defaultMode"] = change["defaultMode"]
-    code, log, statuses = _run_pod(workspace, tmp_path, deployment)
+    code, log, statuses = _run_pod(workspace, tmp_path, deployment, token_owner)
     if readable:
         assert statuses == {"/readyz": 200, "/healthz": 200}, f"exit {code}\n{log}"
     else:
         # A clear start-up error naming the file, not a traceback, and the exit code for bad configuration.
         assert (code, statuses) == (2, {}), log
         assert "cannot be read" in log
-        assert "/volumes/appinsights/connection-string" in log
+        assert "/volumes/azure-identity-token/azure-identity-token" in log
         assert "Traceback" not in log

@@ -3,37 +3,20 @@ clusters, the internal controller where a service asks for one, the certificate 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-import yaml
 
 from tests import validators
-from tests.helpers import CLUSTER, role_assignments, role_id
-from tools import capture, network_paths, pipeline_links
+from tests.helpers import CLUSTER, role_assignments, role_id, service_manifests
+from tools import network_paths, pipeline_links
 from tools.capture import Capture
 
-SERVICES = [
-    {"name": "gateway", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop", "calls": ["ledger"]},
-    {"name": "ledger", "port": 9000, "expose": "internal"},
-]
 KEY_VAULT_CERTIFICATE_USER = "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"
 
 
-@pytest.fixture(scope="module")
-def shop() -> Capture:
-    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
-    return capture.run("dev", {**config, "aks-estate:services": json.dumps(SERVICES)}, secret_keys)
-
-
 def manifests(estate: Capture, service: str) -> list[dict[str, Any]]:
-    (staging,) = [
-        r
-        for r in estate.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile")
-        if r.inputs["file"] == "deploy/kubernetes/staging.yaml" and f"-{service}-" in r.urn
-    ]
-    return list(yaml.safe_load_all(staging.inputs["content"]))
+    return service_manifests(estate, service)
 
 
 def test_both_clusters_run_the_application_routing_add_on(shop: Capture) -> None:

@@ -67,6 +67,8 @@ class Registration:
     retain_on_delete: bool = field(default=False, compare=False)
     delete_before_replace: bool = field(default=False, compare=False)
     ignore_changes: tuple[str, ...] = field(default=(), compare=False)
+    # A value whose change replaces the resource (the `replacement_trigger` option), None when unset.
+    replacement_trigger: Any = field(default=None, compare=False)
     # The ID of an existing object the engine adopts instead of creating one (the `import_` option).
     import_id: str = field(default="", compare=False)
     # The URNs this resource may have had before (tools/urn_snapshot.py); not part of the inventory contract.
@@ -84,6 +86,7 @@ class Registration:
             "retainOnDelete": self.retain_on_delete,
             **({"deleteBeforeReplace": True} if self.delete_before_replace else {}),
             **({"ignoreChanges": list(self.ignore_changes)} if self.ignore_changes else {}),
+            **({"replacementTrigger": self.replacement_trigger} if self.replacement_trigger is not None else {}),
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
         }
@@ -191,6 +194,9 @@ class CapturingMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 ignore_changes=tuple(request.ignoreChanges),
+                replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
+                if request.HasField("replacement_trigger")
+                else None,
                 import_id=request.importId,
                 aliases=tuple(_alias(alias) for alias in request.aliases),
             )

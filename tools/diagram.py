@@ -31,14 +31,12 @@ DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 DCR_ASSOCIATION = "azure-native:monitor:DataCollectionRuleAssociation"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 CONNECTOR = "azure-native:security:SecurityConnector"
-NAMESPACE = "kubernetes:core/v1:Namespace"
+NAMESPACE = "azure-native:containerservice:ManagedNamespace"
 PROJECT = "azuredevops:index/project:Project"
 REPOSITORY = "azuredevops:index/git:Git"
 PIPELINE = "azuredevops:index/buildDefinition:BuildDefinition"
 ENVIRONMENT = "azuredevops:index/environment:Environment"
-VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 AUTHORIZATION = "azuredevops:index/pipelineAuthorization:PipelineAuthorization"
-ENVIRONMENT_KUBERNETES = "azuredevops:index/environmentResourceKubernetes:EnvironmentResourceKubernetes"
 CONNECTION_PREFIX = "azuredevops:index/serviceEndpoint"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 STAGES = ("staging", "production")
@@ -56,7 +54,6 @@ STYLE = {
     REPOSITORY: ("note", "#ffffff"),
     PIPELINE: ("cds", "#e0cffc"),
     ENVIRONMENT: ("doubleoctagon", "#e0cffc"),
-    VARIABLE_GROUP: ("folder", "#e0cffc"),
 }
 
 
@@ -86,9 +83,10 @@ def _label(registration: Registration) -> str:
 
 
 def _stage_of(registration: Registration, capture: Capture) -> str | None:
-    """The cluster a resource belongs to: a cluster by its name's suffix (components/naming.py), an in-cluster
-    object by the Kubernetes provider it waits on, whose component is named after the stage."""
-    if registration.type == CLUSTER:
+    """The cluster a resource belongs to: a cluster by its name's suffix (components/naming.py), a managed namespace
+    by its cluster's, an in-cluster object by the Kubernetes provider it waits on, whose component is named after the
+    stage."""
+    if registration.type in (CLUSTER, NAMESPACE):
         name = str(registration.inputs.get("resourceName", ""))
         return next((stage for stage in STAGES if name.endswith(f"-{stage}")), None)
     for urn in registration.dependencies:
@@ -174,7 +172,6 @@ class _Diagram:
                 *self.of(PIPELINE),
                 *self.of(ENVIRONMENT),
                 *connections,
-                *self.of(VARIABLE_GROUP),
             ],
             "#f3eefe",
         )
@@ -225,6 +222,8 @@ class _Diagram:
                 continue
             if role in DRAWN_ROLES:
                 self.edge(principal, target, role, color="#198754" if role == "AcrPull" else "#dc3545")
+            elif role == "Monitoring Metrics Publisher":
+                self.edge(principal, target, "sends telemetry (Entra ID)", style="dashed", color="#6c757d")
             else:
                 deploy_targets.add((principal.urn, target.urn))
             if role == "AcrPush":
@@ -257,19 +256,11 @@ class _Diagram:
             if authorized and resource:
                 label = "deploys" if resource.type == ENVIRONMENT else "uses"
                 self.edge(authorized, resource, label, color="#6f42c1")
-        for link in self.of(ENVIRONMENT_KUBERNETES):
-            environment = by_devops_id.get(str(link.inputs.get("environmentId")))
-            namespace = next(
-                (n for n in self.of(NAMESPACE) if n.urn in link.dependencies),
-                None,
-            )
-            if environment and namespace:
-                self.edge(environment, namespace, "Kubernetes resource", color="#6f42c1")
-        for group in self.of(VARIABLE_GROUP):
-            vault_name = group.inputs.get("keyVault", {}).get("name")
-            for vault in self.of(VAULT):
-                if vault.inputs.get("vaultName") == vault_name:
-                    self.edge(group, vault, "linked secrets", color="#ffc107")
+        # An environment deploys into the namespaces of the cluster of its stage (CD's deploy job for that stage).
+        for environment in self.of(ENVIRONMENT):
+            for namespace in self.of(NAMESPACE):
+                if str(namespace.inputs.get("resourceName", "")).endswith(f"-{environment.inputs.get('name')}"):
+                    self.edge(environment, namespace, "deploys into", color="#6f42c1")
         for connection in (r for r in self.capture.resources if r.type.startswith(CONNECTION_PREFIX)):
             client_id = connection.inputs.get("credentials", {}).get("serviceprincipalid")
             for identity in self.of(IDENTITY):

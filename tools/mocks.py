@@ -85,6 +85,10 @@ _SCOPED_IDS: dict[str, Any] = {
     "azure-native:containerservice:AgentPool": lambda i, rg: (
         f"{rg}/providers/Microsoft.ContainerService/managedClusters/{i['resourceName']}/agentPools/{i['agentPoolName']}"
     ),
+    "azure-native:containerservice:ManagedNamespace": lambda i, rg: (
+        f"{rg}/providers/Microsoft.ContainerService/managedClusters/{i['resourceName']}/managedNamespaces/"
+        f"{i['managedNamespaceName']}"
+    ),
     "azure-native:consumption:Budget": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
     ),

@@ -393,8 +393,9 @@ def _kubernetes_calls(capture: Capture, runner: Source) -> Iterator[Call]:
     for resource in capture.resources:
         providers = of_type(resource.dependencies, "pulumi:providers:kubernetes")
         for cluster in [c for p in providers for c in of_type(p.dependencies, CLUSTER)]:
-            # The Kubernetes provider creates the stack's in-cluster objects through the API server.
-            yield runner, cluster, "create namespaces, roles and secrets (Kubernetes provider)"
+            # The Kubernetes provider creates the stack's in-cluster objects through the API server (namespaces are
+            # ARM resources, so only the internal ingress controller is left).
+            yield runner, cluster, "create in-cluster objects (Kubernetes provider)"
             # An object carrying Application Insights' connection string: the cluster's pods send telemetry.
             for component in of_type(resource.dependencies, APP_INSIGHTS):
                 purpose = f"send telemetry (connection string in `{resource.name}`)"

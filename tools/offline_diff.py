@@ -74,6 +74,7 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
         "gpuInstanceProfile",
         "networkProfile.nodePublicIPTags",
     ),
+    "azure-native:containerservice:ManagedNamespace": (*_TRACKED, "resourceName", "managedNamespaceName"),
     "azure-native:monitor:DataCollectionRule": (*_TRACKED, "dataCollectionRuleName"),
     "azure-native:monitor:DataCollectionRuleAssociation": ("resourceUri", "associationName"),
     "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name"),
@@ -93,6 +94,20 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
     "azure-native:security:Pricing": ("scopeId", "pricingName"),
     "azure-native:security:SecurityConnector": (*_TRACKED, "securityConnectorName"),
     "azuredevops:index/gitRepositoryFile:GitRepositoryFile": ("repositoryId", "file", "branch"),
+    # resource_git_repository_branch.go: every argument is ForceNew.
+    "azuredevops:index/gitRepositoryBranch:GitRepositoryBranch": (
+        "repositoryId",
+        "name",
+        "refBranch",
+        "refTag",
+        "refCommitId",
+    ),
+    # resource_check_required_template.go / the provider docs: the project and the target force a new check.
+    "azuredevops:index/checkRequiredTemplate:CheckRequiredTemplate": (
+        "projectId",
+        "targetResourceId",
+        "targetResourceType",
+    ),
     "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type", "data", "stringData"),
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("metadata.name", "metadata.namespace", "roleRef"),
 }

@@ -123,6 +123,9 @@ class _Estate:
     named: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, project id, name) -> id
     environment_resources: dict[tuple[str, str], str] = field(default_factory=dict)  # (env id, name) -> endpoint
     extensions: set[tuple[str, str]] = field(default_factory=set)
+    projects: dict[str, str] = field(default_factory=dict)  # project id -> name
+    # (type, resource id) -> the (repository "project/name", ref, template path) its required-template check admits
+    required_templates: dict[tuple[str, str], set[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _Estate:
@@ -152,12 +155,23 @@ def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _E
             estate.named[kinds[token], values["projectId"], values["name"]] = r.id
         elif token == "environmentResourceKubernetes:EnvironmentResourceKubernetes":
             estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
-        elif token == "extension:Extension":
-            estate.extensions.add((values["publisherId"], values["extensionId"]))
+        else:
+            _index_project_level(estate, r.id, token, values)
     for repository_id, (_, name) in estate.repositories.items():
         if name in extra_files:
             estate.files.setdefault(repository_id, {}).update(extra_files[name])
     return estate
+
+
+def _index_project_level(estate: _Estate, resource_id: str, token: str, values: Mapping[str, Any]) -> None:
+    if token == "extension:Extension":
+        estate.extensions.add((values["publisherId"], values["extensionId"]))
+    elif token == "project:Project":
+        estate.projects[resource_id] = values["name"]
+    elif token == "checkRequiredTemplate:CheckRequiredTemplate":
+        estate.required_templates[values["targetResourceType"], str(values["targetResourceId"])] = {
+            (t["repositoryName"], t["repositoryRef"], t["templatePath"]) for t in values["requiredTemplates"]
+        }
 
 
 @dataclass
@@ -170,6 +184,9 @@ class _Run:
     used: set[tuple[str, str]] = field(default_factory=set)  # (type, resource id)
     pipeline_aliases: set[str] = field(default_factory=set)
     repository_aliases: dict[str, str] = field(default_factory=dict)  # alias -> repository id
+    repository_refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # alias -> ("project/name", ref)
+    # The template the entry extends, as a required-template check names one: ("project/name", ref, path).
+    extends: tuple[str, str, str] | None = None
 
 
 def _substitute(node: Any, parameters: Mapping[str, Any]) -> Any:
@@ -190,8 +207,10 @@ def _defaults(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def expand(files: Mapping[str, str], path: str) -> Any:
-    """The pipeline at `path` as Azure Pipelines compiles it from one repository's `files`: every template include
-    replaced by the template's steps, jobs or stages with its parameters substituted (for reading what runs)."""
+    """The pipeline at `path` as Azure Pipelines compiles it from `files`: an `extends:` replaced by the template it
+    names (with the entry's parameters; `@alias` templates are looked up in `files` too, so pass the templates
+    repository's files merged in) and every template include replaced by the template's steps, jobs or stages with
+    its parameters substituted (for reading what runs)."""
 
     def load(file: str, parameters: Mapping[str, Any]) -> Any:
         document = yaml.safe_load(files[file])
@@ -214,7 +233,13 @@ def expand(files: Mapping[str, str], path: str) -> Any:
                 items.append(inline(item, file))
         return items
 
-    return inline(load(path, {}), path)
+    document = load(path, {})
+    extends = document.pop("extends", None)
+    if isinstance(extends, dict):
+        template = str(extends["template"]).partition("@")[0].lstrip("/")
+        document = {**document, **load(template, extends.get("parameters") or {})}
+        path = template
+    return inline(document, path)
 
 
 class _Walker:
@@ -259,16 +284,24 @@ class _Walker:
                 self.report(file, f"{path}.source", f"pipeline resource {pipeline.get('source')!r} is no definition")
         for index, repository in enumerate(resources.get("repositories") or []):
             path = f"resources.repositories[{index}]"
-            name = str(repository.get("name", "")).rsplit("/", 1)[-1]
+            project, _, name = str(repository.get("name", "")).rpartition("/")
             matches = [
                 rid
-                for rid, (project, rname) in self.estate.repositories.items()
-                if project == self.project and rname == name
+                for rid, (owner, rname) in self.estate.repositories.items()
+                if owner == self.project and rname == name
             ]
+            # Azure Repos resolves "project/repository"; a bare name means the pipeline's own project.
+            if project and project != self.estate.projects.get(self.project):
+                matches = []
             if repository.get("type") != "git" or not matches:
                 self.report(file, f"{path}.name", f"repository resource {repository.get('name')!r} does not resolve")
                 continue
-            self.run.repository_aliases[repository["repository"]] = matches[0]
+            alias = repository["repository"]
+            self.run.repository_aliases[alias] = matches[0]
+            self.run.repository_refs[alias] = (
+                f"{self.estate.projects.get(self.project, '')}/{name}",
+                str(repository.get("ref", "")),
+            )
             self.run.used.add(("repository", matches[0]))
 
     def include(self, item: dict[str, Any], repository_id: str, file: str, path: str) -> None:
@@ -300,6 +333,9 @@ class _Walker:
         if not isinstance(node, dict):
             return
         if isinstance(node.get("extends"), dict):
+            reference, _, alias = str(node["extends"].get("template", "")).partition("@")
+            if alias in self.run.repository_refs:
+                self.run.extends = (*self.run.repository_refs[alias], reference.lstrip("/"))
             self.include(node["extends"], repository_id, file, f"{path}.extends")
         self.inspect(node, file, path)
         for key, value in node.items():
@@ -384,14 +420,34 @@ def check(
     names = {rid: f"{kind} {name!r}" for (kind, _, name), rid in estate.named.items()}
     names |= {rid: f"repository {name!r}" for rid, (_, name) in estate.repositories.items()}
     findings: list[Finding] = []
+    # An authorization without a pipeline opens the resource to every pipeline of the project.
+    open_to_all = {(kind, rid) for pid, kind, rid in estate.authorized if not pid}
     for run in _runs(estate, builtin):
         findings.extend(run.findings)
         granted = {(kind, rid) for pid, kind, rid in estate.authorized if pid == run.definition.id}
         pipeline = repr(run.definition.name)
-        for kind, rid in sorted(run.used - granted):
+        for kind, rid in sorted(run.used - granted - open_to_all):
             what = names.get(rid, f"{kind} {rid}")
             findings.append(Finding(run.label, "", f"pipeline {pipeline} uses {what} but is not authorized for it"))
         for kind, rid in sorted(granted - run.used):
             what = names.get(rid, f"{kind} {rid}")
             findings.append(Finding(run.label, "", f"pipeline {pipeline} is authorized for {what} that it never uses"))
+        for kind, rid in sorted(run.used):
+            admitted = estate.required_templates.get((kind, rid))
+            if admitted is not None and run.extends not in admitted:
+                what = names.get(rid, f"{kind} {rid}")
+                extends = (
+                    "extends no template"
+                    if run.extends is None
+                    else f"extends {run.extends[2]} of {run.extends[0]} at {run.extends[1]}"
+                )
+                findings.append(
+                    Finding(
+                        run.label,
+                        "extends",
+                        f"pipeline {pipeline} uses {what}, whose required-template check admits only "
+                        f"{sorted(path for _, _, path in admitted)} at {sorted({ref for _, ref, _ in admitted})}, "
+                        f"but it {extends}",
+                    )
+                )
     return findings

@@ -17,7 +17,8 @@ BUILD_FILENAME_PATTERNS = ("/*", "!*.md")
 class BranchPoliciesArgs:
     project_id: pulumi.Input[str]
     repository_id: pulumi.Input[str]
-    pr_definition_id: pulumi.Input[int]
+    # None for a repository without a pipeline of its own (the starter): review only.
+    pr_definition_id: pulumi.Input[int] | None
     reviewer_count: int
     # What the build validation is called on a pull request.
     build_name: str = "PR build: lint, build, unit tests"
@@ -27,23 +28,24 @@ class BranchPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:BranchPolicies", name, None, opts)
         scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
-        azuredevops.BranchPolicyBuildValidation(
-            f"{name}-build-validation",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
-            settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
-                display_name=args.build_name,
-                build_definition_id=args.pr_definition_id,
-                manual_queue_only=False,
-                # The result expires as soon as main moves, so what merges was built against the current main.
-                queue_on_source_update_only=False,
-                valid_duration=0,
-                filename_patterns=list(BUILD_FILENAME_PATTERNS),
-                scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        if args.pr_definition_id is not None:
+            azuredevops.BranchPolicyBuildValidation(
+                f"{name}-build-validation",
+                project_id=args.project_id,
+                enabled=True,
+                blocking=True,
+                settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
+                    display_name=args.build_name,
+                    build_definition_id=args.pr_definition_id,
+                    manual_queue_only=False,
+                    # The result expires as soon as main moves, so what merges was built against the current main.
+                    queue_on_source_update_only=False,
+                    valid_duration=0,
+                    filename_patterns=list(BUILD_FILENAME_PATTERNS),
+                    scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         azuredevops.BranchPolicyMinReviewers(
             f"{name}-min-reviewers",
             project_id=args.project_id,

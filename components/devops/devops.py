@@ -1,5 +1,5 @@
-"""The Azure DevOps half of the estate: wires the project, repositories, connections, environments, variable group
-and pipelines by passing outputs as inputs; nothing else."""
+"""The Azure DevOps half of the estate: wires the project, the templates and starter repositories, the service
+repositories, connections, environments and pipelines by passing outputs as inputs; nothing else."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from components import naming
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
-from components.devops.kubernetes import ClusterTargets, ClusterTargetsArgs
+from components.devops.kubernetes import InternalIngress, InternalIngressArgs
 from components.devops.pipelines import (
     Authorization,
     PipelineDefinition,
@@ -20,18 +20,23 @@ from components.devops.pipelines import (
     ServicePipelines,
     ServicePipelinesArgs,
 )
+from components.devops.platform import PlatformRepositories, PlatformRepositoriesArgs
 from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
-from components.devops.repository import (
-    MAIN_BRANCH,
-    ServiceRepository,
-    ServiceRepositoryArgs,
-    repository_contents,
-    starter_files,
-)
+from components.devops.repository import MAIN_BRANCH, ServiceRepository, ServiceRepositoryArgs, starter_files
+from components.devops.required_templates import RequiredTemplates
 from components.devops.service_connections import ServiceConnections, ServiceConnectionsArgs
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
-from components.service_files import render_repository_files
+from components.service_files import templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.entry import (
+    BUILDS,
+    Kind,
+    cd_entry,
+    ci_entry,
+    pr_entry,
+    stage_template,
+    templates_repository_name,
+)
 from components.service_files.layout import CD_PIPELINE_PATH, CI_PIPELINE_PATH, PR_PIPELINE_PATH
 from components.service_files.spec import ServiceSpec
 
@@ -45,10 +50,12 @@ def pipeline_context(
     agent_pool: str | None,
     approval_timeout_minutes: int,
     *,
+    project: str,
     security_scan: bool,
 ) -> PipelineContext:
     """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
     return PipelineContext(
+        project=project,
         azure_service_connection=names.azure_service_connection,
         registry_service_connection=names.registry_service_connection,
         resource_group=names.resource_group,
@@ -72,10 +79,17 @@ def _login_server(registry_name: str) -> str:
     return f"{registry_name}.azurecr.io"
 
 
+def required(ctx: PipelineContext, *kinds: Kind) -> RequiredTemplates:
+    """The templates of `kinds`, for every build kind, as a required-template check lists them."""
+    return RequiredTemplates(
+        templates_repository_name(ctx), [stage_template(kind, build) for kind in kinds for build in BUILDS]
+    )
+
+
 @dataclass(frozen=True)
 class DevOpsService:
     spec: ServiceSpec
-    # A repository whose application code the team brings gets the stack's pipelines and manifests only.
+    # Deprecated: a repository the team fills itself, created empty but for the entry pipelines.
     existing_code: bool
     # Where that code comes from: a Git URL imported when the repository is created, read through a Git service
     # connection when the source is private.
@@ -85,12 +99,6 @@ class DevOpsService:
     @property
     def starter(self) -> bool:
         return not (self.existing_code or self.import_from)
-
-
-@dataclass(frozen=True)
-class ClusterEndpoint:
-    cluster_name: pulumi.Input[str]
-    fqdn: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,9 @@ class AzureEndpoints:
     identity_name: pulumi.Input[str]
     identity_client_id: pulumi.Input[str]
     nonprod_registry_name: pulumi.Input[str]
-    clusters: Mapping[naming.Stage, ClusterEndpoint]
-    app_insights_connection_string: pulumi.Input[str]
+    cluster_names: Mapping[naming.Stage, pulumi.Input[str]]
+    # By stage, then service: the identity each service's pods send telemetry as (its manifests name it).
+    telemetry_client_ids: Mapping[naming.Stage, Mapping[str, pulumi.Input[str]]]
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,8 @@ class DevOpsArgs:
     # created with them.
     pipeline_context: PipelineContext
     minimum_reviewers: int
+    # Moving it moves every service pipeline to the templates as they are now.
+    templates_release: str
     azure: AzureEndpoints
     azure_credential_name: str
     registry_credential_name: str
@@ -156,6 +167,8 @@ class DevOps(pulumi.ComponentResource):
                 registry_credential_name=args.registry_credential_name,
                 registry_name=args.azure.nonprod_registry_name,
                 registry_resource_group_name=args.azure.resource_group_name,
+                azure_templates=required(ctx, "ci", "cd"),
+                registry_templates=required(ctx, "ci"),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -191,10 +204,11 @@ class DevOps(pulumi.ComponentResource):
                 DeploymentEnvironmentArgs(
                     project_id=project_id,
                     environment_name=environment_names["staging"],
-                    description="aks-estate: the staging AKS cluster, one Kubernetes resource per service namespace",
+                    description="aks-estate: the staging AKS cluster",
                     approval=None,
                     allowed_branch=None,
                     exclusive_lock=True,
+                    required_templates=required(ctx, "cd"),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             ),
@@ -203,35 +217,39 @@ class DevOps(pulumi.ComponentResource):
                 DeploymentEnvironmentArgs(
                     project_id=project_id,
                     environment_name=environment_names["production"],
-                    description="aks-estate: the production AKS cluster, one Kubernetes resource per service namespace",
+                    description="aks-estate: the production AKS cluster",
                     approval=Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
                     allowed_branch=MAIN_BRANCH,
                     exclusive_lock=True,
+                    required_templates=required(ctx, "cd"),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             ),
         }
-        targets = {
-            stage: ClusterTargets(
-                f"{name}-targets-{stage}",
-                ClusterTargetsArgs(
-                    project_id=project_id,
-                    stage=stage,
-                    environment_id=environments[stage].environment_id,
-                    resource_group_name=args.azure.resource_group_name,
-                    cluster_name=args.azure.clusters[stage].cluster_name,
-                    cluster_fqdn=args.azure.clusters[stage].fqdn,
-                    services=[service.spec.name for service in args.services],
-                    app_insights_connection_string=args.azure.app_insights_connection_string,
-                    internal_ingress=any(service.spec.expose == "internal" for service in args.services),
-                    protect=args.protect,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for stage in STAGES
-        }
+        if any(service.spec.expose == "internal" for service in args.services):
+            for stage in STAGES:
+                InternalIngress(
+                    f"{name}-targets-{stage}",
+                    InternalIngressArgs(
+                        resource_group_name=args.azure.resource_group_name,
+                        cluster_name=args.azure.cluster_names[stage],
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+        platform = PlatformRepositories(
+            f"{name}-platform",
+            PlatformRepositoriesArgs(
+                project_id=project_id,
+                templates=templates_repository_files(ctx),
+                starter=starter_files(),
+                templates_release=args.templates_release,
+                reviewer_count=args.minimum_reviewers,
+                agent_queue=on_agents,
+                protect=args.protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-        starter = starter_files() if any(service.starter for service in args.services) else {}
         self.repository_urls = {}
         self.pipeline_ids = {}
         for service in args.services:
@@ -241,10 +259,8 @@ class DevOps(pulumi.ComponentResource):
                 ServiceRepositoryArgs(
                     project_id=project_id,
                     repository_name=naming.ServiceNames(service_name).repository,
-                    files=repository_contents(
-                        render_repository_files(service.spec, ctx), starter if service.starter else {}
-                    ),
-                    seeded=frozenset(starter) if service.starter else frozenset(),
+                    files=_entries(service.spec, ctx, args.azure.telemetry_client_ids),
+                    fork_from=platform.starter_repository_id if service.starter else None,
                     import_from=service.import_from,
                     import_connection_id=service.import_connection_id,
                     protect=args.protect,
@@ -287,15 +303,6 @@ class DevOps(pulumi.ComponentResource):
                                     )
                                     for stage in STAGES
                                 ),
-                                # Jobs that target "<environment>.<namespace>" receive that resource's connection.
-                                *(
-                                    Authorization(
-                                        f"{stage}-kubernetes-connection",
-                                        "endpoint",
-                                        targets[stage].connection_ids[service_name],
-                                    )
-                                    for stage in STAGES
-                                ),
                             ],
                         ),
                     },
@@ -326,3 +333,16 @@ class DevOps(pulumi.ComponentResource):
                 "environmentNames": self.environment_names,
             }
         )
+
+
+def _entries(
+    spec: ServiceSpec, ctx: PipelineContext, client_ids: Mapping[naming.Stage, Mapping[str, pulumi.Input[str]]]
+) -> dict[str, pulumi.Input[str]]:
+    """A service's entry pipelines; CI's carries the client IDs its manifests annotate the service account with."""
+    ids = pulumi.Output.all(*(client_ids[stage][spec.name] for stage in STAGES))
+    # In path order, as the commits are chained.
+    return {
+        CD_PIPELINE_PATH: cd_entry(spec, ctx),
+        CI_PIPELINE_PATH: ids.apply(lambda values: ci_entry(spec, ctx, dict(zip(STAGES, values, strict=True)))),
+        PR_PIPELINE_PATH: pr_entry(spec, ctx),
+    }

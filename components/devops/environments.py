@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
-ENVIRONMENT = "environment"
+from components.devops.required_templates import RequiredTemplates, require_templates
+
+ENVIRONMENT: Literal["environment"] = "environment"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class DeploymentEnvironmentArgs:
     # Only runs of this branch may deploy, and only while the branch is protected by policies.
     allowed_branch: str | None
     exclusive_lock: bool
+    # Only runs extending these templates may deploy here (the services' environments).
+    required_templates: RequiredTemplates | None = None
 
 
 def approver_id(email: str, users: Sequence[Any]) -> str:
@@ -96,6 +100,15 @@ class DeploymentEnvironment(pulumi.ComponentResource):
                 f"{name}-exclusive-lock",
                 **target,
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+        if args.required_templates is not None:
+            require_templates(
+                f"{name}-required-templates",
+                args.project_id,
+                environment.id,
+                target_type=ENVIRONMENT,
+                required=args.required_templates,
+                parent=self,
             )
         self.environment_id = environment.id
         self.environment_name = environment.name

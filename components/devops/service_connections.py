@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.devops.required_templates import RequiredTemplates, require_templates
 from components.identity import FederatedSubject
 
 WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
@@ -29,6 +30,10 @@ class ServiceConnectionsArgs:
     registry_credential_name: str
     registry_name: pulumi.Input[str]
     registry_resource_group_name: pulumi.Input[str]
+    # Both connections deploy or push: only runs extending these may use them (the Azure one: CI and CD; the
+    # registry one: CI).
+    azure_templates: RequiredTemplates
+    registry_templates: RequiredTemplates
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,18 @@ class ServiceConnections(pulumi.ComponentResource):
             resource_group=args.registry_resource_group_name,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        for key, connection, templates in (
+            ("azure", azure, args.azure_templates),
+            ("registry", registry, args.registry_templates),
+        ):
+            require_templates(
+                f"{name}-{key}-required-templates",
+                args.project_id,
+                connection.id,
+                target_type="endpoint",
+                required=templates,
+                parent=self,
+            )
         self.azure_connection_id = azure.id
         self.registry_connection_id = registry.id
         self.federated_subjects = [

@@ -1,11 +1,12 @@
-"""The CD entry pipeline: staging, acceptance tests, manual validation, promotion by digest, production."""
+"""The CD template every service's CD pipeline extends: staging, acceptance tests, manual validation, promotion by
+digest, production. The entry pipeline declares the CI pipeline resource (`ci`) whose run it deploys."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from components.service_files.ci import image_repository, pool
-from components.service_files.context import PipelineContext, pipeline_names
+from components.service_files.ci import image_repository, parameters, pool
+from components.service_files.context import PipelineContext
 from components.service_files.layout import (
     ACCEPTANCE_STAGE,
     ACCEPTANCE_TEMPLATE,
@@ -14,17 +15,16 @@ from components.service_files.layout import (
     DEPLOY_TEMPLATE,
     KUBELOGIN_TEMPLATE,
     KUBELOGIN_VERSION,
-    MAIN_BRANCH,
     PRODUCTION_MANIFEST,
     PROMOTE_TEMPLATE,
     PYTHON_SETUP_TEMPLATE,
     STAGING_MANIFEST,
 )
-from components.service_files.spec import ServiceSpec
+from components.service_files.spec import TemplateService
 
 
 def _deploy_stage(
-    service: ServiceSpec,
+    service: TemplateService,
     ctx: PipelineContext,
     *,
     stage: str,
@@ -41,8 +41,9 @@ def _deploy_stage(
             {
                 "template": DEPLOY_TEMPLATE,
                 "parameters": {
-                    # The environment's Kubernetes resource is the service's namespace.
-                    "environment": f"{environment}.{service.name}",
+                    # The environment itself, not a Kubernetes resource of it: Azure DevOps' servers would have to
+                    # reach the private API server to show one, and its connection would need a stored token.
+                    "environment": environment,
                     "azureServiceConnection": ctx.azure_service_connection,
                     "resourceGroup": ctx.resource_group,
                     "cluster": cluster,
@@ -56,7 +57,7 @@ def _deploy_stage(
     }
 
 
-def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def _acceptance_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     python = [{"template": PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}]
     return {
         "stage": "AcceptanceTests",
@@ -85,7 +86,7 @@ def _acceptance_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, A
     }
 
 
-def _acceptance_command(service: ServiceSpec) -> str:
+def _acceptance_command(service: TemplateService) -> str:
     if service.build == "python":
         return "python -m pytest tests/acceptance --junitxml=test-results/acceptance.xml"
     # The image's `acceptance` stage runs the suite against STAGING_BASE_URL and writes /test-results/acceptance.xml;
@@ -98,7 +99,7 @@ def _acceptance_command(service: ServiceSpec) -> str:
     )
 
 
-def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def _manual_validation_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     return {
         "stage": "ManualValidation",
         "dependsOn": "AcceptanceTests",
@@ -133,7 +134,7 @@ def _manual_validation_stage(service: ServiceSpec, ctx: PipelineContext) -> dict
     }
 
 
-def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def _promote_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     return {
         "stage": "Promote",
         "dependsOn": "ManualValidation",
@@ -158,20 +159,9 @@ def _promote_stage(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]
     }
 
 
-def cd_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def cd_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     return {
-        # Runs only when a CI run of main completes successfully.
-        "trigger": "none",
-        "pr": "none",
-        "resources": {
-            "pipelines": [
-                {
-                    "pipeline": CI_RESOURCE,
-                    "source": pipeline_names(service).ci,
-                    "trigger": {"branches": {"include": [MAIN_BRANCH]}},
-                }
-            ]
-        },
+        "parameters": parameters(),
         "pool": pool(ctx),
         "stages": [
             _deploy_stage(

@@ -1,9 +1,11 @@
-"""The PR and CI entry pipelines: the quality gate, the one read of the secrets, the image push and its digest."""
+"""The PR and CI templates every service pipeline extends: the quality gate, the one read of the secrets, the rendered
+manifests, the image push and its digest. One template per build kind; the service is the entry's parameters."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from components.naming import APPINSIGHTS_SECRET
 from components.service_files.context import PipelineContext, secret_env_name
 from components.service_files.layout import (
     CAPTURE_DIGEST_TEMPLATE,
@@ -11,18 +13,21 @@ from components.service_files.layout import (
     IMAGE_ARTIFACT,
     IMAGE_DIGEST_FILE,
     INTEGRATION_RESULTS_STAGE,
-    KUBERNETES_MANIFEST_PATH,
-    MAIN_BRANCH,
+    MANIFEST_RENDERER,
     MANIFESTS_ARTIFACT,
+    PRODUCTION_MANIFEST,
     PYTHON_BUILD_TEMPLATE,
     SECURITY_SCAN_TASK,
+    STAGING_MANIFEST,
+    TELEMETRY_AUTHENTICATION,
+    TEMPLATES_ALIAS,
     UNIT_RESULTS_STAGE,
     WHEEL_ARTIFACT,
 )
-from components.service_files.spec import ServiceSpec
+from components.service_files.spec import MANIFEST_PARAMETER, TemplateService
 
 
-def image_repository(login_server: str, service: ServiceSpec) -> str:
+def image_repository(login_server: str, service: TemplateService) -> str:
     return f"{login_server}/{service.name}"
 
 
@@ -44,14 +49,23 @@ def pool(ctx: PipelineContext) -> dict[str, str]:
     return {"name": ctx.agent_pool} if ctx.agent_pool else {"vmImage": ctx.agent_vm_image}
 
 
-def _quality_gate(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def parameters(*, manifest: bool = False) -> list[dict[str, Any]]:
+    """What every entry pipeline passes: the service's name and port, and to CI what its manifests are made of."""
+    return [
+        {"name": "service", "type": "string"},
+        {"name": "port", "type": "number"},
+        *([{"name": MANIFEST_PARAMETER, "type": "object"}] if manifest else []),
+    ]
+
+
+def _quality_gate(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     """Lint, restore, build and unit tests: the same step in PR validation and in CI."""
     if service.build == "container":
         return {"template": CONTAINER_TESTS_TEMPLATE, "parameters": {"suite": "unit", "target": UNIT_RESULTS_STAGE}}
     return {"template": PYTHON_BUILD_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}
 
 
-def _integration_tests(service: ServiceSpec, ctx: PipelineContext) -> list[dict[str, Any]]:
+def _integration_tests(service: TemplateService, ctx: PipelineContext) -> list[dict[str, Any]]:
     # Secret variables reach a process only through an explicit mapping.
     env = {secret_env_name(secret): f"$({secret})" for secret in ctx.key_vault_secrets}
     if service.build == "container":
@@ -69,9 +83,17 @@ def _integration_tests(service: ServiceSpec, ctx: PipelineContext) -> list[dict[
         ]
     return [
         {
-            "script": "python -m pytest tests/integration --junitxml=test-results/integration.xml",
+            # Inside the Azure CLI's session: Application Insights refuses keys in prod, so the tests' exporter signs
+            # in with the pipelines identity (DefaultAzureCredential reaches it through the CLI).
+            "task": "AzureCLI@2",
             "displayName": "Integration tests",
-            "env": env,
+            "inputs": {
+                "azureSubscription": ctx.azure_service_connection,
+                "scriptType": "bash",
+                "scriptLocation": "inlineScript",
+                "inlineScript": "python -m pytest tests/integration --junitxml=test-results/integration.xml",
+            },
+            "env": {**env, TELEMETRY_AUTHENTICATION: "entra"},
         },
         publish_test_results("integration"),
         {
@@ -82,20 +104,60 @@ def _integration_tests(service: ServiceSpec, ctx: PipelineContext) -> list[dict[
     ]
 
 
-def pr_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
-    # Azure Repos runs PR builds through the branch policy's build validation, not a `pr:` trigger; `trigger: none`
-    # keeps pushes from starting this definition too.
-    return {"trigger": "none", "pool": pool(ctx), "steps": [_quality_gate(service, ctx)]}
+def pr_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
+    return {"parameters": parameters(), "pool": pool(ctx), "steps": [_quality_gate(service, ctx)]}
 
 
-def ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
+def _manifests_job(ctx: PipelineContext) -> dict[str, Any]:
+    """The service's manifests for both clusters, rendered from this repository's renderer at the release CI ran
+    with, and published with the image: CD deploys exactly what CI produced. The telemetry endpoint comes from the
+    vault at run time, so no committed file holds it (with local auth on, as dev may run, it admits ingestion)."""
+    directory = f"$(Build.ArtifactStagingDirectory)/{MANIFESTS_ARTIFACT}"
+    render = [
+        f"python3 {MANIFEST_RENDERER} --stage {stage} --registry {registry} "
+        f'--connection-string "$APPLICATIONINSIGHTS_CONNECTION_STRING" --output "{directory}/{manifest}"'
+        for stage, registry, manifest in (
+            ("staging", ctx.nonprod_registry_login_server, STAGING_MANIFEST),
+            ("production", ctx.prod_registry_login_server, PRODUCTION_MANIFEST),
+        )
+    ]
+    return {
+        "job": "Manifests",
+        "displayName": "Render Kubernetes manifests",
+        "steps": [
+            {"checkout": TEMPLATES_ALIAS},
+            {
+                "task": "AzureKeyVault@2",
+                "displayName": "Read the telemetry endpoint",
+                "inputs": {
+                    "azureSubscription": ctx.azure_service_connection,
+                    "KeyVaultName": ctx.key_vault_name,
+                    "SecretsFilter": APPINSIGHTS_SECRET,
+                    "RunAsPreJob": False,
+                },
+            },
+            {
+                "bash": "\n".join(["set -euo pipefail", f'mkdir -p "{directory}"', *render]),
+                "displayName": "Render the manifests for staging and production",
+                "env": {
+                    "SERVICE_MANIFEST": f"${{{{ convertToJson(parameters.{MANIFEST_PARAMETER}) }}}}",
+                    "APPLICATIONINSIGHTS_CONNECTION_STRING": f"$({APPINSIGHTS_SECRET})",
+                },
+            },
+            {
+                "task": "PublishPipelineArtifact@1",
+                "displayName": "Publish Kubernetes manifests",
+                "inputs": {"targetPath": directory, "artifact": MANIFESTS_ARTIFACT},
+            },
+        ],
+    }
+
+
+def ci_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     repository = image_repository(ctx.nonprod_registry_login_server, service)
     digest_dir = f"$(Build.ArtifactStagingDirectory)/{IMAGE_ARTIFACT}"
     return {
-        # Pipeline-level scalars are strings to the Azure Pipelines parser (it coerces them where it needs a boolean),
-        # and Microsoft's published schema only accepts the string form; task inputs are typed, so they stay booleans.
-        "trigger": {"batch": "true", "branches": {"include": [MAIN_BRANCH]}},
-        "pr": "none",
+        "parameters": parameters(manifest=True),
         "pool": pool(ctx),
         "jobs": [
             {
@@ -103,9 +165,8 @@ def ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                 "displayName": "Build and test",
                 "steps": [
                     _quality_gate(service, ctx),
-                    # The one read of the secrets, from the agent: the vault's firewall admits the agents' network,
-                    # never Azure DevOps' own servers (not a Key Vault trusted service). Only CI's definition is
-                    # authorized for the connection, so PR builds never see them.
+                    # The one read of the secrets, from the agent: the vault admits the agents' network, never Azure
+                    # DevOps' own servers (not a Key Vault trusted service). Only CI is authorized for the connection.
                     {
                         "task": "AzureKeyVault@2",
                         "displayName": "Read integration test secrets",
@@ -117,13 +178,9 @@ def ci_pipeline(service: ServiceSpec, ctx: PipelineContext) -> dict[str, Any]:
                         },
                     },
                     *_integration_tests(service, ctx),
-                    {
-                        "task": "PublishPipelineArtifact@1",
-                        "displayName": "Publish Kubernetes manifests",
-                        "inputs": {"targetPath": KUBERNETES_MANIFEST_PATH, "artifact": MANIFESTS_ARTIFACT},
-                    },
                 ],
             },
+            _manifests_job(ctx),
             {
                 "job": "Image",
                 "displayName": "Build, push and scan the image",

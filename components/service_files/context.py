@@ -17,6 +17,8 @@ _SECRET_ENV_OVERRIDES = {APPINSIGHTS_SECRET: "APPLICATIONINSIGHTS_CONNECTION_STR
 class PipelineContext:
     """Per-stack names the pipelines use, all plain strings known before `pulumi up`."""
 
+    # The Azure DevOps project the pipelines run in; repository resources name the templates repository through it.
+    project: str
     azure_service_connection: str
     registry_service_connection: str
     resource_group: str
@@ -53,7 +55,7 @@ class PipelineContext:
             if "/" in login_server or ":" in login_server:
                 raise ValueError(f"PipelineContext.{field_name}: {login_server!r} must be a bare host name")
         for field_name in ("staging_environment", "production_environment"):
-            # Deployment jobs target "<environment>.<resource>": a '.' in the environment would shift the split.
+            # A deployment job's environment may name "<environment>.<resource>": a '.' would split the name.
             if "." in getattr(self, field_name):
                 raise ValueError(f"PipelineContext.{field_name}: {getattr(self, field_name)!r} must not contain '.'")
         for secret in self.key_vault_secrets:

@@ -21,6 +21,20 @@ _QUANTITY_FACTORS: dict[str, Decimal] = {
 # Key Vault secret names: alphanumerics and '-'; a leading letter keeps the derived environment variable name valid.
 
 
+SERVICE_PARAMETER = "${{ parameters.service }}"
+PORT_PARAMETER = "${{ parameters.port }}"
+MANIFEST_PARAMETER = "manifest"
+
+
+@dataclass(frozen=True)
+class TemplateService:
+    """A service as the shared templates see it: the entry pipeline's parameters, one template per build kind."""
+
+    build: Literal["python", "container"]
+    name: str = SERVICE_PARAMETER
+    port: str = PORT_PARAMETER
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """One microservice: its name is also its repository, its Kubernetes namespace and its image repository."""

@@ -79,6 +79,10 @@ def _no_open_resource_authorization(props: Props) -> Iterable[str]:
 
 
 def _pipeline_authorization_scoped(props: Props) -> Iterable[str]:
+    # Exempt by design: reading a repository grants no credential, connection or environment, and the stack opens
+    # exactly one, the pipeline templates every service pipeline must extend (components/devops/platform.py).
+    if props.get("type") == "repository":
+        return
     if not is_set(props, "pipelineId"):
         yield "pipelineId must be set; without it the resource is open to every pipeline of the project"
 
@@ -192,7 +196,8 @@ POLICIES: list[Any] = [
     ),
     resource_rule(
         "devops-pipeline-authorization-scoped",
-        "architecture (nothing open to all pipelines): every PipelineAuthorization names its pipelineId.",
+        "architecture (nothing open to all pipelines): every PipelineAuthorization of a queue, connection, "
+        "environment or variable group names its pipelineId; a repository (read access) may be open.",
         PIPELINE_AUTHORIZATION,
         _pipeline_authorization_scoped,
     ),

@@ -26,6 +26,10 @@ class Settings:
     shutdown_timeout_seconds: int = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
     # None disables telemetry: developers and unit tests have no Application Insights resource.
     appinsights_connection_string: str | None = None
+    # Sign telemetry in with Microsoft Entra ID rather than the connection string's key: set
+    # (TELEMETRY_AUTHENTICATION=entra) where Application Insights refuses keys, i.e. in the pods
+    # (workload identity) and in CI's integration tests (the pipeline's Azure CLI session).
+    telemetry_entra_auth: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Self:
@@ -35,6 +39,7 @@ class Settings:
             log_level=_parse_log_level(environ.get("LOG_LEVEL", "")),
             shutdown_timeout_seconds=_parse_timeout(environ.get("SHUTDOWN_TIMEOUT_SECONDS", "")),
             appinsights_connection_string=_connection_string(environ),
+            telemetry_entra_auth=_telemetry_entra_auth(environ),
         )
 
 
@@ -56,6 +61,27 @@ def _connection_string(environ: Mapping[str, str]) -> str | None:
             f"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE {path!r} cannot be read: {error.strerror} "
             "(a mounted secret is readable by the pod's fsGroup; check the pod securityContext)"
         ) from None
+
+
+def _telemetry_entra_auth(environ: Mapping[str, str]) -> bool:
+    raw = environ.get("TELEMETRY_AUTHENTICATION", "")
+    value = raw.strip().lower()
+    if value not in {"", "key", "entra"}:
+        raise ConfigError(f"TELEMETRY_AUTHENTICATION must be 'key' or 'entra', got {raw!r}")
+    # In a pod the workload identity webhook names the projected token; a token the process
+    # cannot read would only surface as telemetry that never arrives, so refuse to start.
+    token = environ.get("AZURE_FEDERATED_TOKEN_FILE", "").strip()
+    if value == "entra" and token:
+        try:
+            with Path(token).open("rb"):
+                pass
+        except OSError as error:
+            raise ConfigError(
+                f"AZURE_FEDERATED_TOKEN_FILE {token!r} cannot be read: {error.strerror} "
+                "(the kubelet gives a projected token to the pod's runAsUser; "
+                "check the pod securityContext)"
+            ) from None
+    return value == "entra"
 
 
 def _parse_port(raw: str) -> int:

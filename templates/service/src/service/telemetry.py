@@ -2,6 +2,8 @@
 
 import logging
 
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential
 from azure.monitor.opentelemetry import configure_azure_monitor
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 
@@ -9,6 +11,17 @@ from service import __version__
 from service.config import Settings
 
 logger = logging.getLogger(__name__)
+
+
+def telemetry_credential(settings: Settings) -> TokenCredential | None:
+    """Microsoft Entra ID sign-in where the settings ask for it, else the connection string's key.
+
+    DefaultAzureCredential finds the workload identity the AKS webhook injects into the pod
+    (AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE) and, in CI, the Azure CLI's session.
+    """
+    if not settings.telemetry_entra_auth:
+        return None
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
 
 
 def configure_telemetry(settings: Settings) -> bool:
@@ -22,6 +35,7 @@ def configure_telemetry(settings: Settings) -> bool:
         return False
     configure_azure_monitor(
         connection_string=settings.appinsights_connection_string,
+        credential=telemetry_credential(settings),
         # service.name becomes the cloud role name that Application Map groups by.
         resource=Resource.create(
             {SERVICE_NAME: settings.service_name, SERVICE_VERSION: __version__}

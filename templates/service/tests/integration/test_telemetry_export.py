@@ -1,5 +1,6 @@
 """Real telemetry to the Application Insights resource of the connection string under test."""
 
+import os
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ from starlette.types import ASGIApp
 
 from service.app import create_app
 from service.config import Settings
-from service.telemetry import configure_telemetry
+from service.telemetry import configure_telemetry, telemetry_credential
 
 SERVICE = "service-integration-test"
 TIMEOUT_SECONDS = 30.0
@@ -34,6 +35,7 @@ def test_connection_string_accepts_a_span(connection_string: str) -> None:
     # No offline storage: a rejected span must fail here, not be retried later unseen.
     exporter = AzureMonitorTraceExporter(
         connection_string=connection_string,
+        credential=telemetry_credential(Settings.from_env(os.environ)),
         disable_offline_storage=True,
         tracer_provider=provider,
     )
@@ -66,7 +68,11 @@ def test_app_exports_request_telemetry(
     # The distro samples at most 5 traces a second by default, which would drop requests at
     # random here; this standard OpenTelemetry setting keeps every one.
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
-    settings = Settings(service_name=SERVICE, appinsights_connection_string=connection_string)
+    settings = Settings(
+        service_name=SERVICE,
+        appinsights_connection_string=connection_string,
+        telemetry_entra_auth=Settings.from_env(os.environ).telemetry_entra_auth,
+    )
     assert configure_telemetry(settings)
 
     with serving(create_app(settings)) as base_url:

@@ -105,3 +105,24 @@ def test_an_unreadable_secret_file_is_a_configuration_error_naming_the_path(tmp_
     unreadable.mkdir()
     with pytest.raises(ConfigError, match=f"{unreadable}.*cannot be read"):
         Settings.from_env({"APPLICATIONINSIGHTS_CONNECTION_STRING_FILE": str(unreadable)})
+
+
+def test_telemetry_signs_in_with_entra_id_only_when_asked() -> None:
+    assert Settings.from_env({}).telemetry_entra_auth is False
+    assert Settings.from_env({"TELEMETRY_AUTHENTICATION": "key"}).telemetry_entra_auth is False
+    assert Settings.from_env({"TELEMETRY_AUTHENTICATION": "Entra"}).telemetry_entra_auth is True
+    with pytest.raises(ConfigError, match="TELEMETRY_AUTHENTICATION must be 'key' or 'entra'"):
+        Settings.from_env({"TELEMETRY_AUTHENTICATION": "aad"})
+
+
+def test_an_unreadable_workload_identity_token_stops_the_start(tmp_path: Path) -> None:
+    token = tmp_path / "azure-identity-token"
+    token.write_text("eyJ")
+    environ = {"TELEMETRY_AUTHENTICATION": "entra", "AZURE_FEDERATED_TOKEN_FILE": str(token)}
+    assert Settings.from_env(environ).telemetry_entra_auth is True
+    missing = {**environ, "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "absent")}
+    with pytest.raises(ConfigError, match=r"AZURE_FEDERATED_TOKEN_FILE '.*absent' cannot be read"):
+        Settings.from_env(missing)
+    # Keys never read the token, whatever the pod carries.
+    keys = {**missing, "TELEMETRY_AUTHENTICATION": "key"}
+    assert Settings.from_env(keys).telemetry_entra_auth is False

@@ -1,0 +1,134 @@
+"""The two repositories the stack keeps for every service: the pipeline templates they all extend, at a release
+ref the stack moves deliberately, and the starter new service repositories are forked from.
+
+The templates repository's files are the stack's (rendered from this checkout, reviewed in its pull requests); its
+`main` carries branch policies, so nobody changes a template there without review, and the stack's own pushes need
+"Bypass policies when pushing" as for the service repositories. `refs/heads/release` is what every service pipeline
+reads: a `GitRepositoryBranch` from `main`, replaced (deleted, then created at the head of `main`) exactly when the
+`templatesRelease` setting changes, through Pulumi's `replacement_trigger`; the provider forces a new branch on any
+change of `ref_branch` anyway (terraform-provider-azuredevops `resource_git_repository_branch.go`, ForceNew).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuredevops as azuredevops
+
+from components import naming
+from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
+from components.devops.pipelines import Authorization, PipelineDefinition, ServicePipelines, ServicePipelinesArgs
+from components.devops.repository import MAIN_BRANCH, after, commit_files
+from components.service_files.layout import TEMPLATES_RELEASE_REF, TEMPLATES_VALIDATION_PIPELINE
+
+RELEASE_BRANCH = TEMPLATES_RELEASE_REF.removeprefix("refs/heads/")
+
+
+@dataclass(frozen=True)
+class PlatformRepositoriesArgs:
+    project_id: pulumi.Input[str]
+    templates: Mapping[str, pulumi.Input[str]]
+    starter: Mapping[str, str]
+    # Changing it moves `release` to the newest templates: the one way a template change reaches the services.
+    templates_release: str
+    reviewer_count: int
+    # The validation build's queue, when the pipelines run on a pool of the project's own.
+    agent_queue: Sequence[Authorization]
+    protect: bool = False
+
+
+class PlatformRepositories(pulumi.ComponentResource):
+    # The starter's ID once its files are in: a fork copies what the parent holds at that moment.
+    starter_repository_id: pulumi.Output[str]
+    templates_repository_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformRepositoriesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:devops:PlatformRepositories", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=args.protect)
+        templates = azuredevops.Git(
+            f"{name}-templates",
+            project_id=args.project_id,
+            name=naming.TEMPLATES_REPOSITORY,
+            default_branch=MAIN_BRANCH,
+            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
+            opts=keep,
+        )
+        template_commits = commit_files(f"{name}-templates", templates.id, args.templates, self)
+        templates_id = after(templates.id, template_commits)
+        azuredevops.GitRepositoryBranch(
+            f"{name}-templates-release",
+            repository_id=templates_id,
+            name=RELEASE_BRANCH,
+            ref_branch=MAIN_BRANCH.removeprefix("refs/heads/"),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                replacement_trigger=args.templates_release,
+                # Two branches of one name cannot exist at once: the old ref goes first.
+                delete_before_replace=True,
+            ),
+        )
+        validation = ServicePipelines(
+            f"{name}-templates-pipelines",
+            ServicePipelinesArgs(
+                project_id=args.project_id,
+                repository_id=templates_id,
+                definitions={
+                    "pr": PipelineDefinition(
+                        f"{naming.TEMPLATES_REPOSITORY}-validation",
+                        TEMPLATES_VALIDATION_PIPELINE,
+                        ci_trigger=False,
+                        authorizations=args.agent_queue,
+                    )
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        BranchPolicies(
+            f"{name}-templates-policies",
+            BranchPoliciesArgs(
+                project_id=args.project_id,
+                repository_id=templates_id,
+                pr_definition_id=validation.definition_ids["pr"],
+                reviewer_count=args.reviewer_count,
+                build_name="Templates: render the manifests of a sample service",
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Every service pipeline reads the templates through a repository resource: open to the project's pipelines
+        # (no `pipeline_id`, resource_pipeline_authorization.go), the templates are what they are meant to run.
+        azuredevops.PipelineAuthorization(
+            f"{name}-templates-authorization",
+            project_id=args.project_id,
+            resource_id=templates.id,
+            type="repository",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        starter = azuredevops.Git(
+            f"{name}-starter",
+            project_id=args.project_id,
+            name=naming.STARTER_REPOSITORY,
+            default_branch=MAIN_BRANCH,
+            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
+            opts=keep,
+        )
+        # The Clean initialization's README is replaced by the starter's own.
+        starter_commits = commit_files(f"{name}-starter", starter.id, args.starter, self)
+        self.starter_repository_id = after(starter.id, starter_commits)
+        # No pipeline runs in the starter; a change to it still goes through review.
+        BranchPolicies(
+            f"{name}-starter-policies",
+            BranchPoliciesArgs(
+                project_id=args.project_id,
+                repository_id=self.starter_repository_id,
+                pr_definition_id=None,
+                reviewer_count=args.reviewer_count,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.templates_repository_id = templates_id
+        self.register_outputs(
+            {"starterRepositoryId": self.starter_repository_id, "templatesRepositoryId": self.templates_repository_id}
+        )

@@ -1,0 +1,403 @@
+"""The Kubernetes manifests of one service in one cluster, from the parameters its entry pipeline passes.
+
+Shipped in the pipeline templates repository and run by CI's `Manifests` job with the agent's `python3`, so it uses
+the standard library only (agent images need not carry PyYAML). Output: a YAML stream in block style, the format
+KubernetesManifest@1 substitutes images in. The same module renders the manifests the stack's tests validate
+(tests/test_platform_templates.py), so what is checked offline is what the pipeline deploys.
+
+    SERVICE_MANIFEST='{"name": "orders", ...}' python3 manifests/render.py --stage staging \
+        --registry crcontosoprodnonprod.azurecr.io --connection-string "..." --output staging.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from typing import Any
+
+# The UID/GID the container runs as; above 10000 so it maps to no user of the node (checkov CKV_K8S_40).
+RUN_AS_ID = 10001
+# A tag CI never pushes (CI tags images with the numeric build ID): applied outside the pipeline, the manifest fails
+# to pull instead of running some other image. KubernetesManifest replaces the reference whose name equals its
+# `containers` entry with `<repository>@<digest>`.
+UNPINNED_IMAGE_TAG = "set-by-pipeline"
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The AKS application routing add-on (managed NGINX): its controllers run in this namespace, its default controller
+# serves this class publicly, and the stack adds an internal-load-balancer controller of its own class
+# (learn.microsoft.com/azure/aks/app-routing, app-routing-nginx-configuration).
+INGRESS_NAMESPACE = "app-routing-system"
+PUBLIC_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
+INTERNAL_INGRESS_CLASS = "nginx-internal"
+# The add-on reads a Key Vault certificate named by this annotation into the Ingress's TLS secret `keyvault-<name>`.
+TLS_CERTIFICATE_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
+# AKS workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
+# pods with this label, taking the client ID from their service account's annotation
+# (learn.microsoft.com/azure/aks/workload-identity-overview, "Service account labels and annotations").
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+STAGES = ("staging", "production")
+
+
+def manifests(service: dict[str, Any], stage: str, registry: str, connection_string: str) -> list[dict[str, Any]]:
+    """Every object CD applies for `service` in the `stage` cluster, whose images come from `registry`."""
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} must be one of {STAGES}")
+    name, port = str(service["name"]), int(service["port"])
+    selector = {"app.kubernetes.io/name": name}
+    labels = {**selector, "app.kubernetes.io/part-of": "aks-estate"}
+
+    def metadata(resource_name: str, **extra: Any) -> dict[str, Any]:
+        return {"name": resource_name, "namespace": name, "labels": labels, **extra}
+
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": metadata(name, annotations={CLIENT_ID_ANNOTATION: service["telemetryClientIds"][stage]}),
+            # The service never calls the Kubernetes API; the workload identity token is projected separately.
+            "automountServiceAccountToken": False,
+        },
+        _deployment(service, registry, connection_string, metadata, selector=selector, labels=labels),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": metadata(name),
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector,
+                "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
+            },
+        },
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(name),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": int(service["replicas"]),
+                "maxReplicas": int(service["maxReplicas"]),
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": metadata(name),
+            # One pod at a time at any scale the HPA reaches, never a budget that blocks node drains (upgrades).
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+        },
+        *_baseline_policies(name, port, metadata, selector),
+        *_traffic_in(service, metadata, selector),
+        *_traffic_between_services(service, metadata, selector),
+    ]
+
+
+def _deployment(
+    service: dict[str, Any],
+    registry: str,
+    connection_string: str,
+    metadata: Any,
+    *,
+    selector: dict[str, str],
+    labels: dict[str, str],
+) -> dict[str, Any]:
+    name, port = str(service["name"]), int(service["port"])
+    non_root = {"runAsNonRoot": True, "runAsUser": RUN_AS_ID, "runAsGroup": RUN_AS_ID}
+    runtime_default_seccomp = {"seccompProfile": {"type": "RuntimeDefault"}}
+    resources = service["resources"]
+    container = {
+        "name": name,
+        "image": f"{registry}/{name}:{UNPINNED_IMAGE_TAG}",
+        # With a digest reference `Always` costs only a manifest check, and the kubelet re-checks pull access.
+        "imagePullPolicy": "Always",
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "env": [
+            {"name": "SERVICE_NAME", "value": name},
+            {"name": "PORT", "value": str(port)},
+            # Not a credential: ingestion authenticates with the pod's workload identity (Application Insights
+            # refuses keys in prod), and the string only says where to send.
+            {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": connection_string},
+            {"name": "TELEMETRY_AUTHENTICATION", "value": "entra"},
+        ],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "initialDelaySeconds": 5,
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        "resources": {
+            "requests": {"cpu": resources["cpuRequest"], "memory": resources["memoryRequest"]},
+            "limits": {"cpu": resources["cpuLimit"], "memory": resources["memoryLimit"]},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            **non_root,
+            "capabilities": {"drop": ["ALL"]},
+            **runtime_default_seccomp,
+        },
+        # The root filesystem is read-only; Python and its libraries still want a scratch directory.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(
+            name,
+            annotations={
+                # The value is `ID=reason`, split at '=' by checkov: the reason must not contain one.
+                "checkov.io/skip1": (
+                    "CKV_K8S_43=The Azure Pipelines CD deploy pins this image to the digest CI pushed; "
+                    "the digest does not exist before CI has pushed the image"
+                ),
+            },
+        ),
+        "spec": {
+            # No `replicas`: the HorizontalPodAutoscaler owns the count; re-applying one would undo its scaling.
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": {**labels, WORKLOAD_IDENTITY_LABEL: "true"}},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": False,
+                    # The kubelet hands projected token files to the pod's user when every container runs as the same
+                    # one (kubernetes pkg/volume/projected/projected.go, collectData: mode 0600 and owner fsUser for a
+                    # serviceAccountToken source), and group-owns other volume files by fsGroup (pkg/volume/
+                    # volume_linux.go, SetVolumeOwnership): both readable by the non-root process.
+                    "securityContext": {**non_root, "fsGroup": RUN_AS_ID, **runtime_default_seccomp},
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector},
+                        }
+                    ],
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def _baseline_policies(name: str, port: int, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Deny everything, then admit the namespace's own pods, DNS, and HTTPS out to public addresses (telemetry and
+    Entra ID token exchange)."""
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-ingress"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": port}]}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata("allow-dns-egress"),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-telemetry-egress"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+                        "ports": [{"protocol": "TCP", "port": 443}],
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def _namespace_pods(namespace: str) -> dict[str, Any]:
+    """Pods of a service in its own namespace: the namespace by its immutable name label, the pods by their name."""
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": namespace}},
+    }
+
+
+def _traffic_in(service: dict[str, Any], metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    expose, host, certificate = service.get("expose"), service.get("host"), service.get("tlsCertificateUri")
+    if not expose:
+        return []
+    name, port = str(service["name"]), int(service["port"])
+    rule: dict[str, Any] = {
+        "http": {
+            "paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"name": "http"}}}}
+            ]
+        }
+    }
+    annotations = {"annotations": {TLS_CERTIFICATE_ANNOTATION: certificate}} if certificate else {}
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": metadata(name, **annotations),
+            "spec": {
+                "ingressClassName": PUBLIC_INGRESS_CLASS if expose == "public" else INTERNAL_INGRESS_CLASS,
+                **({"tls": [{"hosts": [host], "secretName": f"keyvault-{name}"}]} if certificate else {}),
+                "rules": [{**({"host": host} if host else {}), **rule}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-ingress-controller"),
+            "spec": {
+                # The controllers of both classes run in the add-on's namespace; nothing else outside may come in.
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}}}
+                        ],
+                        "ports": [{"protocol": "TCP", "port": port}],
+                    }
+                ],
+            },
+        },
+    ]
+
+
+def _traffic_between_services(service: dict[str, Any], metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    """Both ends of every declared call: the callee admits exactly the caller's pods, the caller may reach exactly
+    the callee's pods on its port; every other path stays closed by `default-deny`."""
+    name, port = str(service["name"]), int(service["port"])
+    admitted = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-from-{caller}"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_namespace_pods(caller)], "ports": [{"protocol": "TCP", "port": port}]}],
+            },
+        }
+        for caller in service.get("callers", [])
+    ]
+    reaching = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(f"{name}-allow-egress-to-{call['service']}"),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [_namespace_pods(call["service"])], "ports": [{"protocol": "TCP", "port": call["port"]}]}
+                ],
+            },
+        }
+        for call in service.get("calls", [])
+    ]
+    return [*admitted, *reaching]
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    # A JSON string is a YAML double-quoted scalar: every value keeps its type and no string reads as a number.
+    return json.dumps(str(value))
+
+
+def _key(key: str) -> str:
+    return key if _PLAIN_KEY.match(key) else json.dumps(key)
+
+
+def _yaml(node: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append(f"{pad}{_key(key)}:")
+                lines.extend(_yaml(value, indent + 2))
+            else:
+                empty = "{}" if isinstance(value, dict) else "[]"
+                lines.append(f"{pad}{_key(key)}: {empty if isinstance(value, (dict, list)) else _scalar(value)}")
+    else:
+        for item in node:
+            if isinstance(item, (dict, list)) and item:
+                nested = _yaml(item, indent + 2)
+                lines.append(f"{pad}- {nested[0].lstrip()}")
+                lines.extend(nested[1:])
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+    return lines
+
+
+def document_stream(objects: list[dict[str, Any]]) -> str:
+    """The objects as one YAML stream in block style, which KubernetesManifest@1 needs: it pins the image by
+    rewriting the line that starts with `image:` (azure-pipelines-tasks, kubernetes-common manifest-utilities)."""
+    return "".join("---\n" + "\n".join(_yaml(item, 0)) + "\n" for item in objects)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.add_argument("--registry", required=True, help="the login server the stage's cluster pulls from")
+    parser.add_argument("--connection-string", required=True, help="the Application Insights connection string")
+    parser.add_argument("--output", required=True)
+    arguments = parser.parse_args(argv)
+    service = json.loads(os.environ["SERVICE_MANIFEST"])
+    text = document_stream(manifests(service, arguments.stage, arguments.registry, arguments.connection_string))
+    with open(arguments.output, "w", encoding="utf-8") as output:
+        output.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
