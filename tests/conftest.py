@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests import validators
+from tests.helpers import run_bootstrap
 from tools import capture
 
 
@@ -26,6 +27,12 @@ def dev() -> capture.Capture:
 @pytest.fixture(scope="session")
 def prod() -> capture.Capture:
     return capture.run_stack_file("prod")
+
+
+@pytest.fixture(scope="session")
+def boot() -> capture.Capture:
+    """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
+    return run_bootstrap()
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

@@ -9,12 +9,11 @@ captures' own DevOps resources are covered by the all-pass test.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,15 @@ import grpc  # type: ignore[import-untyped]
 import pytest
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import EnforcementLevel, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from components import naming
 from policy import offline
-from policy.rules import POLICIES, clusters, devops, identity, monitoring, registries, vault
-from policy.rules.common import RESOURCE_GROUP
+from policy.rules import AREAS, EXEMPTIONS, POLICIES, clusters, devops, identity, monitoring, registries, sources, vault
+from policy.rules.common import RESOURCE_GROUP, About, Exemption, exempting, missing_metadata, resource_rule
+from tests import validators
+from tests.helpers import Change, drop, inputs, pick, put, replaced
 from tests.test_bootstrap_policy import BROKEN_RULES as BOOTSTRAP_BROKEN_RULES
 from tools.capture import Capture, Registration
 
@@ -37,8 +38,6 @@ POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 BY_NAME = {policy.name: policy for policy in POLICIES}
 STACK_POLICIES = [policy for policy in POLICIES if isinstance(policy, StackValidationPolicy)]
 RESOURCE_POLICIES = [policy for policy in POLICIES if policy not in STACK_POLICIES]
-Change = Callable[[Registration], Registration]
-Mutation = Callable[[dict[str, Any]], None]
 
 # checkov 3.3.30's checks on azurerm_kubernetes_cluster, azurerm_container_registry, azurerm_key_vault and
 # azurerm_key_vault_secret (plus their graph checks): each is enforced by a rule or listed in EXCEPTIONS.md.
@@ -133,59 +132,12 @@ def estates(dev: Capture, prod: Capture) -> dict[str, list[Registration]]:
     return {capture.stack: [*capture.resources, *_synthetic(capture.stack)] for capture in (dev, prod)}
 
 
-def _pick(estate: list[Registration], token: str, named: str) -> Registration:
-    matches = [r for r in estate if r.type == token and named in r.name]
-    assert len(matches) == 1, f"expected one {token} named *{named}*, found {[r.name for r in matches]}"
-    return matches[0]
-
-
 def _resource_violations(*registrations: Registration) -> list[offline.Violation]:
     """What the resource policies report on `registrations` alone (stack policies need the whole estate)."""
     return offline.evaluate(RESOURCE_POLICIES, registrations)
 
 
 # --- changes that break one thing ------------------------------------------------------------------------------------
-
-
-def _walk(inputs: dict[str, Any], path: str) -> tuple[Any, str | int]:
-    *parents, last = path.split(".")
-    node: Any = inputs
-    for key in parents:
-        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-    return node, int(last) if isinstance(node, list) else last
-
-
-def put(path: str, value: Any) -> Mutation:
-    def mutate(inputs: dict[str, Any]) -> None:
-        node, key = _walk(inputs, path)
-        node[key] = value
-
-    return mutate
-
-
-def drop(path: str) -> Mutation:
-    """Remove the value at `path`; nothing to remove is fine (the dev twin of a prod resource may lack it)."""
-
-    def mutate(inputs: dict[str, Any]) -> None:
-        node, key = _walk(inputs, path)
-        if isinstance(node, dict):
-            node.pop(key, None)
-        else:
-            del node[key]
-
-    return mutate
-
-
-def inputs(*mutations: Mutation) -> Change:
-    """A copy of the registration with deep-copied inputs, changed by `mutations`."""
-
-    def change(registration: Registration) -> Registration:
-        changed = copy.deepcopy(registration.inputs)
-        for mutation in mutations:
-            mutation(changed)
-        return dataclasses.replace(registration, inputs=changed)
-
-    return change
 
 
 def _type_of(urn: str) -> str:
@@ -219,7 +171,7 @@ CLUSTER, REGISTRY, VAULT = clusters.CLUSTER, registries.REGISTRY, vault.VAULT
 PRODUCTION_CLUSTER = "cluster-production-aks"
 AGENT_POOL, PRODUCTION_USER_POOL = clusters.AGENT_POOL, "cluster-production-pool-user"
 PROD_REGISTRY = "registry-prod-registry"
-OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+OWNER = identity.OWNER
 
 BREAKS = (
     Break("aks-azure-monitor-logging", CLUSTER, PRODUCTION_CLUSTER, inputs(drop("addonProfiles.omsagent")), "no oms"),
@@ -600,10 +552,10 @@ def _break_id(case: Break) -> str:
 
 def _apply(case: Break, estate: list[Registration]) -> tuple[Registration, list[offline.Violation]]:
     """Break the case's resource in `estate`; the violations of the case's kind of policy (resource or stack)."""
-    target = _pick(estate, case.token, case.named)
+    target = pick(estate, case.token, case.named)
     broken = case.change(target)
     if BY_NAME[case.policy] in STACK_POLICIES:
-        return target, offline.evaluate(STACK_POLICIES, [broken if r.urn == target.urn else r for r in estate])
+        return target, offline.evaluate(STACK_POLICIES, replaced(estate, broken))
     return target, _resource_violations(broken)
 
 
@@ -644,29 +596,117 @@ def test_every_rule_has_a_broken_case() -> None:
     assert sorted(BY_NAME) == sorted({case.policy for case in BREAKS} | BOOTSTRAP_BROKEN_RULES)
 
 
-def test_rules_have_unique_names_and_state_their_source() -> None:
+def test_rules_have_unique_names() -> None:
     assert len(BY_NAME) == len(POLICIES)
+
+
+def test_every_rule_states_its_source_severity_and_remediation() -> None:
+    lacking = {policy.name: missing_metadata(policy) for policy in POLICIES if missing_metadata(policy)}
+    assert lacking == {}, "rules without their metadata (policy/rules/common.py About): " + "; ".join(
+        f"{name} lacks {', '.join(missing)}" for name, missing in lacking.items()
+    )
+    assert {policy.framework.name for policy in POLICIES} == {sources.CHECKOV, sources.ARCHITECTURE}
     for policy in POLICIES:
-        assert re.match(r"(checkov CKV2?_[A-Z]+_\d+|architecture)\b", policy.description), policy.name
+        if policy.framework.name == sources.ARCHITECTURE:
+            assert policy.framework.reference.startswith("https://learn.microsoft.com/azure/"), policy.name
+        assert policy.url.startswith("https://"), policy.name
+
+
+def test_a_rule_in_the_old_format_is_named_with_what_it_lacks() -> None:
+    """A rule written without `About` (helpers' new modules at merge) fails the test above, saying what is missing."""
+    bare = resource_rule("bare", "A rule without metadata.", clusters.CLUSTER, lambda _props: ())
+    assert missing_metadata(bare) == [
+        "its source: framework=sources.checkov(...) or sources.architecture(...)",
+        "severity=Severity.<LEVEL> (policy/README.md says which)",
+        "remediation: what to change, and where in this repository",
+    ]
+    half = resource_rule(
+        "half",
+        "A rule without a reference.",
+        clusters.CLUSTER,
+        lambda _props: (),
+        About(sources.architecture("", "no document"), Severity.LOW, "Fix it."),
+    )
+    assert missing_metadata(half) == ["a framework with a reference (checkov ID or document URL) and a specification"]
+
+
+def _checkov_ids() -> set[str]:
+    return {
+        check_id
+        for policy in POLICIES
+        if policy.framework.name == sources.CHECKOV
+        for check_id in policy.framework.reference.split(", ")
+    }
 
 
 def test_every_checkov_check_is_enforced_or_excepted() -> None:
-    descriptions = " ".join(policy.description for policy in POLICIES)
     exceptions = (POLICY_DIR / "EXCEPTIONS.md").read_text()
-    missing = [check for check in CHECKOV_CHECKS if not re.search(rf"\b{check}\b", descriptions + exceptions)]
-    assert missing == []
+    enforced = _checkov_ids()
+    excepted = {check for check in CHECKOV_CHECKS if re.search(rf"\b{check}\b", exceptions)}
+    assert [check for check in CHECKOV_CHECKS if check not in enforced | excepted] == []
 
 
-def test_readme_lists_every_rule() -> None:
+def _checkov_package() -> Path:
+    lib = validators.validators_bin().parent / "lib"
+    (package,) = lib.glob("python3*/site-packages/checkov")
+    return package
+
+
+def checkov_mismatches(table: dict[str, tuple[str, str]], package: Path, version: str) -> list[str]:
+    """Where `table` disagrees with the checkov installed at `package`: another version, file, ID or title."""
+    found = [] if version == sources.CHECKOV_VERSION else [f"the table is for checkov {sources.CHECKOV_VERSION}"]
+    for check_id, (title, path) in table.items():
+        source = package / "terraform" / "checks" / path
+        text = source.read_text() if source.is_file() else ""
+        if not re.search(rf"[\"']{check_id}[\"']", text) or title not in text:
+            found.append(f"{check_id}: {path} does not define {title!r}")
+    return found
+
+
+def test_the_checkov_sources_are_the_installed_checkovs() -> None:
+    package = _checkov_package()
+    (dist,) = package.parent.glob("checkov-*.dist-info")
+    version = dist.name.removeprefix("checkov-").removesuffix(".dist-info")
+    assert checkov_mismatches(sources.CHECKOV_CHECKS, package, version) == []
+    # Planted: a wrong title, a file that is not the check's, another release.
+    title, path = sources.CHECKOV_CHECKS["CKV_AZURE_5"]
+    dashboard = "Ensure Kubernetes Dashboard is disabled"
+    planted = {"CKV_AZURE_5": (title + " (not really)", path), "CKV_AZURE_8": (dashboard, path)}
+    assert len(checkov_mismatches(planted, package, "3.0.0")) == 3
+
+
+def _readme_row(policy: Any) -> tuple[str, str]:
+    """How policy/README.md's table states a rule's source and severity."""
+    framework = policy.framework
+    source = (
+        f"checkov {framework.reference}"
+        if framework.name == sources.CHECKOV
+        else f"[architecture]({framework.reference})"
+    )
+    return source, policy.severity.value
+
+
+def readme_disagreements(readme: str) -> list[str]:
+    """Rules the README's table leaves out, or lists with another source or severity than the rule's metadata."""
+    table = re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+) \| ([a-z]+) \|", readme, re.MULTILINE)
+    rows = {name: (source.strip(), severity) for name, source, severity in table}
+    return [policy.name for policy in POLICIES if rows.get(policy.name) != _readme_row(policy)]
+
+
+def test_readme_lists_every_rule_with_its_source_and_severity() -> None:
     readme = (POLICY_DIR / "README.md").read_text()
-    assert [name for name in BY_NAME if f"`{name}`" not in readme] == []
+    assert readme_disagreements(readme) == []
+    planted = readme.replace(
+        "| `aks-rbac` | checkov CKV_AZURE_5 | high |", "| `aks-rbac` | checkov CKV_AZURE_5 | low |"
+    )
+    assert readme_disagreements(planted) == ["aks-rbac"]
 
 
 def test_a_value_known_only_after_the_update_is_not_a_violation(estates: dict[str, list[Registration]]) -> None:
-    authorization = _pick(estates["prod"], devops.PIPELINE_AUTHORIZATION, "policy-test-pipeline-authorization")
+    authorization = pick(estates["prod"], devops.PIPELINE_AUTHORIZATION, "policy-test-pipeline-authorization")
     assert _resource_violations(inputs(put("pipelineId", UNKNOWN_NUMBER_VALUE))(authorization)) == []
     # A rule that must read the unknown value is reported as undecided, as pulumi-policy does during preview.
-    cluster = _pick(estates["prod"], CLUSTER, PRODUCTION_CLUSTER)
+    cluster = pick(estates["prod"], CLUSTER, PRODUCTION_CLUSTER)
     undecided = _resource_violations(inputs(put("sku.tier", UNKNOWN_STRING_VALUE))(cluster))
     assert [(v.policy, v.unknown) for v in undecided] == [("aks-paid-tier", True)]
 
@@ -719,6 +759,18 @@ def test_the_cli_loads_every_rule_as_mandatory(analyzer: Any) -> None:
     assert [policy.name for policy in info.policies] == list(BY_NAME)
     mandatory = analyzer_pb2.EnforcementLevel.Value(EnforcementLevel.MANDATORY.name)
     assert {policy.enforcementLevel for policy in info.policies} == {mandatory}
+    # The metadata the CLI shows beside each rule is the rule's own, as it reached the engine.
+    served = {p.name: (p.framework.name, p.framework.reference, p.severity, p.remediation_steps) for p in info.policies}
+    severity = analyzer_pb2.PolicySeverity.Value
+    assert served == {
+        p.name: (
+            p.framework.name,
+            p.framework.reference,
+            severity(f"POLICY_SEVERITY_{p.severity.name}"),
+            p.remediation_steps,
+        )
+        for p in POLICIES
+    }
 
 
 def _analyze_stack(analyzer: Any, estate: list[Registration]) -> list[str]:
@@ -741,12 +793,12 @@ def _analyze_stack(analyzer: Any, estate: list[Registration]) -> list[str]:
 def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[str, list[Registration]]) -> None:
     estate = estates["prod"]
     assert _analyze_stack(analyzer, estate) == []
-    diagnostics = _pick(estate, monitoring.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
+    diagnostics = pick(estate, monitoring.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
     unwired = [without_dependency_on(VAULT)(r) if r is diagnostics else r for r in estate]
     offline_stack = sorted(v.policy for v in offline.evaluate(STACK_POLICIES, unwired))
     assert _analyze_stack(analyzer, unwired) == offline_stack == ["diagnostics-on-monitored-resources"]
 
-    cluster = inputs(put("disableLocalAccounts", False), put("sku.tier", "Free"))(_pick(estate, CLUSTER, "production"))
+    cluster = inputs(put("disableLocalAccounts", False), put("sku.tier", "Free"))(pick(estate, CLUSTER, "production"))
     response = analyzer.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type=cluster.type, properties=_struct(cluster.inputs), urn=cluster.urn, name=cluster.name
@@ -757,10 +809,75 @@ def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[st
     assert served == offline_resource == ["aks-local-accounts-disabled", "aks-paid-tier"]
 
 
+def exemption_problems(exemptions: tuple[Exemption, ...]) -> list[str]:
+    """Exemptions that name no rule of the pack, or do not say what they exempt and why in a sentence."""
+    return [
+        f"{exemption.policy}: {problem}"
+        for exemption in exemptions
+        for problem, broken in (
+            ("names no rule of the pack", exemption.policy not in BY_NAME),
+            ("does not say what is exempt", len(exemption.exempt.split()) < 2),
+            ("does not say why, in words", len(exemption.reason.split()) < 8),
+        )
+        if broken
+    ]
+
+
 def test_every_exemption_names_a_rule_and_states_its_reason() -> None:
-    names = {policy.name for policy in POLICIES}
-    for exemption in registries.EXEMPTIONS:
-        assert exemption.policy in names, exemption
-        assert len(exemption.reason.split()) >= 5, f"{exemption.policy}: say why, in words"
+    assert EXEMPTIONS
+    assert exemption_problems(EXEMPTIONS) == []
+    planted = dataclasses.replace(EXEMPTIONS[0], reason="cheaper")
+    assert exemption_problems((planted,)) == [f"{planted.policy}: does not say why, in words"]
     # The pack cannot import the program: the tag it reads is the one the estate writes.
     assert registries.REGISTRY_ROLE_TAG == naming.REGISTRY_ROLE_TAG
+
+
+def _renamed(registration: Registration) -> Registration:
+    """The same resource under another logical name (its URN's last part too)."""
+    name = f"renamed-{registration.name[::-1]}"
+    return dataclasses.replace(registration, name=name, urn=registration.urn.rsplit("::", 1)[0] + f"::{name}")
+
+
+def name_dependent(exemptions: tuple[Exemption, ...], estate: list[Registration]) -> list[str]:
+    """Exemptions that stop applying to a resource once it is renamed: they detect it by its name."""
+    found = []
+    for registration in estate:
+        subject, renamed = offline.resource_args(registration), offline.resource_args(_renamed(registration))
+        found += [
+            f"{exemption.policy} on {registration.name}"
+            for exemption in exemptions
+            if exemption.applies_to(subject) and not exemption.applies_to(renamed)
+        ]
+    return found
+
+
+def test_no_exemption_detects_a_resource_by_its_name(estates: dict[str, list[Registration]]) -> None:
+    for stack, estate in estates.items():
+        assert name_dependent(EXEMPTIONS, estate) == [], stack
+    by_suffix = Exemption(
+        "acr-prod-premium",
+        "the registry named *nonprod-registry",
+        "planted: a name, not a tag, decides which registry is exempt here",
+        lambda r: r.urn.endswith("nonprod-registry"),
+    )
+    assert name_dependent((by_suffix,), estates["prod"]) == ["acr-prod-premium on estate-registry-nonprod-registry"]
+
+
+UNEXEMPTED = {policy.name: policy for area in AREAS for policy in area.POLICIES}
+
+
+@pytest.mark.parametrize("exemption", EXEMPTIONS, ids=lambda e: f"{e.policy}[{e.exempt}]")
+def test_every_exemption_lets_through_what_the_rule_would_refuse(
+    estates: dict[str, list[Registration]], boot: Capture, exemption: Exemption
+) -> None:
+    """Without its exemption the rule fails what the estates or the bootstrap register: no exemption is dead."""
+    bare = UNEXEMPTED[exemption.policy]
+    exempted = exempting(bare, (exemption,))
+    applicable = [
+        estate
+        for estate in [*estates.values(), boot.resources]
+        if any(exemption.applies_to(offline.resource_args(r)) for r in estate)
+    ]
+    assert applicable, f"{exemption.policy}: exempts {exemption.exempt}, and nothing registered is one"
+    assert any(offline.evaluate([bare], estate) for estate in applicable), f"{exemption.policy}: exempts in vain"
+    assert [offline.evaluate([exempted], estate) for estate in applicable] == [[] for _ in applicable]

@@ -14,6 +14,7 @@ import pytest
 
 from policy import offline
 from policy.rules import POLICIES
+from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, pick
 from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id, _synthetic
 from tools import capture, offline_preview
 from tools.capture import Registration
@@ -43,10 +44,10 @@ def undecided(violations: list[offline.Violation]) -> set[str]:
 
 
 def test_the_preview_marks_computed_outputs_unknown(previews: dict[str, list[Registration]]) -> None:
-    (workspace,) = [r for r in previews["prod"] if r.type == "azure-native:operationalinsights:Workspace"]
+    workspace = pick(previews["prod"], WORKSPACE)
     assert workspace.id == ""
     assert workspace.outputs["customerId"] == capture.UNKNOWN
-    assignments = [r for r in previews["prod"] if r.type == "azure-native:authorization:RoleAssignment"]
+    assignments = [r for r in previews["prod"] if r.type == ROLE_ASSIGNMENT]
     assert any(r.inputs["scope"] == capture.UNKNOWN for r in assignments)
 
 
