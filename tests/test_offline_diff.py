@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import AGENT_POOL, CLUSTER
+from tests.helpers import AGENT_POOL, CLUSTER, put, stack_file_with
 from tools import capture, offline_diff
 from tools.capture import ROOT, Capture
 
@@ -22,11 +22,7 @@ def _inventory(result: Capture) -> list[dict[str, Any]]:
 
 
 def _prod_with(tmp_path: Path, edit: Any) -> Capture:
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    edit(document["config"])
-    path = tmp_path / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return capture.run_stack_file("prod", path)
+    return capture.run_stack_file("prod", stack_file_with(tmp_path, "prod", edit))
 
 
 def _bigger_production_nodes(config: dict[str, Any]) -> None:
@@ -72,14 +68,7 @@ def test_adding_a_service_only_creates(prod: Capture, tmp_path: Path) -> None:
 
 def _with(entry: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     changed = copy.deepcopy(entry)
-    target = changed["inputs"]
-    *parents, last = path.split(".")
-    for key in parents:
-        target = target[int(key)] if isinstance(target, list) else target[key]
-    if isinstance(target, list):
-        target[int(last)] = value
-    else:
-        target[last] = value
+    put(f"inputs.{path}", value)(changed)
     return changed
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from components.config import ConfigError
+from tests.helpers import GIT, GIT_FILE, stack_file_with
 from tools import capture, offline_preview
 from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
 from tools.mocks import EstateMocks
@@ -171,10 +171,6 @@ def test_the_firewall_step_is_listed_only_for_a_vault_that_denies_by_default(dev
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
 
 
-GIT = "azuredevops:index/git:Git"
-GIT_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
-
-
 def test_the_inventory_records_each_resources_lifecycle(two_runs: tuple[Path, Path], prod: Capture) -> None:
     entries = {e["urn"]: e for e in json.loads((two_runs[0] / "resources.json").read_text())}
     for registration in prod.resources:
@@ -248,14 +244,6 @@ def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) 
     assert offline_preview.service_of(api, frozenset({"orders", "orders-api", "api"})) == "orders-api"
 
 
-def _stack_file(tmp_path: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    change(document["config"])
-    path = tmp_path / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
-
-
 def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
     out = tmp_path / "out"
     result = _preview("--stack", stack, "--config-file", str(config_file), "--out", str(out))
@@ -301,7 +289,7 @@ def test_a_plaintext_token_in_the_stack_file_is_refused(tmp_path: Path) -> None:
     def plaintext(config: dict[str, Any]) -> None:
         config["azuredevops:personalAccessToken"] = "pat-value-1234"
 
-    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", plaintext))
+    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", plaintext))
     assert message.startswith("  azuredevops:personalAccessToken = [not shown]: must not sit in the stack file")
     assert "pat-value-1234" not in message
 
@@ -310,7 +298,7 @@ def test_one_plaintext_entry_among_secure_ci_secrets_is_refused(tmp_path: Path) 
     def mixed(config: dict[str, Any]) -> None:
         config["aks-estate:ciSecrets"] = {"one": {"secure": "v1:AAAA:x"}, "two": "secret-value-5678"}
 
-    message = _refused(tmp_path, "prod", _stack_file(tmp_path, "prod", mixed))
+    message = _refused(tmp_path, "prod", stack_file_with(tmp_path, "prod", mixed))
     assert message.startswith("  aks-estate:ciSecrets.two = [not shown]: must be set with `pulumi config set --secret")
     assert "secret-value-5678" not in message
     assert "ciSecrets.one" not in message
@@ -320,7 +308,7 @@ def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path) -> 
     def kube_system(config: dict[str, Any]) -> None:
         config["aks-estate:services"] = [{"name": "kube-system"}]
 
-    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", kube_system))
+    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", kube_system))
     assert message.startswith('  aks-estate:services[0].name = "kube-system": is a namespace Kubernetes or AKS owns')
     assert len(message.splitlines()) == 1
 
@@ -345,7 +333,7 @@ def test_the_engine_path_refuses_plaintext_secrets_itself(tmp_path: Path, monkey
             monitor, "prod", {**config, "azuredevops:personalAccessToken": "pat"}, secret_keys, ROOT / "__main__.py"
         )
     # The language host marks the whole map secret; the stack file in the working directory shows the plain entry.
-    mixed = _stack_file(
+    mixed = stack_file_with(
         tmp_path, "prod", lambda c: c.update({"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}, "b": "plain-value"}})
     )
     monkeypatch.chdir(mixed.parent)

@@ -6,11 +6,9 @@ import pytest
 
 from components.service_files.layout import KUBERNETES_MANIFEST_PATH
 from tests import validators
-from tests.helpers import CLUSTER, REGISTRY, VAULT, only
+from tests.helpers import CLUSTER, GIT_FILE, REGISTRY, VAULT, only
 from tools.capture import SECRET, Capture
 from tools.mocks import TENANT_ID
-
-REPOSITORY_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
 
 
 def test_operators_get_portal_links_credentials_commands_and_devops_entry_points(prod: Capture) -> None:
@@ -38,7 +36,7 @@ def test_operators_get_portal_links_credentials_commands_and_devops_entry_points
 def committed(prod: Capture) -> dict[str, str]:
     """Every pipeline and manifest file exactly as the stack commits it, keyed by repository and path."""
     files = {}
-    for commit in prod.of_type(REPOSITORY_FILE):
+    for commit in prod.of_type(GIT_FILE):
         path = commit.inputs["file"]
         if path.startswith("pipelines/") or path.startswith(f"{KUBERNETES_MANIFEST_PATH}/"):
             files[f"{commit.name}/{path}"] = commit.inputs["content"]
