@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from policy.offline import Registered
+
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -87,17 +89,9 @@ PREFIX_SECONDS: dict[str, float] = {
 UNKNOWN_SECONDS = 30.0
 
 
-class Resource(Protocol):
+class Resource(Registered, Protocol):
     """What the estimate reads from a registration; `tools.capture.Registration` and `Node` both fit."""
 
-    @property
-    def urn(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def custom(self) -> bool: ...
     @property
     def dependencies(self) -> Sequence[str]: ...
 

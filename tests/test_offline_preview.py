@@ -255,11 +255,15 @@ def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
     return "\n".join(lines[1:])
 
 
+def _refused_text(tmp_path: Path, stack: str, text: str) -> str:
+    """What the preview says refusing `text` as `Pulumi.<stack>.yaml`."""
+    config_file = tmp_path / f"Pulumi.{stack}.yaml"
+    config_file.write_text(text)
+    return _refused(tmp_path, stack, config_file)
+
+
 def test_a_stack_configured_as_another_environment_is_refused(tmp_path: Path) -> None:
-    prod_as_dev = (ROOT / "Pulumi.dev.yaml").read_text()
-    config_file = tmp_path / "Pulumi.prod.yaml"
-    config_file.write_text(prod_as_dev)
-    message = _refused(tmp_path, "prod", config_file)
+    message = _refused_text(tmp_path, "prod", (ROOT / "Pulumi.dev.yaml").read_text())
     assert message == (
         "  aks-estate:environment = \"dev\": must be \"prod\" in stack 'prod': a stack whose name contains 'prod' as "
         "a word builds that environment (stacks named otherwise may choose either)"
@@ -315,9 +319,7 @@ def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path) -> 
 
 def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path) -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text().replace('kubernetesVersion: "1.35"', "kubernetesVersion: 1.30", 1)
-    config_file = tmp_path / "Pulumi.dev.yaml"
-    config_file.write_text(text)
-    message = _refused(tmp_path, "dev", config_file)
+    message = _refused_text(tmp_path, "dev", text)
     assert message == (
         "  aks-estate:clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. "
         'kubernetesVersion: "1.30": unquoted, YAML reads a version as a number and drops its trailing zero'

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from .common import About, Exemption, Props, depends_on, lookup, resource_rule, stack_rule
+from .common import About, Exemption, Props, depends_on, lookup, must_be_true, resource_rule, stack_rule
 from .devops import APPROVALS, CHECK_APPROVAL, CHECK_BRANCH_CONTROL, ENVIRONMENT, _valid_approval, _valid_branch_control
 from .identity import OWNER, ROLE_ASSIGNING, ROLE_ASSIGNMENT, role_guid
 from .sources import LEAST_PRIVILEGE, architecture
@@ -106,8 +106,7 @@ def _storage_account(props: Props) -> Iterable[str]:
         yield "allowBlobPublicAccess must be false"
     if props.get("minimumTlsVersion") != "TLS1_2":
         yield f"minimumTlsVersion must be 'TLS1_2', got {props.get('minimumTlsVersion')!r}"
-    if props.get("enableHttpsTrafficOnly") is not True:
-        yield "enableHttpsTrafficOnly must be true"
+    yield from must_be_true(props, "enableHttpsTrafficOnly")
 
 
 def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:

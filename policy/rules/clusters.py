@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from .common import About, Props, enabled, entry, items, lookup, prod_only, resource_rule
+from .common import About, Props, enabled, entry, items, lookup, must_be_true, prod_only, resource_rule
 from .sources import architecture, checkov
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -58,15 +58,14 @@ def _aks_rbac(props: Props) -> Iterable[str]:
 
 
 def _aks_entra_azure_rbac(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "aadProfile.managed")):
-        yield "aadProfile.managed must be true (Microsoft Entra ID integration)"
-    if not enabled(lookup(props, "aadProfile.enableAzureRBAC")):
-        yield "aadProfile.enableAzureRBAC must be true (Kubernetes authorization through Azure role assignments)"
+    yield from must_be_true(props, "aadProfile.managed", note=" (Microsoft Entra ID integration)")
+    yield from must_be_true(
+        props, "aadProfile.enableAzureRBAC", note=" (Kubernetes authorization through Azure role assignments)"
+    )
 
 
 def _aks_local_accounts(props: Props) -> Iterable[str]:
-    if not enabled(props.get("disableLocalAccounts")):
-        yield "disableLocalAccounts must be true"
+    return must_be_true(props, "disableLocalAccounts")
 
 
 def _aks_azure_policy(props: Props) -> Iterable[str]:
@@ -139,15 +138,11 @@ def _aks_secret_rotation(props: Props) -> Iterable[str]:
 
 
 def _aks_workload_identity(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "oidcIssuerProfile.enabled")):
-        yield "oidcIssuerProfile.enabled must be true"
-    if not enabled(lookup(props, "securityProfile.workloadIdentity.enabled")):
-        yield "securityProfile.workloadIdentity.enabled must be true"
+    return must_be_true(props, "oidcIssuerProfile.enabled", "securityProfile.workloadIdentity.enabled")
 
 
 def _aks_defender(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "securityProfile.defender.securityMonitoring.enabled")):
-        yield "securityProfile.defender.securityMonitoring.enabled must be true (the Defender sensor)"
+    yield from must_be_true(props, "securityProfile.defender.securityMonitoring.enabled", note=" (the Defender sensor)")
     if not lookup(props, "securityProfile.defender.logAnalyticsWorkspaceResourceId"):
         yield "securityProfile.defender.logAnalyticsWorkspaceResourceId must name the workspace the sensor reports to"
 

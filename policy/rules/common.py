@@ -9,7 +9,7 @@ evaluated for real by `pulumi up`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,13 @@ def items(value: Any) -> list[Any]:
 def enabled(value: Any) -> bool:
     """A boolean setting that is on: `True` itself, not a truthy string or number."""
     return value is True
+
+
+def must_be_true(props: Props, *paths: str, note: str = "") -> Iterator[str]:
+    """ "<path> must be true<note>" for each dotted path whose value is not `True` itself."""
+    for path in paths:
+        if not enabled(lookup(props, path)):
+            yield f"{path} must be true{note}"
 
 
 def is_set(props: Props, key: str) -> bool:

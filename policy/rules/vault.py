@@ -7,15 +7,14 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from .common import About, Props, enabled, items, lookup, prod_only, resource_rule
+from .common import About, Props, items, lookup, must_be_true, prod_only, resource_rule
 from .sources import architecture, checkov
 
 VAULT = "azure-native:keyvault:Vault"
 
 
 def _kv_rbac(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "properties.enableRbacAuthorization")):
-        yield "properties.enableRbacAuthorization must be true (no access policies)"
+    return must_be_true(props, "properties.enableRbacAuthorization", note=" (no access policies)")
 
 
 def _kv_soft_delete(props: Props) -> Iterable[str]:
@@ -25,8 +24,7 @@ def _kv_soft_delete(props: Props) -> Iterable[str]:
 
 
 def _kv_purge_protection(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "properties.enablePurgeProtection")):
-        yield "properties.enablePurgeProtection must be true on prod"
+    return must_be_true(props, "properties.enablePurgeProtection", note=" on prod")
 
 
 def _kv_default_deny(props: Props) -> Iterable[str]:
