@@ -16,6 +16,7 @@ that do not wait on any cluster (the estimate would then be too short, and `pulu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import deque
@@ -115,13 +116,7 @@ class Node:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "custom": self.custom,
-            "dependencies": list(self.dependencies),
-        }
+        return {**dataclasses.asdict(self), "dependencies": list(self.dependencies)}
 
 
 def create_seconds(token: str) -> float:
