@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from components.alerts import _cluster_metrics
 from components.config_parts import Alerts as Thresholds
@@ -22,9 +19,10 @@ from tests.helpers import (
     only,
     put,
     replaced,
+    stack_file_with,
 )
 from tools import capture, cost_overview
-from tools.capture import ROOT, Capture, Registration
+from tools.capture import Capture, Registration
 
 RULES = (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT)
 BUDGET = "azure-native:consumption:Budget"
@@ -150,15 +148,13 @@ def test_thresholds_come_from_config() -> None:
 
 @pytest.fixture(scope="module")
 def customised(tmp_path_factory: pytest.TempPathFactory) -> Capture:
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["aks-estate:alerts"] = {
-        "emails": ["oncall@contoso.com"],
-        "webhookUrl": "https://hooks.contoso.com/alerts",
-        "nodeCpuPercent": 65,
-    }
-    document["config"]["aks-estate:budget"] = {"amount": 1234, "startDate": "2027-03-01"}
-    path: Path = tmp_path_factory.mktemp("alerts") / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
+    alerts = {"emails": ["oncall@contoso.com"], "webhookUrl": "https://hooks.contoso.com/alerts", "nodeCpuPercent": 65}
+    budget = {"amount": 1234, "startDate": "2027-03-01"}
+    path = stack_file_with(
+        tmp_path_factory.mktemp("alerts"),
+        "prod",
+        lambda config: config.update({"aks-estate:alerts": alerts, "aks-estate:budget": budget}),
+    )
     return capture.run_stack_file("prod", path)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.helpers import AGENT_POOL, CLUSTER, put, stack_file_with
 from tools import capture, offline_diff
@@ -148,10 +147,7 @@ def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod
     previous = tmp_path / "previous"
     previous.mkdir()
     (previous / "resources.json").write_text(json.dumps(_inventory(prod)))
-    config = tmp_path / "Pulumi.prod.yaml"
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    _bigger_production_nodes(document["config"])
-    config.write_text(yaml.safe_dump(document))
+    config = stack_file_with(tmp_path, "prod", _bigger_production_nodes)
     out = tmp_path / "out"
     result = _preview("--stack", "prod", "--config-file", str(config), "--out", str(out), "--previous", str(previous))
     assert result.returncode == 0, result.stderr

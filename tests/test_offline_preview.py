@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from components.config import ConfigError
-from tests.helpers import GIT, GIT_FILE, stack_file_with
+from tests.helpers import GIT, GIT_FILE, put, stack_file_with
 from tools import capture, offline_preview
 from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
 from tools.mocks import EstateMocks
@@ -31,11 +30,8 @@ def _preview(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def prod_with_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The prod stack plus a `secure:` value, as `pulumi config set --secret --path` writes it."""
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["aks-estate:ciSecrets"] = {SECRET_CONFIG: {"secure": "v1:AAAAAAAAAAAAAAAA:ciphertext"}}
-    path = tmp_path_factory.mktemp("config") / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    secrets = {SECRET_CONFIG: {"secure": "v1:AAAAAAAAAAAAAAAA:ciphertext"}}
+    return stack_file_with(tmp_path_factory.mktemp("config"), "prod", put("aks-estate:ciSecrets", secrets))
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +82,7 @@ def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path], prod
 
 
 def test_invalid_config_exits_2_with_one_clear_message_and_writes_nothing(tmp_path: Path) -> None:
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["aks-estate:namePrefix"] = "Bad_Prefix"
-    config_file = tmp_path / "Pulumi.dev.yaml"
-    config_file.write_text(yaml.safe_dump(document))
+    config_file = stack_file_with(tmp_path, "dev", put("aks-estate:namePrefix", "Bad_Prefix"))
     out = tmp_path / "out"
     result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(out))
     assert result.returncode == 2
