@@ -143,6 +143,7 @@ def _preview(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod: Capture, resized: Capture) -> None:
     previous = tmp_path / "previous"
     previous.mkdir()

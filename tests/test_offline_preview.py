@@ -164,6 +164,7 @@ def test_the_firewall_step_is_listed_only_for_a_vault_that_denies_by_default(dev
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
 
 
+@pytest.mark.slow
 def test_the_inventory_records_each_resources_lifecycle(two_runs: tuple[Path, Path], prod: Capture) -> None:
     entries = {e["urn"]: e for e in json.loads((two_runs[0] / "resources.json").read_text())}
     for registration in prod.resources:
@@ -199,6 +200,7 @@ def test_a_service_repository_outlives_the_stack_and_is_protected_in_prod(dev: C
         assert repository.protect is protected
 
 
+@pytest.mark.slow
 def test_the_summary_names_what_removing_a_service_deletes_and_keeps(two_runs: tuple[Path, Path]) -> None:
     summary = (two_runs[0] / "summary.md").read_text()
     section = summary.split("## Removing a service from config", 1)[1].split("## ", 1)[0]
