@@ -3,7 +3,8 @@
 The bootstrap is the estate's own control plane, so a few estate rules do not fit it by design: its identities need
 Reader and Contributor on the subscription (the estate creates its resource group), it serves both stacks (no
 environment tag), its vault has no Log Analytics to report to, and a pull request's prod preview cannot be
-branch-controlled. Those rules skip resources of the bootstrap project (`estate_only`); the rules below replace them.
+branch-controlled. Those rules exempt resources of the bootstrap project (`EXEMPTIONS`, one reason each); the rules
+below replace them.
 Storage and role-assigning rules apply to every stack: the estate registers neither today, and must not without them.
 """
 
