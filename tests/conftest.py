@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 import pytest
 
 from tests import validators
-from tests.helpers import run_bootstrap
+from tests.helpers import run_bootstrap, synthetic
 from tools import capture
 
 # Fixtures that cost seconds of their own (subprocess previews of the whole stack): the fast inner loop, which
@@ -51,6 +51,12 @@ def prod() -> capture.Capture:
 def boot() -> capture.Capture:
     """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
     return run_bootstrap()
+
+
+@pytest.fixture(scope="session")
+def estates(dev: capture.Capture, prod: capture.Capture) -> dict[str, list[capture.Registration]]:
+    """Both stacks' registrations plus the synthetic resources the policy rules cover (helpers.synthetic)."""
+    return {result.stack: [*result.resources, *synthetic(result.stack)] for result in (dev, prod)}
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

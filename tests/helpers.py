@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from policy.rules import devops, identity
 from tools import capture, offline_preview
 from tools.capture import Capture, Registration
 
@@ -119,6 +120,85 @@ def role_assignments(result: Capture) -> list[dict[str, Any]]:
 
 def role_id(role_guid: str) -> str:
     return f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+
+
+# --- synthetic resources for the policy tests ------------------------------------------------------------------------
+
+
+def synthetic(stack: str) -> list[Registration]:
+    """Resources the Azure side does not register but the policy rules cover: the DevOps side and a custom role.
+
+    Shaped like what components/devops registers, so the DevOps rules are pinned down whatever the DevOps components
+    look like today; the captures' own DevOps resources are covered by the all-pass test.
+    """
+    project = f"urn:pulumi:{stack}::aks-estate::"
+    created: dict[str, Registration] = {}
+
+    def add(token: str, name: str, inputs: dict[str, Any], *needs: str) -> None:
+        # Logical names are prefixed so they never collide with what the estate registers itself.
+        logical = f"policy-test-{name}"
+        dependencies = tuple(sorted(created[need].urn for need in needs))
+        created[name] = Registration(
+            f"{project}{token}::{logical}", logical, token, logical, None, True, False, dependencies, inputs
+        )
+
+    add("azuredevops:index/project:Project", "project", {"name": "aks-estate", "visibility": "private"})
+    ids = {"projectId": "project-guid"}
+    add(devops.GIT_REPOSITORY, "repo", {**ids, "name": "orders", "defaultBranch": "refs/heads/main"}, "project")
+    scope = {"repositoryId": "repo-guid", "repositoryRef": "refs/heads/main", "matchType": "Exact"}
+    add(
+        devops.BUILD_VALIDATION,
+        "build-validation",
+        {**ids, "enabled": True, "blocking": True, "settings": {"buildDefinitionId": 7, "scopes": [scope]}},
+        "project",
+        "repo",
+    )
+    add(
+        devops.MIN_REVIEWERS,
+        "min-reviewers",
+        {
+            **ids,
+            "enabled": True,
+            "blocking": True,
+            "settings": {"reviewerCount": 2, "submitterCanVote": False, "scopes": [scope]},
+        },
+        "project",
+        "repo",
+    )
+    for stage in ("staging", "production"):
+        add(devops.ENVIRONMENT, f"environment-{stage}", {**ids, "name": stage}, "project")
+    target = {**ids, "targetResourceId": "12", "targetResourceType": "environment"}
+    add(
+        devops.CHECK_APPROVAL,
+        "approval",
+        {**target, "approvers": ["approver-id"], "minimumRequiredApprovers": 1, "requesterCanApprove": False},
+        "environment-production",
+    )
+    add(
+        devops.CHECK_BRANCH_CONTROL,
+        "branch-control",
+        {
+            **target,
+            "allowedBranches": "refs/heads/main",
+            "verifyBranchProtection": True,
+            "ignoreUnknownProtectionStatus": False,
+        },
+        "environment-production",
+    )
+    federated = {"serviceEndpointAuthenticationScheme": "WorkloadIdentityFederation"}
+    credentials = {"credentials": {"serviceprincipalid": "client-id"}}
+    add(devops.AZURE_RM_CONNECTION, "azure-connection", {**ids, **federated, **credentials}, "project")
+    add(devops.AZURE_CR_CONNECTION, "registry-connection", {**ids, **federated, **credentials}, "project")
+    add(devops.KUBERNETES_CONNECTION, "kubernetes-connection", {**ids, "authorizationType": "ServiceAccount"})
+    add(devops.PIPELINE_AUTHORIZATION, "pipeline-authorization", {**ids, "pipelineId": 3, "type": "endpoint"})
+    add(devops.RESOURCE_AUTHORIZATION, "resource-authorization", {**ids, "authorized": False, "type": "endpoint"})
+    add(devops.VARIABLE_GROUP, "variable-group", {**ids, "name": "ci-secrets", "allowAccess": False})
+    add(
+        identity.ROLE_DEFINITION,
+        "role-definition",
+        {"roleName": "registry reader", "permissions": [{"actions": ["Microsoft.ContainerRegistry/registries/read"]}]},
+    )
+    return list(created.values())
 
 
 # --- mutators: plant one mistake in a copy ---------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import pytest
 
 from policy import offline
 from policy.rules import POLICIES
-from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, pick
-from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id, _synthetic
+from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, pick, synthetic
+from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id
 from tools import capture, offline_preview
 from tools.capture import Registration
 
@@ -35,7 +35,7 @@ def previews() -> dict[str, list[Registration]]:
     for stack in ("dev", "prod"):
         config, secret_keys = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
         result = capture.run(stack, config, secret_keys, preview=True)
-        estates[stack] = [*result.resources, *_synthetic(stack)]
+        estates[stack] = [*result.resources, *synthetic(stack)]
     return estates
 
 

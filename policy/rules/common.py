@@ -137,7 +137,7 @@ class About:
         }
 
 
-# A rule without these fails tests/test_policy.py, which names the rule and what it lacks.
+# A rule without these fails tests/test_policy_metadata.py, which names the rule and what it lacks.
 REQUIRED_METADATA = {
     "framework": "its source: framework=sources.checkov(...) or sources.architecture(...)",
     "severity": "severity=Severity.<LEVEL> (policy/README.md says which)",

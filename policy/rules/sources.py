@@ -14,8 +14,8 @@ from pulumi_policy import PolicyComplianceFramework
 CHECKOV = "checkov"
 CHECKOV_VERSION = "3.3.30"
 ARCHITECTURE = "architecture"
-# Each check's title and file (under checkov/terraform/checks/) as checkov 3.3.30 ships them; tests/test_policy.py
-# reads the installed checkov in .venv-validators to keep the table true.
+# Each check's title and file (under checkov/terraform/checks/) as checkov 3.3.30 ships them;
+# tests/test_policy_metadata.py reads the installed checkov in .venv-validators to keep the table true.
 CHECKOV_CHECKS: dict[str, tuple[str, str]] = {
     check_id: (check["title"], check["file"])
     for check_id, check in json.loads(Path(__file__).with_name("checkov.json").read_text()).items()
