@@ -195,18 +195,36 @@ def test_no_exemption_detects_a_resource_by_its_name(estates: dict[str, list[Reg
 UNEXEMPTED = {policy.name: policy for area in AREAS for policy in area.POLICIES}
 
 
+def exemption_effect(exemption: Exemption, inventories: list[list[Registration]]) -> str | None:
+    """Why `exemption` is dead or does not do its job on `inventories`; None when it lets through what the rule alone
+    would refuse, and the rule with it passes."""
+    bare = UNEXEMPTED[exemption.policy]
+    exempted = exempting(bare, (exemption,))
+    applicable = [
+        inventory for inventory in inventories if any(exemption.applies_to(offline.resource_args(r)) for r in inventory)
+    ]
+    if not applicable:
+        return f"exempts {exemption.exempt}, and nothing registered is one"
+    if not any(offline.evaluate([bare], inventory) for inventory in applicable):
+        return "exempts what the rule lets through anyway"
+    if any(offline.evaluate([exempted], inventory) for inventory in applicable):
+        return "the rule still fails with the exemption"
+    return None
+
+
 @pytest.mark.parametrize("exemption", EXEMPTIONS, ids=lambda e: f"{e.policy}[{e.exempt}]")
 def test_every_exemption_lets_through_what_the_rule_would_refuse(
     estates: dict[str, list[Registration]], boot: Capture, exemption: Exemption
 ) -> None:
     """Without its exemption the rule fails what the estates or the bootstrap register: no exemption is dead."""
-    bare = UNEXEMPTED[exemption.policy]
-    exempted = exempting(bare, (exemption,))
-    applicable = [
-        estate
-        for estate in [*estates.values(), boot.resources]
-        if any(exemption.applies_to(offline.resource_args(r)) for r in estate)
-    ]
-    assert applicable, f"{exemption.policy}: exempts {exemption.exempt}, and nothing registered is one"
-    assert any(offline.evaluate([bare], estate) for estate in applicable), f"{exemption.policy}: exempts in vain"
-    assert [offline.evaluate([exempted], estate) for estate in applicable] == [[] for _ in applicable]
+    assert exemption_effect(exemption, [*estates.values(), boot.resources]) is None
+
+
+def test_a_dead_exemption_is_reported(estates: dict[str, list[Registration]]) -> None:
+    inventories = list(estates.values())
+    nonprod = next(e for e in EXEMPTIONS if e.policy == "acr-prod-premium")
+    # The admin user is off on every registry: exempting the non-production one changes nothing.
+    dead = dataclasses.replace(nonprod, policy="acr-admin-user-disabled")
+    assert exemption_effect(dead, inventories) == "exempts what the rule lets through anyway"
+    nothing = dataclasses.replace(nonprod, applies_to=lambda resource: resource.props.get("sku") == "Classic")
+    assert exemption_effect(nothing, inventories) == f"exempts {nonprod.exempt}, and nothing registered is one"
