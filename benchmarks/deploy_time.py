@@ -16,6 +16,7 @@ that do not wait on any cluster (the estimate would then be too short, and `pulu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import deque
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from policy.offline import Registered
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -87,17 +90,9 @@ PREFIX_SECONDS: dict[str, float] = {
 UNKNOWN_SECONDS = 30.0
 
 
-class Resource(Protocol):
+class Resource(Registered, Protocol):
     """What the estimate reads from a registration; `tools.capture.Registration` and `Node` both fit."""
 
-    @property
-    def urn(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def custom(self) -> bool: ...
     @property
     def dependencies(self) -> Sequence[str]: ...
 
@@ -121,13 +116,7 @@ class Node:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "custom": self.custom,
-            "dependencies": list(self.dependencies),
-        }
+        return {**dataclasses.asdict(self), "dependencies": list(self.dependencies)}
 
 
 def create_seconds(token: str) -> float:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from bootstrap.component import BootstrapComponent
 from components.identity import RoleAssignmentSpec, assign_roles
 
 IAC_ROLES: dict[str, str] = {
@@ -77,9 +78,9 @@ class IacAccessArgs:
     grants: Sequence[IacGrant]
 
 
-class IacAccess(pulumi.ComponentResource):
+class IacAccess(BootstrapComponent):
     def __init__(self, name: str, args: IacAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:IacAccess", name, None, opts)
+        super().__init__("IacAccess", name, opts)
         assign_roles(
             name,
             [

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 
 from bootstrap import names
+from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
@@ -26,22 +27,21 @@ class IacRepositoryArgs:
     repository_name: str
 
 
-class IacRepository(pulumi.ComponentResource):
+class IacRepository(BootstrapComponent):
     project_id: pulumi.Output[str]
     repository_id: pulumi.Output[str]
     remote_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: IacRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:IacRepository", name, None, opts)
+        super().__init__("IacRepository", name, opts)
         # The repository holds the estate's code and history: neither it nor its project may go by accident.
-        keep = pulumi.ResourceOptions(parent=self, protect=True)
         project = azuredevops.Project(
             f"{name}-project",
             name=args.project_name,
             description="aks-estate: the estate's infrastructure as code and the pipelines that deploy it",
             visibility="private",
             version_control="Git",
-            opts=keep,
+            opts=self.kept,
         )
         repository = azuredevops.Git(
             f"{name}-repository",
@@ -49,7 +49,7 @@ class IacRepository(pulumi.ComponentResource):
             name=args.repository_name,
             # This repository is pushed to it after `pulumi up` (README, Bootstrap); nothing is seeded.
             initialization=azuredevops.GitInitializationArgs(init_type="Uninitialized"),
-            opts=keep,
+            opts=self.kept,
         )
         self.project_id = project.id
         self.repository_id = repository.id
@@ -67,14 +67,14 @@ class IacConnectionArgs:
     identity_client_id: pulumi.Input[str]
 
 
-class IacConnection(pulumi.ComponentResource):
+class IacConnection(BootstrapComponent):
     """One Azure Resource Manager connection that signs in as one identity by workload identity federation."""
 
     connection_id: pulumi.Output[str]
     federated_subject: FederatedSubject
 
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:IacConnection", name, None, opts)
+        super().__init__("IacConnection", name, opts)
         connection = arm_connection(
             f"{name}-connection",
             ArmConnectionSpec(
@@ -105,13 +105,13 @@ class IacPipelinesArgs:
     minimum_reviewers: int
 
 
-class IacPipelines(pulumi.ComponentResource):
+class IacPipelines(BootstrapComponent):
     """The PR, deploy and drift definitions, what each may use, and the PR pipeline as build validation on main."""
 
     definition_ids: dict[names.PipelineKind, pulumi.Output[int]]
 
     def __init__(self, name: str, args: IacPipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:IacPipelines", name, None, opts)
+        super().__init__("IacPipelines", name, opts)
         self.definition_ids = {}
         for kind, (pipeline_name, yml_path) in names.PIPELINES.items():
             build = azuredevops.BuildDefinition(
@@ -124,7 +124,7 @@ class IacPipelines(pulumi.ComponentResource):
                 # Deploy follows its YAML trigger (main); PR runs through build validation; drift on its schedule.
                 ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if kind == "deploy" else None,
                 job_authorization_scope="project",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             definition_id = build.id.apply(int)
             self.definition_ids[kind] = definition_id
@@ -135,7 +135,7 @@ class IacPipelines(pulumi.ComponentResource):
                     pipeline_id=definition_id,
                     type=authorization.kind,
                     resource_id=authorization.resource_id,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
         # The same gate as a service repository's: blocking validation that expires when main moves, reviewers
         # (the last pusher cannot approve), resolved comments.
@@ -148,7 +148,7 @@ class IacPipelines(pulumi.ComponentResource):
                 reviewer_count=args.minimum_reviewers,
                 build_name="IaC verify and preview",
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.register_outputs({"definitionIds": self.definition_ids})
 
@@ -160,11 +160,11 @@ class IacVariableGroupArgs:
     key_vault_name: pulumi.Input[str]
 
 
-class IacVariableGroup(pulumi.ComponentResource):
+class IacVariableGroup(BootstrapComponent):
     group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: IacVariableGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:IacVariableGroup", name, None, opts)
+        super().__init__("IacVariableGroup", name, opts)
         group = azuredevops.VariableGroup(
             f"{name}-group",
             project_id=args.project_id,
@@ -175,7 +175,7 @@ class IacVariableGroup(pulumi.ComponentResource):
                 azuredevops.VariableGroupVariableArgs(name=names.STATE_ACCOUNT_VARIABLE, value=args.state_account_name),
                 azuredevops.VariableGroupVariableArgs(name=names.KEY_VAULT_VARIABLE, value=args.key_vault_name),
             ],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.group_id = group.id
         self.register_outputs({"groupId": self.group_id})

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from bootstrap.component import BootstrapComponent
+
 # The "Collection" namespace has the same ID in every organisation, and one token for the whole organisation: the
 # provider's own token generator says so (microsoft/terraform-provider-azuredevops, azuredevops/internal/service/
 # security/data_security_namespace_token.go, namespaceTokenTemplates["3e65f728-..."] = "NAMESPACE:").
@@ -29,16 +31,16 @@ class OrganisationAccessArgs:
     project_creators: Mapping[str, pulumi.Input[str]]
 
 
-class OrganisationAccess(pulumi.ComponentResource):
+class OrganisationAccess(BootstrapComponent):
     def __init__(self, name: str, args: OrganisationAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:OrganisationAccess", name, None, opts)
+        super().__init__("OrganisationAccess", name, opts)
         for identity, object_id in args.readers.items():
             azuredevops.ServicePrincipalEntitlement(
                 f"{name}-{identity}",
                 origin="aad",
                 origin_id=object_id,
                 account_license_type="stakeholder",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         for identity, object_id in args.project_creators.items():
             # Basic access: the estate's stacks create repositories and pipelines, which Stakeholders cannot.
@@ -47,7 +49,7 @@ class OrganisationAccess(pulumi.ComponentResource):
                 origin="aad",
                 origin_id=object_id,
                 account_license_type="express",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             azuredevops.SecurityPermissions(
                 f"{name}-{identity}-create-projects",
@@ -56,6 +58,6 @@ class OrganisationAccess(pulumi.ComponentResource):
                 principal=member.descriptor,
                 permissions={"CREATE_PROJECTS": "Allow"},
                 replace=False,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         self.register_outputs({})

@@ -7,6 +7,7 @@ from pulumi_azure_native import authorization, resources
 
 from bootstrap import names
 from bootstrap.access import IacAccess, IacAccessArgs, IacGrant
+from bootstrap.component import BootstrapComponent
 from bootstrap.config import STACKS, BootstrapConfig
 from bootstrap.devops import (
     IacConnection,
@@ -33,9 +34,9 @@ from components.identity import (
 )
 
 
-class Bootstrap(pulumi.ComponentResource):
+class Bootstrap(BootstrapComponent):
     def __init__(self, name: str, config: BootstrapConfig, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:Bootstrap", name, None, opts)
+        super().__init__("Bootstrap", name, opts)
         bootstrap_names = names.BootstrapNames(config.name_prefix)
         tags = {"workload": "aks-estate-iac", "managed-by": "pulumi"}
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -46,7 +47,7 @@ class Bootstrap(pulumi.ComponentResource):
             resource_group_name=bootstrap_names.resource_group,
             location=config.location,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=self.kept,
         )
         state = StateBackend(
             f"{name}-state",
@@ -58,7 +59,7 @@ class Bootstrap(pulumi.ComponentResource):
                 soft_delete_days=config.state_soft_delete_days,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         keys = SecretsKeys(
             f"{name}-secrets",
@@ -71,12 +72,12 @@ class Bootstrap(pulumi.ComponentResource):
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         repository = IacRepository(
             f"{name}-repository",
             IacRepositoryArgs(project_name=config.devops_project, repository_name=config.repository_name),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         project_id = repository.project_id
 
@@ -94,7 +95,7 @@ class Bootstrap(pulumi.ComponentResource):
                         identity_name=identity_name,
                         tags=tags,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 connection = IacConnection(
                     f"{name}-{names.service_connection(role, stack)}",
@@ -106,7 +107,7 @@ class Bootstrap(pulumi.ComponentResource):
                         subscription_id=client.subscription_id,
                         identity_client_id=identity.client_id,
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 # Federated to its own connection only, so only pipelines authorized for it can act as it.
                 FederatedCredentials(
@@ -116,7 +117,7 @@ class Bootstrap(pulumi.ComponentResource):
                         identity_name=identity.identity_name,
                         subjects=[connection.federated_subject],
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 identities[role, stack] = identity
                 connections[role, stack] = connection
@@ -131,7 +132,7 @@ class Bootstrap(pulumi.ComponentResource):
             IacAccessArgs(
                 subscription_id=client.subscription_id, stack_key=f"bootstrap/{config.name_prefix}", grants=grants
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         OrganisationAccess(
             f"{name}-organisation",
@@ -139,7 +140,7 @@ class Bootstrap(pulumi.ComponentResource):
                 readers={names.identity("preview", s): identities["preview", s].principal_id for s in STACKS},
                 project_creators={names.identity("deploy", s): identities["deploy", s].principal_id for s in STACKS},
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         environments = {
@@ -155,7 +156,7 @@ class Bootstrap(pulumi.ComponentResource):
                     allowed_branch=branch,
                     exclusive_lock=branch is not None,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for environment_name, description, instructions, branch in (
                 (names.environment("dev"), "aks-estate IaC: `pulumi up` of the dev stack", "", MAIN_BRANCH),
@@ -178,7 +179,7 @@ class Bootstrap(pulumi.ComponentResource):
             IacVariableGroupArgs(
                 project_id=project_id, state_account_name=state.account_name, key_vault_name=keys.vault_name
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         def endpoint(role: names.Role, stack: str) -> Authorization:
@@ -211,7 +212,7 @@ class Bootstrap(pulumi.ComponentResource):
                 },
                 minimum_reviewers=config.minimum_reviewers,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         self.state_account = state.account_name

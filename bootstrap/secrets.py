@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
+from bootstrap.component import BootstrapComponent
+
 
 @dataclass(frozen=True)
 class SecretsKeysArgs:
@@ -20,14 +22,13 @@ class SecretsKeysArgs:
     tags: dict[str, str]
 
 
-class SecretsKeys(pulumi.ComponentResource):
+class SecretsKeys(BootstrapComponent):
     vault_name: pulumi.Output[str]
     key_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: SecretsKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:SecretsKeys", name, None, opts)
+        super().__init__("SecretsKeys", name, opts)
         # A lost key makes every secret in the stack's state unreadable: vault and keys are protected.
-        keep = pulumi.ResourceOptions(parent=self, protect=True)
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
@@ -46,7 +47,7 @@ class SecretsKeys(pulumi.ComponentResource):
                 network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
             ),
             tags=args.tags,
-            opts=keep,
+            opts=self.kept,
         )
         self.key_ids = {}
         for key_name in args.key_names:
@@ -60,7 +61,7 @@ class SecretsKeys(pulumi.ComponentResource):
                 # operations, RSA-OAEP-256 by default), so no other operation is allowed.
                 properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["encrypt", "decrypt"]),
                 tags=args.tags,
-                opts=keep,
+                opts=self.kept,
             )
             self.key_ids[key_name] = key.id
         self.vault_name = vault.name

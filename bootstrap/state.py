@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import storage
 
+from bootstrap.component import BootstrapComponent
+
 
 @dataclass(frozen=True)
 class StateBackendArgs:
@@ -19,15 +21,14 @@ class StateBackendArgs:
     tags: dict[str, str]
 
 
-class StateBackend(pulumi.ComponentResource):
+class StateBackend(BootstrapComponent):
     account_name: pulumi.Output[str]
     account_id: pulumi.Output[str]
     container_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:bootstrap:StateBackend", name, None, opts)
+        super().__init__("StateBackend", name, opts)
         # Losing state orphans every resource of the estate: everything here is protected.
-        keep = pulumi.ResourceOptions(parent=self, protect=True)
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=args.account_name,
@@ -45,7 +46,7 @@ class StateBackend(pulumi.ComponentResource):
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             enable_https_traffic_only=True,
             tags=args.tags,
-            opts=keep,
+            opts=self.kept,
         )
         storage.BlobServiceProperties(
             f"{name}-blob-service",
@@ -58,7 +59,7 @@ class StateBackend(pulumi.ComponentResource):
             container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
                 enabled=True, days=args.soft_delete_days
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.container_ids = {}
         for container_name in args.container_names:
@@ -68,7 +69,7 @@ class StateBackend(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 container_name=container_name,
                 public_access=storage.PublicAccess.NONE,
-                opts=keep,
+                opts=self.kept,
             )
             self.container_ids[container_name] = container.id
         self.account_name = account.name

@@ -27,8 +27,9 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 
-class RegistrationLike(Protocol):
-    """The fields of `tools.capture.Registration` the analyzer needs; kept structural so the pack imports no tools."""
+class Registered(Protocol):
+    """A registered resource as every reader of an inventory names it (`tools.capture.Registration`, the benchmarks'
+    `Node`); structural, so the pack imports no tools."""
 
     @property
     def urn(self) -> str: ...
@@ -36,6 +37,13 @@ class RegistrationLike(Protocol):
     def type(self) -> str: ...
     @property
     def name(self) -> str: ...
+    @property
+    def custom(self) -> bool: ...
+
+
+class RegistrationLike(Registered, Protocol):
+    """The fields of `tools.capture.Registration` the analyzer needs."""
+
     @property
     def parent(self) -> str | None: ...
     @property

@@ -4,12 +4,31 @@ asserts on the same capture instead of building the estate again."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 
 from tests import validators
+from tests.helpers import run_bootstrap, synthetic
 from tools import capture
+
+# Fixtures that cost seconds of their own (subprocess previews of the whole stack): the fast inner loop, which
+# deselects `slow`, must not pull them in through a test that forgot the marker.
+SLOW_FIXTURES = frozenset({"two_runs"})
+
+
+def unmarked_slow(items: Iterable[pytest.Item]) -> list[str]:
+    """Tests that use a slow fixture without being marked `slow`."""
+    return [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None
+    ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if unmarked := unmarked_slow(items):
+        raise pytest.UsageError(f"mark these @pytest.mark.slow, they use {sorted(SLOW_FIXTURES)}: {unmarked}")
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +46,18 @@ def dev() -> capture.Capture:
 @pytest.fixture(scope="session")
 def prod() -> capture.Capture:
     return capture.run_stack_file("prod")
+
+
+@pytest.fixture(scope="session")
+def boot() -> capture.Capture:
+    """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
+    return run_bootstrap()
+
+
+@pytest.fixture(scope="session")
+def estates(dev: capture.Capture, prod: capture.Capture) -> dict[str, list[capture.Registration]]:
+    """Both stacks' registrations plus the synthetic resources the policy rules cover (helpers.synthetic)."""
+    return {result.stack: [*result.resources, *synthetic(result.stack)] for result in (dev, prod)}
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

@@ -2,35 +2,39 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
 
 from components.alerts import _cluster_metrics
 from components.config_parts import Alerts as Thresholds
-from tests.helpers import CLUSTER, only
+from tests.helpers import (
+    ACTION_GROUP,
+    APP_INSIGHTS,
+    CLUSTER,
+    HEALTH_ALERT,
+    LOG_ALERT,
+    METRIC_ALERT,
+    REGISTRY,
+    VAULT,
+    inputs,
+    only,
+    put,
+    replaced,
+    stack_file_with,
+)
 from tools import capture, cost_overview
-from tools.capture import ROOT, Capture, Registration
+from tools.capture import Capture, Registration
 
-ACTION_GROUP = "azure-native:monitor:ActionGroup"
-METRIC_ALERT = "azure-native:monitor:MetricAlert"
-LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
-HEALTH_ALERT = "azure-native:monitor:ActivityLogAlert"
 RULES = (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT)
 BUDGET = "azure-native:consumption:Budget"
 # What each kind of rule may watch: the resource types its signal exists on.
 WATCHABLE = {
     METRIC_ALERT: {
         CLUSTER,
-        "azure-native:applicationinsights:Component",
-        "azure-native:keyvault:Vault",
+        APP_INSIGHTS,
+        VAULT,
     },
     LOG_ALERT: {CLUSTER},
-    HEALTH_ALERT: {CLUSTER, "azure-native:containerregistry:Registry"},
+    HEALTH_ALERT: {CLUSTER, REGISTRY},
 }
 CLUSTER_SIGNALS = {
     "node-cpu",
@@ -78,24 +82,25 @@ def test_every_rule_sends_to_the_action_group_and_watches_one_resource(estate: C
     assert misscoped_rules(estate.resources) == []
 
 
-def _replace_inputs(estate: list[Registration], target: Registration, inputs: dict[str, Any]) -> list[Registration]:
-    changed = dataclasses.replace(target, inputs=inputs)
-    return [changed if r.urn == target.urn else r for r in estate]
+# An action group of another stack: the policy's alert-action-group (an action group is named at all) lets it through.
+OTHER_GROUP = "/subscriptions/0/resourceGroups/elsewhere/providers/Microsoft.Insights/actionGroups/other"
+ELSEWHERE = {
+    METRIC_ALERT: put("actions", [{"actionGroupId": OTHER_GROUP}]),
+    LOG_ALERT: put("actions.actionGroups", [OTHER_GROUP]),
+    HEALTH_ALERT: put("actions.actionGroups", [{"actionGroupId": OTHER_GROUP}]),
+}
 
 
 @pytest.mark.parametrize("kind", RULES)
-def test_a_rule_without_the_action_group_is_caught(prod: Capture, kind: str) -> None:
+def test_a_rule_sending_to_another_action_group_is_caught(prod: Capture, kind: str) -> None:
     target = next(r for r in prod.resources if r.type == kind)
-    inputs = copy.deepcopy(target.inputs)
-    inputs["actions"] = [] if kind == METRIC_ALERT else {"actionGroups": []}
-    assert unwired_rules(_replace_inputs(prod.resources, target, inputs)) == [target.name]
+    assert unwired_rules(replaced(prod.resources, inputs(ELSEWHERE[kind])(target))) == [target.name]
 
 
 def test_a_rule_scoped_to_the_wrong_resource_is_caught(prod: Capture) -> None:
     target = next(r for r in prod.resources if r.type == LOG_ALERT)
-    vault = only(prod, "azure-native:keyvault:Vault")
-    inputs = {**target.inputs, "scopes": [vault.id]}
-    assert misscoped_rules(_replace_inputs(prod.resources, target, inputs)) == [target.name]
+    vault = only(prod, VAULT)
+    assert misscoped_rules(replaced(prod.resources, inputs(put("scopes", [vault.id]))(target))) == [target.name]
 
 
 def _signals(estate: Capture, cluster_name: str) -> set[str]:
@@ -113,7 +118,7 @@ def test_prod_watches_both_clusters_app_insights_the_vault_and_both_registries(p
         assert _signals(prod, f"aks-contoso-prod-{stage}") == CLUSTER_SIGNALS
     metrics = {r.inputs["criteria"]["allOf"][0]["metricName"] for r in prod.of_type(METRIC_ALERT)}
     assert {"requests/failed", "requests/duration", "exceptions/count", "Availability"} <= metrics
-    registries = {r.id for r in prod.of_type("azure-native:containerregistry:Registry")}
+    registries = {r.id for r in prod.of_type(REGISTRY)}
     assert registries <= {r.inputs["scopes"][0] for r in prod.of_type(HEALTH_ALERT)}
 
 
@@ -143,15 +148,13 @@ def test_thresholds_come_from_config() -> None:
 
 @pytest.fixture(scope="module")
 def customised(tmp_path_factory: pytest.TempPathFactory) -> Capture:
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["aks-estate:alerts"] = {
-        "emails": ["oncall@contoso.com"],
-        "webhookUrl": "https://hooks.contoso.com/alerts",
-        "nodeCpuPercent": 65,
-    }
-    document["config"]["aks-estate:budget"] = {"amount": 1234, "startDate": "2027-03-01"}
-    path: Path = tmp_path_factory.mktemp("alerts") / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
+    alerts = {"emails": ["oncall@contoso.com"], "webhookUrl": "https://hooks.contoso.com/alerts", "nodeCpuPercent": 65}
+    budget = {"amount": 1234, "startDate": "2027-03-01"}
+    path = stack_file_with(
+        tmp_path_factory.mktemp("alerts"),
+        "prod",
+        lambda config: config.update({"aks-estate:alerts": alerts, "aks-estate:budget": budget}),
+    )
     return capture.run_stack_file("prod", path)
 
 

@@ -23,12 +23,10 @@ from benchmarks.deploy_time import (
 from benchmarks.measure import SERVICES_KEY, services_config, with_services
 from benchmarks.scale_check import ScaleCheck
 from components import naming
+from tests.helpers import PIPELINE_AUTHORIZATION, ROLE_ASSIGNMENT, VARIABLE_GROUP
 from tools.capture import Capture
 
 COMPONENT = "test:index:Component"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
-PIPELINE_AUTHORIZATION = "azuredevops:index/pipelineAuthorization:PipelineAuthorization"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 
 

@@ -13,7 +13,7 @@ from components.cluster import (
     _ignored_pool_changes,
     user_pool_name,
 )
-from tests.helpers import cluster, only, pool, user_pool
+from tests.helpers import WORKSPACE, cluster, only, pool, user_pool
 from tools.capture import Capture
 from tools.mocks import TENANT_ID
 
@@ -23,27 +23,21 @@ DCRA = "azure-native:monitor:DataCollectionRuleAssociation"
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_entra_id_with_azure_rbac_and_no_local_accounts(estate: Capture, stage: str) -> None:
-    inputs = cluster(estate, stage).inputs
-    assert inputs["disableLocalAccounts"] is True
-    assert inputs["enableRBAC"] is True
-    aad = inputs["aadProfile"]
-    assert aad["managed"] is True
-    assert aad["enableAzureRBAC"] is True
+def test_entra_id_admins_are_the_configured_group_of_the_signed_in_tenant(estate: Capture, stage: str) -> None:
+    # Entra ID, Azure RBAC and no local accounts are policy rules (aks-entra-azure-rbac, aks-local-accounts-disabled).
+    aad = cluster(estate, stage).inputs["aadProfile"]
     assert aad["adminGroupObjectIDs"] == ["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]
     # The tenant the provider signs in to (getClientConfig), not a value typed into config.
     assert aad["tenantID"] == TENANT_ID
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_oidc_issuer_workload_identity_and_defender_sensor(estate: Capture, stage: str) -> None:
-    inputs = cluster(estate, stage).inputs
-    workspace = only(estate, "azure-native:operationalinsights:Workspace")
-    assert inputs["oidcIssuerProfile"] == {"enabled": True}
-    security = inputs["securityProfile"]
-    assert security["workloadIdentity"] == {"enabled": True}
-    assert security["defender"]["securityMonitoring"] == {"enabled": True}
-    assert security["defender"]["logAnalyticsWorkspaceResourceId"] == workspace.id
+def test_the_defender_sensor_reports_to_the_estates_workspace(estate: Capture, stage: str) -> None:
+    # Workload identity and the sensor being on are policy rules (aks-workload-identity, aks-defender-sensor).
+    workspace = only(estate, WORKSPACE)
+    assert (
+        cluster(estate, stage).inputs["securityProfile"]["defender"]["logAnalyticsWorkspaceResourceId"] == workspace.id
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -90,7 +84,7 @@ def test_cni_overlay_with_network_policy_and_auto_upgrades(estate: Capture, stag
 @pytest.mark.parametrize("stage", STAGES)
 def test_policy_key_vault_csi_and_container_insights_addons(estate: Capture, stage: str) -> None:
     addons = cluster(estate, stage).inputs["addonProfiles"]
-    workspace = only(estate, "azure-native:operationalinsights:Workspace")
+    workspace = only(estate, WORKSPACE)
     assert addons["azurepolicy"]["enabled"] is True
     assert addons["azureKeyvaultSecretsProvider"]["enabled"] is True
     assert addons["omsagent"] == {
@@ -104,7 +98,7 @@ def test_container_insights_rule_is_associated_with_its_own_cluster(estate: Capt
     registration = cluster(estate, stage)
     rule = only(estate, DCR, named=f"cluster-{stage}-")
     association = only(estate, DCRA, named=f"cluster-{stage}-")
-    workspace = only(estate, "azure-native:operationalinsights:Workspace")
+    workspace = only(estate, WORKSPACE)
     (extension,) = rule.inputs["dataSources"]["extensions"]
     assert extension["extensionName"] == "ContainerInsights"
     assert extension["streams"] == [CONTAINER_INSIGHTS_STREAM]

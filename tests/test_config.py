@@ -8,28 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components import config, naming
-from tools import capture
+from tests.helpers import stack_config, with_value
 
 
 @pytest.fixture(scope="module")
 def prod_raw() -> dict[str, str]:
-    raw, _ = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
-    return {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    return stack_config("prod")
 
 
 def _with(raw: dict[str, str], key: str, value: Any) -> dict[str, str]:
-    changed = dict(raw)
-    changed[key] = value if isinstance(value, str) else json.dumps(value)
-    return changed
-
-
-def _nested(raw: dict[str, str], key: str, path: list[str | int], value: Any) -> dict[str, str]:
-    document = json.loads(raw[key])
-    target = document
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return _with(raw, key, document)
+    return with_value(raw, key, [], value)
 
 
 def test_committed_stacks_are_valid(prod_raw: dict[str, str]) -> None:
@@ -69,7 +57,7 @@ def test_structured_rules_name_the_nested_key(
     prod_raw: dict[str, str], key: str, path: list[str | int], value: Any, expected: str
 ) -> None:
     with pytest.raises(config.ConfigError, match=None) as error:
-        config.parse(_nested(prod_raw, key, path, value))
+        config.parse(with_value(prod_raw, key, path, value))
     assert expected in str(error.value)
 
 
@@ -85,7 +73,7 @@ def test_prod_refuses_weakened_key_vault_and_reviews(prod_raw: dict[str, str]) -
 
 def test_dev_may_weaken_what_prod_may_not(prod_raw: dict[str, str]) -> None:
     dev = _with(_with(prod_raw, "environment", "dev"), "keyVaultPurgeProtection", "false")
-    assert config.parse(_nested(dev, "clusters", ["production", "tier"], "Free")).key_vault_purge_protection is False
+    assert config.parse(with_value(dev, "clusters", ["production", "tier"], "Free")).key_vault_purge_protection is False
 
 
 def test_secret_values_never_appear_in_errors(prod_raw: dict[str, str]) -> None:
@@ -103,8 +91,7 @@ def test_duplicate_services_are_refused(prod_raw: dict[str, str]) -> None:
 
 @given(prefix=st.text(min_size=0, max_size=14))
 def test_any_prefix_is_either_refused_cleanly_or_yields_valid_names(prefix: str) -> None:
-    raw, _ = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
-    values = {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    values = stack_config("dev")
     accepted = True
     try:
         parsed = config.parse({**values, "namePrefix": prefix})

@@ -18,31 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components import config, config_messages, naming, stack_file
+from tests.helpers import stack_config, with_value
 from tools import capture
 
 Change = tuple[str, list[str | int], Any]
 
 
-def _raw(stack: str) -> dict[str, str]:
-    raw, _ = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
-    return {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
-
-
-PROD, DEV = _raw("prod"), _raw("dev")
-
-
-def _apply(base: dict[str, str], key: str, path: list[str | int], value: Any) -> dict[str, str]:
-    changed = dict(base)
-    if not path:
-        changed[key] = value if isinstance(value, str) else json.dumps(value)
-        return changed
-    document = json.loads(changed[key])
-    target = document
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    changed[key] = json.dumps(document)
-    return changed
+PROD, DEV = stack_config("prod"), stack_config("dev")
 
 
 SERVICE_NAME: list[str | int] = [0, "name"]
@@ -446,7 +428,7 @@ def test_invalid_config_is_refused_with_its_message(
     base = PROD if stack == "prod" else DEV
     with pytest.raises(config.ConfigError) as error:
         # As `pulumi config set --secret --path` leaves it: ciSecrets is a secret key of the stack.
-        config.parse(_apply(base, key, path, value), secret_keys=frozenset({"ciSecrets"}))
+        config.parse(with_value(base, key, path, value), secret_keys=frozenset({"ciSecrets"}))
     message = str(error.value)
     assert message.startswith("invalid stack configuration:\n  aks-estate:")
     assert expected in message, message
@@ -492,27 +474,27 @@ def _refusal(raw: dict[str, str], stack: str | None = None) -> list[str]:
 
 
 def test_one_invalid_service_is_one_line_not_also_an_empty_list() -> None:
-    lines = _refusal(_apply(PROD, "services", [0, "name"], "Orders"))
+    lines = _refusal(with_value(PROD, "services", [0, "name"], "Orders"))
     assert lines == [
         '  aks-estate:services[0].name = "Orders": must be lowercase letters, digits and single hyphens, start with a '
         "letter and end with a letter or digit (it names a repository and a Kubernetes namespace)"
     ]
     # The empty list itself still gets its own rule.
-    assert _refusal(_apply(PROD, "services", [], [])) == ["  aks-estate:services = []: needs at least 1 item(s)"]
+    assert _refusal(with_value(PROD, "services", [], [])) == ["  aks-estate:services = []: needs at least 1 item(s)"]
 
 
 def test_no_message_shows_a_regular_expression() -> None:
     # Every pattern rule of the model, broken at once: each line states its rule in words.
     broken = dict(PROD)
     for key, value in (("namePrefix", "A"), ("location", "West Europe"), ("agentPool", "a/b")):
-        broken = _apply(broken, key, [], value)
-    broken = _apply(broken, "devopsOrganization", [], "-x")
-    broken = _apply(broken, "devopsProject", [], "a/b")
-    broken = _apply(broken, "productionApprovers", [], ["x"])
-    broken = _apply(broken, "services", [0, "name"], "A_B")
-    broken = _apply(broken, "clusters", ["staging", "systemPool", "vmSize"], "big")
-    broken = _apply(broken, "clusters", ["staging", "kubernetesVersion"], "1.30.1")
-    broken = _apply(broken, "ciSecrets", [], {"A_B": "x"})
+        broken = with_value(broken, key, [], value)
+    broken = with_value(broken, "devopsOrganization", [], "-x")
+    broken = with_value(broken, "devopsProject", [], "a/b")
+    broken = with_value(broken, "productionApprovers", [], ["x"])
+    broken = with_value(broken, "services", [0, "name"], "A_B")
+    broken = with_value(broken, "clusters", ["staging", "systemPool", "vmSize"], "big")
+    broken = with_value(broken, "clusters", ["staging", "kubernetesVersion"], "1.30.1")
+    broken = with_value(broken, "ciSecrets", [], {"A_B": "x"})
     lines = _refusal(broken)
     assert len(lines) == 10, lines
     for line in lines:
@@ -534,7 +516,7 @@ def test_no_message_shows_a_regular_expression() -> None:
     ],
 )
 def test_a_stack_named_after_an_environment_must_configure_it(stack: str, environment: str, refused: bool) -> None:
-    raw = _apply(DEV, "environment", [], environment)
+    raw = with_value(DEV, "environment", [], environment)
     if environment == "prod":
         raw = dict(PROD)
     if not refused:
@@ -548,7 +530,7 @@ def test_a_stack_named_after_an_environment_must_configure_it(stack: str, enviro
 
 
 def test_the_stack_rule_is_reported_beside_other_broken_rules() -> None:
-    lines = _refusal(_apply(DEV, "namePrefix", [], "A"), stack="prod")
+    lines = _refusal(with_value(DEV, "namePrefix", [], "A"), stack="prod")
     assert len(lines) == 2
     assert lines[0].startswith('  aks-estate:namePrefix = "A"')
     assert lines[1].startswith('  aks-estate:environment = "dev": must be "prod"')

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 from components import naming
-from tests.helpers import VAULT, only
+from tests.helpers import APP_INSIGHTS, KEY_VAULT_SECRET, VAULT, only
 from tools.capture import SECRET, Capture
 
-SECRET_TYPE = "azure-native:keyvault:Secret"
 
-
-def test_vault_uses_rbac_and_soft_delete(estate: Capture) -> None:
+def test_vault_has_no_access_policies_and_no_deployment_access(estate: Capture) -> None:
+    # RBAC mode and soft delete are policy rules (keyvault-rbac-authorization, keyvault-soft-delete).
     properties = only(estate, VAULT).inputs["properties"]
-    assert properties["enableRbacAuthorization"] is True
-    assert properties["enableSoftDelete"] is True
     assert "accessPolicies" not in properties
     assert properties["networkAcls"]["bypass"] == "AzureServices"
     assert not any(properties[key] for key in ("enabledForDeployment", "enabledForTemplateDeployment"))
@@ -32,13 +29,13 @@ def test_purge_protection_is_on_in_prod_and_unset_in_dev(dev: Capture, prod: Cap
 
 
 def test_the_integration_tests_secret_holds_the_app_insights_connection_string(estate: Capture) -> None:
-    secret = only(estate, SECRET_TYPE, named=naming.APPINSIGHTS_SECRET)
+    secret = only(estate, KEY_VAULT_SECRET, named=naming.APPINSIGHTS_SECRET)
     vault = only(estate, VAULT)
     assert secret.inputs["secretName"] == naming.APPINSIGHTS_SECRET
     assert secret.inputs["vaultName"] == vault.inputs["vaultName"]
     # The engine marks the whole `properties` object secret because the value inside it is.
     assert secret.inputs["properties"] == SECRET
-    app_insights = only(estate, "azure-native:applicationinsights:Component")
+    app_insights = only(estate, APP_INSIGHTS)
     assert app_insights.urn in secret.dependencies
 
 
@@ -48,5 +45,5 @@ def test_vault_is_protected_only_in_prod(dev: Capture, prod: Capture) -> None:
 
 
 def test_secrets_leave_with_the_vault_not_through_the_firewalled_data_plane(estate: Capture) -> None:
-    assert all(secret.retain_on_delete for secret in estate.of_type(SECRET_TYPE))
+    assert all(secret.retain_on_delete for secret in estate.of_type(KEY_VAULT_SECRET))
     assert not only(estate, VAULT).retain_on_delete

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import validators
+from tests import conftest, validators
 
 
 def test_a_validator_refuses_to_run_in_an_unmarked_test() -> None:
@@ -16,6 +16,15 @@ def test_a_validator_refuses_to_run_in_an_unmarked_test() -> None:
 @pytest.mark.validators
 def test_the_marker_lets_a_validator_run() -> None:
     assert validators.IN_MARKED_TEST.get() is True
+
+
+def test_a_test_using_a_slow_fixture_without_the_marker_is_named(request: pytest.FixtureRequest) -> None:
+    marked, unmarked = (
+        pytest.Function.from_parent(request.node.parent, name=name, callobj=lambda two_runs: None)
+        for name in ("marked", "unmarked")
+    )
+    marked.add_marker(pytest.mark.slow)
+    assert conftest.unmarked_slow([marked, unmarked]) == [unmarked.nodeid]
 
 
 def test_every_marker_in_use_is_registered(pytestconfig: pytest.Config) -> None:

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-from tests.helpers import only
+from tests.helpers import APP_INSIGHTS, WORKSPACE, only
 from tools.capture import Capture
-
-WORKSPACE = "azure-native:operationalinsights:Workspace"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 
 def test_application_insights_is_workspace_based(estate: Capture) -> None:

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.helpers import AGENT_POOL, CLUSTER
+from tests.helpers import AGENT_POOL, CLUSTER, put, stack_file_with
 from tools import capture, offline_diff
 from tools.capture import ROOT, Capture
 
@@ -22,11 +21,7 @@ def _inventory(result: Capture) -> list[dict[str, Any]]:
 
 
 def _prod_with(tmp_path: Path, edit: Any) -> Capture:
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    edit(document["config"])
-    path = tmp_path / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return capture.run_stack_file("prod", path)
+    return capture.run_stack_file("prod", stack_file_with(tmp_path, "prod", edit))
 
 
 def _bigger_production_nodes(config: dict[str, Any]) -> None:
@@ -72,14 +67,7 @@ def test_adding_a_service_only_creates(prod: Capture, tmp_path: Path) -> None:
 
 def _with(entry: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     changed = copy.deepcopy(entry)
-    target = changed["inputs"]
-    *parents, last = path.split(".")
-    for key in parents:
-        target = target[int(key)] if isinstance(target, list) else target[key]
-    if isinstance(target, list):
-        target[int(last)] = value
-    else:
-        target[last] = value
+    put(f"inputs.{path}", value)(changed)
     return changed
 
 
@@ -157,14 +145,12 @@ def _preview(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod: Capture, resized: Capture) -> None:
     previous = tmp_path / "previous"
     previous.mkdir()
     (previous / "resources.json").write_text(json.dumps(_inventory(prod)))
-    config = tmp_path / "Pulumi.prod.yaml"
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    _bigger_production_nodes(document["config"])
-    config.write_text(yaml.safe_dump(document))
+    config = stack_file_with(tmp_path, "prod", _bigger_production_nodes)
     out = tmp_path / "out"
     result = _preview("--stack", "prod", "--config-file", str(config), "--out", str(out), "--previous", str(previous))
     assert result.returncode == 0, result.stderr

@@ -6,15 +6,14 @@ import dataclasses
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from components.config import ConfigError
+from tests.helpers import GIT, GIT_FILE, put, stack_file_with
 from tools import capture, offline_preview
 from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
 from tools.mocks import EstateMocks
@@ -31,11 +30,8 @@ def _preview(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def prod_with_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The prod stack plus a `secure:` value, as `pulumi config set --secret --path` writes it."""
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    document["config"]["aks-estate:ciSecrets"] = {SECRET_CONFIG: {"secure": "v1:AAAAAAAAAAAAAAAA:ciphertext"}}
-    path = tmp_path_factory.mktemp("config") / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
+    secrets = {SECRET_CONFIG: {"secure": "v1:AAAAAAAAAAAAAAAA:ciphertext"}}
+    return stack_file_with(tmp_path_factory.mktemp("config"), "prod", put("aks-estate:ciSecrets", secrets))
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +83,7 @@ def test_no_secret_value_reaches_the_inventory(two_runs: tuple[Path, Path], prod
 
 
 def test_invalid_config_exits_2_with_one_clear_message_and_writes_nothing(tmp_path: Path) -> None:
-    document = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    document["config"]["aks-estate:namePrefix"] = "Bad_Prefix"
-    config_file = tmp_path / "Pulumi.dev.yaml"
-    config_file.write_text(yaml.safe_dump(document))
+    config_file = stack_file_with(tmp_path, "dev", put("aks-estate:namePrefix", "Bad_Prefix"))
     out = tmp_path / "out"
     result = _preview("--stack", "dev", "--config-file", str(config_file), "--out", str(out))
     assert result.returncode == 2
@@ -172,10 +165,7 @@ def test_the_firewall_step_is_listed_only_for_a_vault_that_denies_by_default(dev
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
 
 
-GIT = "azuredevops:index/git:Git"
-GIT_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
-
-
+@pytest.mark.slow
 def test_the_inventory_records_each_resources_lifecycle(two_runs: tuple[Path, Path], prod: Capture) -> None:
     entries = {e["urn"]: e for e in json.loads((two_runs[0] / "resources.json").read_text())}
     for registration in prod.resources:
@@ -211,6 +201,7 @@ def test_a_service_repository_outlives_the_stack_and_is_protected_in_prod(dev: C
         assert repository.protect is protected
 
 
+@pytest.mark.slow
 def test_the_summary_names_what_removing_a_service_deletes_and_keeps(two_runs: tuple[Path, Path]) -> None:
     summary = (two_runs[0] / "summary.md").read_text()
     section = summary.split("## Removing a service from config", 1)[1].split("## ", 1)[0]
@@ -249,14 +240,6 @@ def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) 
     assert offline_preview.service_of(api, frozenset({"orders", "orders-api", "api"})) == "orders-api"
 
 
-def _stack_file(tmp_path: Path, stack: str, change: Callable[[dict[str, Any]], None]) -> Path:
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    change(document["config"])
-    path = tmp_path / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
-
-
 def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
     out = tmp_path / "out"
     result = _preview("--stack", stack, "--config-file", str(config_file), "--out", str(out))
@@ -268,11 +251,15 @@ def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
     return "\n".join(lines[1:])
 
 
+def _refused_text(tmp_path: Path, stack: str, text: str) -> str:
+    """What the preview says refusing `text` as `Pulumi.<stack>.yaml`."""
+    config_file = tmp_path / f"Pulumi.{stack}.yaml"
+    config_file.write_text(text)
+    return _refused(tmp_path, stack, config_file)
+
+
 def test_a_stack_configured_as_another_environment_is_refused(tmp_path: Path) -> None:
-    prod_as_dev = (ROOT / "Pulumi.dev.yaml").read_text()
-    config_file = tmp_path / "Pulumi.prod.yaml"
-    config_file.write_text(prod_as_dev)
-    message = _refused(tmp_path, "prod", config_file)
+    message = _refused_text(tmp_path, "prod", (ROOT / "Pulumi.dev.yaml").read_text())
     assert message == (
         "  aks-estate:environment = \"dev\": must be \"prod\" in stack 'prod': a stack whose name contains 'prod' as "
         "a word builds that environment (stacks named otherwise may choose either)"
@@ -302,7 +289,7 @@ def test_a_plaintext_token_in_the_stack_file_is_refused(tmp_path: Path) -> None:
     def plaintext(config: dict[str, Any]) -> None:
         config["azuredevops:personalAccessToken"] = "pat-value-1234"
 
-    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", plaintext))
+    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", plaintext))
     assert message.startswith("  azuredevops:personalAccessToken = [not shown]: must not sit in the stack file")
     assert "pat-value-1234" not in message
 
@@ -311,7 +298,7 @@ def test_one_plaintext_entry_among_secure_ci_secrets_is_refused(tmp_path: Path) 
     def mixed(config: dict[str, Any]) -> None:
         config["aks-estate:ciSecrets"] = {"one": {"secure": "v1:AAAA:x"}, "two": "secret-value-5678"}
 
-    message = _refused(tmp_path, "prod", _stack_file(tmp_path, "prod", mixed))
+    message = _refused(tmp_path, "prod", stack_file_with(tmp_path, "prod", mixed))
     assert message.startswith("  aks-estate:ciSecrets.two = [not shown]: must be set with `pulumi config set --secret")
     assert "secret-value-5678" not in message
     assert "ciSecrets.one" not in message
@@ -321,16 +308,14 @@ def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path) -> 
     def kube_system(config: dict[str, Any]) -> None:
         config["aks-estate:services"] = [{"name": "kube-system"}]
 
-    message = _refused(tmp_path, "dev", _stack_file(tmp_path, "dev", kube_system))
+    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", kube_system))
     assert message.startswith('  aks-estate:services[0].name = "kube-system": is a namespace Kubernetes or AKS owns')
     assert len(message.splitlines()) == 1
 
 
 def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path) -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text().replace('kubernetesVersion: "1.35"', "kubernetesVersion: 1.30", 1)
-    config_file = tmp_path / "Pulumi.dev.yaml"
-    config_file.write_text(text)
-    message = _refused(tmp_path, "dev", config_file)
+    message = _refused_text(tmp_path, "dev", text)
     assert message == (
         "  aks-estate:clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. "
         'kubernetesVersion: "1.30": unquoted, YAML reads a version as a number and drops its trailing zero'
@@ -346,7 +331,7 @@ def test_the_engine_path_refuses_plaintext_secrets_itself(tmp_path: Path, monkey
             monitor, "prod", {**config, "azuredevops:personalAccessToken": "pat"}, secret_keys, ROOT / "__main__.py"
         )
     # The language host marks the whole map secret; the stack file in the working directory shows the plain entry.
-    mixed = _stack_file(
+    mixed = stack_file_with(
         tmp_path, "prod", lambda c: c.update({"aks-estate:ciSecrets": {"a": {"secure": "v1:x"}, "b": "plain-value"}})
     )
     monkeypatch.chdir(mixed.parent)

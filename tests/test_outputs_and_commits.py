@@ -6,12 +6,10 @@ import pytest
 import yaml
 
 from tests import validators
-from tests.helpers import CLUSTER, REGISTRY, VAULT, only, service_manifests
+from tests.helpers import CLUSTER, GIT_FILE, REGISTRY, VAULT, only, service_manifests
 from tools.capture import SECRET, Capture
 from tools.mocks import TENANT_ID
 from tools.pipeline_links import expand
-
-REPOSITORY_FILE = "azuredevops:index/gitRepositoryFile:GitRepositoryFile"
 
 
 def test_operators_get_portal_links_credentials_commands_and_devops_entry_points(prod: Capture) -> None:
@@ -40,7 +38,7 @@ def committed(prod: Capture) -> dict[str, str]:
     """Every pipeline file exactly as the stack commits it, keyed by resource and path."""
     return {
         f"{commit.name}/{commit.inputs['file']}": commit.inputs["content"]
-        for commit in prod.of_type(REPOSITORY_FILE)
+        for commit in prod.of_type(GIT_FILE)
         if commit.inputs["file"].endswith(".yml")
     }
 
@@ -56,7 +54,7 @@ def test_committed_pipelines_are_schema_valid_and_checkov_clean(committed: dict[
 @pytest.mark.validators
 def test_the_compiled_service_pipelines_pass_checkov(prod: Capture) -> None:
     # checkov reads each file alone; compiled, a run's steps are checked with the entry's values in them.
-    files = {commit.inputs["file"]: commit.inputs["content"] for commit in prod.of_type(REPOSITORY_FILE)}
+    files = {commit.inputs["file"]: commit.inputs["content"] for commit in prod.of_type(GIT_FILE)}
     compiled = {
         f"orders/{kind}.yml": yaml.safe_dump(expand(files, f"pipelines/{kind}.azure-pipelines.yml"), sort_keys=False)
         for kind in ("pr", "ci", "cd")

@@ -2,19 +2,16 @@
 
 Rules run through `policy.offline`, which hands them the arguments pulumi-policy's analyzer would; one test starts the
 pack exactly as the Pulumi CLI does (`python -m pulumi.policy <engine> policy/`) and talks to it over gRPC, so the
-offline path is checked against the real one. The Azure DevOps baseline below is synthetic, shaped like what
-components/devops registers, so those rules are pinned down whatever the DevOps components look like today; the
-captures' own DevOps resources are covered by the all-pass test.
+offline path is checked against the real one. The estates carry a synthetic Azure DevOps baseline as well
+(`tests/helpers.py` `synthetic`). Metadata and exemptions are tests/test_policy_metadata.py's.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +23,10 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import EnforcementLevel, StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
-from components import naming
 from policy import offline
 from policy.rules import POLICIES, clusters, devops, identity, monitoring, registries, vault
 from policy.rules.common import RESOURCE_GROUP
+from tests.helpers import Change, drop, inputs, pick, put, replaced, synthetic
 from tests.test_bootstrap_policy import BROKEN_RULES as BOOTSTRAP_BROKEN_RULES
 from tools.capture import Capture, Registration
 
@@ -37,106 +34,8 @@ POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 BY_NAME = {policy.name: policy for policy in POLICIES}
 STACK_POLICIES = [policy for policy in POLICIES if isinstance(policy, StackValidationPolicy)]
 RESOURCE_POLICIES = [policy for policy in POLICIES if policy not in STACK_POLICIES]
-Change = Callable[[Registration], Registration]
-Mutation = Callable[[dict[str, Any]], None]
-
-# checkov 3.3.30's checks on azurerm_kubernetes_cluster, azurerm_container_registry, azurerm_key_vault and
-# azurerm_key_vault_secret (plus their graph checks): each is enforced by a rule or listed in EXCEPTIONS.md.
-CHECKOV_CHECKS = (
-    *("CKV_AZURE_4", "CKV_AZURE_5", "CKV_AZURE_6", "CKV_AZURE_7", "CKV_AZURE_8", "CKV_AZURE_115", "CKV_AZURE_116"),
-    *("CKV_AZURE_117", "CKV_AZURE_141", "CKV_AZURE_143", "CKV_AZURE_168", "CKV_AZURE_169", "CKV_AZURE_170"),
-    *("CKV_AZURE_171", "CKV_AZURE_172", "CKV_AZURE_226", "CKV_AZURE_227", "CKV_AZURE_232", "CKV_AZURE_246"),
-    *("CKV2_AZURE_29", "CKV_AZURE_137", "CKV_AZURE_138", "CKV_AZURE_139", "CKV_AZURE_163", "CKV_AZURE_164"),
-    *("CKV_AZURE_165", "CKV_AZURE_166", "CKV_AZURE_167", "CKV_AZURE_233", "CKV_AZURE_237", "CKV2_AZURE_30"),
-    *("CKV_AZURE_42", "CKV_AZURE_109", "CKV_AZURE_110", "CKV_AZURE_111", "CKV_AZURE_189", "CKV2_AZURE_32"),
-    *("CKV_AZURE_41", "CKV_AZURE_114", "CKV_AZURE_39", "CKV2_ADO_1"),
-)
-
 
 # --- the estates the rules run on ------------------------------------------------------------------------------------
-
-
-def _synthetic(stack: str) -> list[Registration]:
-    """Resources the Azure side does not register but the rules cover: the DevOps side and a custom role."""
-    project = f"urn:pulumi:{stack}::aks-estate::"
-    created: dict[str, Registration] = {}
-
-    def add(token: str, name: str, inputs: dict[str, Any], *needs: str) -> None:
-        # Logical names are prefixed so they never collide with what the estate registers itself.
-        logical = f"policy-test-{name}"
-        dependencies = tuple(sorted(created[need].urn for need in needs))
-        created[name] = Registration(
-            f"{project}{token}::{logical}", logical, token, logical, None, True, False, dependencies, inputs
-        )
-
-    add("azuredevops:index/project:Project", "project", {"name": "aks-estate", "visibility": "private"})
-    ids = {"projectId": "project-guid"}
-    add(devops.GIT_REPOSITORY, "repo", {**ids, "name": "orders", "defaultBranch": "refs/heads/main"}, "project")
-    scope = {"repositoryId": "repo-guid", "repositoryRef": "refs/heads/main", "matchType": "Exact"}
-    add(
-        devops.BUILD_VALIDATION,
-        "build-validation",
-        {**ids, "enabled": True, "blocking": True, "settings": {"buildDefinitionId": 7, "scopes": [scope]}},
-        "project",
-        "repo",
-    )
-    add(
-        devops.MIN_REVIEWERS,
-        "min-reviewers",
-        {
-            **ids,
-            "enabled": True,
-            "blocking": True,
-            "settings": {"reviewerCount": 2, "submitterCanVote": False, "scopes": [scope]},
-        },
-        "project",
-        "repo",
-    )
-    for stage in ("staging", "production"):
-        add(devops.ENVIRONMENT, f"environment-{stage}", {**ids, "name": stage}, "project")
-    target = {**ids, "targetResourceId": "12", "targetResourceType": "environment"}
-    add(
-        devops.CHECK_APPROVAL,
-        "approval",
-        {**target, "approvers": ["approver-id"], "minimumRequiredApprovers": 1, "requesterCanApprove": False},
-        "environment-production",
-    )
-    add(
-        devops.CHECK_BRANCH_CONTROL,
-        "branch-control",
-        {
-            **target,
-            "allowedBranches": "refs/heads/main",
-            "verifyBranchProtection": True,
-            "ignoreUnknownProtectionStatus": False,
-        },
-        "environment-production",
-    )
-    federated = {"serviceEndpointAuthenticationScheme": "WorkloadIdentityFederation"}
-    credentials = {"credentials": {"serviceprincipalid": "client-id"}}
-    add(devops.AZURE_RM_CONNECTION, "azure-connection", {**ids, **federated, **credentials}, "project")
-    add(devops.AZURE_CR_CONNECTION, "registry-connection", {**ids, **federated, **credentials}, "project")
-    add(devops.KUBERNETES_CONNECTION, "kubernetes-connection", {**ids, "authorizationType": "ServiceAccount"})
-    add(devops.PIPELINE_AUTHORIZATION, "pipeline-authorization", {**ids, "pipelineId": 3, "type": "endpoint"})
-    add(devops.RESOURCE_AUTHORIZATION, "resource-authorization", {**ids, "authorized": False, "type": "endpoint"})
-    add(devops.VARIABLE_GROUP, "variable-group", {**ids, "name": "ci-secrets", "allowAccess": False})
-    add(
-        identity.ROLE_DEFINITION,
-        "role-definition",
-        {"roleName": "registry reader", "permissions": [{"actions": ["Microsoft.ContainerRegistry/registries/read"]}]},
-    )
-    return list(created.values())
-
-
-@pytest.fixture(scope="session")
-def estates(dev: Capture, prod: Capture) -> dict[str, list[Registration]]:
-    return {capture.stack: [*capture.resources, *_synthetic(capture.stack)] for capture in (dev, prod)}
-
-
-def _pick(estate: list[Registration], token: str, named: str) -> Registration:
-    matches = [r for r in estate if r.type == token and named in r.name]
-    assert len(matches) == 1, f"expected one {token} named *{named}*, found {[r.name for r in matches]}"
-    return matches[0]
 
 
 def _resource_violations(*registrations: Registration) -> list[offline.Violation]:
@@ -145,47 +44,6 @@ def _resource_violations(*registrations: Registration) -> list[offline.Violation
 
 
 # --- changes that break one thing ------------------------------------------------------------------------------------
-
-
-def _walk(inputs: dict[str, Any], path: str) -> tuple[Any, str | int]:
-    *parents, last = path.split(".")
-    node: Any = inputs
-    for key in parents:
-        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-    return node, int(last) if isinstance(node, list) else last
-
-
-def put(path: str, value: Any) -> Mutation:
-    def mutate(inputs: dict[str, Any]) -> None:
-        node, key = _walk(inputs, path)
-        node[key] = value
-
-    return mutate
-
-
-def drop(path: str) -> Mutation:
-    """Remove the value at `path`; nothing to remove is fine (the dev twin of a prod resource may lack it)."""
-
-    def mutate(inputs: dict[str, Any]) -> None:
-        node, key = _walk(inputs, path)
-        if isinstance(node, dict):
-            node.pop(key, None)
-        else:
-            del node[key]
-
-    return mutate
-
-
-def inputs(*mutations: Mutation) -> Change:
-    """A copy of the registration with deep-copied inputs, changed by `mutations`."""
-
-    def change(registration: Registration) -> Registration:
-        changed = copy.deepcopy(registration.inputs)
-        for mutation in mutations:
-            mutation(changed)
-        return dataclasses.replace(registration, inputs=changed)
-
-    return change
 
 
 def _type_of(urn: str) -> str:
@@ -219,7 +77,7 @@ CLUSTER, REGISTRY, VAULT = clusters.CLUSTER, registries.REGISTRY, vault.VAULT
 PRODUCTION_CLUSTER = "cluster-production-aks"
 AGENT_POOL, PRODUCTION_USER_POOL = clusters.AGENT_POOL, "cluster-production-pool-user"
 PROD_REGISTRY = "registry-prod-registry"
-OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+OWNER = identity.OWNER
 
 BREAKS = (
     Break("aks-azure-monitor-logging", CLUSTER, PRODUCTION_CLUSTER, inputs(drop("addonProfiles.omsagent")), "no oms"),
@@ -504,11 +362,11 @@ BREAKS = (
         stack="dev",
     ),
     Break(
-        "devops-service-connection-workload-identity",
-        devops.KUBERNETES_CONNECTION,
-        "policy-test-kubernetes-connection",
-        inputs(put("authorizationType", "Kubeconfig")),
-        "stored kubeconfig",
+        "devops-pipeline-authorization-scoped",
+        devops.PIPELINE_AUTHORIZATION,
+        "policy-test-repository-authorization",
+        inputs(put("type", "endpoint")),
+        "a connection opened to every pipeline",
     ),
     Break(
         "devops-no-open-resource-authorization",
@@ -600,10 +458,10 @@ def _break_id(case: Break) -> str:
 
 def _apply(case: Break, estate: list[Registration]) -> tuple[Registration, list[offline.Violation]]:
     """Break the case's resource in `estate`; the violations of the case's kind of policy (resource or stack)."""
-    target = _pick(estate, case.token, case.named)
+    target = pick(estate, case.token, case.named)
     broken = case.change(target)
     if BY_NAME[case.policy] in STACK_POLICIES:
-        return target, offline.evaluate(STACK_POLICIES, [broken if r.urn == target.urn else r for r in estate])
+        return target, offline.evaluate(STACK_POLICIES, replaced(estate, broken))
     return target, _resource_violations(broken)
 
 
@@ -644,29 +502,11 @@ def test_every_rule_has_a_broken_case() -> None:
     assert sorted(BY_NAME) == sorted({case.policy for case in BREAKS} | BOOTSTRAP_BROKEN_RULES)
 
 
-def test_rules_have_unique_names_and_state_their_source() -> None:
-    assert len(BY_NAME) == len(POLICIES)
-    for policy in POLICIES:
-        assert re.match(r"(checkov CKV2?_[A-Z]+_\d+|architecture)\b", policy.description), policy.name
-
-
-def test_every_checkov_check_is_enforced_or_excepted() -> None:
-    descriptions = " ".join(policy.description for policy in POLICIES)
-    exceptions = (POLICY_DIR / "EXCEPTIONS.md").read_text()
-    missing = [check for check in CHECKOV_CHECKS if not re.search(rf"\b{check}\b", descriptions + exceptions)]
-    assert missing == []
-
-
-def test_readme_lists_every_rule() -> None:
-    readme = (POLICY_DIR / "README.md").read_text()
-    assert [name for name in BY_NAME if f"`{name}`" not in readme] == []
-
-
 def test_a_value_known_only_after_the_update_is_not_a_violation(estates: dict[str, list[Registration]]) -> None:
-    authorization = _pick(estates["prod"], devops.PIPELINE_AUTHORIZATION, "policy-test-pipeline-authorization")
+    authorization = pick(estates["prod"], devops.PIPELINE_AUTHORIZATION, "policy-test-pipeline-authorization")
     assert _resource_violations(inputs(put("pipelineId", UNKNOWN_NUMBER_VALUE))(authorization)) == []
     # A rule that must read the unknown value is reported as undecided, as pulumi-policy does during preview.
-    cluster = _pick(estates["prod"], CLUSTER, PRODUCTION_CLUSTER)
+    cluster = pick(estates["prod"], CLUSTER, PRODUCTION_CLUSTER)
     undecided = _resource_violations(inputs(put("sku.tier", UNKNOWN_STRING_VALUE))(cluster))
     assert [(v.policy, v.unknown) for v in undecided] == [("aks-paid-tier", True)]
 
@@ -674,7 +514,7 @@ def test_a_value_known_only_after_the_update_is_not_a_violation(estates: dict[st
 def test_devops_without_a_recognisable_production_environment_fails() -> None:
     renamed = [
         inputs(put("name", "live"))(r) if r.name == "policy-test-environment-production" else r
-        for r in _synthetic("prod")
+        for r in synthetic("prod")
     ]
     violations = offline.evaluate([BY_NAME["devops-production-environment-checks"]], renamed)
     assert [v.message for v in violations] == [
@@ -719,6 +559,18 @@ def test_the_cli_loads_every_rule_as_mandatory(analyzer: Any) -> None:
     assert [policy.name for policy in info.policies] == list(BY_NAME)
     mandatory = analyzer_pb2.EnforcementLevel.Value(EnforcementLevel.MANDATORY.name)
     assert {policy.enforcementLevel for policy in info.policies} == {mandatory}
+    # The metadata the CLI shows beside each rule is the rule's own, as it reached the engine.
+    served = {p.name: (p.framework.name, p.framework.reference, p.severity, p.remediation_steps) for p in info.policies}
+    severity = analyzer_pb2.PolicySeverity.Value
+    assert served == {
+        p.name: (
+            p.framework.name,
+            p.framework.reference,
+            severity(f"POLICY_SEVERITY_{p.severity.name}"),
+            p.remediation_steps,
+        )
+        for p in POLICIES
+    }
 
 
 def _analyze_stack(analyzer: Any, estate: list[Registration]) -> list[str]:
@@ -741,12 +593,12 @@ def _analyze_stack(analyzer: Any, estate: list[Registration]) -> list[str]:
 def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[str, list[Registration]]) -> None:
     estate = estates["prod"]
     assert _analyze_stack(analyzer, estate) == []
-    diagnostics = _pick(estate, monitoring.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
+    diagnostics = pick(estate, monitoring.DIAGNOSTIC_SETTING, "key-vault-diagnostics")
     unwired = [without_dependency_on(VAULT)(r) if r is diagnostics else r for r in estate]
     offline_stack = sorted(v.policy for v in offline.evaluate(STACK_POLICIES, unwired))
     assert _analyze_stack(analyzer, unwired) == offline_stack == ["diagnostics-on-monitored-resources"]
 
-    cluster = inputs(put("disableLocalAccounts", False), put("sku.tier", "Free"))(_pick(estate, CLUSTER, "production"))
+    cluster = inputs(put("disableLocalAccounts", False), put("sku.tier", "Free"))(pick(estate, CLUSTER, "production"))
     response = analyzer.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type=cluster.type, properties=_struct(cluster.inputs), urn=cluster.urn, name=cluster.name
@@ -755,12 +607,3 @@ def test_the_cli_agrees_with_the_offline_adapter(analyzer: Any, estates: dict[st
     served = sorted(diagnostic.policyName for diagnostic in response.diagnostics)
     offline_resource = sorted(v.policy for v in _resource_violations(cluster))
     assert served == offline_resource == ["aks-local-accounts-disabled", "aks-paid-tier"]
-
-
-def test_every_exemption_names_a_rule_and_states_its_reason() -> None:
-    names = {policy.name for policy in POLICIES}
-    for exemption in registries.EXEMPTIONS:
-        assert exemption.policy in names, exemption
-        assert len(exemption.reason.split()) >= 5, f"{exemption.policy}: say why, in words"
-    # The pack cannot import the program: the tag it reads is the one the estate writes.
-    assert registries.REGISTRY_ROLE_TAG == naming.REGISTRY_ROLE_TAG

@@ -14,7 +14,8 @@ import pytest
 
 from policy import offline
 from policy.rules import POLICIES
-from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id, _synthetic
+from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, pick, synthetic
+from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id
 from tools import capture, offline_preview
 from tools.capture import Registration
 
@@ -34,7 +35,7 @@ def previews() -> dict[str, list[Registration]]:
     for stack in ("dev", "prod"):
         config, secret_keys = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
         result = capture.run(stack, config, secret_keys, preview=True)
-        estates[stack] = [*result.resources, *_synthetic(stack)]
+        estates[stack] = [*result.resources, *synthetic(stack)]
     return estates
 
 
@@ -43,10 +44,10 @@ def undecided(violations: list[offline.Violation]) -> set[str]:
 
 
 def test_the_preview_marks_computed_outputs_unknown(previews: dict[str, list[Registration]]) -> None:
-    (workspace,) = [r for r in previews["prod"] if r.type == "azure-native:operationalinsights:Workspace"]
+    workspace = pick(previews["prod"], WORKSPACE)
     assert workspace.id == ""
     assert workspace.outputs["customerId"] == capture.UNKNOWN
-    assignments = [r for r in previews["prod"] if r.type == "azure-native:authorization:RoleAssignment"]
+    assignments = [r for r in previews["prod"] if r.type == ROLE_ASSIGNMENT]
     assert any(r.inputs["scope"] == capture.UNKNOWN for r in assignments)
 
 

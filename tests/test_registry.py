@@ -4,14 +4,6 @@ from tests.helpers import REGISTRY, registry
 from tools.capture import Capture
 
 
-def test_no_admin_user_and_no_anonymous_pull(estate: Capture) -> None:
-    registries = estate.of_type(REGISTRY)
-    assert len(registries) == 2
-    for each in registries:
-        assert each.inputs["adminUserEnabled"] is False
-        assert each.inputs["anonymousPullEnabled"] is False
-
-
 def test_prod_registry_is_premium_zone_redundant_with_retention(prod: Capture) -> None:
     production = registry(prod, "prod")
     assert production.inputs["sku"] == {"name": "Premium"}

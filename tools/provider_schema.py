@@ -39,6 +39,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
+from policy.offline import Registered
+
 _PULUMI_NAME = "_pulumi_name"  # set by pulumi.getter on each property's fget (pulumi/_types.py)
 _SCALARS: tuple[type, ...] = (str, int, float, bool)
 
@@ -356,16 +358,7 @@ def check_resource(urn: str, token: str, inputs: Mapping[str, Any]) -> list[Find
     return checker.findings
 
 
-class _Resource(typing.Protocol):
-    @property
-    def urn(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def custom(self) -> bool: ...
-
-
-def check(resources: Iterable[_Resource], inputs: typing.Callable[[Any], Mapping[str, Any]]) -> list[Finding]:
+def check(resources: Iterable[Registered], inputs: typing.Callable[[Any], Mapping[str, Any]]) -> list[Finding]:
     """Findings for every custom resource; `inputs` picks what to check (the wire inputs, secrets still wrapped)."""
     return [
         finding

@@ -1,26 +1,13 @@
-"""Every policy of the pack, in the order `pulumi preview` lists them."""
+"""Every policy of the pack, in the order `pulumi preview` lists them, with every exemption applied."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import bootstrap, clusters, devops, identity, monitoring, registries, vault
+from .common import Exemption, exempting
 
-# Estate rules the bootstrap breaks by design (policy/rules/bootstrap.py says why and what replaces them).
-ESTATE_ONLY = {
-    "azure-environment-tag",
-    "role-assignment-no-privileged-roles",
-    "role-assignment-resource-scope",
-    "diagnostics-on-monitored-resources",
-    "devops-production-environment-checks",
-    "devops-min-reviewers",
-}
-POLICIES: list[Any] = [
-    *(
-        bootstrap.estate_only(policy) if policy.name in ESTATE_ONLY else policy
-        for area in (clusters, registries, vault, identity, monitoring)
-        for policy in area.POLICIES
-    ),
-    *(bootstrap.estate_only(policy) if policy.name in ESTATE_ONLY else policy for policy in devops.POLICIES),
-    *bootstrap.POLICIES,
-]
+AREAS = (clusters, registries, vault, identity, monitoring, devops, bootstrap)
+# Each area states its exemptions beside its rules (`EXEMPTIONS`); the bootstrap's name other areas' rules.
+EXEMPTIONS: tuple[Exemption, ...] = tuple(exemption for area in AREAS for exemption in getattr(area, "EXEMPTIONS", ()))
+POLICIES: list[Any] = [exempting(policy, EXEMPTIONS) for area in AREAS for policy in area.POLICIES]

@@ -3,38 +3,27 @@
 The bootstrap is the estate's own control plane, so a few estate rules do not fit it by design: its identities need
 Reader and Contributor on the subscription (the estate creates its resource group), it serves both stacks (no
 environment tag), its vault has no Log Analytics to report to, and a pull request's prod preview cannot be
-branch-controlled. Those rules skip resources of the bootstrap project (`estate_only`); the rules below replace them.
+branch-controlled. Those rules exempt resources of the bootstrap project (`EXEMPTIONS`, one reason each); the rules
+below replace them.
 Storage and role-assigning rules apply to every stack: the estate registers neither today, and must not without them.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pulumi_policy import (
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import Severity
 
-from .common import Props, depends_on, lookup, resource_rule, stack_rule
-from .devops import CHECK_APPROVAL, CHECK_BRANCH_CONTROL, ENVIRONMENT, _valid_approval, _valid_branch_control
+from .common import About, Exemption, Props, depends_on, lookup, must_be_true, resource_rule, stack_rule
+from .devops import APPROVALS, CHECK_APPROVAL, CHECK_BRANCH_CONTROL, ENVIRONMENT, _valid_approval, _valid_branch_control
+from .identity import OWNER, ROLE_ASSIGNING, ROLE_ASSIGNMENT, role_guid
+from .sources import LEAST_PRIVILEGE, architecture
 
 BOOTSTRAP_PROJECT = "aks-estate-bootstrap"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-# Roles whose holder can write role assignments (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
-ROLE_ASSIGNING = {
-    "18d7d88d-d35e-4fb5-a5c3-7773c4a72d9d": "User Access Administrator",
-    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-}
 GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 
 
@@ -74,24 +63,41 @@ def project_of(urn: str) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-def estate_only(policy: Any) -> Any:
-    """`policy` as it was, except that it passes over resources of the bootstrap project."""
-    if isinstance(policy, StackValidationPolicy):
+def _in_bootstrap(resource: Any) -> bool:
+    return project_of(resource.urn) == BOOTSTRAP_PROJECT
 
-        def validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> Any:
-            # The estate's stack rules read only `resources`; the rest of the arguments pass through unchanged.
-            kept = copy.copy(args)
-            kept.resources = [r for r in args.resources if project_of(r.urn) != BOOTSTRAP_PROJECT]
-            return policy.validate(kept, report_violation)
 
-        return StackValidationPolicy(name=policy.name, description=policy.description, validate=validate_stack)
-
-    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> Any:
-        if project_of(args.urn) == BOOTSTRAP_PROJECT:
-            return None
-        return policy.validate(args, report_violation)
-
-    return ResourceValidationPolicy(name=policy.name, description=policy.description, validate=validate)
+BOOTSTRAP_RESOURCES = f"resources of the {BOOTSTRAP_PROJECT} project (their URN names it)"
+# Estate rules the bootstrap breaks by design; the rules below take their place for it.
+EXEMPTIONS = tuple(
+    Exemption(policy, BOOTSTRAP_RESOURCES, reason, _in_bootstrap)
+    for policy, reason in (
+        ("azure-environment-tag", "the bootstrap serves both the dev and the prod stack, so it has no environment"),
+        (
+            "role-assignment-no-privileged-roles",
+            "the deploy identities need Contributor on the subscription, where `pulumi up` creates the estate's "
+            "resource groups; role-assignment-no-owner and role-assignment-role-assigning-conditioned hold them",
+        ),
+        (
+            "role-assignment-resource-scope",
+            "the deploy identities' Reader and Contributor grants are on the subscription the estate is created in",
+        ),
+        (
+            "diagnostics-on-monitored-resources",
+            "the bootstrap's vault is created before the estate's Log Analytics workspace, so it has none to report to",
+        ),
+        (
+            "devops-production-environment-checks",
+            "a pull request's prod preview cannot be branch-controlled (PR runs are not on main); "
+            "iac-environment-checks holds the IaC environments instead",
+        ),
+        (
+            "devops-min-reviewers",
+            "the rule tells dev from prod by the resource groups' environment tag, which the bootstrap, serving both "
+            "stacks, does not carry; its repository's policies are the service repositories' (BranchPolicies)",
+        ),
+    )
+)
 
 
 def _storage_account(props: Props) -> Iterable[str]:
@@ -101,8 +107,7 @@ def _storage_account(props: Props) -> Iterable[str]:
         yield "allowBlobPublicAccess must be false"
     if props.get("minimumTlsVersion") != "TLS1_2":
         yield f"minimumTlsVersion must be 'TLS1_2', got {props.get('minimumTlsVersion')!r}"
-    if props.get("enableHttpsTrafficOnly") is not True:
-        yield "enableHttpsTrafficOnly must be true"
+    yield from must_be_true(props, "enableHttpsTrafficOnly")
 
 
 def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
@@ -123,17 +128,13 @@ def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]
             )
 
 
-def _role_guid(props: Props) -> str:
-    return str(props.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
-
-
 def _no_owner(props: Props) -> Iterable[str]:
-    if _role_guid(props) == OWNER:
+    if role_guid(props) == OWNER:
         yield "roleDefinitionId grants Owner; grant the narrow roles the principal needs"
 
 
 def _role_assigning_conditioned(props: Props) -> Iterable[str]:
-    role = ROLE_ASSIGNING.get(_role_guid(props))
+    role = ROLE_ASSIGNING.get(role_guid(props))
     if role is None:
         return
     if props.get("conditionVersion") != "2.0":
@@ -177,38 +178,68 @@ def _iac_environment_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str
             yield f"the bootstrap creates no environment {name!r}, which pipelines/infra/ uses", None
 
 
+STORAGE_SHARED_KEY = "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
+BLOB_DATA_PROTECTION = "https://learn.microsoft.com/azure/storage/blobs/data-protection-overview"
+CONSTRAIN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
 POLICIES: list[Any] = [
     resource_rule(
         "storage-entra-only-private-tls12",
-        "architecture (bootstrap state backend): storage accounts refuse shared keys and public blobs, and accept "
-        "only HTTPS with TLS 1.2 or later.",
+        "Storage accounts refuse shared keys and public blobs, and accept only HTTPS with TLS 1.2 or later.",
         STORAGE_ACCOUNT,
         _storage_account,
+        About(
+            architecture(STORAGE_SHARED_KEY, "prevent Shared Key authorization: Entra ID only"),
+            Severity.CRITICAL,
+            "Set allowSharedKeyAccess and allowBlobPublicAccess false, minimumTlsVersion TLS1_2 and "
+            "enableHttpsTrafficOnly true (bootstrap/state.py).",
+        ),
     ),
     stack_rule(
         "storage-blob-versioning-and-soft-delete",
-        "architecture (bootstrap state backend): every storage account has blob versioning and soft delete of "
-        "blobs and containers, so a bad checkpoint or a deleted stack can be restored.",
+        "Every storage account has blob versioning and soft delete of blobs and containers, so a bad checkpoint or a "
+        "deleted stack can be restored.",
         _blob_recovery,
+        About(
+            architecture(BLOB_DATA_PROTECTION, "versioning and soft delete of blobs and containers"),
+            Severity.HIGH,
+            "Add BlobServiceProperties wired to the account with isVersioningEnabled, deleteRetentionPolicy and "
+            "containerDeleteRetentionPolicy on (bootstrap/state.py).",
+        ),
     ),
     resource_rule(
         "role-assignment-no-owner",
-        "architecture (least privilege): no role assignment grants Owner, in the estate or the bootstrap.",
+        "No role assignment grants Owner, in the estate or the bootstrap.",
         ROLE_ASSIGNMENT,
         _no_owner,
+        About(
+            architecture(LEAST_PRIVILEGE, "grant the least privilege: no privileged administrator roles"),
+            Severity.CRITICAL,
+            "Grant the narrow roles the principal needs (bootstrap/access.py, components/identity.py).",
+        ),
     ),
     resource_rule(
         "role-assignment-role-assigning-conditioned",
-        "architecture (least privilege): every User Access Administrator or Role Based Access Control "
-        "Administrator assignment carries a version 2.0 condition limiting the roles it may assign and remove to "
-        "listed role definition IDs, none of them Owner or role-assigning.",
+        "Every User Access Administrator or Role Based Access Control Administrator assignment carries a version "
+        "2.0 condition limiting the roles it may assign and remove to listed role definition IDs, none of them Owner "
+        "or role-assigning.",
         ROLE_ASSIGNMENT,
         _role_assigning_conditioned,
+        About(
+            architecture(CONSTRAIN_ROLES, "constrain the roles a delegate may assign (the 'Constrain roles' example)"),
+            Severity.CRITICAL,
+            "Give the assignment conditionVersion 2.0 and the 'Constrain roles' condition listing only the roles the "
+            "estate assigns (bootstrap/access.py).",
+        ),
     ),
     stack_rule(
         "iac-environment-checks",
-        "architecture (bootstrap): the IaC prod and prod-preview environments need an approval; dev and prod "
-        "deploy from protected main only.",
+        "The IaC prod and prod-preview environments need an approval; dev and prod deploy from protected main only.",
         _iac_environment_checks,
+        About(
+            architecture(APPROVALS, "approvals and branch control checks on the environments that deploy"),
+            Severity.HIGH,
+            "Give aks-estate-iac-prod and -prod-preview an approval, -dev and -prod a branch control check on main "
+            "(bootstrap/program.py).",
+        ),
     ),
 ]

@@ -9,15 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .common import (
-    Props,
-    enabled,
-    entry,
-    items,
-    lookup,
-    prod_only,
-    resource_rule,
-)
+from pulumi_policy import Severity
+
+from .common import About, Props, enabled, entry, items, lookup, must_be_true, prod_only, resource_rule
+from .sources import architecture, checkov
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
@@ -63,15 +58,14 @@ def _aks_rbac(props: Props) -> Iterable[str]:
 
 
 def _aks_entra_azure_rbac(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "aadProfile.managed")):
-        yield "aadProfile.managed must be true (Microsoft Entra ID integration)"
-    if not enabled(lookup(props, "aadProfile.enableAzureRBAC")):
-        yield "aadProfile.enableAzureRBAC must be true (Kubernetes authorization through Azure role assignments)"
+    yield from must_be_true(props, "aadProfile.managed", note=" (Microsoft Entra ID integration)")
+    yield from must_be_true(
+        props, "aadProfile.enableAzureRBAC", note=" (Kubernetes authorization through Azure role assignments)"
+    )
 
 
 def _aks_local_accounts(props: Props) -> Iterable[str]:
-    if not enabled(props.get("disableLocalAccounts")):
-        yield "disableLocalAccounts must be true"
+    return must_be_true(props, "disableLocalAccounts")
 
 
 def _aks_azure_policy(props: Props) -> Iterable[str]:
@@ -144,15 +138,11 @@ def _aks_secret_rotation(props: Props) -> Iterable[str]:
 
 
 def _aks_workload_identity(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "oidcIssuerProfile.enabled")):
-        yield "oidcIssuerProfile.enabled must be true"
-    if not enabled(lookup(props, "securityProfile.workloadIdentity.enabled")):
-        yield "securityProfile.workloadIdentity.enabled must be true"
+    return must_be_true(props, "oidcIssuerProfile.enabled", "securityProfile.workloadIdentity.enabled")
 
 
 def _aks_defender(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "securityProfile.defender.securityMonitoring.enabled")):
-        yield "securityProfile.defender.securityMonitoring.enabled must be true (the Defender sensor)"
+    yield from must_be_true(props, "securityProfile.defender.securityMonitoring.enabled", note=" (the Defender sensor)")
     if not lookup(props, "securityProfile.defender.logAnalyticsWorkspaceResourceId"):
         yield "securityProfile.defender.logAnalyticsWorkspaceResourceId must name the workspace the sensor reports to"
 
@@ -171,122 +161,228 @@ def _aks_zones(props: Props) -> Iterable[str]:
             yield f"agent pool {name}: availabilityZones must list at least {MIN_PROD_ZONES} zones on prod, got {zones}"
 
 
+CONTAINER_INSIGHTS_AUTH = "https://learn.microsoft.com/azure/azure-monitor/containers/container-insights-authentication"
+AKS_AZURE_RBAC = "https://learn.microsoft.com/azure/aks/manage-azure-rbac"
+WORKLOAD_IDENTITY = "https://learn.microsoft.com/azure/aks/workload-identity-overview"
+DEFENDER_FOR_CONTAINERS = "https://learn.microsoft.com/azure/defender-for-cloud/defender-for-containers-introduction"
+AKS_ZONES = "https://learn.microsoft.com/azure/aks/availability-zones"
 POLICIES: list[Any] = [
     resource_rule(
         "aks-azure-monitor-logging",
-        "checkov CKV_AZURE_4: Ensure AKS logging to Azure Monitoring is Configured (omsagent add-on with a workspace).",
+        "Container Insights sends the cluster's logs to Log Analytics (addonProfiles.omsagent with a workspace).",
         CLUSTER,
         _aks_logging,
+        About(
+            checkov("CKV_AZURE_4"),
+            Severity.MEDIUM,
+            "Enable addonProfiles.omsagent with the estate's workspace ID (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-container-insights-aad-auth",
-        "architecture: Container Insights runs on the Azure Monitor Agent with managed-identity auth (useAADAuth), "
-        "routed by its data collection rule.",
+        "Container Insights runs on the Azure Monitor Agent with managed-identity auth (useAADAuth).",
         CLUSTER,
         _aks_container_insights_aad,
+        About(
+            architecture(CONTAINER_INSIGHTS_AUTH, "Container Insights authenticates with managed identity"),
+            Severity.MEDIUM,
+            'Set addonProfiles.omsagent.config.useAADAuth "true" (components/cluster.py).',
+        ),
     ),
-    resource_rule("aks-rbac", "checkov CKV_AZURE_5: Ensure RBAC is enabled on AKS clusters.", CLUSTER, _aks_rbac),
+    resource_rule(
+        "aks-rbac",
+        "Kubernetes RBAC is on (enableRBAC not false).",
+        CLUSTER,
+        _aks_rbac,
+        About(
+            checkov("CKV_AZURE_5"),
+            Severity.HIGH,
+            "Remove enableRBAC: false (components/cluster.py); AKS turns Kubernetes RBAC on by default.",
+        ),
+    ),
     resource_rule(
         "aks-entra-azure-rbac",
-        "architecture: AKS authenticates through Microsoft Entra ID and authorizes with Azure RBAC (aadProfile).",
+        "AKS authenticates through Microsoft Entra ID and authorizes with Azure RBAC (aadProfile).",
         CLUSTER,
         _aks_entra_azure_rbac,
+        About(
+            architecture(
+                AKS_AZURE_RBAC, "Microsoft Entra ID authentication with Azure RBAC for Kubernetes authorization"
+            ),
+            Severity.HIGH,
+            "Set aadProfile.managed and aadProfile.enableAzureRBAC true (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-local-accounts-disabled",
-        "checkov CKV_AZURE_141: Ensure AKS local admin account is disabled (disableLocalAccounts).",
+        "The cluster has no local admin account (disableLocalAccounts).",
         CLUSTER,
         _aks_local_accounts,
+        About(
+            checkov("CKV_AZURE_141"),
+            Severity.CRITICAL,
+            "Set disableLocalAccounts true (components/cluster.py); admins sign in with Entra ID.",
+        ),
     ),
     resource_rule(
         "aks-azure-policy-addon",
-        "checkov CKV_AZURE_116: Ensure that AKS uses Azure Policies Add-on (addonProfiles.azurepolicy).",
+        "The Azure Policy add-on is enabled (addonProfiles.azurepolicy).",
         CLUSTER,
         _aks_azure_policy,
+        About(checkov("CKV_AZURE_116"), Severity.MEDIUM, "Enable addonProfiles.azurepolicy (components/cluster.py)."),
     ),
     resource_rule(
         "aks-network-policy",
-        "checkov CKV_AZURE_7: Ensure AKS cluster has Network Policy configured (networkProfile.networkPolicy).",
+        "A network policy engine is configured (networkProfile.networkPolicy).",
         CLUSTER,
         _aks_network_policy,
+        About(
+            checkov("CKV_AZURE_7"),
+            Severity.MEDIUM,
+            "Set networkProfile.networkPolicy (cilium with the Cilium dataplane, components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-azure-cni",
-        "checkov CKV2_AZURE_29: Ensure AKS cluster has Azure CNI networking enabled (networkProfile.networkPlugin).",
+        "The cluster uses Azure CNI (networkProfile.networkPlugin azure).",
         CLUSTER,
         _aks_azure_cni,
+        About(
+            checkov("CKV2_AZURE_29"),
+            Severity.MEDIUM,
+            'Set networkProfile.networkPlugin "azure" (overlay mode, components/cluster.py).',
+        ),
     ),
     resource_rule(
         "aks-upgrade-channel",
-        "checkov CKV_AZURE_171: Ensure AKS cluster upgrade channel is chosen (autoUpgradeProfile.upgradeChannel).",
+        "An automatic upgrade channel is chosen (autoUpgradeProfile.upgradeChannel).",
         CLUSTER,
         _aks_upgrade_channel,
+        About(
+            checkov("CKV_AZURE_171"),
+            Severity.MEDIUM,
+            "Set clusters.<stage>.upgradeChannel in Pulumi.<stack>.yaml (default patch).",
+        ),
     ),
     resource_rule(
         "aks-dashboard-disabled",
-        "checkov CKV_AZURE_8: Ensure Kubernetes Dashboard is disabled (addonProfiles.kubeDashboard).",
+        "The Kubernetes dashboard add-on is off (addonProfiles.kubeDashboard).",
         CLUSTER,
         _aks_dashboard,
+        About(
+            checkov("CKV_AZURE_8"),
+            Severity.HIGH,
+            "Remove addonProfiles.kubeDashboard or set it disabled (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-http-application-routing-disabled",
-        "checkov CKV_AZURE_246: Ensure Azure AKS cluster HTTP application routing is disabled.",
+        "The HTTP application routing add-on is off (addonProfiles.httpApplicationRouting).",
         CLUSTER,
         _aks_http_routing,
+        About(
+            checkov("CKV_AZURE_246"),
+            Severity.MEDIUM,
+            "Remove addonProfiles.httpApplicationRouting; expose services with the application routing add-on.",
+        ),
     ),
     resource_rule(
         "aks-node-public-ip-disabled",
-        "checkov CKV_AZURE_143: Ensure AKS cluster nodes do not have public IP addresses (every agent pool).",
+        "No node of any agent pool has a public IP address (enableNodePublicIP).",
         POOLS,
         _aks_node_public_ip,
+        About(
+            checkov("CKV_AZURE_143"),
+            Severity.HIGH,
+            "Leave enableNodePublicIP unset or false on every pool (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-max-pods",
-        "checkov CKV_AZURE_168: Ensure Azure Kubernetes Cluster (AKS) nodes should use a minimum number of 50 pods.",
+        "Every agent pool sets maxPods explicitly, to at least 50.",
         POOLS,
         _aks_max_pods,
+        About(
+            checkov("CKV_AZURE_168"),
+            Severity.LOW,
+            "Set clusters.<stage>.<pool>.maxPods to 50 or more in Pulumi.<stack>.yaml.",
+        ),
     ),
     resource_rule(
         "aks-scale-sets",
-        "checkov CKV_AZURE_169: Ensure Azure Kubernetes Cluster (AKS) nodes use scale sets.",
+        "Every agent pool runs on virtual machine scale sets, not availability sets.",
         POOLS,
         _aks_scale_sets,
+        About(
+            checkov("CKV_AZURE_169"),
+            Severity.LOW,
+            "Set type VirtualMachineScaleSets on the pool (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-system-pool-critical-addons-only",
-        "checkov CKV_AZURE_232: Ensure that only critical system pods run on system nodes (CriticalAddonsOnly taint).",
+        "System pools are tainted CriticalAddonsOnly=true:NoSchedule, so only system pods run there.",
         POOLS,
         _aks_system_pool_taint,
+        About(
+            checkov("CKV_AZURE_232"),
+            Severity.LOW,
+            "Taint the system pool CriticalAddonsOnly=true:NoSchedule (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-secret-store-rotation",
-        "checkov CKV_AZURE_172: Ensure autorotation of Secrets Store CSI Driver secrets for AKS clusters.",
+        "The Secrets Store CSI driver is enabled and rotates secrets (azureKeyvaultSecretsProvider).",
         CLUSTER,
         _aks_secret_rotation,
+        About(
+            checkov("CKV_AZURE_172"),
+            Severity.MEDIUM,
+            'Set azureKeyvaultSecretsProvider config.enableSecretRotation "true" (components/cluster.py).',
+        ),
     ),
     resource_rule(
         "aks-workload-identity",
-        "architecture: AKS has the OIDC issuer and workload identity on, so pods federate instead of holding secrets.",
+        "The OIDC issuer and workload identity are on, so pods federate instead of holding secrets.",
         CLUSTER,
         _aks_workload_identity,
+        About(
+            architecture(WORKLOAD_IDENTITY, "pods authenticate to Azure with Microsoft Entra Workload ID"),
+            Severity.HIGH,
+            "Set oidcIssuerProfile.enabled and securityProfile.workloadIdentity.enabled true (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-defender-sensor",
-        "architecture: AKS runs the Microsoft Defender sensor, reporting to the estate's workspace.",
+        "The Microsoft Defender sensor runs and reports to the estate's workspace.",
         CLUSTER,
         _aks_defender,
+        About(
+            architecture(DEFENDER_FOR_CONTAINERS, "Defender for Containers runtime protection on every cluster"),
+            Severity.MEDIUM,
+            "Set securityProfile.defender.securityMonitoring and its workspace (components/cluster.py).",
+        ),
     ),
     resource_rule(
         "aks-paid-tier",
-        "checkov CKV_AZURE_170: Ensure that AKS use the Paid Sku for its SLA (prod stacks only).",
+        "On prod, the control plane is on a paid tier (sku.tier Standard or Premium) for its SLA.",
         CLUSTER,
         prod_only(_aks_paid_tier),
+        About(
+            checkov("CKV_AZURE_170"),
+            Severity.MEDIUM,
+            "Set clusters.<stage>.tier: Standard (or Premium) in Pulumi.prod.yaml.",
+        ),
     ),
     resource_rule(
         "aks-zones",
-        "architecture (prod reliability, as the config model's prod rule): every agent pool spans at least two "
-        "availability zones (prod stacks only).",
+        "On prod, every agent pool (inline or separate AgentPool) spans at least two availability zones.",
         POOLS,
         prod_only(_aks_zones),
+        About(
+            architecture(AKS_ZONES, "spread node pools across availability zones"),
+            Severity.MEDIUM,
+            "Set clusters.<stage>.<pool>.zones to two or more zones in Pulumi.prod.yaml.",
+        ),
     ),
 ]

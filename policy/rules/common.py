@@ -8,17 +8,23 @@ evaluated for real by `pulumi up`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import copy
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
+    PolicyComplianceFramework,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
+
+from . import sources
 
 Props = Mapping[str, Any]
 ResourceCheck = Callable[[Props], Iterable[str]]
@@ -60,6 +66,13 @@ def items(value: Any) -> list[Any]:
 def enabled(value: Any) -> bool:
     """A boolean setting that is on: `True` itself, not a truthy string or number."""
     return value is True
+
+
+def must_be_true(props: Props, *paths: str, note: str = "") -> Iterator[str]:
+    """ "<path> must be true<note>" for each dotted path whose value is not `True` itself."""
+    for path in paths:
+        if not enabled(lookup(props, path)):
+            yield f"{path} must be true{note}"
 
 
 def is_set(props: Props, key: str) -> bool:
@@ -106,8 +119,57 @@ def prod_only(check: ResourceCheck) -> ResourceCheck:
     return checked
 
 
+@dataclass(frozen=True)
+class About:
+    """What the Pulumi CLI shows beside a rule: where it comes from, how bad a violation is, and how to fix one."""
+
+    framework: PolicyComplianceFramework | None = None
+    severity: Severity | None = None
+    remediation: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """The keyword arguments pulumi-policy's `ResourceValidationPolicy`/`StackValidationPolicy` take for it."""
+        return {
+            "framework": self.framework,
+            "severity": self.severity,
+            "remediation_steps": self.remediation,
+            "url": sources.url(self.framework) if self.framework else None,
+        }
+
+
+# A rule without these fails tests/test_policy_metadata.py, which names the rule and what it lacks.
+REQUIRED_METADATA = {
+    "framework": "its source: framework=sources.checkov(...) or sources.architecture(...)",
+    "severity": "severity=Severity.<LEVEL> (policy/README.md says which)",
+    "remediation_steps": "remediation: what to change, and where in this repository",
+}
+
+
+def missing_metadata(policy: Any) -> list[str]:
+    """What of `REQUIRED_METADATA` `policy` lacks, in words; empty when it has it all."""
+    missing = [words for key, words in REQUIRED_METADATA.items() if not getattr(policy, key, None)]
+    framework = getattr(policy, "framework", None)
+    if framework and not (framework.reference and framework.specification):
+        missing.append("a framework with a reference (checkov ID or document URL) and a specification")
+    return missing
+
+
+def metadata(policy: Any) -> dict[str, Any]:
+    """Every keyword a rebuilt copy of `policy` must carry over (pulumi_policy.Policy.__init__'s arguments)."""
+    keys = ("enforcement_level", "config_schema", "display_name", "severity", "framework", "tags")
+    return {
+        **{key: getattr(policy, key) for key in keys},
+        "remediation_steps": policy.remediation_steps,
+        "url": policy.url,
+    }
+
+
 def typed_resource_rule(
-    name: str, description: str, applies_to: Callable[[str], bool], check: Callable[[str, Props], Iterable[str]]
+    name: str,
+    description: str,
+    applies_to: Callable[[str], bool],
+    check: Callable[[str, Props], Iterable[str]],
+    about: About | None = None,
 ) -> Any:
     """A `ResourceValidationPolicy` running `check(type token, props)` on every resource whose token `applies_to`."""
 
@@ -117,23 +179,71 @@ def typed_resource_rule(
         for message in check(args.resource_type, args.props):
             report_violation(f"{args.name}: {message}", None)
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate)
+    return ResourceValidationPolicy(
+        name=name, description=description, validate=validate, **(about or About()).metadata()
+    )
 
 
-def resource_rule(name: str, description: str, resource_types: str | Collection[str], check: ResourceCheck) -> Any:
+def resource_rule(
+    name: str,
+    description: str,
+    resource_types: str | Collection[str],
+    check: ResourceCheck,
+    about: About | None = None,
+) -> Any:
     """A `ResourceValidationPolicy` running `check` on resources of `resource_types`."""
     types = frozenset([resource_types] if isinstance(resource_types, str) else resource_types)
-    return typed_resource_rule(name, description, types.__contains__, lambda _token, props: check(props))
+    return typed_resource_rule(name, description, types.__contains__, lambda _token, props: check(props), about)
 
 
-def stack_rule(name: str, description: str, check: StackCheck) -> Any:
+def stack_rule(name: str, description: str, check: StackCheck, about: About | None = None) -> Any:
     """A `StackValidationPolicy`, for rules that relate several resources (a check and its environment)."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         for message, urn in check(args.resources):
             report_violation(message, urn)
 
-    return StackValidationPolicy(name=name, description=description, validate=validate)
+    return StackValidationPolicy(name=name, description=description, validate=validate, **(about or About()).metadata())
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A resource a rule deliberately does not hold to, written beside the rule with its reason (cdk-nag style).
+
+    `applies_to` reads what the engine hands a policy about one resource (`ResourceValidationArgs` or a stack
+    policy's `PolicyResource`: both have `resource_type`, `urn` and `props`): a tag or a property the program sets on
+    purpose, never the resource's logical name.
+    """
+
+    policy: str
+    exempt: str
+    reason: str
+    applies_to: Callable[[Any], bool]
+
+
+def exempting(policy: Any, exemptions: Iterable[Exemption]) -> Any:
+    """`policy` as it was, except that it passes over the resources its exemptions apply to."""
+    mine = [exemption for exemption in exemptions if exemption.policy == policy.name]
+    if not mine:
+        return policy
+
+    def exempt(resource: Any) -> bool:
+        return any(exemption.applies_to(resource) for exemption in mine)
+
+    if isinstance(policy, StackValidationPolicy):
+
+        def validate_stack(args: StackValidationArgs, report_violation: ReportViolation) -> Any:
+            # The stack rules read only `resources`; the rest of the arguments pass through unchanged.
+            kept = copy.copy(args)
+            kept.resources = [resource for resource in args.resources if not exempt(resource)]
+            return policy.validate(kept, report_violation)
+
+        return StackValidationPolicy(policy.name, policy.description, validate_stack, **metadata(policy))
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> Any:
+        return None if exempt(args) else policy.validate(args, report_violation)
+
+    return ResourceValidationPolicy(policy.name, policy.description, validate, **metadata(policy))
 
 
 def depends_on(resource: Any, target: Any) -> bool:

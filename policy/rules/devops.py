@@ -12,7 +12,11 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pulumi_policy import Severity
+
 from .common import (
+    About,
+    Exemption,
     Props,
     depends_on,
     is_set,
@@ -23,6 +27,7 @@ from .common import (
     stack_rule,
     typed_resource_rule,
 )
+from .sources import DEVOPS_PIPELINE_SECURITY, REFERENCE_ARCHITECTURE, architecture, checkov
 
 CHECK_APPROVAL = "azuredevops:index/checkApproval:CheckApproval"
 CHECK_BRANCH_CONTROL = "azuredevops:index/checkBranchControl:CheckBranchControl"
@@ -35,7 +40,6 @@ BUILD_VALIDATION = "azuredevops:index/branchPolicyBuildValidation:BranchPolicyBu
 MIN_REVIEWERS = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
 AZURE_RM_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
 AZURE_CR_CONNECTION = "azuredevops:index/serviceEndpointAzureEcr:ServiceEndpointAzureEcr"
-KUBERNETES_CONNECTION = "azuredevops:index/serviceEndpointKubernetes:ServiceEndpointKubernetes"
 
 WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
 # The connection types that can federate; every other kind stores a password, token or key.
@@ -64,13 +68,22 @@ def _service_connection(token: str, props: Props) -> Iterable[str]:
         for key in STATIC_CREDENTIALS:
             if lookup(credentials, key):
                 yield f"credentials.{key} must not be set: a federated connection holds no secret"
-    elif token == KUBERNETES_CONNECTION and props.get("authorizationType") == "ServiceAccount":
-        # Exemption: an environment's Kubernetes resource needs a Kubernetes connection, and with local accounts
-        # disabled on AKS the only kind that works is a namespace-bound service account token; deployments do not use
-        # it (they federate through the Azure RM connection). components/devops/kubernetes.py explains the choice.
-        return
     else:
         yield f"{token.rsplit(':', 1)[-1]} stores a static credential; connect through workload identity federation"
+
+
+EXEMPTIONS = (
+    Exemption(
+        "devops-pipeline-authorization-scoped",
+        "repository authorizations open to every pipeline of the project",
+        "reading a repository grants no credential, connection or environment, and the stack opens exactly one: the "
+        "pipeline templates every service pipeline must extend, which the required-template checks then demand "
+        "(components/devops/platform.py)",
+        lambda resource: (
+            resource.resource_type == PIPELINE_AUTHORIZATION and resource.props.get("type") == "repository"
+        ),
+    ),
+)
 
 
 def _no_open_resource_authorization(props: Props) -> Iterable[str]:
@@ -79,10 +92,6 @@ def _no_open_resource_authorization(props: Props) -> Iterable[str]:
 
 
 def _pipeline_authorization_scoped(props: Props) -> Iterable[str]:
-    # Exempt by design: reading a repository grants no credential, connection or environment, and the stack opens
-    # exactly one, the pipeline templates every service pipeline must extend (components/devops/platform.py).
-    if props.get("type") == "repository":
-        return
     if not is_set(props, "pipelineId"):
         yield "pipelineId must be set; without it the resource is open to every pipeline of the project"
 
@@ -178,50 +187,89 @@ def _min_reviewers(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]
             )
 
 
+CONNECT_TO_AZURE = "https://learn.microsoft.com/azure/devops/pipelines/library/connect-to-azure"
+APPROVALS = "https://learn.microsoft.com/azure/devops/pipelines/process/approvals"
 POLICIES: list[Any] = [
     # Service connection types are many, so this rule picks them by token instead of listing them.
     typed_resource_rule(
         "devops-service-connection-workload-identity",
-        "architecture (no stored secrets): every service connection authenticates by workload identity federation "
-        "(serviceEndpointAuthenticationScheme = WorkloadIdentityFederation); Kubernetes ServiceAccount connections "
-        "are exempt.",
+        "Every service connection authenticates by workload identity federation "
+        "(serviceEndpointAuthenticationScheme = WorkloadIdentityFederation) and holds no key or certificate.",
         is_service_connection,
         _service_connection,
+        About(
+            architecture(CONNECT_TO_AZURE, "Azure Resource Manager connections use workload identity federation"),
+            Severity.CRITICAL,
+            "Create the connection with serviceEndpointAuthenticationScheme WorkloadIdentityFederation and federate "
+            "its issuer and subject (components/devops/service_connections.py, components/identity.py).",
+        ),
     ),
     resource_rule(
         "devops-no-open-resource-authorization",
-        "architecture (nothing open to all pipelines): no ResourceAuthorization with authorized = true.",
+        "No ResourceAuthorization opens a resource to every pipeline (authorized = true).",
         RESOURCE_AUTHORIZATION,
         _no_open_resource_authorization,
+        About(
+            architecture(DEVOPS_PIPELINE_SECURITY, "protected resources are authorized pipeline by pipeline"),
+            Severity.HIGH,
+            "Authorize each pipeline that uses the resource with a PipelineAuthorization (components/devops/).",
+        ),
     ),
     resource_rule(
         "devops-pipeline-authorization-scoped",
-        "architecture (nothing open to all pipelines): every PipelineAuthorization of a queue, connection, "
-        "environment or variable group names its pipelineId; a repository (read access) may be open.",
+        "Every PipelineAuthorization names its pipelineId.",
         PIPELINE_AUTHORIZATION,
         _pipeline_authorization_scoped,
+        About(
+            architecture(DEVOPS_PIPELINE_SECURITY, "protected resources are authorized pipeline by pipeline"),
+            Severity.HIGH,
+            "Set pipelineId to the definition that uses the resource (components/devops/pipelines.py).",
+        ),
     ),
     resource_rule(
         "devops-variable-group-restricted",
-        "architecture (nothing open to all pipelines): variable groups have allowAccess = false.",
+        "Variable groups are not open to every pipeline (allowAccess = false).",
         VARIABLE_GROUP,
         _variable_group_restricted,
+        About(
+            architecture(DEVOPS_PIPELINE_SECURITY, "protected resources are authorized pipeline by pipeline"),
+            Severity.HIGH,
+            "Set allowAccess false and authorize the pipelines that read the group one by one.",
+        ),
     ),
     resource_rule(
         "devops-build-validation-blocking",
-        "architecture: PR build validation is enabled and blocking.",
+        "PR build validation is enabled and blocking.",
         BUILD_VALIDATION,
         _build_validation_blocking,
+        About(
+            architecture(REFERENCE_ARCHITECTURE, "a PR pipeline's failing checks keep the PR from merging (step 1)"),
+            Severity.HIGH,
+            "Leave enabled and blocking true on the build validation policy (components/devops/branch_policies.py).",
+        ),
     ),
     stack_rule(
         "devops-production-environment-checks",
-        "architecture: the production environment has an approval check and a branch control check.",
+        "The production environment has an approval check (approvers, requester excluded) and a branch control "
+        "check (named branches, verifyBranchProtection).",
         _production_environment_checks,
+        About(
+            architecture(APPROVALS, "approvals and branch control checks on the production environment"),
+            Severity.HIGH,
+            "Attach a CheckApproval and a CheckBranchControl on main to the production environment "
+            "(components/devops/environments.py; approvers from productionApprovers).",
+        ),
     ),
     stack_rule(
         "devops-min-reviewers",
-        "checkov CKV2_ADO_1: Ensure at least two approving reviews for PRs - every repository has an enabled, "
-        "blocking minimum reviewers policy the author cannot satisfy; two reviewers on prod stacks.",
+        "Every repository has an enabled, blocking minimum reviewers policy the author cannot satisfy; two "
+        "reviewers on prod stacks.",
         _min_reviewers,
+        About(
+            checkov("CKV2_ADO_1"),
+            Severity.HIGH,
+            "Set minimumReviewers (2 on prod) in Pulumi.<stack>.yaml; components/devops/branch_policies.py applies "
+            "it to every repository.",
+        ),
     ),
 ]

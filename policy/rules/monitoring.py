@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pulumi_policy import Severity
+
 from .clusters import CLUSTER
 from .common import (
     ENVIRONMENT_TAG,
     ENVIRONMENTS,
     RESOURCE_GROUP,
+    About,
     Props,
     depends_on,
     environment,
@@ -20,6 +23,7 @@ from .common import (
     stack_rule,
 )
 from .registries import REGISTRY
+from .sources import REFERENCE_ARCHITECTURE, architecture
 from .vault import VAULT
 
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -54,24 +58,42 @@ def _diagnostics(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
             yield f"{resource.name}: no diagnostic setting sends its logs to Log Analytics", resource.urn
 
 
+ACTION_GROUPS = "https://learn.microsoft.com/azure/azure-monitor/alerts/action-groups"
+TAGGING = "https://learn.microsoft.com/azure/cloud-adoption-framework/ready/azure-best-practices/resource-tagging"
+DIAGNOSTIC_SETTINGS = "https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings"
 POLICIES: list[Any] = [
     resource_rule(
         "alert-action-group",
-        "architecture: every alert rule is enabled and sends to an action group, so a firing alert reaches a person.",
+        "Every alert rule is enabled and sends to an action group, so a firing alert reaches a person.",
         (METRIC_ALERT, LOG_ALERT, HEALTH_ALERT),
         _alert_reaches_a_person,
+        About(
+            architecture(ACTION_GROUPS, "an alert rule notifies people through an action group"),
+            Severity.MEDIUM,
+            "Pass the stack's action group to the alert (components/alerts.py) and leave it enabled.",
+        ),
     ),
     resource_rule(
         "azure-environment-tag",
-        "architecture: the resource group, clusters, registries and vault carry tags.environment = dev or prod; "
-        "the prod-only rules key off it.",
+        "The resource group, clusters, registries and vault carry tags.environment = dev or prod; the prod-only "
+        "rules key off it.",
         (RESOURCE_GROUP, CLUSTER, REGISTRY, VAULT),
         _environment_tag,
+        About(
+            architecture(TAGGING, "tag resources with their environment"),
+            Severity.LOW,
+            "Set aks-estate:environment to dev or prod; components/estate.py tags every Azure resource with it.",
+        ),
     ),
     stack_rule(
         "diagnostics-on-monitored-resources",
-        "architecture (components/diagnostics.py): every AKS cluster, container registry and key vault has a "
-        "diagnostic setting.",
+        "Every AKS cluster, container registry and key vault has a diagnostic setting (components/diagnostics.py).",
         _diagnostics,
+        About(
+            architecture(REFERENCE_ARCHITECTURE, "Azure Monitor collects the clusters' and services' logs (step 9)"),
+            Severity.MEDIUM,
+            "Add a diagnostic setting wired to the resource's ID that sends to the Log Analytics workspace "
+            "(components/diagnostics.py).",
+        ),
     ),
 ]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from .common import (
-    Props,
-    enabled,
-    lookup,
-    prod_only,
-    resource_rule,
-)
+from pulumi_policy import Severity
+
+from .common import About, Exemption, Props, enabled, lookup, prod_only, resource_rule
+from .sources import architecture, checkov
 
 REGISTRY = "azure-native:containerregistry:Registry"
 
@@ -29,36 +25,27 @@ def _is_nonprod_registry(props: Props) -> bool:
     return bool(lookup(props, f"tags.{REGISTRY_ROLE_TAG}") == "nonprod")
 
 
-@dataclass(frozen=True)
-class Exemption:
-    """A resource a rule deliberately does not hold to, said where the rule is and why."""
-
-    policy: str
-    applies_to: Callable[[Props], bool]
-    reason: str
-
-
+NONPROD_REGISTRY = f"the registry tagged {REGISTRY_ROLE_TAG}: nonprod (components/estate.py)"
 EXEMPTIONS = (
     Exemption(
         "acr-prod-premium",
-        _is_nonprod_registry,
+        NONPROD_REGISTRY,
         "the non-production registry holds only images that have not passed staging: Standard is enough",
+        lambda resource: _is_nonprod_registry(resource.props),
     ),
     Exemption(
         "acr-zone-redundancy",
-        _is_nonprod_registry,
+        NONPROD_REGISTRY,
         "a zone outage of the non-production registry delays CI, not production",
+        lambda resource: _is_nonprod_registry(resource.props),
     ),
     Exemption(
         "acr-retention-policy",
-        lambda props: _sku(props) != "Premium",
+        "Basic and Standard registries",
         "ACR offers the retention policy on Premium only, so Basic and Standard registries cannot meet it",
+        lambda resource: _sku(resource.props) != "Premium",
     ),
 )
-
-
-def _exempt(policy: str, props: Props) -> bool:
-    return any(exemption.policy == policy and exemption.applies_to(props) for exemption in EXEMPTIONS)
 
 
 def _acr_admin_user(props: Props) -> Iterable[str]:
@@ -72,8 +59,6 @@ def _acr_anonymous_pull(props: Props) -> Iterable[str]:
 
 
 def _acr_retention(props: Props) -> Iterable[str]:
-    if _exempt("acr-retention-policy", props):
-        return
     if str(lookup(props, "policies.retentionPolicy.status")).lower() != "enabled":
         yield 'policies.retentionPolicy.status must be "enabled" on a Premium registry'
 
@@ -84,55 +69,84 @@ def _acr_scanning_sku(props: Props) -> Iterable[str]:
 
 
 def _acr_premium(props: Props) -> Iterable[str]:
-    if not _exempt("acr-prod-premium", props) and _sku(props) != "Premium":
+    if _sku(props) != "Premium":
         yield f"sku.name must be Premium for the production registry on prod, got {_sku(props)!r}"
 
 
 def _acr_zone_redundancy(props: Props) -> Iterable[str]:
     redundancy = props.get("zoneRedundancy")
-    if not _exempt("acr-zone-redundancy", props) and redundancy != "Enabled":
+    if redundancy != "Enabled":
         yield f'zoneRedundancy must be "Enabled" for the production registry on prod, got {redundancy!r}'
 
 
+ACR_SKUS = "https://learn.microsoft.com/azure/container-registry/container-registry-skus"
 POLICIES: list[Any] = [
     resource_rule(
         "acr-admin-user-disabled",
-        "checkov CKV_AZURE_137: Ensure ACR admin account is disabled (adminUserEnabled).",
+        "The registry's admin account is disabled (adminUserEnabled).",
         REGISTRY,
         _acr_admin_user,
+        About(
+            checkov("CKV_AZURE_137"),
+            Severity.CRITICAL,
+            "Leave adminUserEnabled false (components/registry.py): pushes and pulls authenticate with Entra ID "
+            "through AcrPush and AcrPull role assignments.",
+        ),
     ),
     resource_rule(
         "acr-anonymous-pull-disabled",
-        "checkov CKV_AZURE_138: Ensures that ACR disables anonymous pulling of images (anonymousPullEnabled).",
+        "The registry refuses anonymous pulls (anonymousPullEnabled).",
         REGISTRY,
         _acr_anonymous_pull,
+        About(
+            checkov("CKV_AZURE_138"),
+            Severity.HIGH,
+            "Leave anonymousPullEnabled false (components/registry.py); grant AcrPull to the identity that pulls.",
+        ),
     ),
     resource_rule(
         "acr-retention-policy",
-        "checkov CKV_AZURE_167: Ensure a retention policy is set to cleanup untagged manifests (Premium registries, "
-        "the only SKU that has one).",
+        "A Premium registry deletes untagged manifests after a retention period (policies.retentionPolicy).",
         REGISTRY,
         _acr_retention,
+        About(
+            checkov("CKV_AZURE_167"),
+            Severity.LOW,
+            "Set registries.<role>.untaggedRetentionDays in Pulumi.<stack>.yaml; components/registry.py turns the "
+            "policy on for Premium registries.",
+        ),
     ),
     resource_rule(
         "acr-scanning-sku",
-        "checkov CKV_AZURE_163: Enable vulnerability scanning for container images - Standard or Premium SKU "
-        "(prod stacks only).",
+        "On prod, every registry is Standard or Premium, the SKUs Defender scans images on.",
         REGISTRY,
         prod_only(_acr_scanning_sku),
+        About(
+            checkov("CKV_AZURE_163"),
+            Severity.MEDIUM,
+            "Set registries.<role>.sku to Standard or Premium in Pulumi.prod.yaml.",
+        ),
     ),
     resource_rule(
         "acr-prod-premium",
-        "architecture (as the config model's prod rule): the production registry is Premium (prod stacks only; the "
-        "non-production registry is exempt).",
+        "On prod, the production registry is Premium (as the config model's prod rule).",
         REGISTRY,
         prod_only(_acr_premium),
+        About(
+            architecture(ACR_SKUS, "Premium for the registry production pulls from: zone redundancy, retention"),
+            Severity.MEDIUM,
+            "Set registries.production.sku: Premium in Pulumi.prod.yaml.",
+        ),
     ),
     resource_rule(
         "acr-zone-redundancy",
-        "checkov CKV_AZURE_233: Ensure Azure Container Registry (ACR) is zone redundant (prod stacks only; the "
-        "non-production registry is exempt).",
+        "On prod, the production registry is zone redundant (zoneRedundancy).",
         REGISTRY,
         prod_only(_acr_zone_redundancy),
+        About(
+            checkov("CKV_AZURE_233"),
+            Severity.MEDIUM,
+            "Set registries.production.zoneRedundancy: true (Premium only) in Pulumi.prod.yaml.",
+        ),
     ),
 ]

@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .common import (
-    Props,
-    enabled,
-    items,
-    lookup,
-    prod_only,
-    resource_rule,
-)
+from pulumi_policy import Severity
+
+from .common import About, Props, items, lookup, must_be_true, prod_only, resource_rule
+from .sources import architecture, checkov
 
 VAULT = "azure-native:keyvault:Vault"
 
 
 def _kv_rbac(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "properties.enableRbacAuthorization")):
-        yield "properties.enableRbacAuthorization must be true (no access policies)"
+    return must_be_true(props, "properties.enableRbacAuthorization", note=" (no access policies)")
 
 
 def _kv_soft_delete(props: Props) -> Iterable[str]:
@@ -29,8 +24,7 @@ def _kv_soft_delete(props: Props) -> Iterable[str]:
 
 
 def _kv_purge_protection(props: Props) -> Iterable[str]:
-    if not enabled(lookup(props, "properties.enablePurgeProtection")):
-        yield "properties.enablePurgeProtection must be true on prod"
+    return must_be_true(props, "properties.enablePurgeProtection", note=" on prod")
 
 
 def _kv_default_deny(props: Props) -> Iterable[str]:
@@ -48,39 +42,63 @@ def _kv_public_network(props: Props) -> Iterable[str]:
         yield "properties.publicNetworkAccess must be Disabled, or networkAcls must list ipRules or virtualNetworkRules"
 
 
+KEY_VAULT_RBAC = "https://learn.microsoft.com/azure/key-vault/general/rbac-access-policy"
 POLICIES: list[Any] = [
     resource_rule(
         "keyvault-rbac-authorization",
-        "architecture: Key Vault runs in RBAC mode (properties.enableRbacAuthorization), no access policies.",
+        "Key Vault authorizes data access with Azure RBAC (properties.enableRbacAuthorization), no access policies.",
         VAULT,
         _kv_rbac,
+        About(
+            architecture(KEY_VAULT_RBAC, "Azure RBAC, not access policies, for the Key Vault data plane"),
+            Severity.HIGH,
+            "Set enableRbacAuthorization true (components/key_vault.py) and grant Key Vault Secrets User per reader.",
+        ),
     ),
     resource_rule(
         "keyvault-soft-delete",
-        "checkov CKV_AZURE_111: Ensure that key vault enables soft delete (properties.enableSoftDelete).",
+        "Key Vault keeps deleted secrets recoverable (properties.enableSoftDelete not false).",
         VAULT,
         _kv_soft_delete,
+        About(
+            checkov("CKV_AZURE_111"),
+            Severity.HIGH,
+            "Remove enableSoftDelete: false (components/key_vault.py); Azure turns soft delete on by default.",
+        ),
     ),
     resource_rule(
         "keyvault-purge-protection",
-        "checkov CKV_AZURE_110: Ensure that key vault enables purge protection, and CKV_AZURE_42: Ensure the key "
-        "vault is recoverable (prod stacks only).",
+        "On prod, Key Vault has purge protection (properties.enablePurgeProtection), so it is recoverable.",
         VAULT,
         prod_only(_kv_purge_protection),
+        About(
+            checkov("CKV_AZURE_110", "CKV_AZURE_42"),
+            Severity.HIGH,
+            "Set keyVaultPurgeProtection: true in Pulumi.prod.yaml (it cannot be turned off again).",
+        ),
     ),
     resource_rule(
         "keyvault-firewall-default-deny",
-        "checkov CKV_AZURE_109: Ensure that key vault allows firewall rules settings (networkAcls.defaultAction Deny).",
+        "On prod, the Key Vault firewall denies by default (properties.networkAcls.defaultAction Deny).",
         VAULT,
         # A dev stack may open its vault to Microsoft-hosted agents, which have no fixed addresses to allow
         # (`keyVaultNetworkDefaultAction: Allow`, EXCEPTIONS.md); the config model refuses that on prod.
         prod_only(_kv_default_deny),
+        About(
+            checkov("CKV_AZURE_109"),
+            Severity.HIGH,
+            "Set keyVaultNetworkDefaultAction: Deny with agentPool and keyVaultAllowedIpRanges in Pulumi.prod.yaml.",
+        ),
     ),
     resource_rule(
         "keyvault-public-network-restricted",
-        "checkov CKV_AZURE_189: Ensure that Azure Key Vault disables public network access (or names allowed "
-        "networks).",
+        "On prod, Key Vault disables public network access or names the networks it allows (networkAcls).",
         VAULT,
         prod_only(_kv_public_network),
+        About(
+            checkov("CKV_AZURE_189"),
+            Severity.HIGH,
+            "List the agents' egress ranges in keyVaultAllowedIpRanges (Pulumi.prod.yaml), or disable public access.",
+        ),
     ),
 ]
