@@ -77,8 +77,11 @@ CREATE_SECONDS: dict[str, float] = {
     # Project creation is a queued operation the client polls until done (microsoft/azure-devops-python-api#352);
     # estimate 20 s.
     "azuredevops:index/project:Project": 20.0,
-    # Waits until the token controller has filled the service-account token in (components/devops/kubernetes.py).
-    "kubernetes:core/v1:Secret": 3.0,  # estimate
+    # estimate: a long-running ARM operation that AKS completes by creating the namespace in the cluster (~30 s).
+    "azure-native:containerservice:ManagedNamespace": 30.0,
+    # The fork waits for the parent's refs to be copied (terraform-provider-azuredevops resource_git_repository.go,
+    # waitForBranch); estimate 10 s for the starter's few dozen files.
+    "azuredevops:index/git:Git": 10.0,
 }
 # Fallbacks by token prefix for types without an entry above, so a new resource type still gets a sensible weight.
 PREFIX_SECONDS: dict[str, float] = {

@@ -88,9 +88,10 @@ def test_cycles_and_dangling_dependencies_are_refused() -> None:
 
 
 def test_types_without_an_entry_fall_back_by_prefix_or_are_reported() -> None:
-    _, result = deploy_time.estimate([node("repo", "azuredevops:index/git:Git"), node("odd", "other:index:Thing")])
+    policy = "azuredevops:index/branchPolicyMinReviewers:BranchPolicyMinReviewers"
+    _, result = deploy_time.estimate([node("policy", policy), node("odd", "other:index:Thing")])
 
-    assert deploy_time.create_seconds("azuredevops:index/git:Git") == deploy_time.PREFIX_SECONDS["azuredevops:"]
+    assert deploy_time.create_seconds(policy) == deploy_time.PREFIX_SECONDS["azuredevops:"]
     assert deploy_time.create_seconds("other:index:Thing") == deploy_time.UNKNOWN_SECONDS
     assert result.unknown_types == ("other:index:Thing",)
 
@@ -206,7 +207,8 @@ def test_real_clusters_and_registries_do_not_wait_on_each_other(prod: Capture) -
 
 
 def test_scale_check_passes_only_on_exact_counts_and_no_changes() -> None:
-    good = {"repositories": 30, "pipeline definitions": 90, "namespaces": 60}
+    # The services' own, plus the templates and starter repositories and the templates' validation pipeline.
+    good = {"repositories": 32, "pipeline definitions": 91, "namespaces": 60}
     assert ScaleCheck(30, good, []).passed
     assert not ScaleCheck(30, {**good, "namespaces": 59}, []).passed
     assert not ScaleCheck(30, good, ["urn:pulumi:prod::aks-estate::x::y"]).passed
