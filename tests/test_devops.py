@@ -615,3 +615,23 @@ def test_an_auto_provisioning_pool_is_refused_at_preview() -> None:
     )
     assert result.returncode != 0
     assert "auto-provisions a queue into every project" in result.stderr
+
+
+def test_every_service_definition_runs_an_entry_that_extends_the_released_templates(estate: Capture) -> None:
+    templates = f"{settings(estate.stack).devops_project}/{naming.TEMPLATES_REPOSITORY}"
+    files = {
+        (f.inputs["repositoryId"], f.inputs["file"]): f.inputs["content"]
+        for f in estate.of_type(devops("GitRepositoryFile"))
+    }
+    services = {repository(estate, s.name).id: s for s in settings(estate.stack).services}
+    definitions = [d for d in estate.of_type(devops("BuildDefinition")) if d.inputs["repository"]["repoId"] in services]
+    assert len(definitions) == 3 * len(services)
+    for definition_ in definitions:
+        entry = yaml.safe_load(
+            files[definition_.inputs["repository"]["repoId"], definition_.inputs["repository"]["ymlPath"]]
+        )
+        (resource,) = entry["resources"]["repositories"]
+        assert (resource["name"], resource["ref"]) == (templates, TEMPLATES_RELEASE_REF)
+        kind = definition_.inputs["name"].rsplit("-", 1)[-1]
+        build = services[definition_.inputs["repository"]["repoId"]].build
+        assert entry["extends"]["template"] == f"{stage_template(kind, build)}@{resource['repository']}"
