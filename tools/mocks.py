@@ -42,6 +42,13 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups",
+        "networkSecurityGroupName",
+    ),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
 }
 
 
@@ -87,6 +94,14 @@ _SCOPED_IDS: dict[str, Any] = {
     ),
     "azure-native:consumption:Budget": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
+    ),
+    "azure-native:network:PrivateDnsZoneGroup": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateEndpoints/{i['privateEndpointName']}/privateDnsZoneGroups/"
+        f"{i['privateDnsZoneGroupName']}"
+    ),
+    "azure-native:privatedns:VirtualNetworkLink": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateDnsZones/{i['privateZoneName']}/virtualNetworkLinks/"
+        f"{i['virtualNetworkLinkName']}"
     ),
     "azure-native:security:Pricing": lambda i, _: (
         f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"
