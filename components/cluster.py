@@ -13,6 +13,7 @@ from pulumi_azure_native import containerservice, monitor
 
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.diagnostics import send_logs_to_workspace
+from components.identity import BUILT_IN_ROLES, RoleAssignmentSpec, assign_role
 from components.naming import NODE_POOLS, checked
 
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
@@ -36,6 +37,8 @@ class NodePoolArgs:
     zones: Sequence[str]
     max_pods: int
     os_disk_size_gb: int
+    os_disk_type: str = "Managed"
+    encryption_at_host: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,12 @@ class ClusterArgs:
     upgrade_channel: str
     node_os_upgrade_channel: str
     api_server_authorized_ip_ranges: Sequence[str]
+    # The subnet of the estate network this cluster's nodes (both pools) take their addresses from.
+    node_subnet_id: pulumi.Input[str]
+    # A private cluster: the API server has only a private endpoint in the node subnet (see `_api_server_access`).
+    private: bool
+    subscription_id: pulumi.Input[str]
+    stack_key: str
     tenant_id: pulumi.Input[str]
     admin_group_object_ids: Sequence[str]
     workspace_id: pulumi.Input[str]
@@ -61,14 +70,19 @@ class ClusterArgs:
 
 
 def _pool(
-    name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs
+    name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs, subnet_id: pulumi.Input[str]
 ) -> containerservice.ManagedClusterAgentPoolProfileArgs:
-    return containerservice.ManagedClusterAgentPoolProfileArgs(name=name, mode=mode, **_pool_properties(mode, pool))
+    return containerservice.ManagedClusterAgentPoolProfileArgs(
+        name=name, mode=mode, **_pool_properties(mode, pool, subnet_id)
+    )
 
 
-def _pool_properties(mode: containerservice.AgentPoolMode, pool: NodePoolArgs) -> dict[str, Any]:
+def _pool_properties(
+    mode: containerservice.AgentPoolMode, pool: NodePoolArgs, subnet_id: pulumi.Input[str]
+) -> dict[str, Any]:
     """What an inline profile and a separate AgentPool share (the two SDK types take the same argument names)."""
     return {
+        "vnet_subnet_id": subnet_id,
         "vm_size": pool.vm_size,
         "count": pool.min_count,
         "min_count": pool.min_count,
@@ -77,6 +91,10 @@ def _pool_properties(mode: containerservice.AgentPoolMode, pool: NodePoolArgs) -
         "availability_zones": list(pool.zones) or None,
         "max_pods": pool.max_pods,
         "os_disk_size_gb": pool.os_disk_size_gb,
+        # The config checks that the size's cache or temporary disk holds an ephemeral OS disk
+        # (components/config_hardening.py); encryption at host covers the temporary disk and caches too.
+        "os_disk_type": pool.os_disk_type,
+        "enable_encryption_at_host": pool.encryption_at_host or None,
         "os_type": containerservice.OSType.LINUX,
         "os_sku": AGENT_POOL_OS_SKU,
         "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
@@ -106,6 +124,9 @@ def user_pool_name(pool: NodePoolArgs) -> str:
         "availabilityZones": sorted(pool.zones),
         "maxPods": pool.max_pods,
         "osSKU": str(AGENT_POOL_OS_SKU.value),
+        # Also fixed at creation; left out while at their defaults, so pools created before them keep their names.
+        **({"osDiskType": pool.os_disk_type} if pool.os_disk_type != "Managed" else {}),
+        **({"enableEncryptionAtHost": True} if pool.encryption_at_host else {}),
     }
     digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:6]
     return checked("AKS node pool", f"{NODE_POOLS['user']}{digest}")
@@ -162,7 +183,9 @@ class Cluster(pulumi.ComponentResource):
             # leaves alone pools the PUT does not list (pulumi-azure-native#579, #1686), so the cluster's updates
             # never touch them.
             agent_pool_profiles=[
-                _pool(NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool),
+                _pool(
+                    NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool, args.node_subnet_id
+                ),
             ],
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin=containerservice.NetworkPlugin.AZURE,
@@ -180,11 +203,7 @@ class Cluster(pulumi.ComponentResource):
                 upgrade_channel=args.upgrade_channel,
                 node_os_upgrade_channel=args.node_os_upgrade_channel,
             ),
-            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
-                authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
-            )
-            if args.api_server_authorized_ip_ranges
-            else None,
+            api_server_access_profile=_api_server_access(args),
             # The application routing add-on (managed NGINX) carries traffic into the services that ask to be exposed.
             ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
                 web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
@@ -213,7 +232,7 @@ class Cluster(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             resource_name_=cluster.name,
             mode=containerservice.AgentPoolMode.USER,
-            **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool),
+            **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool, args.node_subnet_id),
             tags=args.tags,
             # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
             # becomes a replacement.
@@ -259,6 +278,22 @@ class Cluster(pulumi.ComponentResource):
             description="Routes this cluster's Container Insights data through its data collection rule.",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # With its own subnet, the cluster's identity joins load balancers (the internal ingress among them) to the
+        # subnet, which takes Network Contributor there (learn.microsoft.com/azure/aks/configure-azure-cni,
+        # "Prerequisites": the cluster identity needs at least Network Contributor on the subnet).
+        assign_role(
+            f"{name}-subnet-network-contributor",
+            RoleAssignmentSpec(
+                subscription_id=args.subscription_id,
+                stack_key=args.stack_key,
+                purpose=f"{args.cluster_name}-subnet-network-contributor",
+                principal_id=cluster.identity.apply(_principal_id),
+                role_id=BUILT_IN_ROLES["Network Contributor"],
+                scope=args.node_subnet_id,
+                description=f"{args.cluster_name} joins its load balancers to its node subnet",
+            ),
+            parent=self,
+        )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=cluster.id,
@@ -270,7 +305,12 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
-        self.fqdn = cluster.fqdn
+        # A private cluster is reached by its private FQDN (resolved by the zone AKS links to the estate network).
+        self.fqdn = (
+            cluster.private_fqdn.apply(lambda fqdn: fqdn or "")
+            if args.private
+            else cluster.fqdn.apply(lambda f: f or "")
+        )
         # Created by AKS with the cluster: what waits on it (the budget's filter) waits on the cluster.
         self.node_resource_group = cluster.node_resource_group.apply(lambda group: group or "")
         # The add-on's own identity, which reads TLS certificates from Key Vault for the ingresses.
@@ -284,6 +324,36 @@ class Cluster(pulumi.ComponentResource):
                 "oidcIssuerUrl": self.oidc_issuer_url,
             }
         )
+
+
+def _api_server_access(args: ClusterArgs) -> containerservice.ManagedClusterAPIServerAccessProfileArgs | None:
+    """A private cluster rather than API server VNet integration: it is generally available in every region, needs
+    no extra delegated subnet per cluster, and is the AKS baseline's choice; the one advantage of VNet integration,
+    converting a running public cluster in place, does not apply here, since moving a cluster into the estate's
+    subnet replaces it anyway (a pool's subnet is fixed at creation). The API server gets a private endpoint in the
+    node subnet and a name in an AKS-managed private DNS zone (`system`) linked to the estate network, so the agents'
+    subnet resolves and reaches it; no public FQDN is published. Run command stays enabled: `az aks command invoke`
+    is the operator's way in (learn.microsoft.com/azure/aks/private-clusters, "Options for connecting to the private
+    cluster")."""
+    if args.private:
+        return containerservice.ManagedClusterAPIServerAccessProfileArgs(
+            enable_private_cluster=True,
+            private_dns_zone="system",
+            enable_private_cluster_public_fqdn=False,
+            disable_run_command=False,
+        )
+    if args.api_server_authorized_ip_ranges:
+        return containerservice.ManagedClusterAPIServerAccessProfileArgs(
+            authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
+        )
+    return None
+
+
+def _principal_id(identity: object) -> str:
+    principal_id = getattr(identity, "principal_id", None)
+    if not principal_id:
+        raise ValueError("AKS reported no system-assigned identity; it is needed to grant Network Contributor")
+    return str(principal_id)
 
 
 def _ignored_changes(upgrade_channel: str) -> list[str]:

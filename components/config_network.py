@@ -14,7 +14,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, model_validator
 
-from components.config_parts import ConfigModel, Violation, _refuse
+from components.config_parts import Clusters, ConfigModel, Registries, Violation, _refuse
 
 # The clusters' overlay ranges (components/cluster.py's network profile reads them from here, so the rule below checks
 # the ranges the clusters really use).
@@ -50,6 +50,9 @@ class Subnets(ConfigModel):
 class Network(ConfigModel):
     address_space: PrivateIpRange
     subnets: Subnets
+    # True: the API servers are private (reachable only from the network), and Key Vault and both registries refuse
+    # public traffic and are reached through private endpoints. A prod stack requires it; dev may stay public.
+    private: bool
 
     def plan(self) -> dict[str, str]:
         """Each subnet's range by its config key."""
@@ -81,7 +84,50 @@ class Network(ConfigModel):
         return self
 
 
-def _plan(space: str) -> dict[str, Any]:
+class Telemetry(ConfigModel):
+    # Key-based ingestion (Application Insights instrumentation key, Log Analytics workspace keys). Off, both accept
+    # Entra ID tokens only (`disableLocalAuth`); a prod stack requires it off, dev may keep it for its connection
+    # string.
+    local_auth: bool
+
+
+def private_network_violations(
+    registries: Registries, clusters: Clusters, vault_ip_ranges: tuple[str, ...]
+) -> list[Violation]:
+    """What a private estate (network.private) cannot have, each with its estate-level key."""
+    closed = "while network.private is true (public network access disabled)"
+    violations: list[Violation] = [
+        (
+            f"registries.{key}.sku",
+            registry.sku,
+            f"must be Premium {closed}: the registry is reached through a private endpoint, which Azure Container "
+            "Registry offers on Premium only",
+        )
+        for key, registry in (("nonProduction", registries.non_production), ("production", registries.production))
+        if registry.sku != "Premium"
+    ]
+    violations += [
+        (
+            f"clusters.{stage}.apiServerAuthorizedIpRanges",
+            list(cluster.api_server_authorized_ip_ranges),
+            f"must be empty {closed}: a private cluster's API server has no public endpoint to filter",
+        )
+        for stage, cluster in (("staging", clusters.staging), ("production", clusters.production))
+        if cluster.api_server_authorized_ip_ranges
+    ]
+    if vault_ip_ranges:
+        violations.append(
+            (
+                "keyVaultAllowedIpRanges",
+                list(vault_ip_ranges),
+                f"must be empty {closed}: an IP rule would admit nothing, the agents reach the vault through its "
+                "private endpoint",
+            )
+        )
+    return violations
+
+
+def _plan(space: str, *, private: bool) -> dict[str, Any]:
     # /22 node subnets: overlay pods take no subnet addresses, so 1019 node addresses (and surge) per cluster.
     return {
         "addressSpace": space,
@@ -91,10 +137,13 @@ def _plan(space: str) -> dict[str, Any]:
             "privateEndpoints": "10.240.8.0/24",
             "agents": "10.240.9.0/24",
         },
+        "private": private,
     }
 
 
+# The same plan for both; dev stays public and cheap (Basic/Standard registries offer no private endpoints, and
+# Microsoft-hosted agents can reach a public API server).
 NETWORK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {"network": _plan("10.240.0.0/16")},
-    "prod": {"network": _plan("10.240.0.0/16")},
+    "dev": {"network": _plan("10.240.0.0/16", private=False), "telemetry": {"localAuth": True}},
+    "prod": {"network": _plan("10.240.0.0/16", private=True), "telemetry": {"localAuth": False}},
 }

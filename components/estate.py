@@ -33,7 +33,7 @@ from components.identity import (
 )
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
-from components.network import Network, NetworkArgs, public_ingress_ports, subnet_plans
+from components.network import estate_network
 from components.registry import Registry, RegistryArgs
 from components.service_files.spec import ServiceSpec
 
@@ -82,20 +82,6 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.resource_group_name = group.name
-        self.network = Network(
-            f"{name}-network",
-            NetworkArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                network_name=names.virtual_network,
-                address_space=config.network.address_space,
-                subnets=subnet_plans(names, config.network),
-                public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
         monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
@@ -105,6 +91,7 @@ class Estate(pulumi.ComponentResource):
                 app_insights_name=names.application_insights,
                 retention_days=config.log_retention_days,
                 daily_cap_gb=config.log_daily_cap_gb,
+                local_auth=config.telemetry.local_auth,
                 protect=protect,
                 tags=tags,
             ),
@@ -124,6 +111,7 @@ class Estate(pulumi.ComponentResource):
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
                 allowed_ip_ranges=config.key_vault_allowed_ip_ranges,
                 network_default_action=config.key_vault_network_default_action,
+                private=config.network.private,
                 secrets={
                     naming.APPINSIGHTS_SECRET: monitoring.app_insights_connection_string,
                     **{key: value.get_secret_value() for key, value in config.ci_secrets.items()},
@@ -145,6 +133,7 @@ class Estate(pulumi.ComponentResource):
                     sku=settings.sku,
                     zone_redundancy=settings.zone_redundancy,
                     untagged_retention_days=settings.untagged_retention_days,
+                    private=config.network.private,
                     workspace_id=monitoring.workspace_id,
                     protect=protect,
                     # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
@@ -155,6 +144,16 @@ class Estate(pulumi.ComponentResource):
             for role, settings in self._registry_settings(config)
         }
 
+        self.network = estate_network(
+            f"{name}-network",
+            config=config,
+            names=names,
+            group_name=group.name,
+            private_targets={"vault": vault.vault_id, **{k: r.registry_id for k, r in self._registries.items()}},
+            tags=tags,
+            parent=self,
+        )
+
         self._clusters = {
             stage: self._cluster(
                 name,
@@ -163,6 +162,7 @@ class Estate(pulumi.ComponentResource):
                 names=names,
                 config=config,
                 tenant_id=tenant_id,
+                subscription_id=subscription_id,
                 monitoring=monitoring,
                 group=group,
                 protect=protect,
@@ -370,6 +370,7 @@ class Estate(pulumi.ComponentResource):
         names: naming.EstateNames,
         config: EstateConfig,
         tenant_id: pulumi.Input[str],
+        subscription_id: pulumi.Input[str],
         monitoring: Monitoring,
         group: resources.ResourceGroup,
         protect: bool,
@@ -392,6 +393,10 @@ class Estate(pulumi.ComponentResource):
                 upgrade_channel=settings.upgrade_channel,
                 node_os_upgrade_channel=settings.node_os_upgrade_channel,
                 api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
+                node_subnet_id=self.network.node_subnet_ids[stage],
+                private=config.network.private,
+                subscription_id=subscription_id,
+                stack_key=f"{config.name_prefix}/{config.environment}",
                 tenant_id=tenant_id,
                 admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
                 workspace_id=monitoring.workspace_id,

@@ -16,6 +16,8 @@ class MonitoringArgs:
     app_insights_name: str
     retention_days: int
     daily_cap_gb: int
+    # Key-based ingestion and queries (workspace keys, instrumentation key); off, Entra ID tokens only.
+    local_auth: bool
     protect: bool
     tags: dict[str, str]
 
@@ -35,12 +37,20 @@ class Monitoring(pulumi.ComponentResource):
             sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
             retention_in_days=args.retention_days,
             workspace_capping=operationalinsights.WorkspaceCappingArgs(daily_quota_gb=args.daily_cap_gb),
-            features=operationalinsights.WorkspaceFeaturesArgs(enable_log_access_using_only_resource_permissions=True),
+            # Container Insights keeps ingesting without keys: the Azure Monitor Agent authenticates with the cluster's
+            # managed identity (`useAADAuth` on the omsagent add-on) and sends through its data collection rule
+            # (components/cluster.py), which a workspace with local auth disabled accepts
+            # (learn.microsoft.com/azure/azure-monitor/logs/azure-ad-authentication-logs).
+            features=operationalinsights.WorkspaceFeaturesArgs(
+                enable_log_access_using_only_resource_permissions=True,
+                disable_local_auth=None if args.local_auth else True,
+            ),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        # Local (instrumentation-key) auth stays on: the CI pipeline's integration tests send telemetry with the
-        # connection string it reads from Key Vault, the way the reference architecture wires Application Insights.
+        # With local auth off, ingestion takes an Entra ID token of an identity holding Monitoring Metrics Publisher
+        # on the component; the connection string then only locates the endpoint
+        # (learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication). Dev may keep key-based ingestion.
         app_insights = applicationinsights.Component(
             f"{name}-app-insights",
             resource_name_=args.app_insights_name,
@@ -50,6 +60,7 @@ class Monitoring(pulumi.ComponentResource):
             application_type=applicationinsights.ApplicationType.WEB,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=workspace.id,
+            disable_local_auth=None if args.local_auth else True,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

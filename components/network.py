@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from components.config import EstateConfig
 from components.config_network import Network as NetworkPlan
 from components.naming import EstateNames, SubnetRole
+from components.private_link import Endpoint, PrivateAccess, PrivateAccessArgs
 
 # Managed DevOps Pools inject their agents into a subnet delegated to this service
 # (learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking, "Delegate the subnet").
@@ -151,3 +153,53 @@ def _rules(role: SubnetRole, public_ingress_ports: Sequence[int]) -> list[networ
             destination_port_ranges=[str(port) for port in sorted(public_ingress_ports)],
         )
     ]
+
+
+def estate_network(
+    name: str,
+    *,
+    config: EstateConfig,
+    names: EstateNames,
+    group_name: pulumi.Input[str],
+    private_targets: Mapping[str, pulumi.Input[str]],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> Network:
+    """The stack's network from its config; a private estate also gets a private endpoint in the private-endpoints
+    subnet for the vault ("vault") and each registry (keyed by its role)."""
+    estate_network = Network(
+        name,
+        NetworkArgs(
+            resource_group_name=group_name,
+            location=config.location,
+            network_name=names.virtual_network,
+            address_space=config.network.address_space,
+            subnets=subnet_plans(names, config.network),
+            public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    if not config.network.private:
+        return estate_network
+    PrivateAccess(
+        f"{name}-private-access",
+        PrivateAccessArgs(
+            resource_group_name=group_name,
+            location=config.location,
+            vnet_id=estate_network.vnet_id,
+            subnet_id=estate_network.private_endpoint_subnet_id,
+            endpoints=[
+                Endpoint(
+                    key=key,
+                    endpoint_name=names.private_endpoint("kv" if key == "vault" else f"cr-{key}"),
+                    target_id=target_id,
+                    group_id="vault" if key == "vault" else "registry",
+                )
+                for key, target_id in private_targets.items()
+            ],
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return estate_network

@@ -407,7 +407,10 @@ def test_every_service_namespace_is_a_resource_of_both_environments(estate: Capt
             endpoint = kubernetes_connection(estate, stage, service)
             assert target["serviceEndpointId"] == endpoint.id
             assert endpoint.inputs["authorizationType"] == "ServiceAccount"
-            assert endpoint.inputs["apiserverUrl"] == f"https://{cluster.outputs['fqdn']}"
+            assert (
+                endpoint.inputs["apiserverUrl"]
+                == f"https://{cluster.outputs.get('fqdn') or cluster.outputs['privateFQDN']}"
+            )
 
 
 def test_each_namespace_gets_a_deploy_account_bound_to_its_own_role_in_its_own_cluster(estate: Capture) -> None:

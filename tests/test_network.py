@@ -10,8 +10,9 @@ import pytest
 
 from components import config
 from components.config_network import POD_CIDR, SERVICE_CIDR
+from components.identity import BUILT_IN_ROLES
 from components.network import DEVOPS_POOL_DELEGATION, public_ingress_ports
-from tests.helpers import only
+from tests.helpers import VAULT, cluster, only, pool, registry, role_assignments, role_id, user_pool
 from tools import capture
 from tools.capture import Capture
 
@@ -116,3 +117,129 @@ def test_nsgs_admit_no_internet_traffic_unless_a_service_is_public(estate: Captu
 )
 def test_public_ingress_ports_follow_the_services(exposures: list[tuple[str | None, bool]], ports: list[int]) -> None:
     assert public_ingress_ports(exposures) == ports
+
+
+STAGES = ("staging", "production")
+# A public vault behind the first round's firewall: denied by default, open to the agent pool's egress.
+PUBLIC_VAULT_FIREWALL = {
+    "keyVaultNetworkDefaultAction": "Deny",
+    "agentPool": "aks-estate-agents",
+    "agentPoolEgressRanges": '["20.50.0.0/24"]',
+    "keyVaultAllowedIpRanges": '["20.50.0.0/24"]',
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_both_pools_of_each_cluster_sit_in_its_node_subnet(estate: Capture, stage: str) -> None:
+    subnet = f"{only(estate, VNET).id}/subnets/snet-{stage}-nodes"
+    assert pool(cluster(estate, stage), "system")["vnetSubnetID"] == subnet
+    assert user_pool(estate, stage).inputs["vnetSubnetID"] == subnet
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_cluster_identity_may_join_its_own_node_subnet_only(estate: Capture, stage: str) -> None:
+    registration = cluster(estate, stage)
+    grants = [
+        assignment
+        for assignment in role_assignments(estate)
+        if assignment["roleDefinitionId"].endswith(role_id(BUILT_IN_ROLES["Network Contributor"]))
+        and assignment["principalId"] == registration.outputs["identity"]["principalId"]
+    ]
+    assert [grant["scope"] for grant in grants] == [f"{only(estate, VNET).id}/subnets/snet-{stage}-nodes"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_prod_api_servers_are_private_and_dev_stays_public(dev: Capture, prod: Capture, stage: str) -> None:
+    assert cluster(prod, stage).inputs["apiServerAccessProfile"] == {
+        "enablePrivateCluster": True,
+        "privateDNSZone": "system",
+        "enablePrivateClusterPublicFQDN": False,
+        "disableRunCommand": False,
+    }
+    assert "apiServerAccessProfile" not in cluster(dev, stage).inputs
+
+
+def test_prod_refuses_a_public_estate(prod_raw: dict[str, str]) -> None:
+    assert (
+        "aks-estate:network.private = false: a prod stack keeps its API servers, vault and registries off the internet"
+        in _refusal({**_with_network(prod_raw, private=False), **PUBLIC_VAULT_FIREWALL})
+    )
+
+
+def test_only_a_private_vault_lets_the_ingress_read_certificates_while_it_denies_by_default(
+    prod_raw: dict[str, str],
+) -> None:
+    service = {"name": "orders", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop"}
+    with_certificate = {**prod_raw, "services": json.dumps([service])}
+    assert config.parse(with_certificate).network.private
+    public = {**_with_network(with_certificate, private=False), **PUBLIC_VAULT_FIREWALL, "environment": "dev"}
+    assert 'aks-estate:services[0].tlsCertificate = "shop": needs a Key Vault the clusters can reach' in _refusal(
+        public
+    )
+
+
+def test_a_private_estate_refuses_authorized_ip_ranges(prod_raw: dict[str, str]) -> None:
+    clusters = json.loads(prod_raw["clusters"])
+    clusters["staging"]["apiServerAuthorizedIpRanges"] = ["20.50.0.0/24"]
+    assert (
+        'aks-estate:clusters.staging.apiServerAuthorizedIpRanges = ["20.50.0.0/24"]: must be empty while '
+        "network.private is true" in _refusal({**prod_raw, "clusters": json.dumps(clusters)})
+    )
+
+
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+ZONE = "azure-native:privatedns:PrivateZone"
+ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
+ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+
+
+def _endpoint_for(capture: Capture, target_id: str) -> Any:
+    matches = [
+        endpoint
+        for endpoint in capture.of_type(PRIVATE_ENDPOINT)
+        if [c["privateLinkServiceId"] for c in endpoint.inputs["privateLinkServiceConnections"]] == [target_id]
+    ]
+    assert len(matches) == 1, f"expected one private endpoint for {target_id}, found {[m.name for m in matches]}"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("target", "group_id", "zone"),
+    [
+        ("vault", "vault", "privatelink.vaultcore.azure.net"),
+        ("nonprod", "registry", "privatelink.azurecr.io"),
+        ("prod", "registry", "privatelink.azurecr.io"),
+    ],
+)
+def test_each_closed_service_has_a_private_endpoint_whose_zone_is_linked_to_the_network(
+    prod: Capture, target: str, group_id: str, zone: str
+) -> None:
+    target_id = only(prod, VAULT).id if target == "vault" else registry(prod, target).id
+    endpoint = _endpoint_for(prod, target_id)
+    vnet = only(prod, VNET)
+    assert endpoint.inputs["subnet"]["id"] == f"{vnet.id}/subnets/snet-private-endpoints"
+    assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == [group_id]
+    zones = {z.id: z for z in prod.of_type(ZONE)}
+    groups = [g for g in prod.of_type(ZONE_GROUP) if g.inputs["privateEndpointName"] == endpoint.inputs[
+        "privateEndpointName"]]  # fmt: skip
+    assert len(groups) == 1
+    (config_,) = groups[0].inputs["privateDnsZoneConfigs"]
+    assert zones[config_["privateDnsZoneId"]].inputs["privateZoneName"] == zone
+    links = [link for link in prod.of_type(ZONE_LINK) if link.inputs["privateZoneName"] == zone]
+    assert [link.inputs["virtualNetwork"] for link in links] == [{"id": vnet.id}]
+    assert links[0].inputs["registrationEnabled"] is False
+
+
+def test_prod_vault_and_registries_refuse_public_traffic_dev_stays_public(dev: Capture, prod: Capture) -> None:
+    assert only(prod, VAULT).inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert only(dev, VAULT).inputs["properties"]["publicNetworkAccess"] == "Enabled"
+    for role in ("nonprod", "prod"):
+        closed, opened = registry(prod, role).inputs, registry(dev, role).inputs
+        assert closed["publicNetworkAccess"] == "Disabled"
+        assert closed["dataEndpointEnabled"] is True
+        assert closed["sku"] == {"name": "Premium"}
+        # `az acr import` between the two private registries: the registry service copies as a trusted service.
+        assert closed["networkRuleBypassOptions"] == "AzureServices"
+        assert opened["publicNetworkAccess"] == "Enabled"
+    for token in (PRIVATE_ENDPOINT, ZONE, ZONE_LINK, ZONE_GROUP):
+        assert not dev.of_type(token), token

@@ -146,7 +146,14 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
     elif token == "azure-native:containerregistry:Registry":
         outputs["loginServer"] = f"{name}.azurecr.io"
     elif token == "azure-native:containerservice:ManagedCluster":
-        outputs["fqdn"] = f"{inputs['dnsPrefix']}-{_short_hash(urn)}.hcp.{location}.azmk8s.io"
+        if inputs.get("apiServerAccessProfile", {}).get("enablePrivateCluster"):
+            # A private cluster without a public FQDN reports only its private one, in the AKS-managed zone.
+            outputs["privateFQDN"] = (
+                f"{inputs['dnsPrefix']}-{_short_hash(urn)}.{stable_uuid(urn, 'private-dns')}.privatelink."
+                f"{location}.azmk8s.io"
+            )
+        else:
+            outputs["fqdn"] = f"{inputs['dnsPrefix']}-{_short_hash(urn)}.hcp.{location}.azmk8s.io"
         outputs["identity"] = {
             "type": "SystemAssigned",
             "principalId": stable_uuid(urn, "principal"),

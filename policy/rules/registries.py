@@ -42,7 +42,8 @@ EXEMPTIONS = (
     Exemption(
         "acr-prod-premium",
         _is_nonprod_registry,
-        "the non-production registry holds only images that have not passed staging: Standard is enough",
+        "the non-production registry holds only images that have not passed staging: Standard is enough for a public "
+        "one (dev); a private estate (network.private) makes it Premium anyway, for its private endpoint",
     ),
     Exemption(
         "acr-zone-redundancy",
