@@ -13,7 +13,7 @@ from components.config_network import POD_CIDR, SERVICE_CIDR
 from components.identity import BUILT_IN_ROLES
 from components.network import DEVOPS_POOL_DELEGATION, public_ingress_ports
 from tests.helpers import VAULT, cluster, only, pool, registry, role_assignments, role_id, user_pool
-from tools import capture
+from tools import capture, offline_diff
 from tools.capture import Capture
 
 VNET = "azure-native:network:VirtualNetwork"
@@ -243,3 +243,21 @@ def test_prod_vault_and_registries_refuse_public_traffic_dev_stays_public(dev: C
         assert opened["publicNetworkAccess"] == "Enabled"
     for token in (PRIVATE_ENDPOINT, ZONE, ZONE_LINK, ZONE_GROUP):
         assert not dev.of_type(token), token
+
+
+def capture_json(result: Capture) -> list[dict[str, Any]]:
+    return [registration.as_json() for registration in result.resources]
+
+
+def test_moving_a_public_cluster_into_the_private_network_is_a_change_azure_refuses(prod: Capture) -> None:
+    # The first round's prod cluster: no subnet of its own, a public API server. The diff to the private estate's
+    # names what AKS cannot change in place, so the README's migration note (a new cluster) is not a surprise.
+    after = next(r for r in capture_json(prod) if r["type"] == "azure-native:containerservice:ManagedCluster")
+    before = json.loads(json.dumps(after))
+    before["inputs"].pop("apiServerAccessProfile")
+    for profile in before["inputs"]["agentPoolProfiles"]:
+        profile.pop("vnetSubnetID")
+    (change,) = offline_diff.diff([before], [after])
+    assert change.op == "update"
+    # The profile is new as a whole: it carries enablePrivateCluster, which AKS refuses on an existing cluster.
+    assert {"apiServerAccessProfile", "agentPoolProfiles[0].vnetSubnetID"} <= set(change.azure_refuses)
