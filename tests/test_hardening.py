@@ -3,6 +3,7 @@ that refuses key-based (local) authentication in prod. Each rule is shown to ref
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from components import config
 from components.cluster import NodePoolArgs, user_pool_name
 from components.config_hardening import VM_LOCAL_DISKS
 from tests.helpers import cluster, only, pool, user_pool
-from tools import capture
+from tools import capture, offline_preview
 from tools.capture import Capture
 
 STAGES = ("staging", "production")
@@ -125,3 +126,19 @@ def test_prod_refuses_key_based_telemetry(prod_raw: dict[str, str]) -> None:
     assert "aks-estate:telemetry.localAuth = true: a prod stack's Application Insights and Log Analytics accept" in (
         _refusal({**prod_raw, "telemetry": json.dumps({"localAuth": True})})
     )
+
+
+def test_the_summary_asks_for_the_encryption_at_host_feature_only_where_a_pool_uses_it(
+    dev: Capture, prod: Capture
+) -> None:
+    assert offline_preview.ENCRYPTION_AT_HOST_STEP in offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
+    assert offline_preview.ENCRYPTION_AT_HOST_STEP not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
+
+
+def test_a_private_vault_needs_no_ip_range_step(prod: Capture) -> None:
+    summary = offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
+    assert "keyVaultAllowedIpRanges" not in summary
+    vault = only(prod, "azure-native:keyvault:Vault")
+    opened = {**vault.inputs, "properties": {**vault.inputs["properties"], "publicNetworkAccess": "Enabled"}}
+    public = Capture(prod.stack, [dataclasses.replace(r, inputs=opened) if r is vault else r for r in prod.resources])
+    assert "keyVaultAllowedIpRanges" in offline_preview.render_summary(public, "Pulumi.prod.yaml", [])
