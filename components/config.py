@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from components import naming, stack_file
+from components.config_hardening import unhardened_nodes
 from components.config_messages import NAMESPACE, decode, format_errors, refusal
 from components.config_network import NETWORK_DEFAULTS, Network, Telemetry, private_network_violations
 from components.config_parts import (
@@ -287,25 +288,7 @@ class EstateConfig(ConfigModel):
                         self.security_scan_extension == "none",
                         "a prod stack's CI runs the Microsoft Security DevOps scan (install or adopt its extension)",
                     ),
-                    *(
-                        (
-                            f"clusters.{stage}.{pool_key}.{key}",
-                            value,
-                            not good,
-                            f"a prod stack's nodes run with {what}",
-                        )
-                        for stage, cluster in clusters
-                        for pool_key, pool in (("systemPool", cluster.system_pool), ("userPool", cluster.user_pool))
-                        for key, value, good, what in (
-                            ("osDiskType", pool.os_disk_type, pool.os_disk_type == "Ephemeral", "ephemeral OS disks"),
-                            (
-                                "encryptionAtHost",
-                                pool.encryption_at_host,
-                                pool.encryption_at_host,
-                                "encryption at host (checkov CKV_AZURE_227)",
-                            ),
-                        )
-                    ),
+                    *((key, value, True, rule) for key, value, rule in unhardened_nodes(clusters)),
                     (
                         "telemetry.localAuth",
                         self.telemetry.local_auth,

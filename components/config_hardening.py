@@ -8,6 +8,7 @@ size"; with `osDiskType: Ephemeral` "they receive a validation error"). The conf
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 
@@ -60,3 +61,17 @@ def ephemeral_os_disk_violations(vm_size: str, os_disk_size_gb: int) -> list[tup
             f"{temp}; choose a smaller osDiskSizeGb, a size with more local storage, or osDiskType Managed",
         )
     ]
+
+
+def unhardened_nodes(clusters: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any, str]]:
+    """(key, value, rule) for every pool of the (stage, cluster config) pairs without an ephemeral OS disk or
+    encryption at host, which a prod stack requires (checkov CKV_AZURE_226, CKV_AZURE_227)."""
+    for stage, cluster in clusters:
+        for pool_key, pool in (("systemPool", cluster.system_pool), ("userPool", cluster.user_pool)):
+            if pool.os_disk_type != "Ephemeral":
+                yield f"clusters.{stage}.{pool_key}.osDiskType", pool.os_disk_type, _PROD_NODES + "ephemeral OS disks"
+            if not pool.encryption_at_host:
+                yield f"clusters.{stage}.{pool_key}.encryptionAtHost", False, _PROD_NODES + "encryption at host"
+
+
+_PROD_NODES = "a prod stack's nodes run with "
