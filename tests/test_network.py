@@ -4,9 +4,11 @@ virtual network, subnets and NSGs as both stacks register them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components import config
 from components.config_network import POD_CIDR, SERVICE_CIDR
@@ -261,3 +263,20 @@ def test_moving_a_public_cluster_into_the_private_network_is_a_change_azure_refu
     assert change.op == "update"
     # The profile is new as a whole: it carries enablePrivateCluster, which AKS refuses on an existing cluster.
     assert {"apiServerAccessProfile", "agentPoolProfiles[0].vnetSubnetID"} <= set(change.azure_refuses)
+
+
+@pytest.mark.slow
+def test_a_public_service_opens_https_and_http_to_the_node_subnets_only(tmp_path: Path) -> None:
+    document = yaml.safe_load((capture.ROOT / "Pulumi.dev.yaml").read_text())
+    document["config"]["aks-estate:services"] = [{"name": "orders", "expose": "public", "host": "shop.contoso.com"}]
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(document))
+    exposed = capture.run_stack_file("dev", path)
+    rules = {r.inputs["networkSecurityGroupName"]: r.inputs.get("securityRules", []) for r in exposed.of_type(NSG)}
+    for name, security_rules in rules.items():
+        if name.endswith("-nodes"):
+            (rule,) = security_rules
+            assert (rule["direction"], rule["access"], rule["sourceAddressPrefix"]) == ("Inbound", "Allow", "Internet")
+            assert rule["destinationPortRanges"] == ["80", "443"]
+        else:
+            assert security_rules == [], name
