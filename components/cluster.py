@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import containerservice, monitor
+from pulumi_azure_native import authorization, containerservice, monitor
 
+from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
+from components.config import EstateConfig
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
+from components.config_parts import Cluster as ClusterConfig
 from components.diagnostics import send_logs_to_workspace
-from components.identity import BUILT_IN_ROLES, RoleAssignmentSpec, assign_role
-from components.naming import NODE_POOLS, checked
+from components.monitoring import Monitoring
+from components.naming import NODE_POOLS, EstateNames, Stage, checked
 
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
@@ -58,13 +61,15 @@ class ClusterArgs:
     api_server_authorized_ip_ranges: Sequence[str]
     # The subnet of the estate network this cluster's nodes (both pools) take their addresses from.
     node_subnet_id: pulumi.Input[str]
-    # A private cluster: the API server has only a private endpoint in the node subnet (see `_api_server_access`).
+    # A private cluster: the API server has only a private endpoint in the node subnet (components/cluster_access.py).
     private: bool
     subscription_id: pulumi.Input[str]
     stack_key: str
     tenant_id: pulumi.Input[str]
     admin_group_object_ids: Sequence[str]
     workspace_id: pulumi.Input[str]
+    # Set where the workspace ingests through a private link: the agents' configuration endpoint.
+    data_collection_endpoint_id: pulumi.Input[str] | None
     protect: bool
     tags: dict[str, str]
 
@@ -203,7 +208,7 @@ class Cluster(pulumi.ComponentResource):
                 upgrade_channel=args.upgrade_channel,
                 node_os_upgrade_channel=args.node_os_upgrade_channel,
             ),
-            api_server_access_profile=_api_server_access(args),
+            api_server_access_profile=api_server_access(args.private, args.api_server_authorized_ip_ranges),
             # The application routing add-on (managed NGINX) carries traffic into the services that ask to be exposed.
             ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
                 web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
@@ -278,22 +283,23 @@ class Cluster(pulumi.ComponentResource):
             description="Routes this cluster's Container Insights data through its data collection rule.",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # With its own subnet, the cluster's identity joins load balancers (the internal ingress among them) to the
-        # subnet, which takes Network Contributor there (learn.microsoft.com/azure/aks/configure-azure-cni,
-        # "Prerequisites": the cluster identity needs at least Network Contributor on the subnet).
-        assign_role(
+        grant_subnet_join(
             f"{name}-subnet-network-contributor",
-            RoleAssignmentSpec(
-                subscription_id=args.subscription_id,
-                stack_key=args.stack_key,
-                purpose=f"{args.cluster_name}-subnet-network-contributor",
-                principal_id=cluster.identity.apply(_principal_id),
-                role_id=BUILT_IN_ROLES["Network Contributor"],
-                scope=args.node_subnet_id,
-                description=f"{args.cluster_name} joins its load balancers to its node subnet",
-            ),
+            SubnetJoin(args.subscription_id, args.stack_key, args.cluster_name, args.node_subnet_id),
+            cluster.identity,
             parent=self,
         )
+        if args.data_collection_endpoint_id is not None:
+            # The name is Azure's: "The DCR association name must be configurationAccessEndpoint"
+            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link").
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-configuration-access-endpoint",
+                association_name="configurationAccessEndpoint",
+                resource_uri=cluster.id,
+                data_collection_endpoint_id=args.data_collection_endpoint_id,
+                description="The Azure Monitor Agent's configuration endpoint, reached through the private link.",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=cluster.id,
@@ -326,36 +332,6 @@ class Cluster(pulumi.ComponentResource):
         )
 
 
-def _api_server_access(args: ClusterArgs) -> containerservice.ManagedClusterAPIServerAccessProfileArgs | None:
-    """A private cluster rather than API server VNet integration: it is generally available in every region, needs
-    no extra delegated subnet per cluster, and is the AKS baseline's choice; the one advantage of VNet integration,
-    converting a running public cluster in place, does not apply here, since moving a cluster into the estate's
-    subnet replaces it anyway (a pool's subnet is fixed at creation). The API server gets a private endpoint in the
-    node subnet and a name in an AKS-managed private DNS zone (`system`) linked to the estate network, so the agents'
-    subnet resolves and reaches it; no public FQDN is published. Run command stays enabled: `az aks command invoke`
-    is the operator's way in (learn.microsoft.com/azure/aks/private-clusters, "Options for connecting to the private
-    cluster")."""
-    if args.private:
-        return containerservice.ManagedClusterAPIServerAccessProfileArgs(
-            enable_private_cluster=True,
-            private_dns_zone="system",
-            enable_private_cluster_public_fqdn=False,
-            disable_run_command=False,
-        )
-    if args.api_server_authorized_ip_ranges:
-        return containerservice.ManagedClusterAPIServerAccessProfileArgs(
-            authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
-        )
-    return None
-
-
-def _principal_id(identity: object) -> str:
-    principal_id = getattr(identity, "principal_id", None)
-    if not principal_id:
-        raise ValueError("AKS reported no system-assigned identity; it is needed to grant Network Contributor")
-    return str(principal_id)
-
-
 def _ignored_changes(upgrade_channel: str) -> list[str]:
     # The cluster autoscaler owns node counts after creation; without this every `pulumi up` would fight it back to
     # the minimum.
@@ -386,3 +362,43 @@ def _app_routing_object_id(profile: object) -> str:
     if not object_id:
         raise ValueError("AKS reported no application routing identity; it is needed to read TLS certificates")
     return str(object_id)
+
+
+def cluster_args(
+    stage: Stage,
+    settings: ClusterConfig,
+    *,
+    config: EstateConfig,
+    names: EstateNames,
+    resource_group_name: pulumi.Input[str],
+    client: pulumi.Output[authorization.GetClientConfigResult],
+    monitoring: Monitoring,
+    node_subnet_id: pulumi.Input[str],
+    tags: dict[str, str],
+) -> ClusterArgs:
+    """One stage's cluster from the stack config (its node pool model holds exactly NodePoolArgs' fields)."""
+    return ClusterArgs(
+        resource_group_name=resource_group_name,
+        location=config.location,
+        cluster_name=names.cluster(stage),
+        dns_prefix=names.cluster_dns_prefix(stage),
+        node_resource_group=names.node_resource_group(stage),
+        container_insights_rule_name=names.container_insights_rule(stage),
+        kubernetes_version=settings.kubernetes_version,
+        tier=settings.tier,
+        system_pool=NodePoolArgs(**settings.system_pool.model_dump()),
+        user_pool=NodePoolArgs(**settings.user_pool.model_dump()),
+        upgrade_channel=settings.upgrade_channel,
+        node_os_upgrade_channel=settings.node_os_upgrade_channel,
+        api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
+        node_subnet_id=node_subnet_id,
+        private=config.network.private,
+        subscription_id=client.subscription_id,
+        stack_key=f"{config.name_prefix}/{config.environment}",
+        tenant_id=client.tenant_id,
+        admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
+        workspace_id=monitoring.workspace_id,
+        data_collection_endpoint_id=monitoring.data_collection_endpoint_id,
+        protect=config.environment == "prod",  # a dev stack must stay easy to tear down
+        tags=tags,
+    )

@@ -9,7 +9,7 @@ from pulumi_azure_native import authorization, resources
 
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
-from components.cluster import Cluster, ClusterArgs, NodePoolArgs
+from components.cluster import Cluster, cluster_args
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
@@ -92,6 +92,8 @@ class Estate(pulumi.ComponentResource):
                 retention_days=config.log_retention_days,
                 daily_cap_gb=config.log_daily_cap_gb,
                 local_auth=config.telemetry.local_auth,
+                private_ingestion=config.network.private,
+                data_collection_endpoint_name=names.data_collection_endpoint,
                 protect=protect,
                 tags=tags,
             ),
@@ -150,23 +152,26 @@ class Estate(pulumi.ComponentResource):
             names=names,
             group_name=group.name,
             private_targets={"vault": vault.vault_id, **{k: r.registry_id for k, r in self._registries.items()}},
+            monitoring=monitoring,
             tags=tags,
             parent=self,
         )
 
         self._clusters = {
-            stage: self._cluster(
-                name,
-                stage=stage,
-                settings=settings,
-                names=names,
-                config=config,
-                tenant_id=tenant_id,
-                subscription_id=subscription_id,
-                monitoring=monitoring,
-                group=group,
-                protect=protect,
-                tags=tags,
+            stage: Cluster(
+                f"{name}-cluster-{stage}",
+                cluster_args(
+                    stage,
+                    settings,
+                    config=config,
+                    names=names,
+                    resource_group_name=group.name,
+                    client=client,
+                    monitoring=monitoring,
+                    node_subnet_id=self.network.node_subnet_ids[stage],
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for stage, settings in self._cluster_settings(config)
         }
@@ -360,48 +365,3 @@ class Estate(pulumi.ComponentResource):
     @staticmethod
     def _cluster_settings(config: EstateConfig) -> tuple[tuple[naming.Stage, ClusterConfig], ...]:
         return (("staging", config.clusters.staging), ("production", config.clusters.production))
-
-    def _cluster(
-        self,
-        name: str,
-        *,
-        stage: naming.Stage,
-        settings: ClusterConfig,
-        names: naming.EstateNames,
-        config: EstateConfig,
-        tenant_id: pulumi.Input[str],
-        subscription_id: pulumi.Input[str],
-        monitoring: Monitoring,
-        group: resources.ResourceGroup,
-        protect: bool,
-        tags: dict[str, str],
-    ) -> Cluster:
-        return Cluster(
-            f"{name}-cluster-{stage}",
-            ClusterArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                cluster_name=names.cluster(stage),
-                dns_prefix=names.cluster_dns_prefix(stage),
-                node_resource_group=names.node_resource_group(stage),
-                container_insights_rule_name=names.container_insights_rule(stage),
-                kubernetes_version=settings.kubernetes_version,
-                tier=settings.tier,
-                # The config's node pool model holds exactly the component's node pool arguments.
-                system_pool=NodePoolArgs(**settings.system_pool.model_dump()),
-                user_pool=NodePoolArgs(**settings.user_pool.model_dump()),
-                upgrade_channel=settings.upgrade_channel,
-                node_os_upgrade_channel=settings.node_os_upgrade_channel,
-                api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
-                node_subnet_id=self.network.node_subnet_ids[stage],
-                private=config.network.private,
-                subscription_id=subscription_id,
-                stack_key=f"{config.name_prefix}/{config.environment}",
-                tenant_id=tenant_id,
-                admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
-                workspace_id=monitoring.workspace_id,
-                protect=protect,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import applicationinsights, operationalinsights
+from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,18 @@ class MonitoringArgs:
     daily_cap_gb: int
     # Key-based ingestion and queries (workspace keys, instrumentation key); off, Entra ID tokens only.
     local_auth: bool
+    # Ingestion only through the estate's Azure Monitor Private Link Scope (components/private_link.py); queries stay
+    # public (portal, alerts), still Entra ID only.
+    private_ingestion: bool
+    data_collection_endpoint_name: str
     protect: bool
     tags: dict[str, str]
 
 
 class Monitoring(pulumi.ComponentResource):
     workspace_id: pulumi.Output[str]
+    # The endpoint the Azure Monitor Agent takes its configuration from through the private link; None while public.
+    data_collection_endpoint_id: pulumi.Output[str] | None
     app_insights_id: pulumi.Output[str]
     app_insights_connection_string: pulumi.Output[str]
 
@@ -45,6 +51,7 @@ class Monitoring(pulumi.ComponentResource):
                 enable_log_access_using_only_resource_permissions=True,
                 disable_local_auth=None if args.local_auth else True,
             ),
+            public_network_access_for_ingestion=_ingestion(args.private_ingestion),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
@@ -61,9 +68,28 @@ class Monitoring(pulumi.ComponentResource):
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=workspace.id,
             disable_local_auth=None if args.local_auth else True,
+            public_network_access_for_ingestion=_ingestion(args.private_ingestion),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.data_collection_endpoint_id = None
+        if args.private_ingestion:
+            # Container Insights behind a private link: the agents fetch their configuration from a data collection
+            # endpoint added to the scope and associated with each cluster as `configurationAccessEndpoint`
+            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link",
+            # managed identity authentication).
+            endpoint = monitor.DataCollectionEndpoint(
+                f"{name}-data-collection-endpoint",
+                data_collection_endpoint_name=args.data_collection_endpoint_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(
+                    public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED
+                ),
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.data_collection_endpoint_id = endpoint.id
         self.workspace_id = workspace.id
         self.app_insights_id = app_insights.id
         self.app_insights_connection_string = pulumi.Output.secret(app_insights.connection_string)
@@ -74,3 +100,7 @@ class Monitoring(pulumi.ComponentResource):
                 "appInsightsConnectionString": self.app_insights_connection_string,
             }
         )
+
+
+def _ingestion(private: bool) -> str | None:
+    return "Disabled" if private else None

@@ -114,6 +114,12 @@ RULES: dict[str, NameRule] = {
         r"[A-Za-z0-9][\w.-]*\w",
         "2-64 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
     ),
+    "data collection endpoint": NameRule(
+        3, 44, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "3-44 letters, digits, '-'; starts and ends alphanumeric"
+    ),
+    "Azure Monitor private link scope": NameRule(
+        1, 64, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "1-64 letters, digits, '-'; starts and ends alphanumeric"
+    ),
     "Defender for DevOps connector": NameRule(
         1, 260, r"[A-Za-z0-9][A-Za-z0-9_-]*", "1-260 letters, digits, '-', '_'; starts alphanumeric"
     ),
@@ -179,6 +185,14 @@ class EstateNames:
     def network_security_group(self, role: SubnetRole) -> str:
         return checked("network security group", f"nsg-{self._stem}-{role}")
 
+    @property
+    def data_collection_endpoint(self) -> str:
+        return checked("data collection endpoint", f"dce-{self._stem}")
+
+    @property
+    def monitor_private_link_scope(self) -> str:
+        return checked("Azure Monitor private link scope", f"ampls-{self._stem}")
+
     def private_endpoint(self, target: str) -> str:
         return checked("private endpoint", f"pe-{self._stem}-{target}")
 
@@ -208,6 +222,8 @@ class EstateNames:
             "azureServiceConnection": self.azure_service_connection,
             "registryServiceConnection": self.registry_service_connection,
             "virtualNetwork": self.virtual_network,
+            "dataCollectionEndpoint": self.data_collection_endpoint,
+            "monitorPrivateLinkScope": self.monitor_private_link_scope,
         }
         for subnet in SUBNET_ROLES:
             names[f"subnet.{subnet}"] = self.subnet(subnet)

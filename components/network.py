@@ -15,6 +15,7 @@ from pulumi_azure_native import network
 
 from components.config import EstateConfig
 from components.config_network import Network as NetworkPlan
+from components.monitoring import Monitoring
 from components.naming import EstateNames, SubnetRole
 from components.private_link import Endpoint, PrivateAccess, PrivateAccessArgs
 
@@ -162,11 +163,13 @@ def estate_network(
     names: EstateNames,
     group_name: pulumi.Input[str],
     private_targets: Mapping[str, pulumi.Input[str]],
+    monitoring: Monitoring,
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> Network:
     """The stack's network from its config; a private estate also gets a private endpoint in the private-endpoints
-    subnet for the vault ("vault") and each registry (keyed by its role)."""
+    subnet for the vault ("vault") and each registry (keyed by its role), and an Azure Monitor Private Link Scope with
+    the workspace, Application Insights and the data collection endpoint, reached through its own endpoint."""
     estate_network = Network(
         name,
         NetworkArgs(
@@ -199,6 +202,17 @@ def estate_network(
                 for key, target_id in private_targets.items()
             ],
             tags=tags,
+            monitor_scope_name=names.monitor_private_link_scope,
+            monitor_endpoint_name=names.private_endpoint("ampls"),
+            monitor_resources={
+                "workspace": monitoring.workspace_id,
+                "app-insights": monitoring.app_insights_id,
+                **(
+                    {"data-collection-endpoint": monitoring.data_collection_endpoint_id}
+                    if monitoring.data_collection_endpoint_id is not None
+                    else {}
+                ),
+            },
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -280,3 +280,62 @@ def test_a_public_service_opens_https_and_http_to_the_node_subnets_only(tmp_path
             assert rule["destinationPortRanges"] == ["80", "443"]
         else:
             assert security_rules == [], name
+
+
+SCOPE = "azure-native:monitor:PrivateLinkScope"
+SCOPED = "azure-native:monitor:PrivateLinkScopedResource"
+MONITOR_ZONES = {
+    "privatelink.monitor.azure.com",
+    "privatelink.oms.opinsights.azure.com",
+    "privatelink.ods.opinsights.azure.com",
+    "privatelink.agentsvc.azure-automation.net",
+    "privatelink.blob.core.windows.net",
+}
+
+
+def test_prod_telemetry_is_ingested_through_the_monitor_private_link_scope(prod: Capture) -> None:
+    scope = only(prod, SCOPE)
+    workspace = only(prod, "azure-native:operationalinsights:Workspace")
+    app_insights = only(prod, "azure-native:applicationinsights:Component")
+    endpoint = only(prod, "azure-native:monitor:DataCollectionEndpoint")
+    assert endpoint.inputs["networkAcls"] == {"publicNetworkAccess": "Disabled"}
+    members = {
+        r.inputs["linkedResourceId"] for r in prod.of_type(SCOPED) if r.inputs["scopeName"] == scope.inputs["scopeName"]
+    }
+    assert members == {workspace.id, app_insights.id, endpoint.id}
+    for resource in (workspace, app_insights):
+        assert resource.inputs["publicNetworkAccessForIngestion"] == "Disabled"
+    private_endpoint = _endpoint_for(prod, scope.id)
+    assert private_endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["azuremonitor"]
+    (group,) = [
+        g
+        for g in prod.of_type(ZONE_GROUP)
+        if g.inputs["privateEndpointName"] == private_endpoint.inputs["privateEndpointName"]
+    ]
+    zones = {z.id: z.inputs["privateZoneName"] for z in prod.of_type(ZONE)}
+    assert {zones[c["privateDnsZoneId"]] for c in group.inputs["privateDnsZoneConfigs"]} == MONITOR_ZONES
+    links = {link.inputs["privateZoneName"]: link.inputs for link in prod.of_type(ZONE_LINK)}
+    # Only the blob zone falls back to public resolution: the state backend's storage account must still resolve.
+    assert {zone for zone, link in links.items() if link.get("resolutionPolicy") == "NxDomainRedirect"} == {
+        "privatelink.blob.core.windows.net"
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_cluster_takes_its_agent_configuration_from_the_private_endpoint(
+    dev: Capture, prod: Capture, stage: str
+) -> None:
+    endpoint = only(prod, "azure-native:monitor:DataCollectionEndpoint")
+    associations = [
+        r.inputs
+        for r in prod.of_type("azure-native:monitor:DataCollectionRuleAssociation")
+        if r.inputs["resourceUri"] == cluster(prod, stage).id
+        and r.inputs["associationName"] == "configurationAccessEndpoint"
+    ]
+    assert [a["dataCollectionEndpointId"] for a in associations] == [endpoint.id]
+    assert not dev.of_type("azure-native:monitor:DataCollectionEndpoint")
+    assert not [
+        r
+        for r in dev.of_type("azure-native:monitor:DataCollectionRuleAssociation")
+        if "dataCollectionEndpointId" in r.inputs
+    ]

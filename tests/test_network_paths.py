@@ -155,13 +155,8 @@ def test_every_call_of_the_prod_estate_is_allowed(prod: Capture) -> None:
     # Every path is private: the agents and `pulumi up` run in the agents' subnet of the estate network.
     rows = network_paths.paths(with_pool(prod))
     refuse(prod, rows)
-    # Issue 11's closed targets are reached privately (or by the registry service itself, for `az acr import`).
-    closed = ("(Vault)", "(Registry)", "(ManagedCluster)")
-    public = [
-        r
-        for r in rows
-        if r.target.endswith(closed) and not any(word in r.reason for word in ("private", "trusted", "control plane"))
-    ]
+    # Every call is private (or the registry service's own, for `az acr import`, or ARM's control plane).
+    public = [r for r in rows if not any(word in r.reason for word in ("private", "trusted", "control plane"))]
     assert not public, "\n".join(f"{r.source} -> {r.target} ({r.purpose}): {r.reason}" for r in public)
 
 
@@ -312,11 +307,32 @@ def test_a_private_cluster_is_reached_only_from_its_own_network(prod: Capture) -
         assert verdict(rows, "Managed DevOps Pool", "aks-contoso-prod-staging", "deploy") == expected
 
 
+def without_monitor_link(capture: Capture) -> Capture:
+    """The inventory without its Azure Monitor private link: no scope membership, no endpoint to the scope."""
+
+    def monitor_link(r: Registration) -> bool:
+        groups = [c.get("groupIds") for c in r.inputs.get("privateLinkServiceConnections") or []]
+        return r.type == network_paths.SCOPED_RESOURCE or (
+            r.type == network_paths.PRIVATE_ENDPOINT and ["azuremonitor"] in groups
+        )
+
+    return without(capture, monitor_link)
+
+
 def test_telemetry_ingestion_closed_to_public_networks_refuses_pods_and_the_monitoring_agent(prod: Capture) -> None:
-    closed = edited(prod, only(prod, APP_INSIGHTS), lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
-    assert verdict(network_paths.paths(closed), "pods of aks-contoso-prod-production", "appi-") == REFUSED
-    closed = edited(prod, only(prod, WORKSPACE), lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
-    assert verdict(network_paths.paths(closed), "monitoring agent of aks-contoso-prod-staging", "log-") == REFUSED
+    # Prod's closed workspace and Application Insights take telemetry through the private link scope's endpoint ...
+    rows = network_paths.paths(prod)
+    for source, target in (("pods of aks-contoso-prod-production", "appi-"), ("monitoring agent of", "log-")):
+        assert verdict(rows, source, target) == ALLOWED
+        assert all("private endpoint" in row.reason for row in rows_for(rows, source, target))
+    # ... and refuse it without that link.
+    cut = network_paths.paths(without_monitor_link(prod))
+    assert verdict(cut, "pods of aks-contoso-prod-production", "appi-") == REFUSED
+    assert verdict(cut, "monitoring agent of aks-contoso-prod-staging", "log-") == REFUSED
+    reopened = edited(
+        without_monitor_link(prod), only(prod, WORKSPACE), lambda i: i.pop("publicNetworkAccessForIngestion")
+    )
+    assert verdict(network_paths.paths(reopened), "monitoring agent of aks-contoso-prod-staging", "log-") == ALLOWED
 
 
 def test_the_rows_follow_the_inventory_not_a_list(prod: Capture) -> None:
@@ -358,6 +374,7 @@ def test_a_private_vault_is_reached_through_its_endpoint_and_linked_zone(prod: C
 
 
 def test_pods_reach_closed_application_insights_through_the_monitor_private_link_scope(prod: Capture) -> None:
+    prod = without_monitor_link(prod)
     component = only(prod, APP_INSIGHTS)
     estate = edited(prod, component, lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
     production = cluster(estate, "production")

@@ -78,6 +78,20 @@ BREAKS = (
         "aks-ephemeral-os-disk", CLUSTER, "cluster-staging", _set("agentPoolProfiles.0.osDiskType", "Managed"), "system"
     ),
     Break(
+        "monitor-public-ingestion-disabled",
+        "azure-native:operationalinsights:Workspace",
+        "workspace",
+        lambda i: i.pop("publicNetworkAccessForIngestion", None),
+        "public workspace ingestion",
+    ),
+    Break(
+        "monitor-public-ingestion-disabled",
+        "azure-native:applicationinsights:Component",
+        "app-insights",
+        _set("publicNetworkAccessForIngestion", "Enabled"),
+        "public telemetry ingestion",
+    ),
+    Break(
         "loganalytics-local-auth-disabled",
         "azure-native:operationalinsights:Workspace",
         "workspace",
@@ -141,3 +155,16 @@ def test_a_closed_service_without_its_private_endpoint_fails(prod: Capture, name
     fired = _fired(without_zone_group, "private-endpoint-present")
     assert [v.urn for v in fired] == [target.urn]
     assert "no DNS zone group" in fired[0].message
+
+
+@pytest.mark.parametrize(
+    "token", ["azure-native:operationalinsights:Workspace", "azure-native:applicationinsights:Component"]
+)
+def test_a_monitor_resource_outside_the_private_link_scope_fails(prod: Capture, token: str) -> None:
+    (target,) = [r for r in prod.resources if r.type == token]
+    without = [r for r in prod.resources if not (r.type == network.SCOPED_RESOURCE and target.urn in r.dependencies)]
+    assert len(without) == len(prod.resources) - 1
+    fired = _fired(without, "private-endpoint-present")
+    assert [(v.urn, v.message) for v in fired] == [
+        (target.urn, f"{target.name}: not in an Azure Monitor private link scope")
+    ]

@@ -49,6 +49,11 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     ),
     "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
     "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
+    "azure-native:monitor:PrivateLinkScope": ("Microsoft.Insights/privateLinkScopes", "scopeName"),
+    "azure-native:monitor:DataCollectionEndpoint": (
+        "Microsoft.Insights/dataCollectionEndpoints",
+        "dataCollectionEndpointName",
+    ),
 }
 
 
@@ -102,6 +107,9 @@ _SCOPED_IDS: dict[str, Any] = {
     "azure-native:privatedns:VirtualNetworkLink": lambda i, rg: (
         f"{rg}/providers/Microsoft.Network/privateDnsZones/{i['privateZoneName']}/virtualNetworkLinks/"
         f"{i['virtualNetworkLinkName']}"
+    ),
+    "azure-native:monitor:PrivateLinkScopedResource": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Insights/privateLinkScopes/{i['scopeName']}/scopedResources/{i['name']}"
     ),
     "azure-native:security:Pricing": lambda i, _: (
         f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"

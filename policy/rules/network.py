@@ -18,6 +18,7 @@ from .vault import VAULT
 
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
@@ -25,7 +26,7 @@ APP_INSIGHTS = "azure-native:applicationinsights:Component"
 def _public_network_disabled(path: str) -> Any:
     def check(props: Props) -> Iterable[str]:
         if str(lookup(props, path)) != "Disabled":
-            yield f"{path} must be Disabled (clients come through the private endpoint)"
+            yield f"{path} must be Disabled (clients come through a private endpoint)"
 
     return check
 
@@ -66,7 +67,13 @@ def _private_endpoints(resources: Sequence[Any]) -> Iterable[tuple[str, str | No
     # Policies see no resource IDs; an endpoint wired to a target's ID depends on it, in the first preview as well.
     endpoints = [r for r in resources if r.resource_type == PRIVATE_ENDPOINT]
     groups = [r for r in resources if r.resource_type == ZONE_GROUP]
+    scoped = [r for r in resources if r.resource_type == SCOPED_RESOURCE]
     for target in resources:
+        if target.resource_type in (WORKSPACE, APP_INSIGHTS) and is_prod(target.props):
+            # Azure Monitor resources are reached through the private link scope they are added to.
+            if not any(depends_on(member, target) for member in scoped):
+                yield f"{target.name}: not in an Azure Monitor private link scope", target.urn
+            continue
         if target.resource_type not in (VAULT, REGISTRY) or not is_prod(target.props):
             continue
         mine = [endpoint for endpoint in endpoints if depends_on(endpoint, target)]
@@ -102,7 +109,8 @@ POLICIES: list[Any] = [
     stack_rule(
         "private-endpoint-present",
         "checkov CKV2_AZURE_32: Ensure private endpoint is configured to key vault; architecture: the same for both "
-        "registries, each with a DNS zone group (prod).",
+        "registries, each with a DNS zone group, and the workspace and Application Insights in an Azure Monitor "
+        "private link scope (prod).",
         _private_endpoints,
     ),
     resource_rule(
@@ -123,6 +131,14 @@ POLICIES: list[Any] = [
         "checkov CKV_AZURE_226: Ensure ephemeral disks are used for OS disks (osDiskType on every pool, prod).",
         POOLS,
         prod_only(_ephemeral_os_disk),
+    ),
+    resource_rule(
+        "monitor-public-ingestion-disabled",
+        "architecture (Azure Policy built-ins: Log Analytics workspaces and Application Insights components should "
+        "block log ingestion and querying from public networks; ingestion here): publicNetworkAccessForIngestion "
+        "Disabled (prod).",
+        (WORKSPACE, APP_INSIGHTS),
+        prod_only(_public_network_disabled("publicNetworkAccessForIngestion")),
     ),
     resource_rule(
         "loganalytics-local-auth-disabled",
