@@ -114,6 +114,18 @@ RULES: dict[str, NameRule] = {
         r"[A-Za-z0-9][\w.-]*\w",
         "2-64 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
     ),
+    "NAT gateway": NameRule(
+        1,
+        80,
+        r"[A-Za-z0-9]([\w.-]*\w)?",
+        "1-80 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
+    "public IP address": NameRule(
+        1,
+        80,
+        r"[A-Za-z0-9]([\w.-]*\w)?",
+        "1-80 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
     "data collection endpoint": NameRule(
         3, 44, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "3-44 letters, digits, '-'; starts and ends alphanumeric"
     ),
@@ -185,6 +197,12 @@ class EstateNames:
     def network_security_group(self, role: SubnetRole) -> str:
         return checked("network security group", f"nsg-{self._stem}-{role}")
 
+    def nat_gateway(self, role: str) -> str:
+        return checked("NAT gateway", f"ng-{self._stem}-{role}")
+
+    def public_ip(self, role: str) -> str:
+        return checked("public IP address", f"pip-{self._stem}-{role}")
+
     @property
     def data_collection_endpoint(self) -> str:
         return checked("data collection endpoint", f"dce-{self._stem}")
@@ -224,6 +242,8 @@ class EstateNames:
             "virtualNetwork": self.virtual_network,
             "dataCollectionEndpoint": self.data_collection_endpoint,
             "monitorPrivateLinkScope": self.monitor_private_link_scope,
+            "natGateway.agents": self.nat_gateway("agents"),
+            "publicIp.agentsEgress": self.public_ip("agents-egress"),
         }
         for subnet in SUBNET_ROLES:
             names[f"subnet.{subnet}"] = self.subnet(subnet)

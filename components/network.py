@@ -43,6 +43,12 @@ class NetworkArgs:
     # concepts-network, "Network security groups": with your own subnet, AKS does not update its NSG).
     public_ingress_ports: Sequence[int]
     tags: dict[str, str]
+    # A NAT gateway with a static public address for the agents' subnet (named here; empty: none). The agents need
+    # outbound HTTPS to Azure DevOps; a NAT gateway is the explicit way out that Azure recommends over the default
+    # outbound access it is retiring (learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access),
+    # and it gives the pool one known egress address.
+    agents_nat_gateway_name: str = ""
+    agents_egress_ip_name: str = ""
 
 
 NODE_SUBNETS: dict[str, SubnetRole] = {"staging": "staging-nodes", "production": "production-nodes"}
@@ -89,13 +95,17 @@ class Network(pulumi.ComponentResource):
             )
             for role, plan in args.subnets.items()
         }
+        nat_gateway_id = self._agents_nat_gateway(name, args) if args.agents_nat_gateway_name else None
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
             virtual_network_name=args.network_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
-            subnets=[_subnet(role, plan, groups[role].id) for role, plan in args.subnets.items()],
+            subnets=[
+                _subnet(role, plan, groups[role].id, nat_gateway_id if role == "agents" else None)
+                for role, plan in args.subnets.items()
+            ],
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -118,10 +128,37 @@ class Network(pulumi.ComponentResource):
             }
         )
 
+    def _agents_nat_gateway(self, name: str, args: NetworkArgs) -> pulumi.Output[str]:
+        address = network.PublicIPAddress(
+            f"{name}-agents-egress-ip",
+            public_ip_address_name=args.agents_egress_ip_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        gateway = network.NatGateway(
+            f"{name}-agents-nat",
+            nat_gateway_name=args.agents_nat_gateway_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=address.id)],
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        gateway_id: pulumi.Output[str] = gateway.id
+        return gateway_id
 
-def _subnet(role: SubnetRole, plan: SubnetPlan, security_group_id: pulumi.Input[str]) -> network.SubnetArgs:
+
+def _subnet(
+    role: SubnetRole, plan: SubnetPlan, security_group_id: pulumi.Input[str], nat_gateway_id: pulumi.Input[str] | None
+) -> network.SubnetArgs:
     return network.SubnetArgs(
         name=plan.name,
+        nat_gateway=network.SubResourceArgs(id=nat_gateway_id) if nat_gateway_id is not None else None,
         address_prefix=plan.address_prefix,
         network_security_group=network.NetworkSecurityGroupArgs(id=security_group_id),
         delegations=[network.DelegationArgs(name="devops-pools", service_name=DEVOPS_POOL_DELEGATION)]
@@ -180,6 +217,9 @@ def estate_network(
             subnets=subnet_plans(names, config.network),
             public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
             tags=tags,
+            # A private estate's agents leave through a NAT gateway; dev's stay on Azure's default outbound access.
+            agents_nat_gateway_name=names.nat_gateway("agents") if config.network.private else "",
+            agents_egress_ip_name=names.public_ip("agents-egress") if config.network.private else "",
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )

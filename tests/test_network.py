@@ -339,3 +339,16 @@ def test_each_cluster_takes_its_agent_configuration_from_the_private_endpoint(
         for r in dev.of_type("azure-native:monitor:DataCollectionRuleAssociation")
         if "dataCollectionEndpointId" in r.inputs
     ]
+
+
+def test_the_private_estates_agents_leave_through_a_nat_gateway_dev_keeps_default_outbound(
+    dev: Capture, prod: Capture
+) -> None:
+    gateway = only(prod, "azure-native:network:NatGateway")
+    address = only(prod, "azure-native:network:PublicIPAddress")
+    assert gateway.inputs["publicIpAddresses"] == [{"id": address.id}]
+    assert (address.inputs["sku"], address.inputs["publicIPAllocationMethod"]) == ({"name": "Standard"}, "Static")
+    subnets = {subnet["name"]: subnet for subnet in only(prod, VNET).inputs["subnets"]}
+    assert subnets["snet-agents"]["natGateway"] == {"id": gateway.id}
+    assert all("natGateway" not in subnet for name, subnet in subnets.items() if name != "snet-agents")
+    assert not dev.of_type("azure-native:network:NatGateway")

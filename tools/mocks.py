@@ -50,6 +50,8 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
     "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
     "azure-native:monitor:PrivateLinkScope": ("Microsoft.Insights/privateLinkScopes", "scopeName"),
+    "azure-native:network:NatGateway": ("Microsoft.Network/natGateways", "natGatewayName"),
+    "azure-native:network:PublicIPAddress": ("Microsoft.Network/publicIPAddresses", "publicIpAddressName"),
     "azure-native:monitor:DataCollectionEndpoint": (
         "Microsoft.Insights/dataCollectionEndpoints",
         "dataCollectionEndpointName",
