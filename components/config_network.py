@@ -1,4 +1,5 @@
-"""The estate network's part of the stack config: the address plan, validated before any resource exists.
+"""The estate network's part of the stack config: the address plan, validated before any resource exists, whether the
+estate is private, and whether its telemetry still takes keys.
 
 One virtual network per stack holds a subnet for each cluster's nodes, one for private endpoints and one for the
 Managed DevOps Pool's agents. With Azure CNI overlay the pods and services take their addresses from ranges outside
@@ -50,8 +51,9 @@ class Subnets(ConfigModel):
 class Network(ConfigModel):
     address_space: PrivateIpRange
     subnets: Subnets
-    # True: the API servers are private (reachable only from the network), and Key Vault and both registries refuse
-    # public traffic and are reached through private endpoints. A prod stack requires it; dev may stay public.
+    # True: the API servers are private (reachable only from the network); Key Vault and both registries refuse
+    # public traffic and are reached through private endpoints; Log Analytics and Application Insights refuse public
+    # ingestion and take it through an Azure Monitor private link. A prod stack requires it; dev may stay public.
     private: bool
 
     def plan(self) -> dict[str, str]:
@@ -142,7 +144,7 @@ def _plan(space: str, *, private: bool) -> dict[str, Any]:
 
 
 # The same plan for both; dev stays public and cheap (Basic/Standard registries offer no private endpoints, and
-# Microsoft-hosted agents can reach a public API server).
+# Microsoft-hosted agents can reach a public API server) and keeps key-based telemetry.
 NETWORK_DEFAULTS: dict[str, dict[str, Any]] = {
     "dev": {"network": _plan("10.240.0.0/16", private=False), "telemetry": {"localAuth": True}},
     "prod": {"network": _plan("10.240.0.0/16", private=True), "telemetry": {"localAuth": False}},
