@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import containerservice, monitor
+from pulumi_azure_native import authorization, containerservice, monitor
 
+from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
+from components.config import EstateConfig
+from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
+from components.config_parts import Cluster as ClusterConfig
 from components.diagnostics import send_logs_to_workspace
-from components.naming import NODE_POOLS, checked
+from components.monitoring import Monitoring
+from components.naming import NODE_POOLS, EstateNames, Stage, checked
 
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
@@ -35,6 +40,8 @@ class NodePoolArgs:
     zones: Sequence[str]
     max_pods: int
     os_disk_size_gb: int
+    os_disk_type: str = "Managed"
+    encryption_at_host: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,35 @@ class ClusterArgs:
     upgrade_channel: str
     node_os_upgrade_channel: str
     api_server_authorized_ip_ranges: Sequence[str]
+    # The subnet of the estate network this cluster's nodes (both pools) take their addresses from.
+    node_subnet_id: pulumi.Input[str]
+    # A private cluster: the API server has only a private endpoint in the node subnet (components/cluster_access.py).
+    private: bool
+    subscription_id: pulumi.Input[str]
+    stack_key: str
     tenant_id: pulumi.Input[str]
     admin_group_object_ids: Sequence[str]
     workspace_id: pulumi.Input[str]
+    # Set where the workspace ingests through a private link: the agents' configuration endpoint.
+    data_collection_endpoint_id: pulumi.Input[str] | None
     protect: bool
     tags: dict[str, str]
 
 
 def _pool(
-    name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs
+    name: str, mode: containerservice.AgentPoolMode, pool: NodePoolArgs, subnet_id: pulumi.Input[str]
 ) -> containerservice.ManagedClusterAgentPoolProfileArgs:
-    return containerservice.ManagedClusterAgentPoolProfileArgs(name=name, mode=mode, **_pool_properties(mode, pool))
+    return containerservice.ManagedClusterAgentPoolProfileArgs(
+        name=name, mode=mode, **_pool_properties(mode, pool, subnet_id)
+    )
 
 
-def _pool_properties(mode: containerservice.AgentPoolMode, pool: NodePoolArgs) -> dict[str, Any]:
+def _pool_properties(
+    mode: containerservice.AgentPoolMode, pool: NodePoolArgs, subnet_id: pulumi.Input[str]
+) -> dict[str, Any]:
     """What an inline profile and a separate AgentPool share (the two SDK types take the same argument names)."""
     return {
+        "vnet_subnet_id": subnet_id,
         "vm_size": pool.vm_size,
         "count": pool.min_count,
         "min_count": pool.min_count,
@@ -76,6 +96,10 @@ def _pool_properties(mode: containerservice.AgentPoolMode, pool: NodePoolArgs) -
         "availability_zones": list(pool.zones) or None,
         "max_pods": pool.max_pods,
         "os_disk_size_gb": pool.os_disk_size_gb,
+        # The config checks that the size's cache or temporary disk holds an ephemeral OS disk
+        # (components/config_hardening.py); encryption at host covers the temporary disk and caches too.
+        "os_disk_type": pool.os_disk_type,
+        "enable_encryption_at_host": pool.encryption_at_host or None,
         "os_type": containerservice.OSType.LINUX,
         "os_sku": AGENT_POOL_OS_SKU,
         "type": containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
@@ -105,6 +129,9 @@ def user_pool_name(pool: NodePoolArgs) -> str:
         "availabilityZones": sorted(pool.zones),
         "maxPods": pool.max_pods,
         "osSKU": str(AGENT_POOL_OS_SKU.value),
+        # Also fixed at creation; left out while at their defaults, so pools created before them keep their names.
+        **({"osDiskType": pool.os_disk_type} if pool.os_disk_type != "Managed" else {}),
+        **({"enableEncryptionAtHost": True} if pool.encryption_at_host else {}),
     }
     digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:6]
     return checked("AKS node pool", f"{NODE_POOLS['user']}{digest}")
@@ -161,16 +188,19 @@ class Cluster(pulumi.ComponentResource):
             # leaves alone pools the PUT does not list (pulumi-azure-native#579, #1686), so the cluster's updates
             # never touch them.
             agent_pool_profiles=[
-                _pool(NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool),
+                _pool(
+                    NODE_POOLS["system"], containerservice.AgentPoolMode.SYSTEM, args.system_pool, args.node_subnet_id
+                ),
             ],
             network_profile=containerservice.ContainerServiceNetworkProfileArgs(
                 network_plugin=containerservice.NetworkPlugin.AZURE,
                 network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
                 network_dataplane=containerservice.NetworkDataplane.CILIUM,
                 network_policy=containerservice.NetworkPolicy.CILIUM,
-                pod_cidr="10.244.0.0/16",
-                service_cidr="10.0.0.0/16",
-                dns_service_ip="10.0.0.10",
+                # The config refuses an address plan that overlaps these (components/config_network.py).
+                pod_cidr=POD_CIDR,
+                service_cidr=SERVICE_CIDR,
+                dns_service_ip=DNS_SERVICE_IP,
                 load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
                 outbound_type=containerservice.OutboundType.LOAD_BALANCER,
             ),
@@ -178,11 +208,7 @@ class Cluster(pulumi.ComponentResource):
                 upgrade_channel=args.upgrade_channel,
                 node_os_upgrade_channel=args.node_os_upgrade_channel,
             ),
-            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
-                authorized_ip_ranges=list(args.api_server_authorized_ip_ranges)
-            )
-            if args.api_server_authorized_ip_ranges
-            else None,
+            api_server_access_profile=api_server_access(args.private, args.api_server_authorized_ip_ranges),
             # The application routing add-on (managed NGINX) carries traffic into the services that ask to be exposed.
             ingress_profile=containerservice.ManagedClusterIngressProfileArgs(
                 web_app_routing=containerservice.ManagedClusterIngressProfileWebAppRoutingArgs(enabled=True)
@@ -211,7 +237,7 @@ class Cluster(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             resource_name_=cluster.name,
             mode=containerservice.AgentPoolMode.USER,
-            **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool),
+            **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool, args.node_subnet_id),
             tags=args.tags,
             # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
             # becomes a replacement.
@@ -257,6 +283,23 @@ class Cluster(pulumi.ComponentResource):
             description="Routes this cluster's Container Insights data through its data collection rule.",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        grant_subnet_join(
+            f"{name}-subnet-network-contributor",
+            SubnetJoin(args.subscription_id, args.stack_key, args.cluster_name, args.node_subnet_id),
+            cluster.identity,
+            parent=self,
+        )
+        if args.data_collection_endpoint_id is not None:
+            # The name is Azure's: "The DCR association name must be configurationAccessEndpoint"
+            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link").
+            monitor.DataCollectionRuleAssociation(
+                f"{name}-configuration-access-endpoint",
+                association_name="configurationAccessEndpoint",
+                resource_uri=cluster.id,
+                data_collection_endpoint_id=args.data_collection_endpoint_id,
+                description="The Azure Monitor Agent's configuration endpoint, reached through the private link.",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=cluster.id,
@@ -268,7 +311,12 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
-        self.fqdn = cluster.fqdn
+        # A private cluster is reached by its private FQDN (resolved by the zone AKS links to the estate network).
+        self.fqdn = (
+            cluster.private_fqdn.apply(lambda fqdn: fqdn or "")
+            if args.private
+            else cluster.fqdn.apply(lambda f: f or "")
+        )
         # Created by AKS with the cluster: what waits on it (the budget's filter) waits on the cluster.
         self.node_resource_group = cluster.node_resource_group.apply(lambda group: group or "")
         # The add-on's own identity, which reads TLS certificates from Key Vault for the ingresses.
@@ -314,3 +362,43 @@ def _app_routing_object_id(profile: object) -> str:
     if not object_id:
         raise ValueError("AKS reported no application routing identity; it is needed to read TLS certificates")
     return str(object_id)
+
+
+def cluster_args(
+    stage: Stage,
+    settings: ClusterConfig,
+    *,
+    config: EstateConfig,
+    names: EstateNames,
+    resource_group_name: pulumi.Input[str],
+    client: pulumi.Output[authorization.GetClientConfigResult],
+    monitoring: Monitoring,
+    node_subnet_id: pulumi.Input[str],
+    tags: dict[str, str],
+) -> ClusterArgs:
+    """One stage's cluster from the stack config (its node pool model holds exactly NodePoolArgs' fields)."""
+    return ClusterArgs(
+        resource_group_name=resource_group_name,
+        location=config.location,
+        cluster_name=names.cluster(stage),
+        dns_prefix=names.cluster_dns_prefix(stage),
+        node_resource_group=names.node_resource_group(stage),
+        container_insights_rule_name=names.container_insights_rule(stage),
+        kubernetes_version=settings.kubernetes_version,
+        tier=settings.tier,
+        system_pool=NodePoolArgs(**settings.system_pool.model_dump()),
+        user_pool=NodePoolArgs(**settings.user_pool.model_dump()),
+        upgrade_channel=settings.upgrade_channel,
+        node_os_upgrade_channel=settings.node_os_upgrade_channel,
+        api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
+        node_subnet_id=node_subnet_id,
+        private=config.network.private,
+        subscription_id=client.subscription_id,
+        stack_key=f"{config.name_prefix}/{config.environment}",
+        tenant_id=client.tenant_id,
+        admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
+        workspace_id=monitoring.workspace_id,
+        data_collection_endpoint_id=monitoring.data_collection_endpoint_id,
+        protect=config.environment == "prod",  # a dev stack must stay easy to tear down
+        tags=tags,
+    )

@@ -23,7 +23,9 @@ from pydantic import (
 )
 
 from components import naming, stack_file
+from components.config_hardening import unhardened_nodes
 from components.config_messages import NAMESPACE, decode, format_errors, refusal
+from components.config_network import NETWORK_DEFAULTS, Network, Telemetry, private_network_violations
 from components.config_parts import (
     PROFILE_DEFAULTS,
     Alerts,
@@ -92,6 +94,8 @@ class EstateConfig(ConfigModel):
     ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
     alerts: Alerts = Alerts()
     budget: Budget
+    network: Network
+    telemetry: Telemetry
 
     @property
     def alert_emails(self) -> tuple[str, ...]:
@@ -102,7 +106,8 @@ class EstateConfig(ConfigModel):
     def _profile_defaults(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        profile = PROFILE_DEFAULTS.get(str(values.get("environment")), {})
+        environment = str(values.get("environment"))
+        profile = {**PROFILE_DEFAULTS.get(environment, {}), **NETWORK_DEFAULTS.get(environment, {})}
         return {**profile, **values}
 
     @model_validator(mode="after")
@@ -131,9 +136,9 @@ class EstateConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _certificates_are_readable(self) -> Self:
-        # The add-on reads the certificate from the clusters' nodes (Secrets Store CSI driver), which a vault that
-        # denies by default does not admit until the estate has private endpoints.
-        if self.key_vault_network_default_action == "Deny":
+        # The add-on reads the certificate from the clusters' nodes (Secrets Store CSI driver), which a public vault
+        # that denies by default does not admit; a private vault admits them through its private endpoint.
+        if self.key_vault_network_default_action == "Deny" and not self.network.private:
             _refuse(
                 [
                     (
@@ -173,7 +178,8 @@ class EstateConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _ci_can_reach_the_vault(self) -> Self:
-        if self.key_vault_network_default_action != "Deny":
+        # A private vault is reached through its private endpoint from the agents' subnet: no egress range applies.
+        if self.key_vault_network_default_action != "Deny" or self.network.private:
             return self
         violations: list[Violation] = []
         if self.agent_pool is None:
@@ -205,6 +211,12 @@ class EstateConfig(ConfigModel):
                 )
             )
         _refuse(violations)
+        return self
+
+    @model_validator(mode="after")
+    def _private_network_rules(self) -> Self:
+        if self.network.private:
+            _refuse(private_network_violations(self.registries, self.clusters, self.key_vault_allowed_ip_ranges))
         return self
 
     @model_validator(mode="after")
@@ -278,6 +290,19 @@ class EstateConfig(ConfigModel):
                         self.security_scan_extension,
                         self.security_scan_extension == "none",
                         "a prod stack's CI runs the Microsoft Security DevOps scan (install or adopt its extension)",
+                    ),
+                    *((key, value, True, rule) for key, value, rule in unhardened_nodes(clusters)),
+                    (
+                        "telemetry.localAuth",
+                        self.telemetry.local_auth,
+                        self.telemetry.local_auth,
+                        "a prod stack's Application Insights and Log Analytics accept Entra ID authentication only",
+                    ),
+                    (
+                        "network.private",
+                        self.network.private,
+                        not self.network.private,
+                        "a prod stack keeps its API servers, vault and registries off the internet",
                     ),
                     (
                         "keyVaultPurgeProtection",

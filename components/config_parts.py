@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from components.config_hardening import ephemeral_os_disk_violations
 from components.config_values import (
     Email,
     GitUrl,
@@ -56,10 +57,16 @@ class NodePool(ConfigModel):
     # Azure accepts 30; checkov CKV_AZURE_168 (and the policy pack) want at least 50 so nodes are not starved of pods.
     max_pods: int = Field(default=110, ge=50, le=250)
     os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
+    # Ephemeral: the OS disk on the VM's local storage (components/config_hardening.py checks that it fits).
+    os_disk_type: Literal["Managed", "Ephemeral"] = "Managed"
+    # Needs the subscription's Microsoft.Compute/EncryptionAtHost feature (README, "Manual steps").
+    encryption_at_host: bool = False
 
     @model_validator(mode="after")
     def _counts(self) -> Self:
-        violations: list[Violation] = []
+        violations: list[Violation] = (
+            ephemeral_os_disk_violations(self.vm_size, self.os_disk_size_gb) if self.os_disk_type == "Ephemeral" else []
+        )
         if self.min_count > self.max_count:
             violations.append(("minCount", self.min_count, f"must not exceed maxCount ({self.max_count})"))
         if len(set(self.zones)) != len(self.zones):
@@ -197,8 +204,11 @@ class Budget(ConfigModel):
 
 
 _DEV_POOL = {"vmSize": "Standard_D2s_v5", "minCount": 1, "maxCount": 3}
-_PROD_SYSTEM_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 5, "zones": ["1", "2", "3"]}
-_PROD_USER_POOL = {"vmSize": "Standard_D4s_v5", "minCount": 3, "maxCount": 10, "zones": ["1", "2", "3"]}
+# Sizes with a temporary disk that holds the 128 GiB OS disk ephemerally, with encryption at host.
+_HARDENED = {"osDiskType": "Ephemeral", "encryptionAtHost": True}
+_PROD_ZONES = ["1", "2", "3"]
+_PROD_SYSTEM_POOL = {"vmSize": "Standard_D4ds_v5", "minCount": 3, "maxCount": 5, "zones": _PROD_ZONES, **_HARDENED}
+_PROD_USER_POOL = {"vmSize": "Standard_D4ds_v5", "minCount": 3, "maxCount": 10, "zones": _PROD_ZONES, **_HARDENED}
 # What a stack gets when it leaves the structured keys out (as `pulumi new` does): the cheapest safe estate for dev,
 # settings that pass every prod rule for prod.
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -227,7 +237,8 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
             for stage in ("staging", "production")
         },
         "registries": {
-            "nonProduction": {"sku": "Standard"},
+            # Premium: a prod stack's registries are private, and private endpoints are a Premium feature.
+            "nonProduction": {"sku": "Premium", "untaggedRetentionDays": 30},
             "production": {"sku": "Premium", "zoneRedundancy": True, "untaggedRetentionDays": 30},
         },
         "defenderPlans": True,

@@ -9,10 +9,9 @@ from pulumi_azure_native import authorization, resources
 
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
-from components.cluster import Cluster, ClusterArgs, NodePoolArgs
+from components.cluster import Cluster, cluster_args
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
-from components.config_parts import NodePool
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import (
@@ -33,6 +32,7 @@ from components.identity import (
 )
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.network import estate_network
 from components.registry import Registry, RegistryArgs
 from components.service_files.spec import ServiceSpec
 from components.tenancy import ClusterTenants, ClusterTenantsArgs
@@ -60,17 +60,6 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
     ]
 
 
-def _node_pool(pool: NodePool) -> NodePoolArgs:
-    return NodePoolArgs(
-        vm_size=pool.vm_size,
-        min_count=pool.min_count,
-        max_count=pool.max_count,
-        zones=pool.zones,
-        max_pods=pool.max_pods,
-        os_disk_size_gb=pool.os_disk_size_gb,
-    )
-
-
 class Estate(pulumi.ComponentResource):
     def __init__(self, name: str, config: EstateConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:estate:Estate", name, None, opts)
@@ -93,7 +82,6 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.resource_group_name = group.name
-
         monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
@@ -103,6 +91,9 @@ class Estate(pulumi.ComponentResource):
                 app_insights_name=names.application_insights,
                 retention_days=config.log_retention_days,
                 daily_cap_gb=config.log_daily_cap_gb,
+                local_auth=config.telemetry.local_auth,
+                private_ingestion=config.network.private,
+                data_collection_endpoint_name=names.data_collection_endpoint,
                 protect=protect,
                 tags=tags,
             ),
@@ -122,6 +113,7 @@ class Estate(pulumi.ComponentResource):
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
                 allowed_ip_ranges=config.key_vault_allowed_ip_ranges,
                 network_default_action=config.key_vault_network_default_action,
+                private=config.network.private,
                 secrets={
                     naming.APPINSIGHTS_SECRET: monitoring.app_insights_connection_string,
                     **{key: value.get_secret_value() for key, value in config.ci_secrets.items()},
@@ -143,6 +135,7 @@ class Estate(pulumi.ComponentResource):
                     sku=settings.sku,
                     zone_redundancy=settings.zone_redundancy,
                     untagged_retention_days=settings.untagged_retention_days,
+                    private=config.network.private,
                     workspace_id=monitoring.workspace_id,
                     protect=protect,
                     # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
@@ -153,18 +146,32 @@ class Estate(pulumi.ComponentResource):
             for role, settings in self._registry_settings(config)
         }
 
+        self.network = estate_network(
+            f"{name}-network",
+            config=config,
+            names=names,
+            group_name=group.name,
+            private_targets={"vault": vault.vault_id, **{k: r.registry_id for k, r in self._registries.items()}},
+            monitoring=monitoring,
+            tags=tags,
+            parent=self,
+        )
+
         self._clusters = {
-            stage: self._cluster(
-                name,
-                stage=stage,
-                settings=settings,
-                names=names,
-                config=config,
-                tenant_id=tenant_id,
-                monitoring=monitoring,
-                group=group,
-                protect=protect,
-                tags=tags,
+            stage: Cluster(
+                f"{name}-cluster-{stage}",
+                cluster_args(
+                    stage,
+                    settings,
+                    config=config,
+                    names=names,
+                    resource_group_name=group.name,
+                    client=client,
+                    monitoring=monitoring,
+                    node_subnet_id=self.network.node_subnet_ids[stage],
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for stage, settings in self._cluster_settings(config)
         }
@@ -379,42 +386,3 @@ class Estate(pulumi.ComponentResource):
     @staticmethod
     def _cluster_settings(config: EstateConfig) -> tuple[tuple[naming.Stage, ClusterConfig], ...]:
         return (("staging", config.clusters.staging), ("production", config.clusters.production))
-
-    def _cluster(
-        self,
-        name: str,
-        *,
-        stage: naming.Stage,
-        settings: ClusterConfig,
-        names: naming.EstateNames,
-        config: EstateConfig,
-        tenant_id: pulumi.Input[str],
-        monitoring: Monitoring,
-        group: resources.ResourceGroup,
-        protect: bool,
-        tags: dict[str, str],
-    ) -> Cluster:
-        return Cluster(
-            f"{name}-cluster-{stage}",
-            ClusterArgs(
-                resource_group_name=group.name,
-                location=config.location,
-                cluster_name=names.cluster(stage),
-                dns_prefix=names.cluster_dns_prefix(stage),
-                node_resource_group=names.node_resource_group(stage),
-                container_insights_rule_name=names.container_insights_rule(stage),
-                kubernetes_version=settings.kubernetes_version,
-                tier=settings.tier,
-                system_pool=_node_pool(settings.system_pool),
-                user_pool=_node_pool(settings.user_pool),
-                upgrade_channel=settings.upgrade_channel,
-                node_os_upgrade_channel=settings.node_os_upgrade_channel,
-                api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
-                tenant_id=tenant_id,
-                admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
-                workspace_id=monitoring.workspace_id,
-                protect=protect,
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )

@@ -27,6 +27,7 @@ BUILT_IN_ROLES: dict[str, str] = {
     # What Entra ID ingestion into Application Insights requires of the sender (learn.microsoft.com/azure/
     # azure-monitor/app/azure-ad-authentication, "Assign a role to the Azure service").
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 # Seeds the deterministic role assignment names; changing it would replace every assignment.
 ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")

@@ -22,6 +22,8 @@ class KeyVaultArgs:
     soft_delete_retention_days: int
     allowed_ip_ranges: Sequence[str]
     network_default_action: str
+    # No public endpoint at all: the vault is reached through its private endpoint (components/private_link.py).
+    private: bool
     secrets: Mapping[str, pulumi.Input[str]]
     protect: bool
     tags: dict[str, str]
@@ -51,9 +53,10 @@ class KeyVault(pulumi.ComponentResource):
                 enabled_for_deployment=False,
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
-                public_network_access="Enabled",
+                public_network_access="Disabled" if args.private else "Enabled",
+                # A private vault still states Deny with no rules, so that no later opening admits anything by default.
                 network_acls=keyvault.NetworkRuleSetArgs(
-                    default_action=args.network_default_action,
+                    default_action="Deny" if args.private else args.network_default_action,
                     bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
                     ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
                 ),

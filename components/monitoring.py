@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import applicationinsights, operationalinsights
+from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,20 @@ class MonitoringArgs:
     app_insights_name: str
     retention_days: int
     daily_cap_gb: int
+    # Key-based ingestion and queries (workspace keys, instrumentation key); off, Entra ID tokens only.
+    local_auth: bool
+    # Ingestion only through the estate's Azure Monitor Private Link Scope (components/private_link.py); queries stay
+    # public (portal, alerts), still Entra ID only.
+    private_ingestion: bool
+    data_collection_endpoint_name: str
     protect: bool
     tags: dict[str, str]
 
 
 class Monitoring(pulumi.ComponentResource):
     workspace_id: pulumi.Output[str]
+    # The endpoint the Azure Monitor Agent takes its configuration from through the private link; None while public.
+    data_collection_endpoint_id: pulumi.Output[str] | None
     app_insights_id: pulumi.Output[str]
     app_insights_connection_string: pulumi.Output[str]
 
@@ -35,12 +43,21 @@ class Monitoring(pulumi.ComponentResource):
             sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
             retention_in_days=args.retention_days,
             workspace_capping=operationalinsights.WorkspaceCappingArgs(daily_quota_gb=args.daily_cap_gb),
-            features=operationalinsights.WorkspaceFeaturesArgs(enable_log_access_using_only_resource_permissions=True),
+            # Container Insights keeps ingesting without keys: the Azure Monitor Agent authenticates with the cluster's
+            # managed identity (`useAADAuth` on the omsagent add-on) and sends through its data collection rule
+            # (components/cluster.py), which a workspace with local auth disabled accepts
+            # (learn.microsoft.com/azure/azure-monitor/logs/azure-ad-authentication-logs).
+            features=operationalinsights.WorkspaceFeaturesArgs(
+                enable_log_access_using_only_resource_permissions=True,
+                disable_local_auth=None if args.local_auth else True,
+            ),
+            public_network_access_for_ingestion=_ingestion(args.private_ingestion),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        # Local (instrumentation-key) auth stays on: the CI pipeline's integration tests send telemetry with the
-        # connection string it reads from Key Vault, the way the reference architecture wires Application Insights.
+        # With local auth off, ingestion takes an Entra ID token of an identity holding Monitoring Metrics Publisher
+        # on the component; the connection string then only locates the endpoint
+        # (learn.microsoft.com/azure/azure-monitor/app/azure-ad-authentication). Dev may keep key-based ingestion.
         app_insights = applicationinsights.Component(
             f"{name}-app-insights",
             resource_name_=args.app_insights_name,
@@ -50,9 +67,29 @@ class Monitoring(pulumi.ComponentResource):
             application_type=applicationinsights.ApplicationType.WEB,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=workspace.id,
+            disable_local_auth=None if args.local_auth else True,
+            public_network_access_for_ingestion=_ingestion(args.private_ingestion),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.data_collection_endpoint_id = None
+        if args.private_ingestion:
+            # Container Insights behind a private link: the agents fetch their configuration from a data collection
+            # endpoint added to the scope and associated with each cluster as `configurationAccessEndpoint`
+            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link",
+            # managed identity authentication).
+            endpoint = monitor.DataCollectionEndpoint(
+                f"{name}-data-collection-endpoint",
+                data_collection_endpoint_name=args.data_collection_endpoint_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(
+                    public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED
+                ),
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.data_collection_endpoint_id = endpoint.id
         self.workspace_id = workspace.id
         self.app_insights_id = app_insights.id
         self.app_insights_connection_string = pulumi.Output.secret(app_insights.connection_string)
@@ -63,3 +100,7 @@ class Monitoring(pulumi.ComponentResource):
                 "appInsightsConnectionString": self.app_insights_connection_string,
             }
         )
+
+
+def _ingestion(private: bool) -> str | None:
+    return "Disabled" if private else None

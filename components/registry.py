@@ -18,6 +18,9 @@ class RegistryArgs:
     sku: str
     zone_redundancy: bool
     untagged_retention_days: int | None
+    # No public endpoint: clients come through the private endpoint (components/private_link.py); `az acr import`
+    # still works, since the registry service copies images as a trusted service (the bypass below).
+    private: bool
     workspace_id: pulumi.Input[str]
     protect: bool
     tags: dict[str, str]
@@ -51,6 +54,16 @@ class Registry(pulumi.ComponentResource):
             zone_redundancy=containerregistry.ZoneRedundancy.ENABLED
             if args.zone_redundancy
             else containerregistry.ZoneRedundancy.DISABLED,
+            public_network_access=containerregistry.PublicNetworkAccess.DISABLED
+            if args.private
+            else containerregistry.PublicNetworkAccess.ENABLED,
+            # A dedicated data endpoint (`<registry>.<region>.data.azurecr.io`) serves the layers instead of shared
+            # storage hosts, and the private endpoint carries it beside the login server
+            # (learn.microsoft.com/azure/container-registry/container-registry-private-link).
+            data_endpoint_enabled=True if args.private else None,
+            # "Import to or from a network-restricted Azure container registry requires the restricted registry to
+            # allow access by trusted services" (learn.microsoft.com/azure/container-registry/
+            # container-registry-import-images): promotion by `az acr import` between the two private registries.
             network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             policies=policies,
             tags=args.tags,

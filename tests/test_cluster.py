@@ -97,7 +97,7 @@ def test_policy_key_vault_csi_and_container_insights_addons(estate: Capture, sta
 def test_container_insights_rule_is_associated_with_its_own_cluster(estate: Capture, stage: str) -> None:
     registration = cluster(estate, stage)
     rule = only(estate, DCR, named=f"cluster-{stage}-")
-    association = only(estate, DCRA, named=f"cluster-{stage}-")
+    association = only(estate, DCRA, named=f"cluster-{stage}-container-insights-association")
     workspace = only(estate, WORKSPACE)
     (extension,) = rule.inputs["dataSources"]["extensions"]
     assert extension["extensionName"] == "ContainerInsights"

@@ -137,7 +137,14 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         [],
         "clusters.staging.systemPool.zones = []: a prod stack",
     ),
-    ("prod", "registries", ["nonProduction", "sku"], "Basic", 'registries.nonProduction.sku = "Basic": a prod'),
+    ("prod", "registries", ["nonProduction"], {"sku": "Basic"}, 'registries.nonProduction.sku = "Basic": must be'),
+    (
+        "prod",
+        "registries",
+        ["nonProduction"],
+        {"sku": "Standard"},
+        'registries.nonProduction.sku = "Standard": must be Premium while network.private is true',
+    ),
     ("prod", "clusters", ["staging", "userPool", "maxPods"], 40, "userPool.maxPods = 40: Input should be greater than"),
     (
         "prod",
@@ -220,13 +227,6 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         ["orders"],
         'aks-estate:services[0].calls = ["orders"]: must not name the service',
     ),
-    (
-        "prod",
-        "services",
-        [0],
-        {"name": "orders", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop"},
-        'aks-estate:services[0].tlsCertificate = "shop": needs a Key Vault the clusters can reach',
-    ),
     ("dev", "services", [0, "build"], "maven", 'aks-estate:services[0].build = "maven": Input should be'),
     (
         "dev",
@@ -287,15 +287,14 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         'keyVaultNetworkDefaultAction = "Allow": a prod stack\'s Key',
     ),
     ("dev", "keyVaultNetworkDefaultAction", [], "Deny", "aks-estate:agentPool = null: is required while the Key Vault"),
-    ("prod", "keyVaultAllowedIpRanges", [], [], "aks-estate:keyVaultAllowedIpRanges = []: must list the agent pool"),
     (
         "prod",
-        "agentPoolEgressRanges",
+        "keyVaultAllowedIpRanges",
         [],
-        [],
-        "aks-estate:agentPoolEgressRanges = []: must list the public ranges the agent pool's traffic leaves from",
+        ["20.50.0.0/24"],
+        'aks-estate:keyVaultAllowedIpRanges = ["20.50.0.0/24"]: must be empty while network.private is true',
     ),
-    ("prod", "agentPoolEgressRanges", [0], "10.0.0.0/8", "must be a public range"),
+    ("prod", "agentPoolEgressRanges", [], ["10.0.0.0/8"], "must be a public range"),
     (
         "prod",
         "agentPool",
@@ -372,6 +371,11 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("dev", "alerts", [], {"nodeCpuPercent": 120}, "aks-estate:alerts.nodeCpuPercent = 120: Input should be less"),
     ("prod", "budget", [], {"amount": 0}, "aks-estate:budget.amount = 0: Input should be greater than 0"),
     ("prod", "budget", [], {"amount": 100, "startDate": "2027-01-15"}, 'budget.startDate = "2027-01-15": must be'),
+    ("prod", "network", ["subnets", "agents"], "10.250.0.0/24", 'network.subnets.agents = "10.250.0.0/24": must lie'),
+    ("prod", "network", ["addressSpace"], "10.0.0.0/8", "must not overlap the clusters' service CIDR (10.0.0.0/16)"),
+    ("dev", "network", [], {"addressSpace": "10.240.0.0/16"}, "aks-estate:network.subnets = (missing): is required"),
+    ("prod", "telemetry", [], {"localAuth": True}, "aks-estate:telemetry.localAuth = true: a prod stack's"),
+    ("dev", "telemetry", [], {"localAuth": "sometimes"}, 'aks-estate:telemetry.localAuth = "sometimes": Input should'),
     # `kubernetesVersion: 1.30` unquoted: YAML hands over the number 1.3.
     (
         "prod",

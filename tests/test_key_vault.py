@@ -13,11 +13,12 @@ def test_vault_has_no_access_policies_and_no_deployment_access(estate: Capture) 
     assert not any(properties[key] for key in ("enabledForDeployment", "enabledForTemplateDeployment"))
 
 
-def test_prod_vault_denies_all_but_the_agent_pool_while_dev_opens_it_for_hosted_agents(
-    dev: Capture, prod: Capture
-) -> None:
-    assert only(prod, VAULT).inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
-    assert only(prod, VAULT).inputs["properties"]["networkAcls"]["ipRules"] == [{"value": "20.50.0.0/24"}]
+def test_prod_vault_has_no_public_endpoint_while_dev_opens_it_for_hosted_agents(dev: Capture, prod: Capture) -> None:
+    properties = only(prod, VAULT).inputs["properties"]
+    assert properties["publicNetworkAccess"] == "Disabled"
+    assert properties["networkAcls"]["defaultAction"] == "Deny"
+    assert properties["networkAcls"]["ipRules"] == []
+    assert only(dev, VAULT).inputs["properties"]["publicNetworkAccess"] == "Enabled"
     assert only(dev, VAULT).inputs["properties"]["networkAcls"]["defaultAction"] == "Allow"
 
 

@@ -139,9 +139,32 @@ def test_writing_a_secret_through_arm_is_control_plane_and_passes_a_closed_vault
     assert (row.verdict, "control plane") == (ALLOWED, row.reason[: len("control plane")])
 
 
+def with_pool(capture: Capture) -> Capture:
+    """The inventory with the Managed DevOps Pool the pipelines name in the estate's agents subnet: the stack creates
+    it (issue 11 item 4, components/devops_pool.py); an inventory without it gets it planted where the stack puts it."""
+    if capture.of_type(network_paths.MANAGED_POOL):
+        return capture
+    subnet = f"{only(capture, 'azure-native:network:VirtualNetwork').id}/subnets/snet-agents"
+    pool = resource(network_paths.MANAGED_POOL, "pool", "/pool", {"poolName": "aks-estate-agents",
+                    "fabricProfile": {"networkProfile": {"subnetId": subnet}}})  # fmt: skip
+    return added(capture, pool)
+
+
 def test_every_call_of_the_prod_estate_is_allowed(prod: Capture) -> None:
-    # The agents' reads pass because the pool's declared egress (agentPoolEgressRanges) is inside the vault's rules.
-    refuse(prod, network_paths.paths(prod))
+    # Every path is private: the agents and `pulumi up` run in the agents' subnet of the estate network.
+    rows = network_paths.paths(with_pool(prod))
+    refuse(prod, rows)
+    # Every call is private (or the registry service's own, for `az acr import`, or ARM's control plane).
+    public = [r for r in rows if not any(word in r.reason for word in ("private", "trusted", "control plane"))]
+    assert not public, "\n".join(f"{r.source} -> {r.target} ({r.purpose}): {r.reason}" for r in public)
+
+
+def test_without_the_pool_in_the_network_the_private_estate_refuses_the_agents(prod: Capture) -> None:
+    if prod.of_type(network_paths.MANAGED_POOL):
+        prod = without(prod, lambda r: r.type == network_paths.MANAGED_POOL)
+    blocked = network_paths.refused(network_paths.paths(prod))
+    assert blocked
+    assert {r.source for r in blocked} <= {"`pulumi up`", POOL}
 
 
 def test_azure_devops_servers_never_need_a_closed_vault(prod: Capture) -> None:
@@ -167,10 +190,10 @@ def test_agents_outside_the_vault_rules_are_refused(prod: Capture) -> None:
 
 
 def test_the_offline_preview_writes_the_table_into_the_summary(prod: Capture) -> None:
-    summary = offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
+    summary = offline_preview.render_summary(with_pool(prod), "Pulumi.prod.yaml", [])
     assert "## Who talks to what" in summary
     assert "Every call is allowed." in summary
-    assert "| agents of pool `aks-estate-agents` | `kv-contoso-prod (Vault)` | read secrets" in summary
+    assert "| Managed DevOps Pool `aks-estate-agents` | `kv-contoso-prod (Vault)` | read secrets" in summary
 
 
 # --- planted mistakes: each flips one rule in a copy of the inventory -------------------------------------------------
@@ -188,7 +211,20 @@ def test_a_dev_vault_closed_to_the_internet_refuses_the_hosted_agents(dev: Captu
             refuse(dev, rows)
 
 
+def public_firewalls(prod: Capture) -> Capture:
+    """The prod inventory as the first round built it: no private endpoints, the vault and registries public behind
+    their firewalls (the vault admitting 20.50.0.0/24), so the firewall rules themselves can be planted and broken."""
+    opened = without(prod, lambda r: r.type == network_paths.PRIVATE_ENDPOINT)
+    acls = {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [{"value": "20.50.0.0/24"}]}
+    opened = edited(opened, only(opened, VAULT), lambda i: i["properties"].update(publicNetworkAccess="Enabled",
+                                                                                  networkAcls=acls))  # fmt: skip
+    for role in ("nonprod", "prod"):
+        opened = edited(opened, registry(opened, role), lambda i: i.update(publicNetworkAccess="Enabled"))
+    return opened
+
+
 def test_the_vault_rule_that_allows_the_agents_egress_is_what_lets_them_in(prod: Capture) -> None:
+    prod = public_firewalls(prod)
     egress = {"aks-estate-agents": ["20.50.0.0/26"]}
     assert verdict(network_paths.paths(prod, egress), POOL, "kv-", "read secrets") == ALLOWED
     outside = {"aks-estate-agents": ["20.50.0.0/26", "20.51.0.0/28"]}
@@ -204,6 +240,7 @@ def test_the_vault_rule_that_allows_the_agents_egress_is_what_lets_them_in(prod:
 
 
 def test_a_registry_firewall_refuses_pushes_and_pulls_unless_the_callers_are_listed(prod: Capture) -> None:
+    private_estate, prod = prod, public_firewalls(prod)
     nonprod = registry(prod, "nonprod")
     deny = {"defaultAction": "Deny", "ipRules": [{"action": "Allow", "iPAddressOrRange": "20.50.0.0/24"}]}
     closed = edited(prod, nonprod, lambda i: i.update(networkRuleSet=deny))
@@ -228,6 +265,12 @@ def test_a_registry_firewall_refuses_pushes_and_pulls_unless_the_callers_are_lis
         verdict(network_paths.paths(private), "kubelets of aks-contoso-prod-staging", "crcontosoprodnonprod ")
         == REFUSED
     )
+    # The private estate's endpoint in the kubelets' network is what lets them pull from the closed registry.
+    rows = network_paths.paths(private_estate)
+    assert verdict(rows, "kubelets of aks-contoso-prod-staging", "crcontosoprodnonprod ") == ALLOWED
+    assert (
+        "private endpoint" in rows_for(rows, "kubelets of aks-contoso-prod-staging", "crcontosoprodnonprod ")[0].reason
+    )
 
 
 def test_authorized_ip_ranges_refuse_the_pipelines_and_pulumi_unless_they_cover_them(prod: Capture) -> None:
@@ -239,7 +282,8 @@ def test_authorized_ip_ranges_refuse_the_pipelines_and_pulumi_unless_they_cover_
     assert verdict(rows, POOL, "aks-contoso-prod-staging", "deploy") == REFUSED
     # Namespaces are ARM resources: `pulumi up` itself never calls the API server of the shipped stacks.
     assert not rows_for(rows, "`pulumi up`", "aks-contoso-prod-staging")
-    assert verdict(rows, POOL, "aks-contoso-prod-production", "deploy") == ALLOWED
+    # The production cluster stays private: the pool's public egress does not reach it either.
+    assert verdict(rows, POOL, "aks-contoso-prod-production", "deploy") == REFUSED
     covered = network_paths.paths(narrowed, {"aks-estate-agents": ["20.50.0.0/25"]})
     assert verdict(covered, POOL, "aks-contoso-prod-staging", "deploy") == ALLOWED
 
@@ -263,11 +307,32 @@ def test_a_private_cluster_is_reached_only_from_its_own_network(prod: Capture) -
         assert verdict(rows, "Managed DevOps Pool", "aks-contoso-prod-staging", "deploy") == expected
 
 
+def without_monitor_link(capture: Capture) -> Capture:
+    """The inventory without its Azure Monitor private link: no scope membership, no endpoint to the scope."""
+
+    def monitor_link(r: Registration) -> bool:
+        groups = [c.get("groupIds") for c in r.inputs.get("privateLinkServiceConnections") or []]
+        return r.type == network_paths.SCOPED_RESOURCE or (
+            r.type == network_paths.PRIVATE_ENDPOINT and ["azuremonitor"] in groups
+        )
+
+    return without(capture, monitor_link)
+
+
 def test_telemetry_ingestion_closed_to_public_networks_refuses_pods_and_the_monitoring_agent(prod: Capture) -> None:
-    closed = edited(prod, only(prod, APP_INSIGHTS), lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
-    assert verdict(network_paths.paths(closed), "pods of aks-contoso-prod-production", "appi-") == REFUSED
-    closed = edited(prod, only(prod, WORKSPACE), lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
-    assert verdict(network_paths.paths(closed), "monitoring agent of aks-contoso-prod-staging", "log-") == REFUSED
+    # Prod's closed workspace and Application Insights take telemetry through the private link scope's endpoint ...
+    rows = network_paths.paths(prod)
+    for source, target in (("pods of aks-contoso-prod-production", "appi-"), ("monitoring agent of", "log-")):
+        assert verdict(rows, source, target) == ALLOWED
+        assert all("private endpoint" in row.reason for row in rows_for(rows, source, target))
+    # ... and refuse it without that link.
+    cut = network_paths.paths(without_monitor_link(prod))
+    assert verdict(cut, "pods of aks-contoso-prod-production", "appi-") == REFUSED
+    assert verdict(cut, "monitoring agent of aks-contoso-prod-staging", "log-") == REFUSED
+    reopened = edited(
+        without_monitor_link(prod), only(prod, WORKSPACE), lambda i: i.pop("publicNetworkAccessForIngestion")
+    )
+    assert verdict(network_paths.paths(reopened), "monitoring agent of aks-contoso-prod-staging", "log-") == ALLOWED
 
 
 def test_the_rows_follow_the_inventory_not_a_list(prod: Capture) -> None:
@@ -309,6 +374,7 @@ def test_a_private_vault_is_reached_through_its_endpoint_and_linked_zone(prod: C
 
 
 def test_pods_reach_closed_application_insights_through_the_monitor_private_link_scope(prod: Capture) -> None:
+    prod = without_monitor_link(prod)
     component = only(prod, APP_INSIGHTS)
     estate = edited(prod, component, lambda i: i.update(publicNetworkAccessForIngestion="Disabled"))
     production = cluster(estate, "production")

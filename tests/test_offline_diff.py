@@ -25,7 +25,7 @@ def _prod_with(tmp_path: Path, edit: Any) -> Capture:
 
 
 def _bigger_production_nodes(config: dict[str, Any]) -> None:
-    config["aks-estate:clusters"]["production"]["userPool"]["vmSize"] = "Standard_D16s_v5"
+    config["aks-estate:clusters"]["production"]["userPool"]["vmSize"] = "Standard_D16ds_v5"
 
 
 def _one_more_service(config: dict[str, Any]) -> None:

@@ -33,19 +33,12 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     answers |= {"namePrefix": "myorg", "devopsOrganization": "myorg"}
     answers |= {"adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]', "productionApprovers": '["a@b.co"]'}
     assert config.parse({**answers, "environment": "dev"}).environment == "dev"
-    # A prod stack keeps its vault closed, so it also names the agent pool CI runs on and that pool's egress.
-    prod = {
-        **answers,
-        "environment": "prod",
-        "agentPool": "agents",
-        "agentPoolEgressRanges": '["20.50.0.0/24"]',
-        "keyVaultAllowedIpRanges": '["20.50.0.0/24"]',
-    }
-    assert config.parse(prod).environment == "prod"
+    # A prod stack is private (its vault answers inside the estate network only) and names the pool CI runs on.
+    prod = {**answers, "environment": "prod", "agentPool": "agents"}
+    assert config.parse(prod).network.private
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
     assert "pulumi config set agentPool" in quickstart
-    assert "'keyVaultAllowedIpRanges[0]'" in quickstart
-    assert "'agentPoolEgressRanges[0]'" in quickstart
+    assert "keyVaultAllowedIpRanges" not in quickstart
 
 
 def _declared() -> dict[str, dict[str, object]]:

@@ -42,6 +42,20 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups",
+        "networkSecurityGroupName",
+    ),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
+    "azure-native:monitor:PrivateLinkScope": ("Microsoft.Insights/privateLinkScopes", "scopeName"),
+    "azure-native:network:NatGateway": ("Microsoft.Network/natGateways", "natGatewayName"),
+    "azure-native:network:PublicIPAddress": ("Microsoft.Network/publicIPAddresses", "publicIpAddressName"),
+    "azure-native:monitor:DataCollectionEndpoint": (
+        "Microsoft.Insights/dataCollectionEndpoints",
+        "dataCollectionEndpointName",
+    ),
 }
 
 
@@ -92,6 +106,17 @@ _SCOPED_IDS: dict[str, Any] = {
     "azure-native:consumption:Budget": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
     ),
+    "azure-native:network:PrivateDnsZoneGroup": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateEndpoints/{i['privateEndpointName']}/privateDnsZoneGroups/"
+        f"{i['privateDnsZoneGroupName']}"
+    ),
+    "azure-native:privatedns:VirtualNetworkLink": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateDnsZones/{i['privateZoneName']}/virtualNetworkLinks/"
+        f"{i['virtualNetworkLinkName']}"
+    ),
+    "azure-native:monitor:PrivateLinkScopedResource": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Insights/privateLinkScopes/{i['scopeName']}/scopedResources/{i['name']}"
+    ),
     "azure-native:security:Pricing": lambda i, _: (
         f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"
     ),
@@ -135,7 +160,14 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
     elif token == "azure-native:containerregistry:Registry":
         outputs["loginServer"] = f"{name}.azurecr.io"
     elif token == "azure-native:containerservice:ManagedCluster":
-        outputs["fqdn"] = f"{inputs['dnsPrefix']}-{_short_hash(urn)}.hcp.{location}.azmk8s.io"
+        if inputs.get("apiServerAccessProfile", {}).get("enablePrivateCluster"):
+            # A private cluster without a public FQDN reports only its private one, in the AKS-managed zone.
+            outputs["privateFQDN"] = (
+                f"{inputs['dnsPrefix']}-{_short_hash(urn)}.{stable_uuid(urn, 'private-dns')}.privatelink."
+                f"{location}.azmk8s.io"
+            )
+        else:
+            outputs["fqdn"] = f"{inputs['dnsPrefix']}-{_short_hash(urn)}.hcp.{location}.azmk8s.io"
         outputs["identity"] = {
             "type": "SystemAssigned",
             "principalId": stable_uuid(urn, "principal"),

@@ -402,11 +402,24 @@ def _kubernetes_calls(capture: Capture, runner: Source) -> Iterator[Call]:
                 yield _cluster_source(cluster, "pods"), component, purpose
 
 
+def pulumi_runner(capture: Capture) -> Source:
+    """Where `pulumi up` runs: the IaC pipeline runs on the stack's Managed DevOps Pool when the inventory has one
+    (issue 11: "the IaC pipeline runs on the same pool"), so it reaches private API servers from the agents' subnet;
+    without one, from any public address."""
+    managed = capture.of_type(MANAGED_POOL)
+    subnet = _get(managed[0].inputs, "fabricProfile", "networkProfile", "subnetId") if managed else None
+    if not subnet:
+        return PULUMI_RUNNER
+    name = managed[0].inputs.get("poolName")
+    return Source(f"`pulumi up` (IaC pipeline on `{name}`)", f"subnet {_short(subnet)}", subnet=subnet)
+
+
 def paths(
-    capture: Capture, agent_egress: Mapping[str, Sequence[str]] | None = None, runner: Source = PULUMI_RUNNER
+    capture: Capture, agent_egress: Mapping[str, Sequence[str]] | None = None, runner: Source | None = None
 ) -> list[Path]:
     """The table: one row per (caller, target, purpose), judged by the target's network rules in the inventory."""
     agents = agent_sources(capture, agent_egress)
+    runner = runner or pulumi_runner(capture)
     calls = chain(
         _variable_group_calls(capture, agents),
         _grant_calls(capture, agents),

@@ -114,13 +114,33 @@ REPLACE_ON_CHANGE: dict[str, tuple[str, ...]] = {
 _KUBERNETES_METADATA = ("metadata.name", "metadata.namespace")
 # Properties the provider sends as an in-place update and Azure refuses (PropertyChangeNotAllowed and the like):
 # AKS fixes a pool's machines at create (learn.microsoft.com/azure/aks/resize-node-pool), and a vault's soft-delete
-# retention is fixed at create (learn.microsoft.com/azure/key-vault/general/soft-delete-overview).
+# retention is fixed at create (learn.microsoft.com/azure/key-vault/general/soft-delete-overview). A pool's subnet is
+# fixed too, and an existing cluster cannot become private (learn.microsoft.com/azure/aks/private-clusters,
+# "Limitations": converting an existing cluster is not supported).
 AZURE_REFUSES: dict[str, tuple[str, ...]] = {
-    "azure-native:containerservice:ManagedCluster": tuple(
-        f"agentPoolProfiles[].{key}"
-        for key in ("vmSize", "osDiskSizeGB", "osDiskType", "availabilityZones", "maxPods", "osSKU", "name")
+    "azure-native:containerservice:ManagedCluster": (
+        *(
+            f"agentPoolProfiles[].{key}"
+            for key in (
+                "vmSize",
+                "osDiskSizeGB",
+                "osDiskType",
+                "availabilityZones",
+                "maxPods",
+                "osSKU",
+                "name",
+                "vnetSubnetID",
+            )
+        ),
+        "apiServerAccessProfile.enablePrivateCluster",
     ),
-    "azure-native:containerservice:AgentPool": ("osDiskSizeGB", "osDiskType", "availabilityZones", "maxPods"),
+    "azure-native:containerservice:AgentPool": (
+        "osDiskSizeGB",
+        "osDiskType",
+        "availabilityZones",
+        "maxPods",
+        "vnetSubnetID",
+    ),
     "azure-native:keyvault:Vault": ("properties.softDeleteRetentionInDays",),
 }
 
@@ -165,9 +185,16 @@ def changed_paths(old: Any, new: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
-def _matches(path: str, keys: Sequence[str]) -> bool:
+def _matches(path: str, keys: Sequence[str], *, added_parent: bool = False) -> bool:
+    """`path` is one of `keys` or lies under one; with `added_parent`, also an object added or removed as a whole that
+    holds one of them (a profile that did not exist before carries its refused setting with it)."""
     general = re.sub(r"\[\d+\]", "[]", path)
-    return any(general == key or general.startswith((f"{key}.", f"{key}[")) for key in keys)
+    return any(
+        general == key
+        or general.startswith((f"{key}.", f"{key}["))
+        or (added_parent and key.startswith((f"{general}.", f"{general}[")))
+        for key in keys
+    )
 
 
 def _replace_keys(token: str) -> tuple[str, ...]:
@@ -190,7 +217,11 @@ def diff(previous: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, A
             continue
         token = entry["type"]
         replaces = any(_matches(path, _replace_keys(token)) for path in paths)
-        refused = () if replaces else tuple(p for p in paths if _matches(p, AZURE_REFUSES.get(token, ())))
+        # A path is a leaf, or an object present on one side only (changed_paths): such an object carries the
+        # refused settings inside it.
+        refused = (
+            () if replaces else tuple(p for p in paths if _matches(p, AZURE_REFUSES.get(token, ()), added_parent=True))
+        )
         changes.append(Change(urn, token, "replace" if replaces else "update", paths, refused))
     changes.extend(
         Change(urn, entry["type"], "delete", tuple(sorted(entry.get("inputs", {}))))

@@ -43,6 +43,14 @@ MANUAL_STEPS = {
     "through Azure RBAC for Kubernetes, and Entra group membership is outside what this program manages.",
 }
 
+# Azure refuses a pool with encryption at host until the subscription has the feature
+# (learn.microsoft.com/azure/aks/enable-host-encryption, "Prerequisites").
+ENCRYPTION_AT_HOST_STEP = (
+    "Register the subscription's encryption-at-host feature once before `pulumi up`: `az feature register "
+    "--namespace Microsoft.Compute --name EncryptionAtHost`, wait for `Registered`, then `az provider register "
+    "--namespace Microsoft.Compute`."
+)
+
 
 @dataclass(frozen=True)
 class Program:
@@ -188,10 +196,18 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
         "",
     ]
     present = {r.type for r in custom}
-    # The firewall step concerns a vault that denies by default; a dev vault opened to hosted agents needs no list.
-    if not any(_lookup(r.inputs, "properties", "networkAcls", "defaultAction") == "Deny" for r in custom):
+    # The firewall step concerns a public vault that denies by default; a dev vault opened to hosted agents needs no
+    # list, nor does a private one (no public endpoint: the agents reach it through its private endpoint).
+    if not any(
+        _lookup(r.inputs, "properties", "networkAcls", "defaultAction") == "Deny"
+        and _lookup(r.inputs, "properties", "publicNetworkAccess") != "Disabled"
+        for r in custom
+    ):
         present.discard("azure-native:keyvault:Vault")
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
+    pools = [p for r in custom for p in [r.inputs, *(r.inputs.get("agentPoolProfiles") or [])] if isinstance(p, dict)]
+    if any(pool.get("enableEncryptionAtHost") for pool in pools):
+        steps.append(ENCRYPTION_AT_HOST_STEP)
     lines.extend(f"- {step}" for step in steps)
     lines.extend(["", *_removal_lines(result), "## Policy pack", ""])
     if not violations:

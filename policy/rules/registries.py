@@ -28,12 +28,6 @@ def _is_nonprod_registry(props: Props) -> bool:
 NONPROD_REGISTRY = f"the registry tagged {REGISTRY_ROLE_TAG}: nonprod (components/estate.py)"
 EXEMPTIONS = (
     Exemption(
-        "acr-prod-premium",
-        NONPROD_REGISTRY,
-        "the non-production registry holds only images that have not passed staging: Standard is enough",
-        lambda resource: _is_nonprod_registry(resource.props),
-    ),
-    Exemption(
         "acr-zone-redundancy",
         NONPROD_REGISTRY,
         "a zone outage of the non-production registry delays CI, not production",
@@ -129,13 +123,14 @@ POLICIES: list[Any] = [
     ),
     resource_rule(
         "acr-prod-premium",
-        "On prod, the production registry is Premium (as the config model's prod rule).",
+        "On prod, every registry is Premium: the production one for zone redundancy and retention, both for the "
+        "private endpoints of the private estate.",
         REGISTRY,
         prod_only(_acr_premium),
         About(
             architecture(ACR_SKUS, "Premium for the registry production pulls from: zone redundancy, retention"),
             Severity.MEDIUM,
-            "Set registries.production.sku: Premium in Pulumi.prod.yaml.",
+            "Set registries.<role>.sku: Premium in Pulumi.prod.yaml (the config model requires it when private).",
         ),
     ),
     resource_rule(
