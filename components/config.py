@@ -30,6 +30,7 @@ from components.config_parts import (
     Budget,
     Clusters,
     ConfigModel,
+    ManagedAgentPool,
     Registries,
     Service,
     Violation,
@@ -72,6 +73,8 @@ class EstateConfig(ConfigModel):
     agent_pool: AgentPoolName | None = None
     # The public addresses the agent pool's traffic leaves from; the vault firewall must list them for CI to read.
     agent_pool_egress_ranges: tuple[PublicIpRange, ...] = ()
+    # The Managed DevOps Pool the stack builds in the estate network's agent subnet; the pipelines run on it.
+    managed_agent_pool: ManagedAgentPool | None = None
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
@@ -166,6 +169,21 @@ class EstateConfig(ConfigModel):
                 if name in naming.RESERVED_SECRET_NAMES
             ]
         )
+        return self
+
+    @model_validator(mode="after")
+    def _one_agent_pool(self) -> Self:
+        if self.agent_pool is not None and self.managed_agent_pool is not None:
+            _refuse(
+                [
+                    (
+                        "agentPool",
+                        self.agent_pool,
+                        "names an existing organisation pool while managedAgentPool builds one: the pipelines run on "
+                        "one pool, so set only one of them",
+                    )
+                ]
+            )
         return self
 
     @model_validator(mode="after")

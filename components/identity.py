@@ -24,6 +24,9 @@ BUILT_IN_ROLES: dict[str, str] = {
     "Key Vault Certificate User": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
     "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
     "Azure Kubernetes Service RBAC Writer": "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb",
+    # The DevOpsInfrastructure service principal on the estate network, which its agents join (devops_pool.py).
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 # Seeds the deterministic role assignment names; changing it would replace every assignment.
 ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("1f0e6a4c-3c1d-5b1e-9f7a-aa5e57a7e001")

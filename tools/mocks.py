@@ -42,6 +42,9 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName"),
+    "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName"),
+    "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName"),
 }
 
 
@@ -208,6 +211,7 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     numeric = int(_short_hash(urn, 6), 16) % 900_000 + 100
     guid = stable_uuid(urn, "devops")
     if token == "azuredevops:index/project:Project":
+        _PROJECTS[guid] = str(inputs.get("name"))
         return guid, {**inputs, "processTemplateId": stable_uuid("agile")}
     if token == "azuredevops:index/git:Git":
         return guid, _repository_outputs(inputs, guid)
@@ -231,8 +235,33 @@ def _pool_id(name: str) -> int:
     return int(_short_hash(f"agent-pool/{name}", 6), 16) % 900 + 10
 
 
-# The organisation's agent pools, by ID, as the mock `getPool` has handed them out.
+# The organisation's agent pools, by ID, as the mock `getPool` has handed them out or a Managed DevOps Pool created.
 _POOLS: dict[int, str] = {}
+# Project names by ID, and the queues Managed DevOps Pools created: (project name, pool name).
+_PROJECTS: dict[str, str] = {}
+_MANAGED_QUEUES: set[tuple[str, str]] = set()
+
+
+def _record_managed_pool(inputs: dict[str, Any]) -> None:
+    """What the service does on creating a pool (docs/managed-devops-pools/configure-security.md): an organisation
+    agent pool of the pool's name, and a queue of that name in each project the organisation profile lists."""
+    name = str(inputs["poolName"])
+    _POOLS[_pool_id(name)] = name
+    for organization in inputs.get("organizationProfile", {}).get("organizations", []):
+        for project in organization.get("projects", []):
+            _MANAGED_QUEUES.add((str(project), name))
+
+
+def _agent_queue(project_id: str, name: str) -> dict[str, Any]:
+    """terraform-provider-azuredevops data_agent_queue.go: the project's one queue of that name, else an error."""
+    if (_PROJECTS.get(project_id), name) not in _MANAGED_QUEUES:
+        raise Exception(f"Error getting agent queue by name: Unable to find agent queues with name: {name}")
+    return {
+        "id": str(int(_short_hash(f"agent-queue/{project_id}/{name}", 6), 16) % 900_000 + 100),
+        "name": name,
+        "projectId": project_id,
+        "agentPoolId": _pool_id(name),
+    }
 
 
 def _pool_name(pool_id: int) -> str:
@@ -313,6 +342,8 @@ class EstateMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         if args.typ.startswith("azure-native:"):
+            if args.typ == "azure-native:devopsinfrastructure:Pool":
+                _record_managed_pool(args.inputs)
             resource_id = _arm_id(args.typ, args.inputs, urn)
             return resource_id, _azure_outputs(args.typ, args.inputs, urn, resource_id)
         if args.typ.startswith("azuredevops:"):
@@ -348,6 +379,8 @@ class EstateMocks(pulumi.runtime.Mocks):
             name = args.args["name"]
             _POOLS[_pool_id(name)] = name
             return {"id": str(_pool_id(name)), "name": name, "poolType": "automation", "autoProvision": False}
+        if args.token == "azuredevops:index/getAgentQueue:getAgentQueue":
+            return _agent_queue(str(args.args["projectId"]), str(args.args["name"]))
         if args.token == "azuredevops:index/getUsers:getUsers":
             # Every principal name is a user of the mock organisation; a real lookup finds only existing users.
             principal = args.args["principalName"]

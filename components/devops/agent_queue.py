@@ -1,9 +1,13 @@
-"""The project's queue for an organisation agent pool: how a project's pipelines reach a pool their YAML names.
+"""The project's queue for the agent pool the pipelines run on: how a project's pipelines reach a pool their YAML names.
 
 Agent pools belong to the organisation; a pipeline's `pool: name: X` resolves to the queue named X in its own project,
 and a queue created through the API is open to no pipeline until each is authorized (terraform-provider-azuredevops
 `resource_agent_queue.go` creates it with `AuthorizePipelines: false`; authorizations are `type = "queue"` in
 `resource_pipeline_authorization.go`).
+
+Two sources, one path: an existing organisation pool, whose queue the stack creates; or the Managed DevOps Pool the
+stack creates (components/devops_pool.py), which creates its own queue in each project its organisation profile lists
+(docs/managed-devops-pools/configure-security.md), so the stack looks that queue up once the pool exists.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ class AgentQueueArgs:
     # An existing organisation pool (self-hosted or Managed DevOps Pool); looking it up fails the preview when the
     # name is wrong, instead of the first pipeline run waiting for agents that never come.
     pool_name: str
+    # The Managed DevOps Pool's name as the created pool reports it: the lookup of its queue waits for the pool. None
+    # for an existing organisation pool.
+    managed_pool_name: pulumi.Input[str] | None = None
 
 
 class AgentQueue(pulumi.ComponentResource):
@@ -27,6 +34,17 @@ class AgentQueue(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AgentQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:AgentQueue", name, None, opts)
+        if args.managed_pool_name is not None:
+            # terraform-provider-azuredevops data_agent_queue.go: finds the project's queue by name (GetAgentQueues
+            # with QueueName) and fails when there is none, so a pool that did not reach the project fails the run.
+            found = azuredevops.get_agent_queue_output(
+                project_id=args.project_id,
+                name=args.managed_pool_name,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            self.queue_id = found.id
+            self.register_outputs({"queueId": self.queue_id})
+            return
         pool = azuredevops.get_pool_output(name=args.pool_name, opts=pulumi.InvokeOutputOptions(parent=self))
         # The provider names the queue after the referenced pool, which is the name the YAML uses.
         queue = azuredevops.Queue(

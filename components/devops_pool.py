@@ -1,0 +1,174 @@
+"""The agents the pipelines run on: a Managed DevOps Pool in the estate's agent subnet, with the Dev Center and Dev
+Center project it belongs to.
+
+What the service needs, from Microsoft's Managed DevOps Pools docs (MicrosoftDocs/azure-devops-docs,
+docs/managed-devops-pools/):
+- prerequisites.md: the subscription has the `Microsoft.DevOpsInfrastructure` and `Microsoft.DevCenter` resource
+  providers registered, and every pool belongs to a Dev Center project (`devCenterProjectResourceId`).
+- configure-networking.md: the subnet is delegated to `Microsoft.DevOpsInfrastructure/pools` (the network's job), in the
+  pool's region, and the tenant's `DevOpsInfrastructure` service principal holds Reader and Network Contributor on the
+  virtual network; without them the service cannot join its machines to the subnet.
+- prerequisites.md ("Verify Azure DevOps permissions"): the identity that creates the pool (whoever runs `pulumi up`)
+  is the one the service uses to create the pool's agent pool in the organisation and its queue in every project the
+  organisation profile lists, so it needs agent pool Administrator at organisation level and Administrator or Creator
+  on agent pools in each listed project (the creator of a project has that).
+- configure-security.md: `openAccess` would open the pool's queue to every pipeline of the project (settable only at
+  creation); left off, each pipeline must be authorized on the queue, which the stack does for exactly its
+  definitions (components/devops/agent_queue.py). `permissionProfile` `CreatorOnly` makes the creating identity the
+  only administrator of the agent pool, instead of inheriting the organisation's pool administrators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import devcenter, devopsinfrastructure
+
+from components.identity import Grant, RoleGrants, RoleGrantsArgs
+from components.naming import NameRule
+
+# Azure Pipelines images Microsoft publishes for these pools, by their predefined alias (configure-images.md, "Azure
+# Pipelines image predefined aliases"): the software of the Microsoft-hosted agents (Azure CLI, Docker, kubectl,
+# Python 3.11 in the tool cache for UsePythonVersion); the pipelines install kubelogin and the Pulumi CLI themselves,
+# pinned and checksum-verified from release downloads (pipelines/infra/templates, pipelines/service/templates).
+WELL_KNOWN_IMAGES = ("ubuntu-24.04", "ubuntu-22.04")
+
+# REST API Pools - Create Or Update (2025-01-21): poolName matches ^[a-zA-Z0-9][a-zA-Z0-9-.]*$ and "needs to be
+# globally unique", which the prefix gives it.
+POOL_NAME = NameRule(3, 44, r"[a-zA-Z0-9][a-zA-Z0-9.-]*", "3-44 letters, digits, '-', '.'; starts alphanumeric")
+DEV_CENTER_NAME = NameRule(3, 26, r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "3-26 letters, digits, '-', '_', '.'")
+DEV_CENTER_PROJECT_NAME = NameRule(3, 63, r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "3-63 letters, digits, '-', '_', '.'")
+
+
+@dataclass(frozen=True)
+class PoolNames:
+    prefix: str
+    environment: str
+
+    @property
+    def pool(self) -> str:
+        return POOL_NAME.check("Managed DevOps Pool", f"mdp-{self.prefix}-{self.environment}")
+
+    @property
+    def dev_center(self) -> str:
+        return DEV_CENTER_NAME.check("Dev Center", f"dc-{self.prefix}-{self.environment}")
+
+    @property
+    def dev_center_project(self) -> str:
+        return DEV_CENTER_PROJECT_NAME.check("Dev Center project", f"dcp-{self.prefix}-{self.environment}")
+
+
+def virtual_network_id(subnet_id: str) -> str:
+    """The virtual network of a subnet: its ARM ID up to `/subnets/`."""
+    network, found, _ = subnet_id.partition("/subnets/")
+    if not found:
+        raise ValueError(f"{subnet_id!r} is not the ARM ID of a subnet")
+    return network
+
+
+@dataclass(frozen=True)
+class ManagedAgentPoolArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    names: PoolNames
+    # The estate network's agent subnet, delegated to Microsoft.DevOpsInfrastructure/pools.
+    subnet_id: pulumi.Input[str]
+    # The tenant's DevOpsInfrastructure service principal (config; no provider here reads Microsoft Graph).
+    devops_infrastructure_object_id: str
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    organization_url: str
+    # The Azure DevOps projects whose pipelines run here; the service creates the pool's queue in each, so each must
+    # exist first (pass the project's name as an output of the project).
+    projects: Sequence[pulumi.Input[str]]
+    maximum_concurrency: int
+    vm_size: str
+    image: str
+    tags: dict[str, str]
+
+
+class ManagedAgentPool(pulumi.ComponentResource):
+    pool_name: pulumi.Output[str]
+    pool_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ManagedAgentPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:agents:ManagedAgentPool", name, None, opts)
+        if args.image not in WELL_KNOWN_IMAGES:
+            raise ValueError(f"image {args.image!r} is not one of the Azure Pipelines images {WELL_KNOWN_IMAGES}")
+        child = pulumi.ResourceOptions(parent=self)
+        center = devcenter.DevCenter(
+            f"{name}-dev-center",
+            dev_center_name=args.names.dev_center,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=args.tags,
+            opts=child,
+        )
+        project = devcenter.Project(
+            f"{name}-dev-center-project",
+            project_name=args.names.dev_center_project,
+            dev_center_id=center.id,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            description="aks-estate: the Managed DevOps Pool the estate's pipelines run on",
+            tags=args.tags,
+            opts=child,
+        )
+        network_id = pulumi.Output.from_input(args.subnet_id).apply(virtual_network_id)
+        # configure-networking.md, "Grant Reader and Network Contributor access to DevOpsInfrastructure service
+        # principal": on the virtual network, before the pool joins its subnet.
+        access = RoleGrants(
+            f"{name}-network-access",
+            RoleGrantsArgs(
+                subscription_id=args.subscription_id,
+                stack_key=args.stack_key,
+                grants=[
+                    Grant("agent-pool-network-reader", "Reader", args.devops_infrastructure_object_id, network_id),
+                    Grant(
+                        "agent-pool-network-contributor",
+                        "Network Contributor",
+                        args.devops_infrastructure_object_id,
+                        network_id,
+                    ),
+                ],
+            ),
+            opts=child,
+        )
+        pool = devopsinfrastructure.Pool(
+            f"{name}-pool",
+            pool_name=args.names.pool,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            dev_center_project_resource_id=project.id,
+            maximum_concurrency=args.maximum_concurrency,
+            # A fresh machine for every job: nothing one pipeline leaves behind (files, credentials, a logged-in az
+            # session) reaches the next.
+            agent_profile=devopsinfrastructure.StatelessAgentProfileArgs(kind="Stateless"),
+            fabric_profile=devopsinfrastructure.VmssFabricProfileArgs(
+                kind="Vmss",
+                sku=devopsinfrastructure.DevOpsAzureSkuArgs(name=args.vm_size),
+                images=[devopsinfrastructure.PoolImageArgs(well_known_image_name=args.image)],
+                network_profile=devopsinfrastructure.NetworkProfileArgs(subnet_id=args.subnet_id),
+            ),
+            organization_profile=devopsinfrastructure.AzureDevOpsOrganizationProfileArgs(
+                kind="AzureDevOps",
+                organizations=[
+                    devopsinfrastructure.OrganizationArgs(
+                        url=args.organization_url,
+                        projects=list(args.projects),
+                        parallelism=args.maximum_concurrency,
+                        open_access=False,
+                    )
+                ],
+                permission_profile=devopsinfrastructure.AzureDevOpsPermissionProfileArgs(
+                    kind=devopsinfrastructure.AzureDevOpsPermissionType.CREATOR_ONLY
+                ),
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
+        )
+        self.pool_name = pool.name
+        self.pool_id = pool.id
+        self.register_outputs({"poolName": self.pool_name, "poolId": self.pool_id})
