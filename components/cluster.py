@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice, monitor
 
+from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.diagnostics import send_logs_to_workspace
 from components.naming import NODE_POOLS, checked
 
@@ -168,9 +169,10 @@ class Cluster(pulumi.ComponentResource):
                 network_plugin_mode=containerservice.NetworkPluginMode.OVERLAY,
                 network_dataplane=containerservice.NetworkDataplane.CILIUM,
                 network_policy=containerservice.NetworkPolicy.CILIUM,
-                pod_cidr="10.244.0.0/16",
-                service_cidr="10.0.0.0/16",
-                dns_service_ip="10.0.0.10",
+                # The config refuses an address plan that overlaps these (components/config_network.py).
+                pod_cidr=POD_CIDR,
+                service_cidr=SERVICE_CIDR,
+                dns_service_ip=DNS_SERVICE_IP,
                 load_balancer_sku=containerservice.LoadBalancerSku.STANDARD,
                 outbound_type=containerservice.OutboundType.LOAD_BALANCER,
             ),

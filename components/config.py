@@ -24,6 +24,7 @@ from pydantic import (
 
 from components import naming, stack_file
 from components.config_messages import NAMESPACE, decode, format_errors, refusal
+from components.config_network import NETWORK_DEFAULTS, Network
 from components.config_parts import (
     PROFILE_DEFAULTS,
     Alerts,
@@ -92,6 +93,7 @@ class EstateConfig(ConfigModel):
     ci_secrets: dict[SecretName, SecretStr] = Field(default_factory=dict)
     alerts: Alerts = Alerts()
     budget: Budget
+    network: Network
 
     @property
     def alert_emails(self) -> tuple[str, ...]:
@@ -102,7 +104,8 @@ class EstateConfig(ConfigModel):
     def _profile_defaults(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        profile = PROFILE_DEFAULTS.get(str(values.get("environment")), {})
+        environment = str(values.get("environment"))
+        profile = {**PROFILE_DEFAULTS.get(environment, {}), **NETWORK_DEFAULTS.get(environment, {})}
         return {**profile, **values}
 
     @model_validator(mode="after")

@@ -12,7 +12,6 @@ from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, Watche
 from components.cluster import Cluster, ClusterArgs, NodePoolArgs
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
-from components.config_parts import NodePool
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import (
@@ -34,6 +33,7 @@ from components.identity import (
 )
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.network import Network, NetworkArgs, public_ingress_ports, subnet_plans
 from components.registry import Registry, RegistryArgs
 from components.service_files.spec import ServiceSpec
 
@@ -60,17 +60,6 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
     ]
 
 
-def _node_pool(pool: NodePool) -> NodePoolArgs:
-    return NodePoolArgs(
-        vm_size=pool.vm_size,
-        min_count=pool.min_count,
-        max_count=pool.max_count,
-        zones=pool.zones,
-        max_pods=pool.max_pods,
-        os_disk_size_gb=pool.os_disk_size_gb,
-    )
-
-
 class Estate(pulumi.ComponentResource):
     def __init__(self, name: str, config: EstateConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:estate:Estate", name, None, opts)
@@ -93,6 +82,19 @@ class Estate(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.resource_group_name = group.name
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                network_name=names.virtual_network,
+                address_space=config.network.address_space,
+                subnets=subnet_plans(names, config.network),
+                public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
         monitoring = Monitoring(
             f"{name}-monitoring",
@@ -384,8 +386,9 @@ class Estate(pulumi.ComponentResource):
                 container_insights_rule_name=names.container_insights_rule(stage),
                 kubernetes_version=settings.kubernetes_version,
                 tier=settings.tier,
-                system_pool=_node_pool(settings.system_pool),
-                user_pool=_node_pool(settings.user_pool),
+                # The config's node pool model holds exactly the component's node pool arguments.
+                system_pool=NodePoolArgs(**settings.system_pool.model_dump()),
+                user_pool=NodePoolArgs(**settings.user_pool.model_dump()),
                 upgrade_channel=settings.upgrade_channel,
                 node_os_upgrade_channel=settings.node_os_upgrade_channel,
                 api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,

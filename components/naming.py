@@ -24,6 +24,8 @@ REGISTRY_ROLE_TAG = "aks-estate-registry"
 
 Stage = Literal["staging", "production"]
 RegistryRole = Literal["nonprod", "prod"]
+SubnetRole = Literal["staging-nodes", "production-nodes", "private-endpoints", "agents"]
+SUBNET_ROLES: tuple[SubnetRole, ...] = ("staging-nodes", "production-nodes", "private-endpoints", "agents")
 
 
 class InvalidNameError(ValueError):
@@ -88,6 +90,30 @@ RULES: dict[str, NameRule] = {
         1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters, no reserved characters"
     ),
     "Azure DevOps variable group": NameRule(1, 80, r"[A-Za-z0-9][A-Za-z0-9 ._-]*", "1-80 characters"),
+    "virtual network": NameRule(
+        2,
+        64,
+        r"[A-Za-z0-9][\w.-]*\w",
+        "2-64 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
+    "subnet": NameRule(
+        1,
+        80,
+        r"[A-Za-z0-9]([\w.-]*\w)?",
+        "1-80 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
+    "network security group": NameRule(
+        1,
+        80,
+        r"[A-Za-z0-9]([\w.-]*\w)?",
+        "1-80 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
+    "private endpoint": NameRule(
+        2,
+        64,
+        r"[A-Za-z0-9][\w.-]*\w",
+        "2-64 letters, digits, '_', '.', '-'; starts alphanumeric, ends with '_' or alphanumeric",
+    ),
     "Defender for DevOps connector": NameRule(
         1, 260, r"[A-Za-z0-9][A-Za-z0-9_-]*", "1-260 letters, digits, '-', '_'; starts alphanumeric"
     ),
@@ -144,6 +170,19 @@ class EstateNames:
         return checked("data collection rule", f"dcr-{self._stem}-{stage}-containerinsights")
 
     @property
+    def virtual_network(self) -> str:
+        return checked("virtual network", f"vnet-{self._stem}")
+
+    def subnet(self, role: SubnetRole) -> str:
+        return checked("subnet", f"snet-{role}")
+
+    def network_security_group(self, role: SubnetRole) -> str:
+        return checked("network security group", f"nsg-{self._stem}-{role}")
+
+    def private_endpoint(self, target: str) -> str:
+        return checked("private endpoint", f"pe-{self._stem}-{target}")
+
+    @property
     def pipelines_identity(self) -> str:
         return checked("user-assigned identity", f"id-{self._stem}-pipelines")
 
@@ -168,7 +207,11 @@ class EstateNames:
             "pipelinesIdentity": self.pipelines_identity,
             "azureServiceConnection": self.azure_service_connection,
             "registryServiceConnection": self.registry_service_connection,
+            "virtualNetwork": self.virtual_network,
         }
+        for subnet in SUBNET_ROLES:
+            names[f"subnet.{subnet}"] = self.subnet(subnet)
+            names[f"networkSecurityGroup.{subnet}"] = self.network_security_group(subnet)
         for role in ("nonprod", "prod"):
             names[f"registry.{role}"] = self.registry(role)
         for stage in ("staging", "production"):

@@ -376,6 +376,9 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("dev", "alerts", [], {"nodeCpuPercent": 120}, "aks-estate:alerts.nodeCpuPercent = 120: Input should be less"),
     ("prod", "budget", [], {"amount": 0}, "aks-estate:budget.amount = 0: Input should be greater than 0"),
     ("prod", "budget", [], {"amount": 100, "startDate": "2027-01-15"}, 'budget.startDate = "2027-01-15": must be'),
+    ("prod", "network", ["subnets", "agents"], "10.250.0.0/24", 'network.subnets.agents = "10.250.0.0/24": must lie'),
+    ("prod", "network", ["addressSpace"], "10.0.0.0/8", "must not overlap the clusters' service CIDR (10.0.0.0/16)"),
+    ("dev", "network", [], {"addressSpace": "10.240.0.0/16"}, "aks-estate:network.subnets = (missing): is required"),
     # `kubernetesVersion: 1.30` unquoted: YAML hands over the number 1.3.
     (
         "prod",

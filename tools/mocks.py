@@ -45,6 +45,13 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName"),
     "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName"),
     "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName"),
+    "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "azure-native:network:NetworkSecurityGroup": (
+        "Microsoft.Network/networkSecurityGroups",
+        "networkSecurityGroupName",
+    ),
+    "azure-native:network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
 }
 
 
@@ -90,6 +97,14 @@ _SCOPED_IDS: dict[str, Any] = {
     ),
     "azure-native:consumption:Budget": lambda i, _: (
         f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
+    ),
+    "azure-native:network:PrivateDnsZoneGroup": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateEndpoints/{i['privateEndpointName']}/privateDnsZoneGroups/"
+        f"{i['privateDnsZoneGroupName']}"
+    ),
+    "azure-native:privatedns:VirtualNetworkLink": lambda i, rg: (
+        f"{rg}/providers/Microsoft.Network/privateDnsZones/{i['privateZoneName']}/virtualNetworkLinks/"
+        f"{i['virtualNetworkLinkName']}"
     ),
     "azure-native:security:Pricing": lambda i, _: (
         f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"

@@ -1,0 +1,153 @@
+"""The estate's virtual network: one per stack, a subnet for each cluster's nodes, the private endpoints and the agents.
+
+The subnets are declared inline in the virtual network, which then owns them: an ARM PUT of a virtual network that
+lists subnets replaces its subnet list, so mixing inline and separate Subnet resources makes each update of one undo
+the other (pulumi-azure-native#611, #74). Inline, every change goes through one resource and one diff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import network
+
+from components.config_network import Network as NetworkPlan
+from components.naming import EstateNames, SubnetRole
+
+# Managed DevOps Pools inject their agents into a subnet delegated to this service
+# (learn.microsoft.com/azure/devops/managed-devops-pools/configure-networking, "Delegate the subnet").
+DEVOPS_POOL_DELEGATION = "Microsoft.DevOpsInfrastructure/pools"
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    name: str
+    address_prefix: str
+    security_group_name: str
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    network_name: str
+    address_space: str
+    subnets: Mapping[SubnetRole, SubnetPlan]
+    # Ports the node subnets admit from the internet: the application routing add-on's public load balancer sends
+    # client traffic to the nodes, and a custom subnet NSG is not managed by AKS (learn.microsoft.com/azure/aks/
+    # concepts-network, "Network security groups": with your own subnet, AKS does not update its NSG).
+    public_ingress_ports: Sequence[int]
+    tags: dict[str, str]
+
+
+NODE_SUBNETS: dict[str, SubnetRole] = {"staging": "staging-nodes", "production": "production-nodes"}
+
+
+def subnet_plans(names: EstateNames, plan: NetworkPlan) -> dict[SubnetRole, SubnetPlan]:
+    ranges: dict[SubnetRole, str] = {
+        "staging-nodes": plan.subnets.staging_nodes,
+        "production-nodes": plan.subnets.production_nodes,
+        "private-endpoints": plan.subnets.private_endpoints,
+        "agents": plan.subnets.agents,
+    }
+    return {
+        role: SubnetPlan(names.subnet(role), prefix, names.network_security_group(role))
+        for role, prefix in ranges.items()
+    }
+
+
+def public_ingress_ports(exposures: Iterable[tuple[str | None, bool]]) -> list[int]:
+    """The ports clients reach publicly exposed services on, from each service's (expose, has a certificate): HTTPS
+    for every one, plain HTTP only while a public service has no certificate to serve."""
+    public = [has_certificate for expose, has_certificate in exposures if expose == "public"]
+    return sorted({443, *([80] if not all(public) else [])}) if public else []
+
+
+class Network(pulumi.ComponentResource):
+    vnet_id: pulumi.Output[str]
+    vnet_name: pulumi.Output[str]
+    node_subnet_ids: dict[str, pulumi.Output[str]]
+    private_endpoint_subnet_id: pulumi.Output[str]
+    agent_subnet_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aks-estate:network:Network", name, None, opts)
+        groups = {
+            role: network.NetworkSecurityGroup(
+                f"{name}-nsg-{role}",
+                network_security_group_name=plan.security_group_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                security_rules=_rules(role, args.public_ingress_ports),
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for role, plan in args.subnets.items()
+        }
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=args.network_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
+            subnets=[_subnet(role, plan, groups[role].id) for role, plan in args.subnets.items()],
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        subnet_ids = {
+            # ARM names a subnet as a child of its network: `<virtual network ID>/subnets/<name>`.
+            role: vnet.id.apply(lambda vnet_id, subnet=plan.name: f"{vnet_id}/subnets/{subnet}")
+            for role, plan in args.subnets.items()
+        }
+        self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
+        self.node_subnet_ids = {stage: subnet_ids[role] for stage, role in NODE_SUBNETS.items()}
+        self.private_endpoint_subnet_id = subnet_ids["private-endpoints"]
+        self.agent_subnet_id = subnet_ids["agents"]
+        self.register_outputs(
+            {
+                "vnetId": self.vnet_id,
+                "nodeSubnetIds": self.node_subnet_ids,
+                "privateEndpointSubnetId": self.private_endpoint_subnet_id,
+                "agentSubnetId": self.agent_subnet_id,
+            }
+        )
+
+
+def _subnet(role: SubnetRole, plan: SubnetPlan, security_group_id: pulumi.Input[str]) -> network.SubnetArgs:
+    return network.SubnetArgs(
+        name=plan.name,
+        address_prefix=plan.address_prefix,
+        network_security_group=network.NetworkSecurityGroupArgs(id=security_group_id),
+        delegations=[network.DelegationArgs(name="devops-pools", service_name=DEVOPS_POOL_DELEGATION)]
+        if role == "agents"
+        else None,
+        # Network policies on: the subnet's NSG also filters traffic to the private endpoints in it (they bypass
+        # NSGs otherwise; learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy).
+        private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.ENABLED
+        if role == "private-endpoints"
+        else None,
+    )
+
+
+def _rules(role: SubnetRole, public_ingress_ports: Sequence[int]) -> list[network.SecurityRuleArgs]:
+    """Beyond Azure's default rules (inbound from the virtual network and the load balancer only, everything else
+    denied; learn.microsoft.com/azure/virtual-network/network-security-groups-overview, "Default security rules")."""
+    if role not in NODE_SUBNETS.values() or not public_ingress_ports:
+        return []
+    return [
+        network.SecurityRuleArgs(
+            name="allow-public-ingress",
+            description="Client traffic to the application routing add-on's public load balancer",
+            priority=100,
+            direction=network.SecurityRuleDirection.INBOUND,
+            access=network.SecurityRuleAccess.ALLOW,
+            protocol=network.SecurityRuleProtocol.TCP,
+            source_address_prefix="Internet",
+            source_port_range="*",
+            destination_address_prefix="*",
+            destination_port_ranges=[str(port) for port in sorted(public_ingress_ports)],
+        )
+    ]
