@@ -191,7 +191,9 @@ class EstateConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _ci_can_reach_the_vault(self) -> Self:
-        if self.key_vault_network_default_action != "Deny":
+        # A Managed DevOps Pool sits in the estate network's agent subnet: the network path to the vault is the
+        # network's (private endpoint), checked by the preview's "who talks to what" table, not by egress ranges.
+        if self.key_vault_network_default_action != "Deny" or self.managed_agent_pool is not None:
             return self
         violations: list[Violation] = []
         if self.agent_pool is None:
@@ -199,9 +201,10 @@ class EstateConfig(ConfigModel):
                 (
                     "agentPool",
                     None,
-                    "is required while the Key Vault firewall denies by default: Microsoft-hosted agents have no "
-                    "fixed addresses to allow, so CI could not read its secrets (on dev, keyVaultNetworkDefaultAction "
-                    "Allow is the cheaper alternative)",
+                    "is required while the Key Vault firewall denies by default (unless managedAgentPool builds the "
+                    "pool inside the estate network): Microsoft-hosted agents have no fixed addresses to allow, so "
+                    "CI could not read its secrets (on dev, keyVaultNetworkDefaultAction Allow is the cheaper "
+                    "alternative)",
                 )
             )
         if self.agent_pool is not None and not self.agent_pool_egress_ranges:

@@ -20,12 +20,14 @@ docs/managed-devops-pools/):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import devcenter, devopsinfrastructure
 
+from components.config import EstateConfig
+from components.devops.devops import DevOps
 from components.identity import Grant, RoleGrants, RoleGrantsArgs
 from components.naming import NameRule
 
@@ -172,3 +174,60 @@ class ManagedAgentPool(pulumi.ComponentResource):
         self.pool_name = pool.name
         self.pool_id = pool.id
         self.register_outputs({"poolName": self.pool_name, "poolId": self.pool_id})
+
+
+def pipelines_pool_name(config: EstateConfig) -> str | None:
+    """The pool the committed YAML names: an existing organisation pool, the stack's Managed DevOps Pool, or none
+    (Microsoft-hosted agents)."""
+    if config.managed_agent_pool is not None:
+        return PoolNames(config.name_prefix, config.environment).pool
+    return config.agent_pool
+
+
+class PendingAgentPool:
+    """The estate's Managed DevOps Pool, where config asks for one, in two steps: the pool lists the Azure DevOps
+    project (the service creates its queue there, so the project comes first) and the project's queue lookup waits
+    for the pool. `name` is the pool's name as the created pool reports it, handed to the DevOps side before the pool
+    exists (a deferred output, resolved by `build`)."""
+
+    def __init__(self, config: EstateConfig, tags: dict[str, str]) -> None:
+        self.config, self.tags = config, tags
+        self.name: pulumi.Output[str] | None = None
+        self._resolve: Callable[[pulumi.Output[str]], None] | None = None
+        if config.managed_agent_pool is not None:
+            self.name, self._resolve = pulumi.deferred_output()
+
+    def build(
+        self,
+        name: str,
+        *,
+        resource_group_name: pulumi.Input[str],
+        subnet_id: pulumi.Input[str],
+        subscription_id: pulumi.Input[str],
+        devops: DevOps,
+        parent: pulumi.Resource,
+    ) -> ManagedAgentPool | None:
+        config, settings = self.config, self.config.managed_agent_pool
+        if settings is None or self._resolve is None:
+            return None
+        pool = ManagedAgentPool(
+            name,
+            ManagedAgentPoolArgs(
+                resource_group_name=resource_group_name,
+                location=config.location,
+                names=PoolNames(config.name_prefix, config.environment),
+                subnet_id=subnet_id,
+                devops_infrastructure_object_id=settings.devops_infrastructure_object_id,
+                subscription_id=subscription_id,
+                stack_key=f"{config.name_prefix}/{config.environment}",
+                organization_url=f"https://dev.azure.com/{config.devops_organization}",
+                projects=[devops.project_name],
+                maximum_concurrency=settings.maximum_concurrency,
+                vm_size=settings.vm_size,
+                image=settings.image,
+                tags=self.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        self._resolve(pool.pool_name)
+        return pool

@@ -305,15 +305,25 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         'keyVaultNetworkDefaultAction = "Allow": a prod stack\'s Key',
     ),
     ("dev", "keyVaultNetworkDefaultAction", [], "Deny", "aks-estate:agentPool = null: is required while the Key Vault"),
-    ("prod", "keyVaultAllowedIpRanges", [], [], "aks-estate:keyVaultAllowedIpRanges = []: must list the agent pool"),
     (
         "prod",
-        "agentPoolEgressRanges",
-        [],
-        [],
-        "aks-estate:agentPoolEgressRanges = []: must list the public ranges the agent pool's traffic leaves from",
+        "managedAgentPool",
+        ["devopsInfrastructureObjectId"],
+        "DevOpsInfrastructure",
+        'managedAgentPool.devopsInfrastructureObjectId = "DevOpsInfrastructure": must be the object ID (a GUID) of '
+        "this tenant's DevOpsInfrastructure service principal, which joins the pool's agents to the agent subnet; "
+        "print it with `az ad sp list --display-name DevOpsInfrastructure --query '[].id' --output tsv`",
     ),
-    ("prod", "agentPoolEgressRanges", [0], "10.0.0.0/8", "must be a public range"),
+    ("prod", "managedAgentPool", ["maximumConcurrency"], 0, "managedAgentPool.maximumConcurrency = 0: Input should"),
+    (
+        "prod",
+        "agentPool",
+        [],
+        "aks-estate-agents",
+        'aks-estate:agentPool = "aks-estate-agents": names an existing organisation pool while managedAgentPool '
+        "builds one",
+    ),
+    ("prod", "agentPoolEgressRanges", [], ["10.0.0.0/8"], "must be a public range"),
     (
         "prod",
         "agentPool",

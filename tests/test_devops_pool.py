@@ -172,3 +172,26 @@ def test_one_pool_at_a_time() -> None:
     with pytest.raises(config.ConfigError, match='agentPool = "aks-estate-agents": names an existing organisation'):
         config.parse(both, frozenset(secret_keys), stack="dev")
     assert config.parse({**values, "managedAgentPool": _managed()}, stack="dev").managed_agent_pool is not None
+
+
+# --- the estate's pool ---------------------------------------------------------------------------------------------
+
+
+def test_prod_runs_its_pipelines_on_its_own_pool_in_the_agent_subnet(prod: Capture, dev: Capture) -> None:
+    pool = _only(prod, POOL)
+    network = _only(prod, "azure-native:network:VirtualNetwork")
+    (agents,) = [s for s in network.inputs["subnets"] if s.get("delegations")]
+    assert pool.inputs["fabricProfile"]["networkProfile"]["subnetId"] == f"{network.id}/subnets/{agents['name']}"
+    assert network.urn in pool.dependencies
+    project = _only(prod, "azuredevops:index/project:Project")
+    assert pool.inputs["organizationProfile"]["organizations"][0]["projects"] == [project.inputs["name"]]
+    assert project.urn in pool.dependencies, "the pool creates its queue in the project, so the project comes first"
+    pipelines = [
+        f.inputs
+        for f in prod.of_type("azuredevops:index/gitRepositoryFile:GitRepositoryFile")
+        if f.inputs["file"].startswith("pipelines/") and "pool:" in f.inputs["content"]
+    ]
+    assert pipelines
+    for file in pipelines:
+        assert f"name: {pool.inputs['poolName']}" in file["content"], file["file"]
+    assert not dev.of_type(POOL), "dev stays on Microsoft-hosted agents"

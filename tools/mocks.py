@@ -267,12 +267,17 @@ def _record_managed_pool(inputs: dict[str, Any]) -> None:
             _MANAGED_QUEUES.add((str(project), name))
 
 
+def agent_queue_id(project_id: str, name: str) -> str:
+    """The ID the organisation hands out for the queue a Managed DevOps Pool created in a project."""
+    return str(int(_short_hash(f"agent-queue/{project_id}/{name}", 6), 16) % 900_000 + 100)
+
+
 def _agent_queue(project_id: str, name: str) -> dict[str, Any]:
     """terraform-provider-azuredevops data_agent_queue.go: the project's one queue of that name, else an error."""
     if (_PROJECTS.get(project_id), name) not in _MANAGED_QUEUES:
         raise Exception(f"Error getting agent queue by name: Unable to find agent queues with name: {name}")
     return {
-        "id": str(int(_short_hash(f"agent-queue/{project_id}/{name}", 6), 16) % 900_000 + 100),
+        "id": agent_queue_id(project_id, name),
         "name": name,
         "projectId": project_id,
         "agentPoolId": _pool_id(name),

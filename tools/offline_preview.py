@@ -30,12 +30,18 @@ from tools import capture, cost_overview, diagram, network_paths, offline_diff
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
     "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
-    "azure-native:keyvault:Vault": "Where the vault firewall denies by default (prod), declare the agent pool's "
-    "public egress in `agentPoolEgressRanges` and list it in `keyVaultAllowedIpRanges`: CI reads its secrets from "
-    "the agents, and the table below says whether the vault lets them in.",
-    "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted or a "
-    "Managed DevOps Pool, auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the "
-    "project its queue.",
+    # Only a stack that names an existing organisation pool (`agentPool`) gets a Queue; the stack's own Managed DevOps
+    # Pool creates its queue itself and sits inside the estate network, so neither step applies to it.
+    "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted, "
+    "auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the project its queue. Where "
+    "the vault firewall denies by default, declare the pool's public egress in `agentPoolEgressRanges` and list it in "
+    "`keyVaultAllowedIpRanges`: CI reads its secrets from the agents, and the table below says whether the vault lets "
+    "them in.",
+    "azure-native:devopsinfrastructure:Pool": "Once per subscription, before the first `pulumi up`: register the "
+    "resource providers the Managed DevOps Pool needs (`az provider register --namespace "
+    "Microsoft.DevOpsInfrastructure` and `--namespace Microsoft.DevCenter`); the identity running `pulumi up` creates "
+    "the pool's agent pool in the organisation, so it needs agent pool Administrator at organisation level "
+    "(Organization settings > Agent pools > Security).",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
     "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from tools import mocks
 from tools.capture import Capture
 
 _T = "azuredevops:index/"
@@ -154,10 +155,24 @@ def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _E
             estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
         elif token == "extension:Extension":
             estate.extensions.add((values["publisherId"], values["extensionId"]))
+    _managed_pool_queues(capture, estate)
     for repository_id, (_, name) in estate.repositories.items():
         if name in extra_files:
             estate.files.setdefault(repository_id, {}).update(extra_files[name])
     return estate
+
+
+def _managed_pool_queues(capture: Capture, estate: _Estate) -> None:
+    """A Managed DevOps Pool creates a queue of its own name in each project its organisation profile lists
+    (docs/managed-devops-pools/configure-security.md); the stack finds it by name (components/devops/agent_queue.py),
+    and its ID is the organisation's, as the mocks hand it out."""
+    projects = {r.inputs.get("name"): r.id for r in capture.of_type(f"{_T}project:Project")}
+    for pool in capture.of_type("azure-native:devopsinfrastructure:Pool"):
+        name = str(pool.inputs["poolName"])
+        for organization in pool.inputs.get("organizationProfile", {}).get("organizations", []):
+            for project in organization.get("projects", []):
+                if project in projects:
+                    estate.named["queue", projects[project], name] = mocks.agent_queue_id(projects[project], name)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import bootstrap, clusters, devops, identity, monitoring, registries, vault
+from . import bootstrap, clusters, devops, identity, monitoring, pool, registries, vault
 
 # Estate rules the bootstrap breaks by design (policy/rules/bootstrap.py says why and what replaces them).
 ESTATE_ONLY = {
@@ -18,7 +18,7 @@ ESTATE_ONLY = {
 POLICIES: list[Any] = [
     *(
         bootstrap.estate_only(policy) if policy.name in ESTATE_ONLY else policy
-        for area in (clusters, registries, vault, identity, monitoring)
+        for area in (clusters, registries, vault, identity, monitoring, pool)
         for policy in area.POLICIES
     ),
     *(bootstrap.estate_only(policy) if policy.name in ESTATE_ONLY else policy for policy in devops.POLICIES),
