@@ -190,6 +190,22 @@ class EstateConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _iac_project_is_another(self) -> Self:
+        pool = self.managed_agent_pool
+        if pool is not None and pool.iac_project == self.devops_project:
+            _refuse(
+                [
+                    (
+                        "managedAgentPool.iacProject",
+                        pool.iac_project,
+                        "names the estate's own project (devopsProject): it is the bootstrap's IaC project, another "
+                        "one (aks-estate-bootstrap:devopsProject)",
+                    )
+                ]
+            )
+        return self
+
+    @model_validator(mode="after")
     def _ci_can_reach_the_vault(self) -> Self:
         # A Managed DevOps Pool sits in the estate network's agent subnet: the network path to the vault is the
         # network's (private endpoint), checked by the preview's "who talks to what" table, not by egress ranges.

@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components.config_values import (
+    DevOpsProject,
     Email,
     GitUrl,
     HostName,
@@ -189,6 +190,9 @@ class ManagedAgentPool(ConfigModel):
     # An Azure Pipelines image by its predefined alias (components/devops_pool.py WELL_KNOWN_IMAGES).
     image: Literal["ubuntu-24.04", "ubuntu-22.04"] = "ubuntu-24.04"
     devops_infrastructure_object_id: Annotated[str, AfterValidator(_object_id)]
+    # The bootstrap's IaC project (aks-estate-bootstrap:devopsProject): its pipelines (pipelines/infra) run on this
+    # pool too. Set on the one stack whose pool serves them (prod), which must come up once before they run.
+    iac_project: DevOpsProject | None = None
 
 
 # --- Alerts and budget (issue 13): who is told when something breaks, and the bound on the bill ---------------------

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import devcenter, devopsinfrastructure
 
+from bootstrap import names as iac_names
 from components.config import EstateConfig
+from components.devops.agent_queue import ProjectQueueAuthorizations, ProjectQueueAuthorizationsArgs
 from components.devops.devops import DevOps
 from components.identity import Grant, RoleGrants, RoleGrantsArgs
 from components.naming import NameRule
@@ -221,7 +223,7 @@ class PendingAgentPool:
                 subscription_id=subscription_id,
                 stack_key=f"{config.name_prefix}/{config.environment}",
                 organization_url=f"https://dev.azure.com/{config.devops_organization}",
-                projects=[devops.project_name],
+                projects=[devops.project_name, *([settings.iac_project] if settings.iac_project else [])],
                 maximum_concurrency=settings.maximum_concurrency,
                 vm_size=settings.vm_size,
                 image=settings.image,
@@ -230,4 +232,14 @@ class PendingAgentPool:
             opts=pulumi.ResourceOptions(parent=parent),
         )
         self._resolve(pool.pool_name)
+        if settings.iac_project:
+            ProjectQueueAuthorizations(
+                f"{name}-iac-queue",
+                ProjectQueueAuthorizationsArgs(
+                    project_name=settings.iac_project,
+                    pool_name=pool.pool_name,
+                    definition_names=[definition for definition, _ in iac_names.PIPELINES.values()],
+                ),
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
         return pool

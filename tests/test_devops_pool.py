@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from bootstrap import names as iac_names
 from components import config, config_parts
 from components.devops_pool import PoolNames, virtual_network_id
 from components.identity import BUILT_IN_ROLES
-from tools import capture
+from tools import capture, mocks
 from tools.capture import Capture
 
 NETWORK = "/subscriptions/s/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-contoso-prod"
@@ -69,6 +70,12 @@ def _program(tmp_path: Path, listed: dict[str, str] | None = None) -> Path:
 @pytest.fixture(scope="module")
 def pool_capture(tmp_path_factory: pytest.TempPathFactory) -> Capture:
     return capture.run("prod", {}, [], program=_program(tmp_path_factory.mktemp("pool")))
+
+
+def settings_of(found: Capture) -> config.EstateConfig:
+    raw, secret_keys = capture.load_stack_config(capture.ROOT / f"Pulumi.{found.stack}.yaml")
+    values = {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    return config.parse(values, frozenset(k.removeprefix("aks-estate:") for k in secret_keys), stack=found.stack)
 
 
 def _only(found: Capture, token: str) -> Any:
@@ -184,7 +191,8 @@ def test_prod_runs_its_pipelines_on_its_own_pool_in_the_agent_subnet(prod: Captu
     assert pool.inputs["fabricProfile"]["networkProfile"]["subnetId"] == f"{network.id}/subnets/{agents['name']}"
     assert network.urn in pool.dependencies
     project = _only(prod, "azuredevops:index/project:Project")
-    assert pool.inputs["organizationProfile"]["organizations"][0]["projects"] == [project.inputs["name"]]
+    iac_project = settings_of(prod).managed_agent_pool.iac_project  # type: ignore[union-attr]
+    assert pool.inputs["organizationProfile"]["organizations"][0]["projects"] == [project.inputs["name"], iac_project]
     assert project.urn in pool.dependencies, "the pool creates its queue in the project, so the project comes first"
     pipelines = [
         f.inputs
@@ -195,3 +203,18 @@ def test_prod_runs_its_pipelines_on_its_own_pool_in_the_agent_subnet(prod: Captu
     for file in pipelines:
         assert f"name: {pool.inputs['poolName']}" in file["content"], file["file"]
     assert not dev.of_type(POOL), "dev stays on Microsoft-hosted agents"
+
+
+def test_the_iac_pipelines_are_authorized_on_the_pools_queue_in_their_project(prod: Capture) -> None:
+    pool = _only(prod, POOL)
+    iac_project = settings_of(prod).managed_agent_pool.iac_project  # type: ignore[union-attr]
+    iac_project_id = mocks.stable_uuid("devops-project", str(iac_project))
+    queue_id = mocks.agent_queue_id(iac_project_id, pool.inputs["poolName"])
+    granted = {
+        (a.inputs["pipelineId"], a.inputs["type"], a.inputs["resourceId"])
+        for a in prod.of_type("azuredevops:index/pipelineAuthorization:PipelineAuthorization")
+        if a.inputs["projectId"] == iac_project_id
+    }
+    definitions = [name for name, _ in iac_names.PIPELINES.values()]
+    assert {(kind, resource) for _, kind, resource in granted} == {("queue", queue_id)}
+    assert len(granted) == len(definitions) == 3

@@ -288,6 +288,25 @@ def _pool_name(pool_id: int) -> str:
     return _POOLS[pool_id]
 
 
+def _devops_lookup(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The Azure DevOps data sources a Managed DevOps Pool's queues are found through; None for other calls."""
+    if token == "azuredevops:index/getProject:getProject":
+        # Any named project exists in the mock organisation (the IaC project is the bootstrap's); a real lookup
+        # fails for a missing one (terraform-provider-azuredevops data_project.go).
+        name = str(args["name"])
+        project_id = stable_uuid("devops-project", name)
+        _PROJECTS[project_id] = name
+        return {"id": project_id, "projectId": project_id, "name": name, "visibility": "private"}
+    if token == "azuredevops:index/getBuildDefinition:getBuildDefinition":
+        # Any named definition exists in the mock organisation, under the root path the data source defaults to.
+        project_id, name = str(args["projectId"]), str(args["name"])
+        definition_id = int(_short_hash(f"definition/{project_id}/{name}", 6), 16) % 900_000 + 100
+        return {"id": str(definition_id), "name": name, "projectId": project_id, "path": "\\", "revision": 1}
+    if token == "azuredevops:index/getAgentQueue:getAgentQueue":
+        return _agent_queue(str(args["projectId"]), str(args["name"]))
+    return None
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -399,8 +418,9 @@ class EstateMocks(pulumi.runtime.Mocks):
             name = args.args["name"]
             _POOLS[_pool_id(name)] = name
             return {"id": str(_pool_id(name)), "name": name, "poolType": "automation", "autoProvision": False}
-        if args.token == "azuredevops:index/getAgentQueue:getAgentQueue":
-            return _agent_queue(str(args.args["projectId"]), str(args.args["name"]))
+        found = _devops_lookup(args.token, args.args)
+        if found is not None:
+            return found
         if args.token == "azuredevops:index/getUsers:getUsers":
             # Every principal name is a user of the mock organisation; a real lookup finds only existing users.
             principal = args.args["principalName"]

@@ -12,6 +12,7 @@ stack creates (components/devops_pool.py), which creates its own queue in each p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -69,3 +70,42 @@ def _one_queue_per_pool(pool_name: str, pool_id: str, auto_provision: bool) -> i
             "the pool > Settings) so that the stack can give the project a queue authorized for its definitions only"
         )
     return int(pool_id)
+
+
+@dataclass(frozen=True)
+class ProjectQueueAuthorizationsArgs:
+    # Another project the Managed DevOps Pool serves (the IaC project, which bootstrap/ creates): the pool created its
+    # queue there too.
+    project_name: str
+    # The pool's name as the created pool reports it: the lookups wait for the pool.
+    pool_name: pulumi.Input[str]
+    # Exactly the definitions of that project that run on the pool.
+    definition_names: Sequence[str]
+
+
+class ProjectQueueAuthorizations(pulumi.ComponentResource):
+    """The pool's queue in a project the stack does not own, authorized for exactly the named definitions there.
+
+    Needs, for the identity that runs `pulumi up`, read access to that project and Administrator on its agent queues
+    (bootstrap/organisation.py grants both to the prod deploy identity)."""
+
+    def __init__(
+        self, name: str, args: ProjectQueueAuthorizationsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aks-estate:devops:ProjectQueueAuthorizations", name, None, opts)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        project = azuredevops.get_project_output(name=args.project_name, opts=invoke)
+        queue = azuredevops.get_agent_queue_output(project_id=project.id, name=args.pool_name, opts=invoke)
+        for definition_name in args.definition_names:
+            definition = azuredevops.get_build_definition_output(
+                project_id=project.id, name=definition_name, opts=invoke
+            )
+            azuredevops.PipelineAuthorization(
+                f"{name}-{definition_name}",
+                project_id=project.id,
+                resource_id=queue.id,
+                type="queue",
+                pipeline_id=definition.id.apply(int),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({})
