@@ -225,9 +225,9 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     """Azure DevOps hands out GUIDs for projects, repositories and connections, and integers for the rest."""
     numeric = int(_short_hash(urn, 6), 16) % 900_000 + 100
     guid = stable_uuid(urn, "devops")
-    if token == "azuredevops:index/project:Project":
-        _PROJECTS[guid] = str(inputs.get("name"))
-        return guid, {**inputs, "processTemplateId": stable_uuid("agile")}
+    named = _named_devops_object(token, inputs)
+    if named is not None:
+        return named
     if token == "azuredevops:index/git:Git":
         return guid, _repository_outputs(inputs, guid)
     if token == "azuredevops:index/gitRepositoryFile:GitRepositoryFile":
@@ -238,12 +238,22 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     if token == "azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement":
         # Azure DevOps names the member by a graph descriptor ("aadsp." + its encoded ID), which permissions take.
         return guid, {**inputs, "descriptor": f"aadsp.{_b64(guid)}"}
-    if token == "azuredevops:index/buildDefinition:BuildDefinition":
-        computed = {"revision": 1}
-    elif token == "azuredevops:index/queue:Queue":
+    if token == "azuredevops:index/queue:Queue":
         # The provider names a queue after the pool it references (`resource_agent_queue.go`, GetAgentPool).
         computed = {"name": _pool_name(int(inputs["agentPoolId"]))}
     return str(numeric), {**inputs, **computed}
+
+
+def _named_devops_object(token: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Projects (by name in the organisation) and definitions (by name in their project) get one ID per name,
+    whichever program creates them or looks them up (getProject, getBuildDefinition)."""
+    if token == "azuredevops:index/project:Project":
+        project_id = stable_uuid("devops-project", str(inputs.get("name")))
+        _PROJECTS[project_id] = str(inputs.get("name"))
+        return project_id, {**inputs, "processTemplateId": stable_uuid("agile")}
+    if token == "azuredevops:index/buildDefinition:BuildDefinition":
+        return _definition_id(str(inputs.get("projectId")), str(inputs.get("name"))), {**inputs, "revision": 1}
+    return None
 
 
 def _pool_id(name: str) -> int:
@@ -288,6 +298,10 @@ def _pool_name(pool_id: int) -> str:
     return _POOLS[pool_id]
 
 
+def _definition_id(project_id: str, name: str) -> str:
+    return str(int(_short_hash(f"definition/{project_id}/{name}", 6), 16) % 900_000 + 100)
+
+
 def _devops_lookup(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
     """The Azure DevOps data sources a Managed DevOps Pool's queues are found through; None for other calls."""
     if token == "azuredevops:index/getProject:getProject":
@@ -300,10 +314,15 @@ def _devops_lookup(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
     if token == "azuredevops:index/getBuildDefinition:getBuildDefinition":
         # Any named definition exists in the mock organisation, under the root path the data source defaults to.
         project_id, name = str(args["projectId"]), str(args["name"])
-        definition_id = int(_short_hash(f"definition/{project_id}/{name}", 6), 16) % 900_000 + 100
-        return {"id": str(definition_id), "name": name, "projectId": project_id, "path": "\\", "revision": 1}
+        found = {"id": _definition_id(project_id, name), "name": name, "projectId": project_id}
+        return {**found, "path": "\\", "revision": 1}
     if token == "azuredevops:index/getAgentQueue:getAgentQueue":
         return _agent_queue(str(args["projectId"]), str(args["name"]))
+    if token == "azuredevops:index/getGroup:getGroup":
+        # Every project has its built-in groups (Readers, Contributors, Project Administrators); a group is named by
+        # a graph descriptor ("vssgp." + its encoded ID).
+        group_id = stable_uuid("devops-group", str(args.get("projectId")), str(args["name"]))
+        return {"id": group_id, "descriptor": f"vssgp.{_b64(group_id)}", "name": args["name"], "origin": "vsts"}
     return None
 
 

@@ -28,6 +28,7 @@ from tools import mocks
 from tools.capture import Capture
 
 _T = "azuredevops:index/"
+_MACRO = re.compile(r"\$\((\w+)\)")
 # The inputs through which a built-in task names a service connection, with their aliases, from each task's
 # task.json in microsoft/azure-pipelines-tasks (inputs of type `connectedService:*`).
 CONNECTION_INPUTS: dict[str, tuple[str, ...]] = {
@@ -123,6 +124,7 @@ class _Estate:
     authorized: set[tuple[str, str, str]] = field(default_factory=set)  # (pipeline id, type, resource id)
     named: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, project id, name) -> id
     environment_resources: dict[tuple[str, str], str] = field(default_factory=dict)  # (env id, name) -> endpoint
+    group_variables: dict[str, dict[str, str]] = field(default_factory=dict)  # variable group id -> name -> value
     extensions: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -151,6 +153,8 @@ def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _E
             estate.named["endpoint", values["projectId"], values["serviceEndpointName"]] = r.id
         elif token in kinds:
             estate.named[kinds[token], values["projectId"], values["name"]] = r.id
+            if token == "variableGroup:VariableGroup":
+                estate.group_variables[r.id] = {v["name"]: v.get("value", "") for v in values.get("variables", [])}
         elif token == "environmentResourceKubernetes:EnvironmentResourceKubernetes":
             estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
         elif token == "extension:Extension":
@@ -184,6 +188,8 @@ class _Run:
     findings: list[Finding] = field(default_factory=list)
     used: set[tuple[str, str]] = field(default_factory=set)  # (type, resource id)
     pipeline_aliases: set[str] = field(default_factory=set)
+    # Pools named by a macro, `$(variable)`: resolved at queue time from the variable groups the pipeline links.
+    macro_pools: list[tuple[str, str, str]] = field(default_factory=list)  # (variable, file, path)
     repository_aliases: dict[str, str] = field(default_factory=dict)  # alias -> repository id
 
 
@@ -342,8 +348,24 @@ class _Walker:
     def pool(self, pool: Any, file: str, path: str) -> None:
         name = pool if isinstance(pool, str) else pool.get("name") if isinstance(pool, dict) else None
         # `server` is the agentless pool; `vmImage` alone is Microsoft-hosted, whose queue every project has.
-        if name and name != "server":
-            found = self.resolve("queue", str(name), file, f"{path}.name" if isinstance(pool, dict) else path, "pool")
+        at = f"{path}.name" if isinstance(pool, dict) else path
+        macro = _MACRO.fullmatch(str(name or ""))
+        if macro:
+            self.run.macro_pools.append((macro[1], file, at))
+        elif name and name != "server":
+            found = self.resolve("queue", str(name), file, at, "pool")
+            if found:
+                self.run.used.add(("queue", found))
+
+    def macro_pools(self) -> None:
+        """Each `$(variable)` pool name as a queued run resolves it, from the variable groups the pipeline links."""
+        linked = [self.estate.group_variables.get(rid, {}) for kind, rid in self.run.used if kind == "variablegroup"]
+        for variable, file, path in self.run.macro_pools:
+            values = {group[variable] for group in linked if variable in group}
+            if len(values) != 1:
+                self.report(file, path, f"pool variable $({variable}) is set by {len(values)} linked variable groups")
+                continue
+            found = self.resolve("queue", values.pop(), file, path, "pool")
             if found:
                 self.run.used.add(("queue", found))
 
@@ -386,7 +408,9 @@ def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
     for definition in sorted(estate.definitions, key=lambda d: d.name):
         repository = estate.repositories.get(definition.repository_id, ("", "?"))[1]
         run = _Run(definition, f"{repository}:{definition.yml_path}")
-        _Walker(estate, builtin, run).entry()
+        walker = _Walker(estate, builtin, run)
+        walker.entry()
+        walker.macro_pools()
         yield run
 
 
