@@ -40,10 +40,9 @@ from components.naming import NameRule
 WELL_KNOWN_IMAGES = ("ubuntu-24.04", "ubuntu-22.04")
 
 # REST API Pools - Create Or Update (2025-01-21): poolName matches ^[a-zA-Z0-9][a-zA-Z0-9-.]*$ and "needs to be
-# globally unique", which the prefix gives it.
-POOL_NAME = NameRule(3, 44, r"[a-zA-Z0-9][a-zA-Z0-9.-]*", "3-44 letters, digits, '-', '.'; starts alphanumeric")
-DEV_CENTER_NAME = NameRule(3, 26, r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "3-26 letters, digits, '-', '_', '.'")
-DEV_CENTER_PROJECT_NAME = NameRule(3, 63, r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "3-63 letters, digits, '-', '_', '.'")
+# globally unique", which the prefix gives it. The Dev Center names keep to the same characters. No length limit was
+# found documented for the three types, so the bound is the stack's own: its names are at most 19 characters.
+NAME_RULE = NameRule(3, 24, r"[a-zA-Z0-9][a-zA-Z0-9.-]*", "3-24 letters, digits, '-', '.'; starts alphanumeric")
 
 
 @dataclass(frozen=True)
@@ -53,15 +52,15 @@ class PoolNames:
 
     @property
     def pool(self) -> str:
-        return POOL_NAME.check("Managed DevOps Pool", f"mdp-{self.prefix}-{self.environment}")
+        return NAME_RULE.check("Managed DevOps Pool", f"mdp-{self.prefix}-{self.environment}")
 
     @property
     def dev_center(self) -> str:
-        return DEV_CENTER_NAME.check("Dev Center", f"dc-{self.prefix}-{self.environment}")
+        return NAME_RULE.check("Dev Center", f"dc-{self.prefix}-{self.environment}")
 
     @property
     def dev_center_project(self) -> str:
-        return DEV_CENTER_PROJECT_NAME.check("Dev Center project", f"dcp-{self.prefix}-{self.environment}")
+        return NAME_RULE.check("Dev Center project", f"dcp-{self.prefix}-{self.environment}")
 
 
 def virtual_network_id(subnet_id: str) -> str:

@@ -74,7 +74,9 @@ def _authorized_projects_only(props: Props) -> Iterable[str]:
     for index, organization in enumerate(organizations):
         if lookup(organization, "openAccess") is True:
             yield f"organizationProfile.organizations[{index}].openAccess must not be true (open to every pipeline)"
-        if not items(lookup(organization, "projects")):
+        # The length, not the entries: a project's name may be known only once the project exists.
+        projects = lookup(organization, "projects")
+        if not isinstance(projects, Sequence) or isinstance(projects, str) or len(projects) == 0:
             yield f"organizationProfile.organizations[{index}].projects must list the projects (empty means all)"
 
 
