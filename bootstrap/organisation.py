@@ -75,8 +75,9 @@ class OrganisationAccess(pulumi.ComponentResource):
         by name (project Readers)."""
         child = pulumi.ResourceOptions(parent=self)
         # Scope `distributedtask.globalagentqueuerole` on the project ID is the project's node for all its queues
-        # (the securityroles REST API, Role Assignments - Set Role Assignments); identity_id is the entitlement's ID
-        # (terraform-provider-azuredevops resource_securityrole_assignment.go).
+        # (securityroles REST API, Role Assignments - Set Role Assignments, .../scopes/<scope>/roleassignments/
+        # resources/<project id>); identity_id takes the member's identity UUID (terraform-provider-azuredevops
+        # resource_securityrole_assignment.go), which its entitlement's ID is (MemberEntitlements API).
         azuredevops.SecurityroleAssignment(
             f"{name}-iac-queues",
             scope="distributedtask.globalagentqueuerole",
