@@ -496,3 +496,10 @@ def test_only_the_prod_deployer_may_serve_the_iac_project_from_its_pool(boot: Ca
     (membership,) = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
     assert membership.inputs["members"] == [deploy_prod.outputs["descriptor"]]
     assert membership.inputs["mode"] == "add"
+
+
+def test_a_pool_variable_no_linked_group_sets_is_reported(with_pool: Capture) -> None:
+    files = {path: text.replace("$(agentPool)", "$(agentPools)") for path, text in _iac_files().items()}
+    builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+    found = [str(f) for f in pipeline_links.check(with_pool, builtin, {"aks-estate": files})]
+    assert any("pool variable $(agentPools) is set by 0 linked variable groups" in f for f in found), found

@@ -218,3 +218,11 @@ def test_the_iac_pipelines_are_authorized_on_the_pools_queue_in_their_project(pr
     definitions = [name for name, _ in iac_names.PIPELINES.values()]
     assert {(kind, resource) for _, kind, resource in granted} == {("queue", queue_id)}
     assert len(granted) == len(definitions) == 3
+
+
+def test_the_iac_project_is_not_the_estates_own() -> None:
+    raw, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+    values = {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    pool = {**_managed(), "iacProject": "aks-estate"}
+    with pytest.raises(config.ConfigError, match=r'managedAgentPool\.iacProject = "aks-estate": names the estate'):
+        config.parse({**values, "managedAgentPool": pool}, frozenset(k.split(":", 1)[1] for k in secret_keys))
