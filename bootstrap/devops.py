@@ -158,6 +158,7 @@ class IacVariableGroupArgs:
     project_id: pulumi.Input[str]
     state_account_name: pulumi.Input[str]
     key_vault_name: pulumi.Input[str]
+    agent_pool_name: str
 
 
 class IacVariableGroup(BootstrapComponent):
@@ -169,11 +170,12 @@ class IacVariableGroup(BootstrapComponent):
             f"{name}-group",
             project_id=args.project_id,
             name=names.VARIABLE_GROUP,
-            description="aks-estate IaC: where Pulumi keeps state and its secrets keys; names only, no secrets",
+            description="aks-estate IaC: where Pulumi keeps state and its secrets keys, the agents' pool; names only",
             allow_access=False,
             variables=[
                 azuredevops.VariableGroupVariableArgs(name=names.STATE_ACCOUNT_VARIABLE, value=args.state_account_name),
                 azuredevops.VariableGroupVariableArgs(name=names.KEY_VAULT_VARIABLE, value=args.key_vault_name),
+                azuredevops.VariableGroupVariableArgs(name=names.AGENT_POOL_VARIABLE, value=args.agent_pool_name),
             ],
             opts=self.child,
         )

@@ -14,6 +14,10 @@ ROLES: tuple[Role, ...] = ("preview", "deploy")
 VARIABLE_GROUP = "aks-estate-iac"
 STATE_ACCOUNT_VARIABLE = "pulumiStateAccount"
 KEY_VAULT_VARIABLE = "pulumiKeyVault"
+# The pool the IaC pipelines run on: the prod estate's Managed DevOps Pool (components/devops_pool.py), which also
+# serves this project (aks-estate:managedAgentPool.iacProject).
+AGENT_POOL_VARIABLE = "agentPool"
+POOL_STACK = "prod"
 PIPELINES: dict[PipelineKind, tuple[str, str]] = {
     "pr": ("aks-estate-iac-pr", "pipelines/infra/pr.azure-pipelines.yml"),
     "deploy": ("aks-estate-iac-deploy", "pipelines/infra/deploy.azure-pipelines.yml"),

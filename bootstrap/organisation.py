@@ -29,6 +29,9 @@ class OrganisationAccessArgs:
     # Keyed by identity name; the values are the identities' service principal object IDs.
     readers: Mapping[str, pulumi.Input[str]]
     project_creators: Mapping[str, pulumi.Input[str]]
+    # The IaC project, and the deploy identity whose stack builds the Managed DevOps Pool that serves it.
+    iac_project_id: pulumi.Input[str]
+    pool_owner: str
 
 
 class OrganisationAccess(BootstrapComponent):
@@ -60,4 +63,34 @@ class OrganisationAccess(BootstrapComponent):
                 replace=False,
                 opts=self.child,
             )
+            if identity == args.pool_owner:
+                self._serve_iac_project(f"{name}-{identity}", member, args.iac_project_id)
         self.register_outputs({})
+
+    def _serve_iac_project(
+        self, name: str, member: azuredevops.ServicePrincipalEntitlement, project_id: pulumi.Input[str]
+    ) -> None:
+        """What the pool's stack does in the IaC project. The Managed DevOps Pools service creates the pool's queue in
+        each project it lists as the identity that creates or updates the pool, which needs Administrator or Creator
+        on the project's agent queues (docs/managed-devops-pools/prerequisites.md, "Verify Azure DevOps permissions");
+        the stack then authorizes the IaC definitions on that queue (a queue Administrator's right) after reading them
+        by name (project Readers)."""
+        child = pulumi.ResourceOptions(parent=self)
+        # Scope `distributedtask.globalagentqueuerole` on the project ID is the project's node for all its queues
+        # (securityroles REST API, Role Assignments - Set Role Assignments, .../scopes/<scope>/roleassignments/
+        # resources/<project id>); identity_id takes the member's identity UUID (terraform-provider-azuredevops
+        # resource_securityrole_assignment.go), which its entitlement's ID is (MemberEntitlements API).
+        azuredevops.SecurityroleAssignment(
+            f"{name}-iac-queues",
+            scope="distributedtask.globalagentqueuerole",
+            resource_id=project_id,
+            identity_id=member.id,
+            role_name="Administrator",
+            opts=child,
+        )
+        readers = azuredevops.get_group_output(
+            project_id=project_id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        azuredevops.GroupMembership(
+            f"{name}-iac-readers", group=readers.descriptor, members=[member.descriptor], mode="add", opts=child
+        )

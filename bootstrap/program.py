@@ -25,6 +25,7 @@ from bootstrap.state import StateBackend, StateBackendArgs
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
+from components.devops_pool import PoolNames
 from components.identity import (
     FederatedCredentials,
     FederatedCredentialsArgs,
@@ -139,6 +140,8 @@ class Bootstrap(BootstrapComponent):
             OrganisationAccessArgs(
                 readers={names.identity("preview", s): identities["preview", s].principal_id for s in STACKS},
                 project_creators={names.identity("deploy", s): identities["deploy", s].principal_id for s in STACKS},
+                iac_project_id=project_id,
+                pool_owner=names.identity("deploy", names.POOL_STACK),
             ),
             opts=self.child,
         )
@@ -177,7 +180,10 @@ class Bootstrap(BootstrapComponent):
         group_variables = IacVariableGroup(
             f"{name}-variables",
             IacVariableGroupArgs(
-                project_id=project_id, state_account_name=state.account_name, key_vault_name=keys.vault_name
+                project_id=project_id,
+                state_account_name=state.account_name,
+                key_vault_name=keys.vault_name,
+                agent_pool_name=PoolNames(config.name_prefix, names.POOL_STACK).pool,
             ),
             opts=self.child,
         )

@@ -42,8 +42,9 @@ class SecretsKeys(BootstrapComponent):
                 enable_soft_delete=True,
                 enable_purge_protection=True,
                 soft_delete_retention_in_days=args.soft_delete_retention_days,
-                # Microsoft-hosted agents (pipelines/infra, vmImage ubuntu-24.04) have no fixed egress addresses to
-                # allow, so the vault stays reachable and every request needs an Entra token and a role on one key.
+                # The IaC pipelines' agents (the prod estate's Managed DevOps Pool; an operator's machine for each
+                # stack's first `pulumi up`) have no fixed egress addresses to allow, so the vault stays reachable and
+                # every request needs an Entra token and a role on one key.
                 network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
             ),
             tags=args.tags,

@@ -32,6 +32,7 @@ from components.config_parts import (
     Budget,
     Clusters,
     ConfigModel,
+    ManagedAgentPool,
     Registries,
     Service,
     Violation,
@@ -75,6 +76,8 @@ class EstateConfig(ConfigModel):
     agent_pool: AgentPoolName | None = None
     # The public addresses the agent pool's traffic leaves from; the vault firewall must list them for CI to read.
     agent_pool_egress_ranges: tuple[PublicIpRange, ...] = ()
+    # The Managed DevOps Pool the stack builds in the estate network's agent subnet; the pipelines run on it.
+    managed_agent_pool: ManagedAgentPool | None = None
     defender_plans: bool = Field(
         default=False,
         description="Defender for Cloud plans are per subscription: one stack per subscription should own them.",
@@ -177,9 +180,42 @@ class EstateConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _one_agent_pool(self) -> Self:
+        if self.agent_pool is not None and self.managed_agent_pool is not None:
+            _refuse(
+                [
+                    (
+                        "agentPool",
+                        self.agent_pool,
+                        "names an existing organisation pool while managedAgentPool builds one: the pipelines run on "
+                        "one pool, so set only one of them",
+                    )
+                ]
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _iac_project_is_another(self) -> Self:
+        pool = self.managed_agent_pool
+        if pool is not None and pool.iac_project == self.devops_project:
+            _refuse(
+                [
+                    (
+                        "managedAgentPool.iacProject",
+                        pool.iac_project,
+                        "names the estate's own project (devopsProject): it is the bootstrap's IaC project, another "
+                        "one (aks-estate-bootstrap:devopsProject)",
+                    )
+                ]
+            )
+        return self
+
+    @model_validator(mode="after")
     def _ci_can_reach_the_vault(self) -> Self:
-        # A private vault is reached through its private endpoint from the agents' subnet: no egress range applies.
-        if self.key_vault_network_default_action != "Deny" or self.network.private:
+        # A private vault is reached through its private endpoint from the agents' subnet, and a Managed DevOps Pool
+        # sits in that subnet: the path is the network's (checked by the preview's "who talks to what" table), not
+        # an egress range.
+        if self.key_vault_network_default_action != "Deny" or self.network.private or self.managed_agent_pool:
             return self
         violations: list[Violation] = []
         if self.agent_pool is None:
@@ -187,9 +223,10 @@ class EstateConfig(ConfigModel):
                 (
                     "agentPool",
                     None,
-                    "is required while the Key Vault firewall denies by default: Microsoft-hosted agents have no "
-                    "fixed addresses to allow, so CI could not read its secrets (on dev, keyVaultNetworkDefaultAction "
-                    "Allow is the cheaper alternative)",
+                    "is required while the Key Vault firewall denies by default (unless managedAgentPool builds the "
+                    "pool inside the estate network): Microsoft-hosted agents have no fixed addresses to allow, so "
+                    "CI could not read its secrets (on dev, keyVaultNetworkDefaultAction Allow is the cheaper "
+                    "alternative)",
                 )
             )
         if self.agent_pool is not None and not self.agent_pool_egress_ranges:

@@ -3,16 +3,18 @@ a rule that spans fields is refused, naming each key. `components/config.py` ass
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from components.config_hardening import ephemeral_os_disk_violations
 from components.config_values import (
+    DevOpsProject,
     Email,
     GitUrl,
     HostName,
@@ -169,6 +171,35 @@ class Service(ConfigModel):
             violations.append(("calls", list(self.calls), "must not name the service itself"))
         _refuse(violations)
         return self
+
+
+# --- Agents (issue 11): the Managed DevOps Pool the stack builds in the estate network ----------------------------
+# How to find the tenant's DevOpsInfrastructure service principal (configure-networking.md): no provider of this
+# program reads Microsoft Graph, so its object ID is config.
+DEVOPS_INFRASTRUCTURE_LOOKUP = "az ad sp list --display-name DevOpsInfrastructure --query '[].id' --output tsv"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _object_id(value: str) -> str:
+    if not _UUID.fullmatch(value):
+        raise ValueError(
+            "must be the object ID (a GUID) of this tenant's DevOpsInfrastructure service principal, which joins the "
+            f"pool's agents to the agent subnet; print it with `{DEVOPS_INFRASTRUCTURE_LOOKUP}`"
+        )
+    return value.lower()
+
+
+class ManagedAgentPool(ConfigModel):
+    # The most agents running at once (the pool's maximumConcurrency; REST API range 1-10000). Each is a VM of
+    # vmSize: Managed DevOps Pools quota is per VM family (docs/managed-devops-pools/prerequisites.md).
+    maximum_concurrency: int = Field(ge=1, le=10000)
+    vm_size: VmSize = "Standard_D2ads_v5"
+    # An Azure Pipelines image by its predefined alias (components/devops_pool.py WELL_KNOWN_IMAGES).
+    image: Literal["ubuntu-24.04", "ubuntu-22.04"] = "ubuntu-24.04"
+    devops_infrastructure_object_id: Annotated[str, AfterValidator(_object_id)]
+    # The bootstrap's IaC project (aks-estate-bootstrap:devopsProject): its pipelines (pipelines/infra) run on this
+    # pool too. Set on the one stack whose pool serves them (prod), which must come up once before they run.
+    iac_project: DevOpsProject | None = None
 
 
 # --- Alerts and budget (issue 13): who is told when something breaks, and the bound on the bill ---------------------

@@ -21,6 +21,7 @@ from components.devops.devops import (
     DevOpsService,
     pipeline_context,
 )
+from components.devops_pool import PendingAgentPool, pipelines_pool_name
 from components.identity import (
     ClusterPrincipals,
     EstateAccess,
@@ -257,6 +258,7 @@ class Estate(pulumi.ComponentResource):
                     f"aks-estate:services[{index}].existingCode is deprecated: set importFrom to the Git URL of the "
                     "service's code (and importServiceConnectionId for a private source) to bring it in on creation"
                 )
+        agents = PendingAgentPool(config, tags)
         self._devops = DevOps(
             f"{name}-devops",
             DevOpsArgs(
@@ -278,7 +280,7 @@ class Estate(pulumi.ComponentResource):
                     names,
                     vault.secret_names,
                     config.production_approvers,
-                    config.agent_pool,
+                    pipelines_pool_name(config),
                     config.approval_timeout_minutes,
                     project=config.devops_project,
                     security_scan=config.security_scan_extension != "none",
@@ -297,8 +299,17 @@ class Estate(pulumi.ComponentResource):
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),
                 protect=protect,
+                managed_pool_name=agents.name,
             ),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        agents.build(
+            f"{name}-agents",
+            resource_group_name=group.name,
+            subnet_id=self.network.agent_subnet_id,
+            subscription_id=subscription_id,
+            devops=self._devops,
+            parent=self,
         )
         # What operators and the stack outputs need, as the estate's own outputs; its parts stay private.
         self.key_vault_name = vault.vault_name

@@ -27,6 +27,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     # What Entra ID ingestion into Application Insights requires of the sender (learn.microsoft.com/azure/
     # azure-monitor/app/azure-ad-authentication, "Assign a role to the Azure service").
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    # The DevOpsInfrastructure service principal on the estate network, which its agents join (devops_pool.py).
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 # Seeds the deterministic role assignment names; changing it would replace every assignment.

@@ -20,6 +20,7 @@ from bootstrap import names
 from bootstrap.access import IAC_ROLES, IacGrant, assignable_roles_condition
 from bootstrap.config import BootstrapConfig
 from components.config import ConfigError
+from components.devops_pool import PoolNames
 from components.identity import BUILT_IN_ROLES, estate_assignable_role_ids
 from tests import validators
 from tests.helpers import (
@@ -32,7 +33,7 @@ from tests.helpers import (
     ROLE_ASSIGNMENT,
     VARIABLE_GROUP,
 )
-from tools import offline_preview, pipeline_links
+from tools import capture, offline_preview, pipeline_links
 from tools.capture import ROOT, Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
@@ -296,6 +297,8 @@ def test_contract_names_are_created_exactly(boot: Capture) -> None:
     assert variables == {
         "pulumiStateAccount": account.inputs["accountName"],
         "pulumiKeyVault": vault.inputs["vaultName"],
+        # The name the prod estate gives its Managed DevOps Pool (components/devops_pool.py), under the same prefix.
+        "agentPool": PoolNames(account.inputs["accountName"].removeprefix("st").removesuffix("iacstate"), "prod").pool,
     }
     assert {r.inputs["name"]: r.inputs["repository"]["ymlPath"] for r in boot.of_type(BUILD_DEFINITION)} == {
         "aks-estate-iac-pr": "pipelines/infra/pr.azure-pipelines.yml",
@@ -422,24 +425,64 @@ def _iac_files() -> dict[str, str]:
     return {str(path.relative_to(root)): path.read_text() for path in (root / "pipelines" / "infra").rglob("*.yml")}
 
 
-def test_every_name_the_iac_pipelines_use_resolves_and_is_authorized(boot: Capture) -> None:
+@pytest.fixture(scope="module")
+def with_pool(boot: Capture) -> Capture:
+    """The bootstrap's objects and, under the same prefix, the prod estate whose Managed DevOps Pool serves the IaC
+    project: its queue there, and the authorizations of the IaC definitions on it, are the prod stack's."""
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+    config["aks-estate:namePrefix"] = "myorg"
+    prod = capture.run("prod", config, secret_keys)
+    return Capture(boot.stack, [*boot.resources, *prod.resources], boot.outputs)
+
+
+def test_every_name_the_iac_pipelines_use_resolves_and_is_authorized(boot: Capture, with_pool: Capture) -> None:
     builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
-    assert [str(f) for f in pipeline_links.check(boot, builtin, {"aks-estate": _iac_files()})] == []
+    assert [str(f) for f in pipeline_links.check(with_pool, builtin, {"aks-estate": _iac_files()})] == []
+    # Before the prod estate's first `pulumi up` there is no queue of the pool's name in the IaC project.
+    alone = [str(f) for f in pipeline_links.check(boot, builtin, {"aks-estate": _iac_files()})]
+    assert alone
+    assert all("pool 'mdp-myorg-prod' does not exist" in finding for finding in alone), alone
     # It read them: three definitions, each through its templates.
-    runs = list(pipeline_links._runs(pipeline_links._index(boot, {"aks-estate": _iac_files()}), builtin))
+    runs = list(pipeline_links._runs(pipeline_links._index(with_pool, {"aks-estate": _iac_files()}), builtin))
+    runs = [run for run in runs if run.definition.name.startswith("aks-estate-iac-")]
     assert sorted(run.definition.name for run in runs) == [
         "aks-estate-iac-deploy",
         "aks-estate-iac-drift",
         "aks-estate-iac-pr",
     ]
-    assert all({kind for kind, _ in run.used} >= {"endpoint", "variablegroup"} for run in runs)
+    assert all({kind for kind, _ in run.used} >= {"endpoint", "variablegroup", "queue"} for run in runs)
 
 
-def test_an_iac_pipeline_naming_a_connection_the_bootstrap_lacks_is_reported(boot: Capture) -> None:
+def test_an_iac_pipeline_naming_a_connection_the_bootstrap_lacks_is_reported(with_pool: Capture) -> None:
     files = {
         path: text.replace("aks-estate-iac-deploy-prod", "aks-estate-iac-deploy-production")
         for path, text in _iac_files().items()
     }
     builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
-    found = [str(f) for f in pipeline_links.check(boot, builtin, {"aks-estate": files})]
+    found = [str(f) for f in pipeline_links.check(with_pool, builtin, {"aks-estate": files})]
     assert any("'aks-estate-iac-deploy-production' does not exist" in f for f in found), found
+
+
+def test_only_the_prod_deployer_may_serve_the_iac_project_from_its_pool(boot: Capture) -> None:
+    # Its pool creates a queue in the IaC project as that identity, and its stack authorizes the IaC definitions there.
+    project = _one(boot, "azuredevops:index/project:Project")
+    entitlement = "azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement"
+    entitlements = {r.name.rsplit("-organisation-", 1)[-1]: r for r in boot.of_type(entitlement)}
+    deploy_prod = entitlements["deploy-prod"]
+    (role,) = boot.of_type("azuredevops:index/securityroleAssignment:SecurityroleAssignment")
+    assert role.inputs == {
+        "scope": "distributedtask.globalagentqueuerole",
+        "resourceId": project.id,
+        "identityId": deploy_prod.id,
+        "roleName": "Administrator",
+    }
+    (membership,) = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
+    assert membership.inputs["members"] == [deploy_prod.outputs["descriptor"]]
+    assert membership.inputs["mode"] == "add"
+
+
+def test_a_pool_variable_no_linked_group_sets_is_reported(with_pool: Capture) -> None:
+    files = {path: text.replace("$(agentPool)", "$(agentPools)") for path, text in _iac_files().items()}
+    builtin = pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+    found = [str(f) for f in pipeline_links.check(with_pool, builtin, {"aks-estate": files})]
+    assert any("pool variable $(agentPools) is set by 0 linked variable groups" in f for f in found), found

@@ -294,6 +294,24 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
         ["20.50.0.0/24"],
         'aks-estate:keyVaultAllowedIpRanges = ["20.50.0.0/24"]: must be empty while network.private is true',
     ),
+    (
+        "prod",
+        "managedAgentPool",
+        ["devopsInfrastructureObjectId"],
+        "DevOpsInfrastructure",
+        'managedAgentPool.devopsInfrastructureObjectId = "DevOpsInfrastructure": must be the object ID (a GUID) of '
+        "this tenant's DevOpsInfrastructure service principal, which joins the pool's agents to the agent subnet; "
+        "print it with `az ad sp list --display-name DevOpsInfrastructure --query '[].id' --output tsv`",
+    ),
+    ("prod", "managedAgentPool", ["maximumConcurrency"], 0, "managedAgentPool.maximumConcurrency = 0: Input should"),
+    (
+        "prod",
+        "agentPool",
+        [],
+        "aks-estate-agents",
+        'aks-estate:agentPool = "aks-estate-agents": names an existing organisation pool while managedAgentPool '
+        "builds one",
+    ),
     ("prod", "agentPoolEgressRanges", [], ["10.0.0.0/8"], "must be a public range"),
     (
         "prod",

@@ -27,6 +27,7 @@ from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, starter_files
+from components.devops_pool import pipelines_pool_name
 from components.estate import service_specs
 from components.service_files import entry_pipelines, templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
@@ -38,7 +39,7 @@ from components.service_files.layout import (
     TEMPLATES_RELEASE_REF,
 )
 from components.service_files.spec import ServiceSpec
-from tools import capture
+from tools import capture, mocks
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
@@ -116,7 +117,7 @@ def context(estate: Capture) -> PipelineContext:
         naming.EstateNames(stack.name_prefix, stack.environment),
         secrets,
         stack.production_approvers,
-        stack.agent_pool,
+        pipelines_pool_name(stack),
         stack.approval_timeout_minutes,
         project=stack.devops_project,
         security_scan=stack.security_scan_extension != "none",
@@ -518,8 +519,14 @@ def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -
     authorizations = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs.get("pipelineId")]
     azure = connection(estate, "ServiceEndpointAzureRM").id
     registry = connection(estate, "ServiceEndpointAzureEcr").id
-    queues = {("queue", r.id) for r in estate.of_type(devops("Queue"))}
-    assert len(queues) == (1 if settings(estate.stack).agent_pool else 0)
+    # An existing organisation pool gets a Queue from the stack; the Managed DevOps Pool's is the one it created in
+    # the project, found by name.
+    project = one(estate.of_type(devops("Project")), "project")
+    queues = {("queue", r.id) for r in estate.of_type(devops("Queue"))} | {
+        ("queue", mocks.agent_queue_id(project.id, p.inputs["poolName"]))
+        for p in estate.of_type("azure-native:devopsinfrastructure:Pool")
+    }
+    assert len(queues) == (1 if pipelines_pool_name(settings(estate.stack)) else 0)
     for service in settings(estate.stack).services:
         names = pipeline_names(ServiceSpec(service.name))
         granted = {
@@ -598,6 +605,10 @@ def auto_provisioned(self, args):
 
 EstateMocks.call = auto_provisioned
 config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+# The prod stack on an existing organisation pool instead of its own Managed DevOps Pool.
+del config["aks-estate:managedAgentPool"]
+config["aks-estate:agentPool"] = "aks-estate-agents"
+config["aks-estate:agentPoolEgressRanges"] = '["20.50.0.0/24"]'
 capture.run("prod", config, secret_keys)
 """
 

@@ -29,7 +29,8 @@ CONTRACT: dict[str, frozenset[str]] = {
     ),
     "environment": frozenset({"aks-estate-iac-dev", "aks-estate-iac-prod", "aks-estate-iac-prod-preview"}),
     "variable group": frozenset({"aks-estate-iac"}),
-    "pool": frozenset({"vmImage:ubuntu-24.04"}),
+    # The prod estate's Managed DevOps Pool, by the variable group's name for it (bootstrap/names.py).
+    "pool": frozenset({"$(agentPool)"}),
 }
 
 
@@ -54,7 +55,7 @@ def used_names(files: Mapping[str, str], entry: str) -> list[tuple[str, str, str
     for path, node in _walk(pipeline_links.expand(files, entry)):
         if "pool" in node:
             pool = node["pool"]
-            found.append(("pool", f"vmImage:{pool['vmImage']}" if "vmImage" in pool else str(pool), path))
+            found.append(("pool", f"vmImage:{pool['vmImage']}" if "vmImage" in pool else str(pool.get("name")), path))
         if "deployment" in node:
             found.append(("environment", str(node.get("environment")), path))
         if "group" in node and path.rsplit(".", 1)[-1].startswith("variables"):
@@ -127,7 +128,8 @@ def test_every_name_used_is_one_of_the_contracts() -> None:
         ),
         ("deploy.azure-pipelines.yml", "environment: aks-estate-iac-prod\n", "environment: prod\n", "environment"),
         ("drift.azure-pipelines.yml", "group: aks-estate-iac", "group: aks-estate-iac-secrets", "variable group"),
-        ("pr.azure-pipelines.yml", "vmImage: ubuntu-24.04", "vmImage: ubuntu-latest", "pool"),
+        ("pr.azure-pipelines.yml", "name: $(agentPool)", "vmImage: ubuntu-latest", "pool"),
+        ("deploy.azure-pipelines.yml", "name: $(agentPool)", "name: aks-estate-agents", "pool"),
         ("templates/pulumi-cli.yml", "task: Cache@2", "task: KubeloginInstaller@0", "unknown task"),
     ],
 )

@@ -122,7 +122,14 @@ def test_public_ingress_ports_follow_the_services(exposures: list[tuple[str | No
 
 
 STAGES = ("staging", "production")
+
+
 # A public vault behind the first round's firewall: denied by default, open to the agent pool's egress.
+def _on_an_organisation_pool(raw: dict[str, str]) -> dict[str, str]:
+    """The stack without its own Managed DevOps Pool, so that it may name an organisation pool instead."""
+    return {key: value for key, value in raw.items() if key != "managedAgentPool"}
+
+
 PUBLIC_VAULT_FIREWALL = {
     "keyVaultNetworkDefaultAction": "Deny",
     "agentPool": "aks-estate-agents",
@@ -164,7 +171,7 @@ def test_prod_api_servers_are_private_and_dev_stays_public(dev: Capture, prod: C
 def test_prod_refuses_a_public_estate(prod_raw: dict[str, str]) -> None:
     assert (
         "aks-estate:network.private = false: a prod stack keeps its API servers, vault and registries off the internet"
-        in _refusal({**_with_network(prod_raw, private=False), **PUBLIC_VAULT_FIREWALL})
+        in _refusal({**_with_network(_on_an_organisation_pool(prod_raw), private=False), **PUBLIC_VAULT_FIREWALL})
     )
 
 
@@ -174,7 +181,11 @@ def test_only_a_private_vault_lets_the_ingress_read_certificates_while_it_denies
     service = {"name": "orders", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop"}
     with_certificate = {**prod_raw, "services": json.dumps([service])}
     assert config.parse(with_certificate).network.private
-    public = {**_with_network(with_certificate, private=False), **PUBLIC_VAULT_FIREWALL, "environment": "dev"}
+    public = {
+        **_with_network(_on_an_organisation_pool(with_certificate), private=False),
+        **PUBLIC_VAULT_FIREWALL,
+        "environment": "dev",
+    }
     assert 'aks-estate:services[0].tlsCertificate = "shop": needs a Key Vault the clusters can reach' in _refusal(
         public
     )

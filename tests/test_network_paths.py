@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.helpers import VAULT, cluster, only, registry
-from tools import network_paths, offline_preview
+from tools import capture, network_paths, offline_preview
 from tools.capture import Capture, Registration
 from tools.network_paths import ALLOWED, REFUSED, Path
 
@@ -30,6 +30,23 @@ OTHER_VNET = VNET.replace("vnet-contoso-prod", "vnet-elsewhere")
 KEY_VAULT_VARIABLE_GROUP = "azuredevops:index/variableGroup:VariableGroup"
 # The pool's traffic from addresses no rule of the estate lists.
 ELSEWHERE = {"aks-estate-agents": ["20.60.0.0/24"]}
+
+
+@pytest.fixture(scope="module")
+def prod() -> Capture:
+    """Prod as it ran before the stack built its own Managed DevOps Pool: on an existing organisation pool whose
+    declared egress the vault's IP rules admit, which is what these tests vary. Pulumi.prod.yaml's own pool sits in the
+    estate network's agent subnet (tests/test_devops_pool.py); its paths are the private network's."""
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
+    del config["aks-estate:managedAgentPool"]
+    config["aks-estate:agentPool"] = "aks-estate-agents"
+    config["aks-estate:agentPoolEgressRanges"] = '["20.50.0.0/24"]'
+    return capture.run("prod", config, secret_keys)
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def estate(request: pytest.FixtureRequest, dev: Capture, prod: Capture) -> Capture:
+    return dev if request.param == "dev" else prod
 
 
 def rows_for(rows: list[Path], source: str, target: str, purpose: str = "") -> list[Path]:

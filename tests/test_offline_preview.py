@@ -13,7 +13,7 @@ import pytest
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from components.config import ConfigError
-from tests.helpers import GIT, GIT_FILE, put, stack_file_with
+from tests.helpers import GIT, GIT_FILE, only, put, stack_file_with
 from tools import capture, offline_preview
 from tools.capture import ROOT, SECRET, SECRET_CONFIG_PLACEHOLDER, Capture
 from tools.mocks import EstateMocks
@@ -166,6 +166,28 @@ def test_the_firewall_step_is_listed_only_for_a_public_vault_that_denies_by_defa
     step = offline_preview.MANUAL_STEPS["azure-native:keyvault:Vault"]
     assert step not in offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
+
+
+def test_the_agent_pool_steps_follow_the_pool_the_stack_runs_on(dev: Capture, prod: Capture) -> None:
+    # The existing organisation pool (and the vault IP rules its egress needs) is a step only for a stack that names
+    # one; the stack's own Managed DevOps Pool leaves the one-time provider registration and pool rights.
+    existing = offline_preview.MANUAL_STEPS["azuredevops:index/queue:Queue"]
+    managed = offline_preview.MANUAL_STEPS["azure-native:devopsinfrastructure:Pool"]
+    prod_summary = offline_preview.render_summary(prod, "Pulumi.prod.yaml", [])
+    dev_summary = offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
+    assert managed in prod_summary
+    assert existing not in prod_summary
+    assert "keyVaultAllowedIpRanges" not in prod_summary
+    assert existing not in dev_summary
+    assert managed not in dev_summary
+    # Planted: a queue for an existing organisation pool in the inventory brings its step back.
+    queue = dataclasses.replace(
+        only(prod, "azuredevops:index/project:Project"),
+        urn="urn:pulumi:prod::aks-estate::azuredevops:index/queue:Queue::queue",
+        type="azuredevops:index/queue:Queue",
+    )
+    planted = Capture(prod.stack, [*prod.resources, queue], prod.outputs)
+    assert existing in offline_preview.render_summary(planted, "Pulumi.prod.yaml", [])
 
 
 @pytest.mark.slow

@@ -144,9 +144,29 @@ def _unknown_task(document: dict[str, Any]) -> None:
 
 
 PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
+    # Planted: the prod stack's Managed DevOps Pool lists another project, so no queue of its name exists in ours.
     "pool without a project queue": (
-        lambda prod: drop("queue:Queue"),
-        "pipelines/pr-python.yml: pool.name: pool 'aks-estate-agents' does not exist",
+        lambda prod: (
+            lambda rs: [
+                dataclasses.replace(
+                    r,
+                    inputs={
+                        **r.inputs,
+                        "organizationProfile": {
+                            **r.inputs["organizationProfile"],
+                            "organizations": [
+                                {**o, "projects": ["another-project"]}
+                                for o in r.inputs["organizationProfile"]["organizations"]
+                            ],
+                        },
+                    },
+                )
+                if r.type == "azure-native:devopsinfrastructure:Pool"
+                else r
+                for r in rs
+            ]
+        ),
+        "pipelines/pr-python.yml: pool.name: pool 'mdp-contoso-prod' does not exist",
     ),
     "connection used without authorization": (
         lambda prod: drop("pipelineAuthorization:PipelineAuthorization", _authorized_for("endpoint", "-ci", prod)),

@@ -499,9 +499,13 @@ def test_prod_only_rules_let_the_same_change_through_on_dev(
 
 
 def test_every_rule_has_a_broken_case() -> None:
-    # The bootstrap's rules are broken on the bootstrap's inventory, in tests/test_bootstrap_policy.py.
-    # The private estate's rules are broken in tests/test_policy_network.py.
-    assert sorted(BY_NAME) == sorted({case.policy for case in BREAKS} | BOOTSTRAP_BROKEN_RULES | NETWORK_BROKEN_RULES)
+    # The bootstrap's rules are broken on the bootstrap's inventory, in tests/test_bootstrap_policy.py; the private
+    # estate's in tests/test_policy_network.py; the agent pool's in tests/test_policy_pool.py.
+    from tests.test_policy_pool import BROKEN_RULES as POOL_BROKEN_RULES  # noqa: PLC0415 - it imports this module
+
+    assert sorted(BY_NAME) == sorted(
+        {case.policy for case in BREAKS} | BOOTSTRAP_BROKEN_RULES | NETWORK_BROKEN_RULES | POOL_BROKEN_RULES
+    )
 
 
 def test_a_value_known_only_after_the_update_is_not_a_violation(estates: dict[str, list[Registration]]) -> None:

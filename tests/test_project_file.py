@@ -33,12 +33,19 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     answers |= {"namePrefix": "myorg", "devopsOrganization": "myorg"}
     answers |= {"adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]', "productionApprovers": '["a@b.co"]'}
     assert config.parse({**answers, "environment": "dev"}).environment == "dev"
-    # A prod stack is private (its vault answers inside the estate network only) and names the pool CI runs on.
-    prod = {**answers, "environment": "prod", "agentPool": "agents"}
+    # A prod stack is private (its vault answers inside the estate network only), so it also builds the Managed
+    # DevOps Pool CI runs on, inside that network.
+    prod = {
+        **answers,
+        "environment": "prod",
+        "managedAgentPool": json.dumps(
+            {"maximumConcurrency": 4, "devopsInfrastructureObjectId": "3c1f5e2a-7b94-4d08-a6e1-59f2c0d4b8e7"}
+        ),
+    }
     assert config.parse(prod).network.private
     quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["quickstart"]
-    assert "pulumi config set agentPool" in quickstart
-    assert "keyVaultAllowedIpRanges" not in quickstart
+    assert "pulumi config set --path 'managedAgentPool.devopsInfrastructureObjectId'" in quickstart
+    assert "'managedAgentPool.maximumConcurrency'" in quickstart
 
 
 def _declared() -> dict[str, dict[str, object]]:

@@ -42,6 +42,9 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "azure-native:monitor:ActivityLogAlert": ("Microsoft.Insights/activityLogAlerts", "activityLogAlertName"),
     "azure-native:storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "azure-native:devcenter:DevCenter": ("Microsoft.DevCenter/devcenters", "devCenterName"),
+    "azure-native:devcenter:Project": ("Microsoft.DevCenter/projects", "projectName"),
+    "azure-native:devopsinfrastructure:Pool": ("Microsoft.DevOpsInfrastructure/pools", "poolName"),
     "azure-native:network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
     "azure-native:network:NetworkSecurityGroup": (
         "Microsoft.Network/networkSecurityGroups",
@@ -243,8 +246,9 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     """Azure DevOps hands out GUIDs for projects, repositories and connections, and integers for the rest."""
     numeric = int(_short_hash(urn, 6), 16) % 900_000 + 100
     guid = stable_uuid(urn, "devops")
-    if token == "azuredevops:index/project:Project":
-        return guid, {**inputs, "processTemplateId": stable_uuid("agile")}
+    named = _named_devops_object(token, inputs)
+    if named is not None:
+        return named
     if token == "azuredevops:index/git:Git":
         return guid, _repository_outputs(inputs, guid)
     if token == "azuredevops:index/gitRepositoryFile:GitRepositoryFile":
@@ -255,24 +259,92 @@ def _devops_outputs(token: str, inputs: dict[str, Any], urn: str) -> tuple[str, 
     if token == "azuredevops:index/servicePrincipalEntitlement:ServicePrincipalEntitlement":
         # Azure DevOps names the member by a graph descriptor ("aadsp." + its encoded ID), which permissions take.
         return guid, {**inputs, "descriptor": f"aadsp.{_b64(guid)}"}
-    if token == "azuredevops:index/buildDefinition:BuildDefinition":
-        computed = {"revision": 1}
-    elif token == "azuredevops:index/queue:Queue":
+    if token == "azuredevops:index/queue:Queue":
         # The provider names a queue after the pool it references (`resource_agent_queue.go`, GetAgentPool).
         computed = {"name": _pool_name(int(inputs["agentPoolId"]))}
     return str(numeric), {**inputs, **computed}
+
+
+def _named_devops_object(token: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """Projects (by name in the organisation) and definitions (by name in their project) get one ID per name,
+    whichever program creates them or looks them up (getProject, getBuildDefinition)."""
+    if token == "azuredevops:index/project:Project":
+        project_id = stable_uuid("devops-project", str(inputs.get("name")))
+        _PROJECTS[project_id] = str(inputs.get("name"))
+        return project_id, {**inputs, "processTemplateId": stable_uuid("agile")}
+    if token == "azuredevops:index/buildDefinition:BuildDefinition":
+        return _definition_id(str(inputs.get("projectId")), str(inputs.get("name"))), {**inputs, "revision": 1}
+    return None
 
 
 def _pool_id(name: str) -> int:
     return int(_short_hash(f"agent-pool/{name}", 6), 16) % 900 + 10
 
 
-# The organisation's agent pools, by ID, as the mock `getPool` has handed them out.
+# The organisation's agent pools, by ID, as the mock `getPool` has handed them out or a Managed DevOps Pool created.
 _POOLS: dict[int, str] = {}
+# Project names by ID, and the queues Managed DevOps Pools created: (project name, pool name).
+_PROJECTS: dict[str, str] = {}
+_MANAGED_QUEUES: set[tuple[str, str]] = set()
+
+
+def _record_managed_pool(inputs: dict[str, Any]) -> None:
+    """What the service does on creating a pool (docs/managed-devops-pools/configure-security.md): an organisation
+    agent pool of the pool's name, and a queue of that name in each project the organisation profile lists."""
+    name = str(inputs["poolName"])
+    _POOLS[_pool_id(name)] = name
+    for organization in inputs.get("organizationProfile", {}).get("organizations", []):
+        for project in organization.get("projects", []):
+            _MANAGED_QUEUES.add((str(project), name))
+
+
+def agent_queue_id(project_id: str, name: str) -> str:
+    """The ID the organisation hands out for the queue a Managed DevOps Pool created in a project."""
+    return str(int(_short_hash(f"agent-queue/{project_id}/{name}", 6), 16) % 900_000 + 100)
+
+
+def _agent_queue(project_id: str, name: str) -> dict[str, Any]:
+    """terraform-provider-azuredevops data_agent_queue.go: the project's one queue of that name, else an error."""
+    if (_PROJECTS.get(project_id), name) not in _MANAGED_QUEUES:
+        raise Exception(f"Error getting agent queue by name: Unable to find agent queues with name: {name}")
+    return {
+        "id": agent_queue_id(project_id, name),
+        "name": name,
+        "projectId": project_id,
+        "agentPoolId": _pool_id(name),
+    }
 
 
 def _pool_name(pool_id: int) -> str:
     return _POOLS[pool_id]
+
+
+def _definition_id(project_id: str, name: str) -> str:
+    return str(int(_short_hash(f"definition/{project_id}/{name}", 6), 16) % 900_000 + 100)
+
+
+def _devops_lookup(token: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The Azure DevOps data sources a Managed DevOps Pool's queues are found through; None for other calls."""
+    if token == "azuredevops:index/getProject:getProject":
+        # Any named project exists in the mock organisation (the IaC project is the bootstrap's); a real lookup
+        # fails for a missing one (terraform-provider-azuredevops data_project.go).
+        name = str(args["name"])
+        project_id = stable_uuid("devops-project", name)
+        _PROJECTS[project_id] = name
+        return {"id": project_id, "projectId": project_id, "name": name, "visibility": "private"}
+    if token == "azuredevops:index/getBuildDefinition:getBuildDefinition":
+        # Any named definition exists in the mock organisation, under the root path the data source defaults to.
+        project_id, name = str(args["projectId"]), str(args["name"])
+        found = {"id": _definition_id(project_id, name), "name": name, "projectId": project_id}
+        return {**found, "path": "\\", "revision": 1}
+    if token == "azuredevops:index/getAgentQueue:getAgentQueue":
+        return _agent_queue(str(args["projectId"]), str(args["name"]))
+    if token == "azuredevops:index/getGroup:getGroup":
+        # Every project has its built-in groups (Readers, Contributors, Project Administrators); a group is named by
+        # a graph descriptor ("vssgp." + its encoded ID).
+        group_id = stable_uuid("devops-group", str(args.get("projectId")), str(args["name"]))
+        return {"id": group_id, "descriptor": f"vssgp.{_b64(group_id)}", "name": args["name"], "origin": "vsts"}
+    return None
 
 
 def _b64(text: str) -> str:
@@ -349,6 +421,8 @@ class EstateMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         if args.typ.startswith("azure-native:"):
+            if args.typ == "azure-native:devopsinfrastructure:Pool":
+                _record_managed_pool(args.inputs)
             resource_id = _arm_id(args.typ, args.inputs, urn)
             return resource_id, _azure_outputs(args.typ, args.inputs, urn, resource_id)
         if args.typ.startswith("azuredevops:"):
@@ -384,6 +458,9 @@ class EstateMocks(pulumi.runtime.Mocks):
             name = args.args["name"]
             _POOLS[_pool_id(name)] = name
             return {"id": str(_pool_id(name)), "name": name, "poolType": "automation", "autoProvision": False}
+        found = _devops_lookup(args.token, args.args)
+        if found is not None:
+            return found
         if args.token == "azuredevops:index/getUsers:getUsers":
             # Every principal name is a user of the mock organisation; a real lookup finds only existing users.
             principal = args.args["principalName"]

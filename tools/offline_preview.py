@@ -30,12 +30,18 @@ from tools import capture, cost_overview, diagram, network_paths, offline_diff
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
     "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
-    "azure-native:keyvault:Vault": "Where the vault firewall denies by default (prod), declare the agent pool's "
-    "public egress in `agentPoolEgressRanges` and list it in `keyVaultAllowedIpRanges`: CI reads its secrets from "
-    "the agents, and the table below says whether the vault lets them in.",
-    "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted or a "
-    "Managed DevOps Pool, auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the "
-    "project its queue.",
+    # Only a stack that names an existing organisation pool (`agentPool`) gets a Queue; the stack's own Managed DevOps
+    # Pool creates its queue itself and sits inside the estate network, so neither step applies to it.
+    "azure-native:keyvault:Vault": "Where a public vault's firewall denies by default, list the agents' public "
+    "egress in `keyVaultAllowedIpRanges` (an organisation pool's `agentPoolEgressRanges`, or the stack's own pool's NAT "
+    "gateway address): CI reads its secrets from the agents, and the table below says whether the vault lets them in.",
+    "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted, "
+    "auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
+    "azure-native:devopsinfrastructure:Pool": "Once per subscription, before the first `pulumi up`: register the "
+    "resource providers the Managed DevOps Pool needs (`az provider register --namespace "
+    "Microsoft.DevOpsInfrastructure` and `--namespace Microsoft.DevCenter`); the identity running `pulumi up` creates "
+    "the pool's agent pool in the organisation, so it needs agent pool Administrator at organisation level "
+    "(Organization settings > Agent pools > Security).",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
     "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "
@@ -196,6 +202,14 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
         "",
     ]
     present = {r.type for r in custom}
+    # The firewall step concerns a public vault that denies by default; a dev vault opened to hosted agents needs no
+    # list, nor does a private one (no public endpoint: the agents reach it through its private endpoint).
+    if not any(
+        _lookup(r.inputs, "properties", "networkAcls", "defaultAction") == "Deny"
+        and _lookup(r.inputs, "properties", "publicNetworkAccess") != "Disabled"
+        for r in custom
+    ):
+        present.discard("azure-native:keyvault:Vault")
     # The firewall step concerns a public vault that denies by default; a dev vault opened to hosted agents needs no
     # list, nor does a private one (no public endpoint: the agents reach it through its private endpoint).
     if not any(

@@ -24,9 +24,11 @@ from typing import Any
 
 import yaml
 
+from tools import mocks
 from tools.capture import Capture
 
 _T = "azuredevops:index/"
+_MACRO = re.compile(r"\$\((\w+)\)")
 # The inputs through which a built-in task names a service connection, with their aliases, from each task's
 # task.json in microsoft/azure-pipelines-tasks (inputs of type `connectedService:*`).
 CONNECTION_INPUTS: dict[str, tuple[str, ...]] = {
@@ -122,6 +124,7 @@ class _Estate:
     authorized: set[tuple[str, str, str]] = field(default_factory=set)  # (pipeline id, type, resource id)
     named: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, project id, name) -> id
     environment_resources: dict[tuple[str, str], str] = field(default_factory=dict)  # (env id, name) -> endpoint
+    group_variables: dict[str, dict[str, str]] = field(default_factory=dict)  # variable group id -> name -> value
     extensions: set[tuple[str, str]] = field(default_factory=set)
     projects: dict[str, str] = field(default_factory=dict)  # project id -> name
     # (type, resource id) -> the (repository "project/name", ref, template path) its required-template check admits
@@ -153,10 +156,13 @@ def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _E
             estate.named["endpoint", values["projectId"], values["serviceEndpointName"]] = r.id
         elif token in kinds:
             estate.named[kinds[token], values["projectId"], values["name"]] = r.id
+            if token == "variableGroup:VariableGroup":
+                estate.group_variables[r.id] = {v["name"]: v.get("value", "") for v in values.get("variables", [])}
         elif token == "environmentResourceKubernetes:EnvironmentResourceKubernetes":
             estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
         else:
             _index_project_level(estate, r.id, token, values)
+    _managed_pool_queues(capture, estate)
     for repository_id, (_, name) in estate.repositories.items():
         if name in extra_files:
             estate.files.setdefault(repository_id, {}).update(extra_files[name])
@@ -174,6 +180,19 @@ def _index_project_level(estate: _Estate, resource_id: str, token: str, values: 
         }
 
 
+def _managed_pool_queues(capture: Capture, estate: _Estate) -> None:
+    """A Managed DevOps Pool creates a queue of its own name in each project its organisation profile lists
+    (docs/managed-devops-pools/configure-security.md); the stack finds it by name (components/devops/agent_queue.py),
+    and its ID is the organisation's, as the mocks hand it out."""
+    projects = {r.inputs.get("name"): r.id for r in capture.of_type(f"{_T}project:Project")}
+    for pool in capture.of_type("azure-native:devopsinfrastructure:Pool"):
+        name = str(pool.inputs["poolName"])
+        for organization in pool.inputs.get("organizationProfile", {}).get("organizations", []):
+            for project in organization.get("projects", []):
+                if project in projects:
+                    estate.named["queue", projects[project], name] = mocks.agent_queue_id(projects[project], name)
+
+
 @dataclass
 class _Run:
     """What one definition's YAML uses, gathered while its templates are expanded."""
@@ -183,6 +202,8 @@ class _Run:
     findings: list[Finding] = field(default_factory=list)
     used: set[tuple[str, str]] = field(default_factory=set)  # (type, resource id)
     pipeline_aliases: set[str] = field(default_factory=set)
+    # Pools named by a macro, `$(variable)`: resolved at queue time from the variable groups the pipeline links.
+    macro_pools: list[tuple[str, str, str]] = field(default_factory=list)  # (variable, file, path)
     repository_aliases: dict[str, str] = field(default_factory=dict)  # alias -> repository id
     repository_refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # alias -> ("project/name", ref)
     # The template the entry extends, as a required-template check names one: ("project/name", ref, path).
@@ -363,8 +384,24 @@ class _Walker:
     def pool(self, pool: Any, file: str, path: str) -> None:
         name = pool if isinstance(pool, str) else pool.get("name") if isinstance(pool, dict) else None
         # `server` is the agentless pool; `vmImage` alone is Microsoft-hosted, whose queue every project has.
-        if name and name != "server":
-            found = self.resolve("queue", str(name), file, f"{path}.name" if isinstance(pool, dict) else path, "pool")
+        at = f"{path}.name" if isinstance(pool, dict) else path
+        macro = _MACRO.fullmatch(str(name or ""))
+        if macro:
+            self.run.macro_pools.append((macro[1], file, at))
+        elif name and name != "server":
+            found = self.resolve("queue", str(name), file, at, "pool")
+            if found:
+                self.run.used.add(("queue", found))
+
+    def macro_pools(self) -> None:
+        """Each `$(variable)` pool name as a queued run resolves it, from the variable groups the pipeline links."""
+        linked = [self.estate.group_variables.get(rid, {}) for kind, rid in self.run.used if kind == "variablegroup"]
+        for variable, file, path in self.run.macro_pools:
+            values = {group[variable] for group in linked if variable in group}
+            if len(values) != 1:
+                self.report(file, path, f"pool variable $({variable}) is set by {len(values)} linked variable groups")
+                continue
+            found = self.resolve("queue", values.pop(), file, path, "pool")
             if found:
                 self.run.used.add(("queue", found))
 
@@ -407,7 +444,9 @@ def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
     for definition in sorted(estate.definitions, key=lambda d: d.name):
         repository = estate.repositories.get(definition.repository_id, ("", "?"))[1]
         run = _Run(definition, f"{repository}:{definition.yml_path}")
-        _Walker(estate, builtin, run).entry()
+        walker = _Walker(estate, builtin, run)
+        walker.entry()
+        walker.macro_pools()
         yield run
 
 

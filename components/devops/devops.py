@@ -132,10 +132,14 @@ class DevOpsArgs:
     azure_credential_name: str
     registry_credential_name: str
     protect: bool = False
+    # The name the Managed DevOps Pool reports once created (pipeline_context's agent_pool names the same pool): its
+    # queue in the project is looked up after the pool exists. None: an existing pool, or Microsoft-hosted agents.
+    managed_pool_name: pulumi.Input[str] | None = None
 
 
 class DevOps(pulumi.ComponentResource):
     project_url: pulumi.Output[str]
+    project_name: pulumi.Output[str]
     repository_urls: dict[str, pulumi.Output[str]]
     pipeline_ids: dict[str, dict[PipelineKind, pulumi.Output[int]]]
     environment_names: dict[naming.Stage, pulumi.Output[str]]
@@ -186,7 +190,9 @@ class DevOps(pulumi.ComponentResource):
         queue = (
             AgentQueue(
                 f"{name}-agent-queue",
-                AgentQueueArgs(project_id=project_id, pool_name=ctx.agent_pool),
+                AgentQueueArgs(
+                    project_id=project_id, pool_name=ctx.agent_pool, managed_pool_name=args.managed_pool_name
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             if ctx.agent_pool
@@ -324,6 +330,8 @@ class DevOps(pulumi.ComponentResource):
             self.pipeline_ids[service_name] = pipelines.definition_ids
 
         self.project_url = project.project_url
+        # The project's name once it exists: a Managed DevOps Pool that lists it creates its queue there.
+        self.project_name = project_id.apply(lambda _: args.project_name)
         self.environment_names = {stage: environment.environment_name for stage, environment in environments.items()}
         self.register_outputs(
             {
