@@ -284,6 +284,7 @@ class Estate(pulumi.ComponentResource):
                     config.approval_timeout_minutes,
                     project=config.devops_project,
                     security_scan=config.security_scan_extension != "none",
+                    private_https=[config.network.subnets.private_endpoints] if config.network.private else [],
                 ),
                 minimum_reviewers=config.minimum_reviewers,
                 azure=AzureEndpoints(

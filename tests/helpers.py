@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,16 @@ def committed_file(capture: Capture, repository: str, path: str) -> str:
 
 
 def service_manifests(capture: Capture, service: str, stage: str = "staging") -> list[dict[str, Any]]:
-    """What CI's `Manifests` job renders for `service` in `stage`, from the parameters its committed CI entry passes."""
+    """What CI's `Manifests` job renders for `service` in `stage`: the renderer with the parameters the committed CI
+    entry passes and the private ranges the committed CI template passes it."""
     entry = yaml.safe_load(committed_file(capture, service, CI_PIPELINE_PATH))
+    template_path = str(entry["extends"]["template"]).partition("@")[0]
+    template = yaml.safe_load(committed_file(capture, "pipeline-templates", template_path))
+    (render,) = [
+        step["bash"] for job in template["jobs"] for step in job["steps"] if "render.py" in str(step.get("bash", ""))
+    ]
+    words = shlex.split(render.split("\n")[-1])
+    private = tuple(words[index + 1] for index, word in enumerate(words) if word == "--private-https")
     (insights,) = capture.of_type("azure-native:applicationinsights:Component")
     login_server = only(capture, REGISTRY, named="registry-nonprod-" if stage == "staging" else "registry-prod-")
     return kubernetes_manifest(
@@ -146,6 +155,7 @@ def service_manifests(capture: Capture, service: str, stage: str = "staging") ->
         stage,
         login_server.outputs["loginServer"],
         insights.outputs["connectionString"],
+        private,
     )
 
 

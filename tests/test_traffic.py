@@ -3,12 +3,15 @@ clusters, the internal controller where a service asks for one, the certificate 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
+import yaml
 
+from components.service_files.manifests import kubernetes_manifest
 from tests import validators
-from tests.helpers import CLUSTER, role_assignments, role_id, service_manifests
+from tests.helpers import CLUSTER, committed_file, role_assignments, role_id, service_manifests
 from tools import network_paths, pipeline_links
 from tools.capture import Capture
 
@@ -73,3 +76,62 @@ def test_the_add_on_reading_certificates_is_a_call_the_vault_must_allow(shop: Ca
         ("kv-contoso-dev (Vault)", "read ingress certificates (Key Vault Certificate User)")
     }
     assert all(r.verdict == network_paths.ALLOWED for r in rows)  # dev's vault is open
+
+
+def _monitor_endpoint_range(estate: Capture) -> ipaddress.IPv4Network | None:
+    """The range the Azure Monitor private endpoint takes its addresses from, where the estate has one."""
+    endpoints = [
+        r
+        for r in estate.of_type("azure-native:network:PrivateEndpoint")
+        if any("azuremonitor" in c["groupIds"] for c in r.inputs["privateLinkServiceConnections"])
+    ]
+    if not endpoints:
+        return None
+    (endpoint,) = endpoints
+    subnet = endpoint.inputs["subnet"]["id"].rsplit("/", 1)[-1]
+    (network,) = estate.of_type("azure-native:network:VirtualNetwork")
+    (prefix,) = [s["addressPrefix"] for s in network.inputs["subnets"] if s["name"] == subnet]
+    return ipaddress.IPv4Network(prefix)
+
+
+def telemetry_reaches(manifests: list[dict[str, Any]], target: ipaddress.IPv4Network) -> bool:
+    """Whether the service's egress policies admit HTTPS to every address of `target` (an ipBlock that covers it and
+    does not except it)."""
+    for policy in (d for d in manifests if d["kind"] == "NetworkPolicy"):
+        for rule in policy["spec"].get("egress", []):
+            if {"protocol": "TCP", "port": 443} not in rule.get("ports", []):
+                continue
+            for peer in rule.get("to", []):
+                block = peer.get("ipBlock")
+                if block and target.subnet_of(ipaddress.IPv4Network(block["cidr"])):
+                    excepted = [ipaddress.IPv4Network(e) for e in block.get("except", [])]
+                    if not any(target.overlaps(e) for e in excepted):
+                        return True
+    return False
+
+
+def test_pods_reach_telemetry_through_the_private_link_where_the_estate_has_one(estate: Capture) -> None:
+    # A private estate's Application Insights answers ingestion only from its private link scope's endpoint, whose
+    # addresses are private: the public-only HTTPS policy would block the pods' telemetry.
+    target = _monitor_endpoint_range(estate)
+    service = settings_services(estate)[0]
+    for stage in ("staging", "production"):
+        manifests = service_manifests(estate, service, stage)
+        if target is None:
+            assert estate.stack == "dev"
+            continue
+        assert telemetry_reaches(manifests, target), stage
+        # Planted: the manifests as the public design rendered them, without the private range.
+        (insights,) = estate.of_type("azure-native:applicationinsights:Component")
+        entry = yaml.safe_load(committed_file(estate, service, "pipelines/ci.azure-pipelines.yml"))
+        public_only = kubernetes_manifest(
+            entry["extends"]["parameters"]["manifest"], stage, "cr.azurecr.io", insights.outputs["connectionString"]
+        )
+        assert not telemetry_reaches(public_only, target)
+
+
+def settings_services(estate: Capture) -> list[str]:
+    """The services, by the namespaces the stack gives them."""
+    return sorted(
+        {r.inputs["managedNamespaceName"] for r in estate.of_type("azure-native:containerservice:ManagedNamespace")}
+    )

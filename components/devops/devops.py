@@ -52,6 +52,7 @@ def pipeline_context(
     *,
     project: str,
     security_scan: bool,
+    private_https: Sequence[str] = (),
 ) -> PipelineContext:
     """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
     return PipelineContext(
@@ -71,6 +72,7 @@ def pipeline_context(
         agent_pool=agent_pool,
         approval_timeout_minutes=approval_timeout_minutes,
         security_scan=security_scan,
+        private_https=tuple(private_https),
     )
 
 

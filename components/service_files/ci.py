@@ -113,8 +113,9 @@ def _manifests_job(ctx: PipelineContext) -> dict[str, Any]:
     with, and published with the image: CD deploys exactly what CI produced. The telemetry endpoint comes from the
     vault at run time, so no committed file holds it (with local auth on, as dev may run, it admits ingestion)."""
     directory = f"$(Build.ArtifactStagingDirectory)/{MANIFESTS_ARTIFACT}"
+    private = "".join(f" --private-https {cidr}" for cidr in ctx.private_https)
     render = [
-        f"python3 {MANIFEST_RENDERER} --stage {stage} --registry {registry} "
+        f"python3 {MANIFEST_RENDERER} --stage {stage} --registry {registry}{private} "
         f'--connection-string "$APPLICATIONINSIGHTS_CONNECTION_STRING" --output "{directory}/{manifest}"'
         for stage, registry, manifest in (
             ("staging", ctx.nonprod_registry_login_server, STAGING_MANIFEST),

@@ -43,6 +43,9 @@ class PipelineContext:
     promotion_approvers: tuple[str, ...] = ()
     # How long the promotion waits for an approver, as the production environment's approval check does.
     approval_timeout_minutes: int = 1440
+    # Private ranges the pods' HTTPS may reach: the private endpoints subnet, where a private estate's Azure Monitor
+    # private link answers telemetry (the manifests otherwise admit HTTPS to public addresses only).
+    private_https: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -48,8 +48,14 @@ def manifest_parameters(service: ServiceSpec, telemetry_client_ids: Mapping[str,
 
 
 def kubernetes_manifest(
-    parameters: Mapping[str, Any], stage: str, login_server: str, connection_string: str
+    parameters: Mapping[str, Any],
+    stage: str,
+    login_server: str,
+    connection_string: str,
+    private_https: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """What CI's `Manifests` job writes for `stage`, as objects."""
-    documents: list[dict[str, Any]] = renderer().manifests(dict(parameters), stage, login_server, connection_string)
+    documents: list[dict[str, Any]] = renderer().manifests(
+        dict(parameters), stage, login_server, connection_string, private_https
+    )
     return documents

@@ -41,8 +41,15 @@ CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 STAGES = ("staging", "production")
 
 
-def manifests(service: dict[str, Any], stage: str, registry: str, connection_string: str) -> list[dict[str, Any]]:
-    """Every object CD applies for `service` in the `stage` cluster, whose images come from `registry`."""
+def manifests(
+    service: dict[str, Any],
+    stage: str,
+    registry: str,
+    connection_string: str,
+    private_https: tuple[str, ...] = (),
+) -> list[dict[str, Any]]:
+    """Every object CD applies for `service` in the `stage` cluster, whose images come from `registry`; HTTPS out may
+    also reach `private_https`, the private endpoints telemetry goes through in a private estate."""
     if stage not in STAGES:
         raise ValueError(f"stage {stage!r} must be one of {STAGES}")
     name, port = str(service["name"]), int(service["port"])
@@ -94,7 +101,7 @@ def manifests(service: dict[str, Any], stage: str, registry: str, connection_str
             # One pod at a time at any scale the HPA reaches, never a budget that blocks node drains (upgrades).
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
         },
-        *_baseline_policies(name, port, metadata, selector),
+        *_baseline_policies(name, port, metadata, selector, private_https),
         *_traffic_in(service, metadata, selector),
         *_traffic_between_services(service, metadata, selector),
     ]
@@ -193,9 +200,12 @@ def _deployment(
     }
 
 
-def _baseline_policies(name: str, port: int, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
-    """Deny everything, then admit the namespace's own pods, DNS, and HTTPS out to public addresses (telemetry and
-    Entra ID token exchange)."""
+def _baseline_policies(
+    name: str, port: int, metadata: Any, selector: dict[str, str], private_https: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Deny everything, then admit the namespace's own pods, DNS, and HTTPS out to public addresses (Entra ID token
+    exchange, telemetry in a public estate) and to the private endpoints a private estate's telemetry resolves to
+    (an Azure Monitor private link scope answers ingestion from its endpoint's private addresses)."""
     return [
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -242,7 +252,10 @@ def _baseline_policies(name: str, port: int, metadata: Any, selector: dict[str, 
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}],
+                        "to": [
+                            {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}},
+                            *({"ipBlock": {"cidr": cidr}} for cidr in private_https),
+                        ],
                         "ports": [{"protocol": "TCP", "port": 443}],
                     }
                 ],
@@ -391,9 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", required=True, help="the login server the stage's cluster pulls from")
     parser.add_argument("--connection-string", required=True, help="the Application Insights connection string")
     parser.add_argument("--output", required=True)
+    parser.add_argument(
+        "--private-https", action="append", default=[], help="a private range HTTPS out may reach (repeatable)"
+    )
     arguments = parser.parse_args(argv)
     service = json.loads(os.environ["SERVICE_MANIFEST"])
-    text = document_stream(manifests(service, arguments.stage, arguments.registry, arguments.connection_string))
+    objects = manifests(
+        service, arguments.stage, arguments.registry, arguments.connection_string, tuple(arguments.private_https)
+    )
+    text = document_stream(objects)
     with open(arguments.output, "w", encoding="utf-8") as output:
         output.write(text)
     return 0
