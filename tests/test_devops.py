@@ -121,6 +121,7 @@ def context(estate: Capture) -> PipelineContext:
         stack.approval_timeout_minutes,
         project=stack.devops_project,
         security_scan=stack.security_scan_extension != "none",
+        private_https=[stack.network.subnets.private_endpoints] if stack.network.private else [],
     )
 
 
