@@ -30,11 +30,13 @@ from tools import capture, cost_overview, diagram, network_paths, offline_diff
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
     "Defender for Cloud > Environment settings > the Azure DevOps connector > Authorize.",
-    # Only a stack that names an existing organisation pool (`agentPool`) gets a Queue; the stack's own Managed DevOps
-    # Pool creates its queue itself and sits inside the estate network, so neither step applies to it.
+    # Only for a public vault that denies by default (render_summary drops it otherwise).
     "azure-native:keyvault:Vault": "Where a public vault's firewall denies by default, list the agents' public "
-    "egress in `keyVaultAllowedIpRanges` (an organisation pool's `agentPoolEgressRanges`, or the stack's own pool's NAT "
-    "gateway address): CI reads its secrets from the agents, and the table below says whether the vault lets them in.",
+    "egress in `keyVaultAllowedIpRanges` (an organisation pool's `agentPoolEgressRanges`, or the stack's own pool's "
+    "NAT gateway address): CI reads its secrets from the agents, and the table below says whether the vault lets "
+    "them in.",
+    # Only a stack that names an existing organisation pool (`agentPool`) gets a Queue; the stack's own Managed DevOps
+    # Pool creates its queue itself.
     "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted, "
     "auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
     "azure-native:devopsinfrastructure:Pool": "Once per subscription, before the first `pulumi up`: register the "
