@@ -73,6 +73,12 @@ class ClusterTenants(pulumi.ComponentResource):
                     labels={**PART_OF, **POD_SECURITY},
                     adoption_policy=containerservice.AdoptionPolicy.ALWAYS,
                     delete_policy=containerservice.DeletePolicy.KEEP,
+                    # AKS would otherwise apply "allow same namespace" to ingress (concepts-managed-namespaces),
+                    # cutting the ingress controllers and declared callers off; the manifests bring their own
+                    # deny-by-default policies that open exactly those paths.
+                    default_network_policy=containerservice.NetworkPoliciesArgs(
+                        ingress=containerservice.PolicyRule.ALLOW_ALL, egress=containerservice.PolicyRule.ALLOW_ALL
+                    ),
                 ),
                 tags=dict(args.tags),
                 # The ARM object goes with the service's config entry only on purpose, and even then AKS keeps the

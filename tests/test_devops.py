@@ -384,7 +384,8 @@ def test_production_deploys_need_approval_from_main_one_at_a_time(estate: Captur
     assert approval["requesterCanApprove"] is False
     assert approval["timeout"] == stack.approval_timeout_minutes
     branch = one(checks["CheckBranchControl"], "branch control").inputs
-    assert branch["allowedBranches"] == MAIN_BRANCH
+    # Branch control validates every repository a run uses: the service's main and the templates' release.
+    assert branch["allowedBranches"] == f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
     assert branch["verifyBranchProtection"] is True
     assert branch["ignoreUnknownProtectionStatus"] is False
     one(checks["CheckExclusiveLock"], "exclusive lock")
@@ -439,6 +440,20 @@ def test_the_templates_repository_holds_the_rendered_templates_behind_review_and
     )
     assert build.inputs["settings"]["buildDefinitionId"] == int(validation.id)
     assert [r for r in estate.of_type(devops("BranchPolicyMinReviewers")) if r.inputs["settings"]["scopes"] == scope]
+    # The release ref the checks trust is protected too (branch control verifies it), and only the stack moves it:
+    # the project's contributors may neither push, create nor delete a branch of either platform repository.
+    release_scope = [{"matchType": "Exact", "repositoryId": repo.id, "repositoryRef": TEMPLATES_RELEASE_REF}]
+    assert [
+        r for r in estate.of_type(devops("BranchPolicyMinReviewers")) if r.inputs["settings"]["scopes"] == release_scope
+    ]
+    starter = repository(estate, naming.STARTER_REPOSITORY)
+    denied = {
+        r.inputs["repositoryId"]: r.inputs["permissions"]
+        for r in estate.of_type(devops("GitPermissions"))
+        if r.inputs["permissions"].get("GenericContribute") == "Deny"
+    }
+    deny = {"GenericContribute": "Deny", "CreateBranch": "Deny", "ForcePush": "Deny"}
+    assert denied == {repo.id: deny, starter.id: deny}
     # Read access for the pipelines that extend it, and nothing else opened to all pipelines.
     (open_to_all,) = [r for r in estate.of_type(devops("PipelineAuthorization")) if not r.inputs.get("pipelineId")]
     assert (open_to_all.inputs["type"], open_to_all.inputs["resourceId"]) == ("repository", repo.id)
@@ -458,6 +473,9 @@ def test_each_service_namespace_is_an_arm_resource_that_keeps_its_workloads(dev:
                 # Removing the ARM resource leaves the Kubernetes namespace and its workloads (deletePolicy Keep);
                 # an existing namespace of the name is taken over (adoptionPolicy Always).
                 assert (properties["deletePolicy"], properties["adoptionPolicy"]) == ("Keep", "Always")
+                # Not AKS's default "allow same namespace" ingress: the manifests' own policies admit the ingress
+                # controllers and declared callers from other namespaces.
+                assert properties["defaultNetworkPolicy"] == {"ingress": "AllowAll", "egress": "AllowAll"}
                 assert properties["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
                 assert namespace.protect is protected
                 assert cluster.urn in namespace.dependencies

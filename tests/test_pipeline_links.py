@@ -204,6 +204,25 @@ PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
         "['pipelines/cd-container.yml', 'pipelines/cd-python.yml'] at ['refs/heads/release'], "
         "but it extends pipelines/cd-python.yml of aks-estate/pipeline-templates at refs/heads/main",
     ),
+    "production branch control that leaves out the templates release": (
+        lambda prod: change("checkBranchControl:CheckBranchControl", lambda r: True, allowedBranches="refs/heads/main"),
+        "pipeline 'orders-cd' runs repository 'pipeline-templates' at refs/heads/release, which the branch control "
+        "of environment 'production' refuses",
+    ),
+    "templates release without a branch policy": (
+        lambda prod: (
+            lambda rs: [
+                r
+                for r in rs
+                if not (
+                    r.type.startswith(f"{DEVOPS}branchPolicy")
+                    and r.inputs["settings"]["scopes"][0]["repositoryRef"] == "refs/heads/release"
+                )
+            ]
+        ),
+        "pipeline 'orders-cd' runs repository 'pipeline-templates' at refs/heads/release, which no branch policy "
+        "protects: the branch control of environment 'production' verifies protection and fails",
+    ),
     "required-template check naming another ref": (
         lambda prod: change(
             "checkRequiredTemplate:CheckRequiredTemplate",

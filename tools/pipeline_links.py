@@ -112,6 +112,7 @@ class _Definition:
     project_id: str
     repository_id: str
     yml_path: str
+    branch: str
 
 
 @dataclass
@@ -129,6 +130,9 @@ class _Estate:
     projects: dict[str, str] = field(default_factory=dict)  # project id -> name
     # (type, resource id) -> the (repository "project/name", ref, template path) its required-template check admits
     required_templates: dict[tuple[str, str], set[tuple[str, str, str]]] = field(default_factory=dict)
+    # environment id -> (allowed refs, whether they must be protected) of its branch control check
+    branch_controls: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
+    protected: set[tuple[str, str]] = field(default_factory=set)  # (repository id, ref) under a branch policy
 
 
 def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _Estate:
@@ -148,7 +152,14 @@ def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _E
         elif token == "buildDefinition:BuildDefinition":
             repository = values["repository"]
             estate.definitions.append(
-                _Definition(r.id, values["name"], values["projectId"], repository["repoId"], repository["ymlPath"])
+                _Definition(
+                    r.id,
+                    values["name"],
+                    values["projectId"],
+                    repository["repoId"],
+                    repository["ymlPath"],
+                    str(repository.get("branchName", "")),
+                )
             )
         elif token == "pipelineAuthorization:PipelineAuthorization":
             estate.authorized.add((str(values.get("pipelineId", "")), values["type"], str(values["resourceId"])))
@@ -178,6 +189,16 @@ def _index_project_level(estate: _Estate, resource_id: str, token: str, values: 
         estate.required_templates[values["targetResourceType"], str(values["targetResourceId"])] = {
             (t["repositoryName"], t["repositoryRef"], t["templatePath"]) for t in values["requiredTemplates"]
         }
+    elif token == "checkBranchControl:CheckBranchControl":
+        allowed = frozenset(b.strip() for b in str(values.get("allowedBranches", "")).split(",") if b.strip())
+        estate.branch_controls[str(values["targetResourceId"])] = (
+            allowed,
+            values.get("verifyBranchProtection") is True,
+        )
+    elif token.startswith("branchPolicy"):
+        for scope in (values.get("settings") or {}).get("scopes") or []:
+            if scope.get("matchType") == "Exact" and values.get("enabled", True) is not False:
+                estate.protected.add((str(scope.get("repositoryId")), str(scope.get("repositoryRef"))))
 
 
 def _managed_pool_queues(capture: Capture, estate: _Estate) -> None:
@@ -206,6 +227,7 @@ class _Run:
     macro_pools: list[tuple[str, str, str]] = field(default_factory=list)  # (variable, file, path)
     repository_aliases: dict[str, str] = field(default_factory=dict)  # alias -> repository id
     repository_refs: dict[str, tuple[str, str]] = field(default_factory=dict)  # alias -> ("project/name", ref)
+    checked_out: set[tuple[str, str]] = field(default_factory=set)  # (repository id, ref) the run resolves
     # The template the entry extends, as a required-template check names one: ("project/name", ref, path).
     extends: tuple[str, str, str] | None = None
 
@@ -319,6 +341,7 @@ class _Walker:
                 continue
             alias = repository["repository"]
             self.run.repository_aliases[alias] = matches[0]
+            self.run.checked_out.add((matches[0], str(repository.get("ref", ""))))
             self.run.repository_refs[alias] = (
                 f"{self.estate.projects.get(self.project, '')}/{name}",
                 str(repository.get("ref", "")),
@@ -450,6 +473,31 @@ def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
         yield run
 
 
+def _branch_control(estate: _Estate, run: _Run, names: Mapping[str, str]) -> Iterator[Finding]:
+    """A branch control check validates the branch of every repository a run uses (the pipeline's own and each
+    repository resource's ref) against its allowed list, and with verifyBranchProtection that each is protected by a
+    branch policy (learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control")."""
+    refs = {(run.definition.repository_id, run.definition.branch), *run.checked_out}
+    for kind, rid in sorted(run.used):
+        control = estate.branch_controls.get(rid) if kind == "environment" else None
+        if control is None:
+            continue
+        allowed, verify = control
+        for repository_id, ref in sorted(refs):
+            repository = names.get(repository_id, repository_id)
+            if ref not in allowed:
+                problem = f"runs {repository} at {ref}, which the branch control of {names.get(rid, rid)} refuses"
+                yield Finding(run.label, "", f"pipeline {run.definition.name!r} {problem} (allowed: {sorted(allowed)})")
+            elif verify and (repository_id, ref) not in estate.protected:
+                problem = f"runs {repository} at {ref}, which no branch policy protects"
+                yield Finding(
+                    run.label,
+                    "",
+                    f"pipeline {run.definition.name!r} {problem}: the branch control of {names.get(rid, rid)} "
+                    "verifies protection and fails",
+                )
+
+
 def check(
     capture: Capture, builtin: frozenset[str], extra_files: Mapping[str, Mapping[str, str]] | None = None
 ) -> list[Finding]:
@@ -471,6 +519,7 @@ def check(
         for kind, rid in sorted(granted - run.used):
             what = names.get(rid, f"{kind} {rid}")
             findings.append(Finding(run.label, "", f"pipeline {pipeline} is authorized for {what} that it never uses"))
+        findings.extend(_branch_control(estate, run, names))
         for kind, rid in sorted(run.used):
             admitted = estate.required_templates.get((kind, rid))
             if admitted is not None and run.extends not in admitted:

@@ -22,12 +22,14 @@ class BranchPoliciesArgs:
     reviewer_count: int
     # What the build validation is called on a pull request.
     build_name: str = "PR build: lint, build, unit tests"
+    # The branch the policies hold (Exact).
+    branch: str = MAIN_BRANCH
 
 
 class BranchPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:BranchPolicies", name, None, opts)
-        scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
+        scope = {"repository_id": args.repository_id, "repository_ref": args.branch, "match_type": "Exact"}
         if args.pr_definition_id is not None:
             azuredevops.BranchPolicyBuildValidation(
                 f"{name}-build-validation",

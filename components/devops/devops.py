@@ -37,7 +37,12 @@ from components.service_files.entry import (
     stage_template,
     templates_repository_name,
 )
-from components.service_files.layout import CD_PIPELINE_PATH, CI_PIPELINE_PATH, PR_PIPELINE_PATH
+from components.service_files.layout import (
+    CD_PIPELINE_PATH,
+    CI_PIPELINE_PATH,
+    PR_PIPELINE_PATH,
+    TEMPLATES_RELEASE_REF,
+)
 from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
@@ -227,7 +232,9 @@ class DevOps(pulumi.ComponentResource):
                     environment_name=environment_names["production"],
                     description="aks-estate: the production AKS cluster",
                     approval=Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
-                    allowed_branch=MAIN_BRANCH,
+                    # Branch control validates every repository a run uses: the service's main and the templates'
+                    # release (protected by its own policies, components/devops/platform.py).
+                    allowed_branch=f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}",
                     exclusive_lock=True,
                     required_templates=required(ctx, "cd"),
                 ),

@@ -57,7 +57,7 @@ class PlatformRepositories(pulumi.ComponentResource):
         )
         template_commits = commit_files(f"{name}-templates", templates.id, args.templates, self)
         templates_id = after(templates.id, template_commits)
-        azuredevops.GitRepositoryBranch(
+        release = azuredevops.GitRepositoryBranch(
             f"{name}-templates-release",
             repository_id=templates_id,
             name=RELEASE_BRANCH,
@@ -96,6 +96,20 @@ class PlatformRepositories(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The ref the required-template checks trust: reviewed like main, so that production's branch control (which
+        # validates every repository a run uses, learn.microsoft.com/azure/devops/pipelines/process/approvals,
+        # "Branch control") finds it protected, and so that nobody moves it but the stack.
+        BranchPolicies(
+            f"{name}-templates-release-policies",
+            BranchPoliciesArgs(
+                project_id=args.project_id,
+                repository_id=templates_id,
+                pr_definition_id=None,
+                reviewer_count=args.reviewer_count,
+                branch=TEMPLATES_RELEASE_REF,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
         # Every service pipeline reads the templates through a repository resource: open to the project's pipelines
         # (no `pipeline_id`, resource_pipeline_authorization.go), the templates are what they are meant to run.
         azuredevops.PipelineAuthorization(
@@ -117,6 +131,20 @@ class PlatformRepositories(pulumi.ComponentResource):
         # The Clean initialization's README is replaced by the starter's own.
         starter_commits = commit_files(f"{name}-starter", starter.id, args.starter, self)
         self.starter_repository_id = after(starter.id, starter_commits)
+        # Both repositories are the stack's: the project's contributors read them and propose changes through pull
+        # requests, but push, create or delete no branch (a pushed `release` would be trusted by every check).
+        contributors = azuredevops.get_group_output(
+            project_id=args.project_id, name="Contributors", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        for key, repository_id in (("templates", templates.id), ("starter", starter.id)):
+            azuredevops.GitPermissions(
+                f"{name}-{key}-contributors",
+                project_id=args.project_id,
+                repository_id=repository_id,
+                principal=contributors.descriptor,
+                permissions={"GenericContribute": "Deny", "CreateBranch": "Deny", "ForcePush": "Deny"},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         # No pipeline runs in the starter; a change to it still goes through review.
         BranchPolicies(
             f"{name}-starter-policies",

@@ -343,7 +343,10 @@ def _traffic_between_services(service: dict[str, Any], metadata: Any, selector: 
                 "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [_namespace_pods(call["service"])], "ports": [{"protocol": "TCP", "port": call["port"]}]}
+                    {
+                        "to": [_namespace_pods(call["service"])],
+                        "ports": [{"protocol": "TCP", "port": int(call["port"])}],
+                    }
                 ],
             },
         }
