@@ -46,17 +46,9 @@ class PlatformRepositories(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformRepositoriesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:PlatformRepositories", name, None, opts)
-        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=args.protect)
-        templates = azuredevops.Git(
-            f"{name}-templates",
-            project_id=args.project_id,
-            name=naming.TEMPLATES_REPOSITORY,
-            default_branch=MAIN_BRANCH,
-            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
-            opts=keep,
+        templates, templates_id = self._repository(
+            f"{name}-templates", naming.TEMPLATES_REPOSITORY, args.templates, args
         )
-        template_commits = commit_files(f"{name}-templates", templates.id, args.templates, self)
-        templates_id = after(templates.id, template_commits)
         release = azuredevops.GitRepositoryBranch(
             f"{name}-templates-release",
             repository_id=templates_id,
@@ -120,17 +112,10 @@ class PlatformRepositories(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        starter = azuredevops.Git(
-            f"{name}-starter",
-            project_id=args.project_id,
-            name=naming.STARTER_REPOSITORY,
-            default_branch=MAIN_BRANCH,
-            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
-            opts=keep,
-        )
         # The Clean initialization's README is replaced by the starter's own.
-        starter_commits = commit_files(f"{name}-starter", starter.id, args.starter, self)
-        self.starter_repository_id = after(starter.id, starter_commits)
+        starter, self.starter_repository_id = self._repository(
+            f"{name}-starter", naming.STARTER_REPOSITORY, args.starter, args
+        )
         # Both repositories are the stack's: the project's contributors read them and propose changes through pull
         # requests, but push, create or delete no branch (a pushed `release` would be trusted by every check).
         contributors = azuredevops.get_group_output(
@@ -160,3 +145,17 @@ class PlatformRepositories(pulumi.ComponentResource):
         self.register_outputs(
             {"starterRepositoryId": self.starter_repository_id, "templatesRepositoryId": self.templates_repository_id}
         )
+
+    def _repository(
+        self, name: str, repository_name: str, files: Mapping[str, pulumi.Input[str]], args: PlatformRepositoriesArgs
+    ) -> tuple[azuredevops.Git, pulumi.Output[str]]:
+        """A repository of the stack's, created clean with `files` committed; its ID resolves once they are in."""
+        repository = azuredevops.Git(
+            name,
+            project_id=args.project_id,
+            name=repository_name,
+            default_branch=MAIN_BRANCH,
+            initialization=azuredevops.GitInitializationArgs(init_type="Clean"),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, protect=args.protect),
+        )
+        return repository, after(repository.id, commit_files(name, repository.id, files, self))

@@ -317,39 +317,40 @@ def _traffic_in(service: dict[str, Any], metadata: Any, selector: dict[str, str]
     ]
 
 
+def _one_way(
+    policy_name: str, metadata: Any, selector: dict[str, str], *, direction: str, peer: str, port: int
+) -> dict[str, Any]:
+    """A policy opening one path for the service's pods: from (Ingress) or to (Egress) `peer`'s pods on `port`."""
+    rule = {"from" if direction == "Ingress" else "to": [_namespace_pods(peer)]}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(policy_name),
+        "spec": {
+            "podSelector": {"matchLabels": selector},
+            "policyTypes": [direction],
+            direction.lower(): [{**rule, "ports": [{"protocol": "TCP", "port": port}]}],
+        },
+    }
+
+
 def _traffic_between_services(service: dict[str, Any], metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
     """Both ends of every declared call: the callee admits exactly the caller's pods, the caller may reach exactly
     the callee's pods on its port; every other path stays closed by `default-deny`."""
     name, port = str(service["name"]), int(service["port"])
     admitted = [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{name}-allow-from-{caller}"),
-            "spec": {
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": [_namespace_pods(caller)], "ports": [{"protocol": "TCP", "port": port}]}],
-            },
-        }
+        _one_way(f"{name}-allow-from-{caller}", metadata, selector, direction="Ingress", peer=caller, port=port)
         for caller in service.get("callers", [])
     ]
     reaching = [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": metadata(f"{name}-allow-egress-to-{call['service']}"),
-            "spec": {
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [_namespace_pods(call["service"])],
-                        "ports": [{"protocol": "TCP", "port": int(call["port"])}],
-                    }
-                ],
-            },
-        }
+        _one_way(
+            f"{name}-allow-egress-to-{call['service']}",
+            metadata,
+            selector,
+            direction="Egress",
+            peer=call["service"],
+            port=int(call["port"]),
+        )
         for call in service.get("calls", [])
     ]
     return [*admitted, *reaching]
