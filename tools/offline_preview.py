@@ -33,8 +33,9 @@ MANUAL_STEPS = {
     # Only a stack that names an existing organisation pool (`agentPool`) gets a Queue; the stack's own Managed DevOps
     # Pool creates its queue itself and sits inside the estate network, so neither step applies to it.
     "azure-native:keyvault:Vault": "Where a public vault's firewall denies by default, list the agents' public "
-    "egress in `keyVaultAllowedIpRanges` (an organisation pool's `agentPoolEgressRanges`, or the stack's own pool's NAT "
-    "gateway address): CI reads its secrets from the agents, and the table below says whether the vault lets them in.",
+    "egress in `keyVaultAllowedIpRanges` (an organisation pool's `agentPoolEgressRanges`, or the stack's own pool's "
+    "NAT gateway address): CI reads its secrets from the agents, and the table below says whether the vault lets "
+    "them in.",
     "azuredevops:index/queue:Queue": "Create the organisation agent pool named in `agentPool` (self-hosted, "
     "auto-provisioning off) before `pulumi up`: the stack looks it up by name and gives the project its queue.",
     "azure-native:devopsinfrastructure:Pool": "Once per subscription, before the first `pulumi up`: register the "
