@@ -18,6 +18,7 @@ from datetime import date
 import pulumi
 from pulumi_azure_native import consumption, monitor
 
+from components.component import Component
 from components.config_parts import Alerts as Thresholds
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
@@ -101,11 +102,11 @@ OOM_QUERY = """KubePodInventory
 | distinct Namespace, Name, ContainerName"""
 
 
-class Alerts(pulumi.ComponentResource):
+class Alerts(Component):
     action_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:Alerts", name, None, opts)
+        super().__init__("aks-estate:monitoring:Alerts", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = monitor.ActionGroup(
             f"{name}-action-group",
@@ -201,7 +202,7 @@ class Alerts(pulumi.ComponentResource):
             auto_mitigate=True,
             actions=self._actions(),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
     def _log_alert(self, name: str, rule: str, scope: pulumi.Input[str], query: str, description: str) -> None:
@@ -233,7 +234,7 @@ class Alerts(pulumi.ComponentResource):
             ),
             actions=monitor.ActionsArgs(action_groups=[self._group_id]),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
     def _health_alert(self, name: str, target: str, scope: pulumi.Input[str]) -> None:
@@ -258,7 +259,7 @@ class Alerts(pulumi.ComponentResource):
             ),
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
 
@@ -273,11 +274,11 @@ class BudgetArgs:
     action_group_id: pulumi.Input[str]
 
 
-class CostBudget(pulumi.ComponentResource):
+class CostBudget(Component):
     """A monthly consumption budget over the stack's resource groups, the estate's and the clusters' node groups."""
 
     def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:CostBudget", name, None, opts)
+        super().__init__("aks-estate:monitoring:CostBudget", name, opts)
         budget = consumption.Budget(
             f"{name}-budget",
             budget_name=args.budget_name,

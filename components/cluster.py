@@ -12,6 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerservice, monitor
 
 from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
+from components.component import Component
 from components.config import EstateConfig
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.config_parts import Cluster as ClusterConfig
@@ -137,7 +138,7 @@ def user_pool_name(pool: NodePoolArgs) -> str:
     return checked("AKS node pool", f"{NODE_POOLS['user']}{digest}")
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(Component):
     cluster_id: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
@@ -147,7 +148,7 @@ class Cluster(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:containers:Cluster", name, None, opts)
+        super().__init__("aks-estate:containers:Cluster", name, opts)
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=args.cluster_name,
@@ -273,7 +274,7 @@ class Cluster(pulumi.ComponentResource):
             ),
             data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=["ciworkspace"])],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         monitor.DataCollectionRuleAssociation(
             f"{name}-container-insights-association",
@@ -281,7 +282,7 @@ class Cluster(pulumi.ComponentResource):
             resource_uri=cluster.id,
             data_collection_rule_id=rule.id,
             description="Routes this cluster's Container Insights data through its data collection rule.",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         grant_subnet_join(
             f"{name}-subnet-network-contributor",
@@ -298,7 +299,7 @@ class Cluster(pulumi.ComponentResource):
                 resource_uri=cluster.id,
                 data_collection_endpoint_id=args.data_collection_endpoint_id,
                 description="The Azure Monitor Agent's configuration endpoint, reached through the private link.",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         send_logs_to_workspace(
             f"{name}-diagnostics",

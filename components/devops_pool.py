@@ -27,6 +27,7 @@ import pulumi
 from pulumi_azure_native import devcenter, devopsinfrastructure
 
 from bootstrap import names as iac_names
+from components.component import Component
 from components.config import EstateConfig
 from components.devops.agent_queue import ProjectQueueAuthorizations, ProjectQueueAuthorizationsArgs
 from components.devops.devops import DevOps
@@ -92,12 +93,12 @@ class ManagedAgentPoolArgs:
     tags: dict[str, str]
 
 
-class ManagedAgentPool(pulumi.ComponentResource):
+class ManagedAgentPool(Component):
     pool_name: pulumi.Output[str]
     pool_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ManagedAgentPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:agents:ManagedAgentPool", name, None, opts)
+        super().__init__("aks-estate:agents:ManagedAgentPool", name, opts)
         if args.image not in WELL_KNOWN_IMAGES:
             raise ValueError(f"image {args.image!r} is not one of the Azure Pipelines images {WELL_KNOWN_IMAGES}")
         child = pulumi.ResourceOptions(parent=self)

@@ -10,6 +10,7 @@ from pulumi_azure_native import authorization, resources
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, cluster_args
+from components.component import Component
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
@@ -61,9 +62,9 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
     ]
 
 
-class Estate(pulumi.ComponentResource):
+class Estate(Component):
     def __init__(self, name: str, config: EstateConfig, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:estate:Estate", name, None, opts)
+        super().__init__("aks-estate:estate:Estate", name, opts)
         names = naming.EstateNames(config.name_prefix, config.environment)
         # Stateful resources of a prod stack carry `protect`; a dev stack must stay easy to tear down.
         protect = config.environment == "prod"
@@ -80,7 +81,7 @@ class Estate(pulumi.ComponentResource):
             resource_group_name=names.resource_group,
             location=config.location,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.resource_group_name = group.name
         monitoring = Monitoring(
@@ -98,7 +99,7 @@ class Estate(pulumi.ComponentResource):
                 protect=protect,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self._monitoring = monitoring
 
@@ -122,7 +123,7 @@ class Estate(pulumi.ComponentResource):
                 protect=protect,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self._key_vault = vault
 
@@ -142,7 +143,7 @@ class Estate(pulumi.ComponentResource):
                     # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
                     tags={**tags, naming.REGISTRY_ROLE_TAG: role},
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for role, settings in self._registry_settings(config)
         }
@@ -172,7 +173,7 @@ class Estate(pulumi.ComponentResource):
                     node_subnet_id=self.network.node_subnet_ids[stage],
                     tags=tags,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for stage, settings in self._cluster_settings(config)
         }
@@ -193,7 +194,7 @@ class Estate(pulumi.ComponentResource):
                     tags=tags,
                     protect=protect,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for stage, cluster in self._clusters.items()
         }
@@ -206,7 +207,7 @@ class Estate(pulumi.ComponentResource):
                 identity_name=names.pipelines_identity,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         RoleGrants(
@@ -234,7 +235,7 @@ class Estate(pulumi.ComponentResource):
                     )
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         Defender(
@@ -249,7 +250,7 @@ class Estate(pulumi.ComponentResource):
                 devops_organization=config.devops_organization,
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         for index, service in enumerate(config.services):
@@ -301,7 +302,7 @@ class Estate(pulumi.ComponentResource):
                 protect=protect,
                 managed_pool_name=agents.name,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         agents.build(
             f"{name}-agents",
@@ -370,7 +371,7 @@ class Estate(pulumi.ComponentResource):
                 registries={names.registry(role): registry.registry_id for role, registry in self._registries.items()},
                 tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         CostBudget(
             f"{name}-budget",
@@ -386,7 +387,7 @@ class Estate(pulumi.ComponentResource):
                 emails=config.alert_emails,
                 action_group_id=alerts.action_group_id,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         return alerts
 

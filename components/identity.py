@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
+from components.component import Component
+
 # Built-in role definition IDs are the same in every Azure tenant (learn.microsoft.com/azure/role-based-access-control/
 # built-in-roles).
 BUILT_IN_ROLES: dict[str, str] = {
@@ -113,11 +115,11 @@ class RoleGrantsArgs:
     grants: Sequence[Grant]
 
 
-class RoleGrants(pulumi.ComponentResource):
+class RoleGrants(Component):
     """Service-principal role assignments with names derived from the stack and the grant's purpose."""
 
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:RoleGrants", name, None, opts)
+        super().__init__("aks-estate:identity:RoleGrants", name, opts)
         assign_roles(
             name,
             [
@@ -145,7 +147,7 @@ class PipelineIdentityArgs:
     tags: dict[str, str]
 
 
-class PipelineIdentity(pulumi.ComponentResource):
+class PipelineIdentity(Component):
     """The user-assigned identity that Azure Pipelines acts as, through workload identity federation only."""
 
     identity_id: pulumi.Output[str]
@@ -154,14 +156,14 @@ class PipelineIdentity(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:PipelineIdentity", name, None, opts)
+        super().__init__("aks-estate:identity:PipelineIdentity", name, opts)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=args.identity_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.identity_id = identity.id
         self.identity_name = identity.name
@@ -188,9 +190,9 @@ class FederatedCredentialsArgs:
     subjects: Sequence[FederatedSubject]
 
 
-class FederatedCredentials(pulumi.ComponentResource):
+class FederatedCredentials(Component):
     def __init__(self, name: str, args: FederatedCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:FederatedCredentials", name, None, opts)
+        super().__init__("aks-estate:identity:FederatedCredentials", name, opts)
         previous: managedidentity.FederatedIdentityCredential | None = None
         for subject in args.subjects:
             # Azure rejects concurrent writes of federated credentials on one identity, so they are created in turn.

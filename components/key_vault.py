@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
+from components.component import Component
 from components.diagnostics import send_logs_to_workspace
 
 
@@ -29,14 +30,14 @@ class KeyVaultArgs:
     tags: dict[str, str]
 
 
-class KeyVault(pulumi.ComponentResource):
+class KeyVault(Component):
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
     vault_uri: pulumi.Output[str]
     secret_names: list[str]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:security:KeyVault", name, None, opts)
+        super().__init__("aks-estate:security:KeyVault", name, opts)
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
+from components.component import Component
+
 
 @dataclass(frozen=True)
 class MonitoringArgs:
@@ -26,7 +28,7 @@ class MonitoringArgs:
     tags: dict[str, str]
 
 
-class Monitoring(pulumi.ComponentResource):
+class Monitoring(Component):
     workspace_id: pulumi.Output[str]
     # The endpoint the Azure Monitor Agent takes its configuration from through the private link; None while public.
     data_collection_endpoint_id: pulumi.Output[str] | None
@@ -34,7 +36,7 @@ class Monitoring(pulumi.ComponentResource):
     app_insights_connection_string: pulumi.Output[str]
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:Monitoring", name, None, opts)
+        super().__init__("aks-estate:monitoring:Monitoring", name, opts)
         workspace = operationalinsights.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
@@ -70,7 +72,7 @@ class Monitoring(pulumi.ComponentResource):
             disable_local_auth=None if args.local_auth else True,
             public_network_access_for_ingestion=_ingestion(args.private_ingestion),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.data_collection_endpoint_id = None
         if args.private_ingestion:
@@ -87,7 +89,7 @@ class Monitoring(pulumi.ComponentResource):
                     public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED
                 ),
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.data_collection_endpoint_id = endpoint.id
         self.workspace_id = workspace.id

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from components.component import Component
 from components.config import EstateConfig
 from components.config_network import Network as NetworkPlan
 from components.monitoring import Monitoring
@@ -74,7 +75,7 @@ def public_ingress_ports(exposures: Iterable[tuple[str | None, bool]]) -> list[i
     return sorted({443, *([80] if not all(public) else [])}) if public else []
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component):
     vnet_id: pulumi.Output[str]
     vnet_name: pulumi.Output[str]
     node_subnet_ids: dict[str, pulumi.Output[str]]
@@ -82,7 +83,7 @@ class Network(pulumi.ComponentResource):
     agent_subnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:network:Network", name, None, opts)
+        super().__init__("aks-estate:network:Network", name, opts)
         groups = {
             role: network.NetworkSecurityGroup(
                 f"{name}-nsg-{role}",
@@ -91,7 +92,7 @@ class Network(pulumi.ComponentResource):
                 location=args.location,
                 security_rules=_rules(role, args.public_ingress_ports),
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for role, plan in args.subnets.items()
         }
@@ -107,7 +108,7 @@ class Network(pulumi.ComponentResource):
                 for role, plan in args.subnets.items()
             ],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         subnet_ids = {
             # ARM names a subnet as a child of its network: `<virtual network ID>/subnets/<name>`.
@@ -137,7 +138,7 @@ class Network(pulumi.ComponentResource):
             sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
             public_ip_allocation_method=network.IPAllocationMethod.STATIC,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         gateway = network.NatGateway(
             f"{name}-agents-nat",
@@ -147,7 +148,7 @@ class Network(pulumi.ComponentResource):
             sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
             public_ip_addresses=[network.SubResourceArgs(id=address.id)],
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         gateway_id: pulumi.Output[str] = gateway.id
         return gateway_id

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor, network, privatedns
 
+from components.component import Component
+
 # Private Link sub-resource (group ID) -> the private DNS zones its names resolve through, each with a short key for
 # its logical name. An Azure Monitor Private Link Scope needs five: its global and regional endpoints, the Log
 # Analytics ingestion (ods) and agent (oms, agentsvc) endpoints, and the storage the agents' solution packs come from
@@ -61,12 +63,12 @@ class PrivateAccessArgs:
     monitor_resources: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
-class PrivateAccess(pulumi.ComponentResource):
+class PrivateAccess(Component):
     endpoint_ids: dict[str, pulumi.Output[str]]
     zone_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PrivateAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:network:PrivateAccess", name, None, opts)
+        super().__init__("aks-estate:network:PrivateAccess", name, opts)
         endpoints = list(args.endpoints)
         if args.monitor_resources:
             scope = monitor.PrivateLinkScope(
@@ -80,7 +82,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     ingestion_access_mode=monitor.AccessMode.OPEN, query_access_mode=monitor.AccessMode.OPEN
                 ),
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for key, resource_id in args.monitor_resources.items():
                 monitor.PrivateLinkScopedResource(
@@ -89,7 +91,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     scope_name=scope.name,
                     resource_group_name=args.resource_group_name,
                     linked_resource_id=resource_id,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
             endpoints.append(Endpoint("monitor", args.monitor_endpoint_name, scope.id, "azuremonitor"))
         zones: dict[str, privatedns.PrivateZone] = {}
@@ -102,7 +104,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     # Private DNS zones are global resources.
                     location="global",
                     tags=args.tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 privatedns.VirtualNetworkLink(
                     f"{name}-zone-{zone_key}-link",
@@ -117,7 +119,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     if zone_name in FALL_BACK_TO_PUBLIC
                     else None,
                     tags=args.tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 zones[zone_name] = zone
         self.endpoint_ids = {}
@@ -136,7 +138,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     )
                 ],
                 tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             network.PrivateDnsZoneGroup(
                 f"{name}-{endpoint.key}-dns",
@@ -149,7 +151,7 @@ class PrivateAccess(pulumi.ComponentResource):
                     )
                     for zone_name in ZONES[endpoint.group_id].values()
                 ],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.endpoint_ids[endpoint.key] = private_endpoint.id
         self.zone_ids = {zone_name: zone.id for zone_name, zone in zones.items()}

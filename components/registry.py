@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import containerregistry
 
+from components.component import Component
 from components.diagnostics import send_logs_to_workspace
 
 
@@ -26,13 +27,13 @@ class RegistryArgs:
     tags: dict[str, str]
 
 
-class Registry(pulumi.ComponentResource):
+class Registry(Component):
     registry_id: pulumi.Output[str]
     registry_name: pulumi.Output[str]
     login_server: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:containers:Registry", name, None, opts)
+        super().__init__("aks-estate:containers:Registry", name, opts)
         # The retention policy (a Premium feature) purges untagged manifests; config refuses it on other SKUs.
         policies = (
             containerregistry.PoliciesArgs(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
 from components.devops.repository import MAIN_BRANCH
 
 # A PR that only touches Markdown needs no build; everything else must build and pass the unit tests.
@@ -24,9 +25,9 @@ class BranchPoliciesArgs:
     build_name: str = "PR build: lint, build, unit tests"
 
 
-class BranchPolicies(pulumi.ComponentResource):
+class BranchPolicies(Component):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:BranchPolicies", name, None, opts)
+        super().__init__("aks-estate:devops:BranchPolicies", name, opts)
         scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
         if args.pr_definition_id is not None:
             azuredevops.BranchPolicyBuildValidation(
@@ -44,7 +45,7 @@ class BranchPolicies(pulumi.ComponentResource):
                     filename_patterns=list(BUILD_FILENAME_PATTERNS),
                     scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         azuredevops.BranchPolicyMinReviewers(
             f"{name}-min-reviewers",
@@ -60,7 +61,7 @@ class BranchPolicies(pulumi.ComponentResource):
                 on_push_reset_approved_votes=True,
                 scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         azuredevops.BranchPolicyCommentResolution(
             f"{name}-comment-resolution",
@@ -70,6 +71,6 @@ class BranchPolicies(pulumi.ComponentResource):
             settings=azuredevops.BranchPolicyCommentResolutionSettingsArgs(
                 scopes=[azuredevops.BranchPolicyCommentResolutionSettingsScopeArgs(**scope)],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.register_outputs({})

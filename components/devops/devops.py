@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import naming
+from components.component import Component
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
@@ -137,7 +138,7 @@ class DevOpsArgs:
     managed_pool_name: pulumi.Input[str] | None = None
 
 
-class DevOps(pulumi.ComponentResource):
+class DevOps(Component):
     project_url: pulumi.Output[str]
     project_name: pulumi.Output[str]
     repository_urls: dict[str, pulumi.Output[str]]
@@ -145,7 +146,7 @@ class DevOps(pulumi.ComponentResource):
     environment_names: dict[naming.Stage, pulumi.Output[str]]
 
     def __init__(self, name: str, args: DevOpsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:DevOps", name, None, opts)
+        super().__init__("aks-estate:devops:DevOps", name, opts)
         ctx = args.pipeline_context
         project = Project(
             f"{name}-project",
@@ -154,7 +155,7 @@ class DevOps(pulumi.ComponentResource):
                 description="CI/CD for microservices on AKS with Azure Pipelines, managed by the aks-estate stack",
                 security_extension=args.security_extension,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         project_id = project.project_id
 
@@ -174,7 +175,7 @@ class DevOps(pulumi.ComponentResource):
                 azure_templates=required(ctx, "ci", "cd"),
                 registry_templates=required(ctx, "ci"),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         FederatedCredentials(
             f"{name}-federation",
@@ -183,7 +184,7 @@ class DevOps(pulumi.ComponentResource):
                 identity_name=args.azure.identity_name,
                 subjects=connections.federated_subjects,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         # Pipelines that name an organisation pool reach it only through a queue in this project; Microsoft-hosted
         # agents come with every project's "Azure Pipelines" queue.
@@ -193,7 +194,7 @@ class DevOps(pulumi.ComponentResource):
                 AgentQueueArgs(
                     project_id=project_id, pool_name=ctx.agent_pool, managed_pool_name=args.managed_pool_name
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             if ctx.agent_pool
             else None
@@ -216,7 +217,7 @@ class DevOps(pulumi.ComponentResource):
                     exclusive_lock=True,
                     required_templates=required(ctx, "cd"),
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             ),
             "production": DeploymentEnvironment(
                 f"{name}-environment-production",
@@ -229,7 +230,7 @@ class DevOps(pulumi.ComponentResource):
                     exclusive_lock=True,
                     required_templates=required(ctx, "cd"),
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             ),
         }
         if any(service.spec.expose == "internal" for service in args.services):
@@ -240,7 +241,7 @@ class DevOps(pulumi.ComponentResource):
                         resource_group_name=args.azure.resource_group_name,
                         cluster_name=args.azure.cluster_names[stage],
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
         platform = PlatformRepositories(
             f"{name}-platform",
@@ -253,7 +254,7 @@ class DevOps(pulumi.ComponentResource):
                 agent_queue=on_agents,
                 protect=args.protect,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         self.repository_urls = {}
@@ -271,7 +272,7 @@ class DevOps(pulumi.ComponentResource):
                     import_connection_id=service.import_connection_id,
                     protect=args.protect,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             pipeline_name = pipeline_names(service.spec)
             azure = Authorization("azure-connection", "endpoint", connections.azure_connection_id)
@@ -313,7 +314,7 @@ class DevOps(pulumi.ComponentResource):
                         ),
                     },
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             BranchPolicies(
                 f"{name}-{service_name}-policies",
@@ -324,7 +325,7 @@ class DevOps(pulumi.ComponentResource):
                     pr_definition_id=pipelines.definition_ids["pr"],
                     reviewer_count=args.minimum_reviewers,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.repository_urls[service_name] = repository.web_url
             self.pipeline_ids[service_name] = pipelines.definition_ids

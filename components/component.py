@@ -1,0 +1,17 @@
+"""What every component of the estate and of the bootstrap program shares: its type token and its children's options."""
+
+from __future__ import annotations
+
+import pulumi
+
+
+class Component(pulumi.ComponentResource):
+    """A component typed `aks-estate:<area>:<Type>`, whose children hang under it by `self.child`.
+
+    The engine copies options before it uses them (pulumi/resource.py `Resource.__init__`, `opts = opts._copy()`), so
+    one instance serves every child.
+    """
+
+    def __init__(self, type_token: str, name: str, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_token, name, None, opts)
+        self.child = pulumi.ResourceOptions(parent=self)
