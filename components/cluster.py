@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization, containerservice, monitor
+from pulumi_azure_native import authorization, containerservice
 
 from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
 from components.component import Component
 from components.config import EstateConfig
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.config_parts import Cluster as ClusterConfig
+from components.container_insights import ContainerInsightsArgs, collect_container_insights
 from components.diagnostics import send_logs_to_workspace
 from components.monitoring import Monitoring
 from components.naming import NODE_POOLS, EstateNames, Stage, checked
 
-CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -244,45 +244,19 @@ class Cluster(Component):
             # becomes a replacement.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=_ignored_pool_changes(args.upgrade_channel)),
         )
-        rule = monitor.DataCollectionRule(
-            f"{name}-container-insights",
-            data_collection_rule_name=args.container_insights_rule_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="Linux",
-            description=f"Container Insights for {args.cluster_name}",
-            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
-                extensions=[
-                    monitor.ExtensionDataSourceArgs(
-                        name="ContainerInsightsExtension",
-                        extension_name="ContainerInsights",
-                        streams=[CONTAINER_INSIGHTS_STREAM],
-                        extension_settings={
-                            "dataCollectionSettings": {
-                                "interval": "1m",
-                                "namespaceFilteringMode": "Off",
-                                "enableContainerLogV2": True,
-                            }
-                        },
-                    )
-                ]
+        collect_container_insights(
+            name,
+            ContainerInsightsArgs(
+                rule_name=args.container_insights_rule_name,
+                cluster_name=args.cluster_name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                workspace_id=args.workspace_id,
+                data_collection_endpoint_id=args.data_collection_endpoint_id,
+                tags=args.tags,
             ),
-            destinations=monitor.DataCollectionRuleDestinationsArgs(
-                log_analytics=[
-                    monitor.LogAnalyticsDestinationArgs(name="ciworkspace", workspace_resource_id=args.workspace_id)
-                ]
-            ),
-            data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=["ciworkspace"])],
-            tags=args.tags,
-            opts=self.child,
-        )
-        monitor.DataCollectionRuleAssociation(
-            f"{name}-container-insights-association",
-            association_name="ContainerInsightsExtension",
-            resource_uri=cluster.id,
-            data_collection_rule_id=rule.id,
-            description="Routes this cluster's Container Insights data through its data collection rule.",
-            opts=self.child,
+            cluster.id,
+            parent=self,
         )
         grant_subnet_join(
             f"{name}-subnet-network-contributor",
@@ -290,17 +264,6 @@ class Cluster(Component):
             cluster.identity,
             parent=self,
         )
-        if args.data_collection_endpoint_id is not None:
-            # The name is Azure's: "The DCR association name must be configurationAccessEndpoint"
-            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link").
-            monitor.DataCollectionRuleAssociation(
-                f"{name}-configuration-access-endpoint",
-                association_name="configurationAccessEndpoint",
-                resource_uri=cluster.id,
-                data_collection_endpoint_id=args.data_collection_endpoint_id,
-                description="The Azure Monitor Agent's configuration endpoint, reached through the private link.",
-                opts=self.child,
-            )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=cluster.id,
