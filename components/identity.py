@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
@@ -99,13 +100,56 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
     )
 
 
-def assign_roles(name: str, specs: Sequence[RoleAssignmentSpec], parent: pulumi.Resource) -> None:
-    """Every assignment of `specs`, each named `<name>-<purpose>`: purposes name them, so they must be unique."""
-    purposes = [spec.purpose for spec in specs]
+class Granted(Protocol):
+    """A role for a principal on a scope, under a purpose that names the assignment (`Grant`, a bootstrap grant)."""
+
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def principal_id(self) -> pulumi.Input[str]: ...
+    @property
+    def scope(self) -> pulumi.Input[str]: ...
+
+
+GrantedT = TypeVar("GrantedT", bound=Granted)
+
+
+@dataclass(frozen=True)
+class Grantor:
+    """Who assigns: the stack whose assignments they are, the role IDs it may hand out and how it signs them."""
+
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    role_ids: Mapping[str, str]
+    # The description's prefix: which program made the assignment.
+    program: str
+
+
+def assign_grants(
+    name: str,
+    grantor: Grantor,
+    grants: Sequence[GrantedT],
+    parent: pulumi.Resource,
+    condition: Callable[[GrantedT], str | None] = lambda _: None,
+) -> None:
+    """Every grant as one assignment named `<name>-<purpose>`: purposes name them, so they must be unique."""
+    purposes = [grant.purpose for grant in grants]
     if len(set(purposes)) != len(purposes):
         raise ValueError(f"grant purposes must be unique: {purposes}")
-    for spec in specs:
-        assign_role(f"{name}-{spec.purpose}", spec, parent)
+    for grant in grants:
+        spec = RoleAssignmentSpec(
+            subscription_id=grantor.subscription_id,
+            stack_key=grantor.stack_key,
+            purpose=grant.purpose,
+            principal_id=grant.principal_id,
+            role_id=grantor.role_ids[grant.role],
+            scope=grant.scope,
+            description=f"{grantor.program}: {grant.role} for {grant.purpose}",
+            condition=condition(grant),
+        )
+        assign_role(f"{name}-{grant.purpose}", spec, parent)
 
 
 @dataclass(frozen=True)
@@ -120,22 +164,8 @@ class RoleGrants(Component):
 
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:identity:RoleGrants", name, opts)
-        assign_roles(
-            name,
-            [
-                RoleAssignmentSpec(
-                    subscription_id=args.subscription_id,
-                    stack_key=args.stack_key,
-                    purpose=grant.purpose,
-                    principal_id=grant.principal_id,
-                    role_id=BUILT_IN_ROLES[grant.role],
-                    scope=grant.scope,
-                    description=f"aks-estate: {grant.role} for {grant.purpose}",
-                )
-                for grant in args.grants
-            ],
-            parent=self,
-        )
+        grantor = Grantor(args.subscription_id, args.stack_key, BUILT_IN_ROLES, "aks-estate")
+        assign_grants(name, grantor, args.grants, parent=self)
         self.register_outputs({})
 
 
