@@ -15,7 +15,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.pipelines import Authorization
+from components.devops.pipelines import Authorization, authorize
 from components.devops.repository import MAIN_BRANCH
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
@@ -128,15 +128,7 @@ class IacPipelines(BootstrapComponent):
             )
             definition_id = build.id.apply(int)
             self.definition_ids[kind] = definition_id
-            for authorization in args.authorizations.get(kind, ()):
-                azuredevops.PipelineAuthorization(
-                    f"{name}-{kind}-{authorization.key}",
-                    project_id=args.project_id,
-                    pipeline_id=definition_id,
-                    type=authorization.kind,
-                    resource_id=authorization.resource_id,
-                    opts=self.child,
-                )
+            authorize(f"{name}-{kind}", args.project_id, definition_id, args.authorizations.get(kind, ()), parent=self)
         # The same gate as a service repository's: blocking validation that expires when main moves, reviewers
         # (the last pusher cannot approve), resolved comments.
         BranchPolicies(

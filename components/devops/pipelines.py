@@ -25,6 +25,26 @@ class Authorization:
     resource_id: pulumi.Input[str]
 
 
+def authorize(
+    name: str,
+    project_id: pulumi.Input[str],
+    definition_id: pulumi.Input[int],
+    authorizations: Sequence[Authorization],
+    *,
+    parent: pulumi.Resource,
+) -> None:
+    """Let one definition use each of `authorizations`, named `<name>-<key>`."""
+    for authorization in authorizations:
+        azuredevops.PipelineAuthorization(
+            f"{name}-{authorization.key}",
+            project_id=project_id,
+            pipeline_id=definition_id,
+            type=authorization.kind,
+            resource_id=authorization.resource_id,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+
 @dataclass(frozen=True)
 class PipelineDefinition:
     pipeline_name: str
@@ -64,14 +84,6 @@ class ServicePipelines(Component):
                 opts=self.child,
             )
             definition_id = build.id.apply(int)
-            for authorization in definition.authorizations:
-                azuredevops.PipelineAuthorization(
-                    f"{name}-{kind}-{authorization.key}",
-                    project_id=args.project_id,
-                    pipeline_id=definition_id,
-                    type=authorization.kind,
-                    resource_id=authorization.resource_id,
-                    opts=self.child,
-                )
+            authorize(f"{name}-{kind}", args.project_id, definition_id, definition.authorizations, parent=self)
             self.definition_ids[kind] = definition_id
         self.register_outputs({"definitionIds": self.definition_ids})
