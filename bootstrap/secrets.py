@@ -9,6 +9,7 @@ import pulumi
 from pulumi_azure_native import keyvault
 
 from bootstrap.component import BootstrapComponent
+from components.key_vault import rbac_vault_properties
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,15 @@ class SecretsKeys(BootstrapComponent):
             vault_name=args.vault_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            properties=keyvault.VaultPropertiesArgs(
-                tenant_id=args.tenant_id,
-                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                enable_purge_protection=True,
-                soft_delete_retention_in_days=args.soft_delete_retention_days,
+            # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
+            properties=rbac_vault_properties(
+                args.tenant_id,
+                args.soft_delete_retention_days,
                 # The IaC pipelines' agents (the prod estate's Managed DevOps Pool; an operator's machine for each
                 # stack's first `pulumi up`) have no fixed egress addresses to allow, so the vault stays reachable and
                 # every request needs an Entra token and a role on one key.
-                network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+                keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+                purge_protection=True,
             ),
             tags=args.tags,
             opts=self.kept,
