@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pulumi
 
 
@@ -15,3 +17,11 @@ class Component(pulumi.ComponentResource):
     def __init__(self, type_token: str, name: str, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(type_token, name, None, opts)
         self.child = pulumi.ResourceOptions(parent=self)
+
+
+class Placement(TypedDict):
+    """Where a tracked Azure resource lives and how it is labelled: the arguments each takes alike, as `**placement`."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    tags: dict[str, str]

@@ -10,7 +10,7 @@ from pulumi_azure_native import authorization, resources
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, cluster_args
-from components.component import Component
+from components.component import Component, Placement
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
@@ -84,11 +84,11 @@ class Estate(Component):
             opts=self.child,
         )
         self.resource_group_name = group.name
+        placement = Placement(resource_group_name=group.name, location=config.location, tags=tags)
         monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 workspace_name=names.log_analytics_workspace,
                 app_insights_name=names.application_insights,
                 retention_days=config.log_retention_days,
@@ -97,7 +97,6 @@ class Estate(Component):
                 private_ingestion=config.network.private,
                 data_collection_endpoint_name=names.data_collection_endpoint,
                 protect=protect,
-                tags=tags,
             ),
             opts=self.child,
         )

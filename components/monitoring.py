@@ -7,13 +7,12 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
-from components.component import Component
+from components.component import Component, Placement
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     workspace_name: str
     app_insights_name: str
     retention_days: int
@@ -25,7 +24,6 @@ class MonitoringArgs:
     private_ingestion: bool
     data_collection_endpoint_name: str
     protect: bool
-    tags: dict[str, str]
 
 
 class Monitoring(Component):
@@ -40,8 +38,7 @@ class Monitoring(Component):
         workspace = operationalinsights.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
             retention_in_days=args.retention_days,
             workspace_capping=operationalinsights.WorkspaceCappingArgs(daily_quota_gb=args.daily_cap_gb),
@@ -54,7 +51,6 @@ class Monitoring(Component):
                 disable_local_auth=None if args.local_auth else True,
             ),
             public_network_access_for_ingestion=_ingestion(args.private_ingestion),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # With local auth off, ingestion takes an Entra ID token of an identity holding Monitoring Metrics Publisher
@@ -63,15 +59,13 @@ class Monitoring(Component):
         app_insights = applicationinsights.Component(
             f"{name}-app-insights",
             resource_name_=args.app_insights_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             kind="web",
             application_type=applicationinsights.ApplicationType.WEB,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=workspace.id,
             disable_local_auth=None if args.local_auth else True,
             public_network_access_for_ingestion=_ingestion(args.private_ingestion),
-            tags=args.tags,
             opts=self.child,
         )
         self.data_collection_endpoint_id = None
@@ -83,12 +77,10 @@ class Monitoring(Component):
             endpoint = monitor.DataCollectionEndpoint(
                 f"{name}-data-collection-endpoint",
                 data_collection_endpoint_name=args.data_collection_endpoint_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(
                     public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED
                 ),
-                tags=args.tags,
                 opts=self.child,
             )
             self.data_collection_endpoint_id = endpoint.id
