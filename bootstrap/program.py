@@ -22,6 +22,7 @@ from bootstrap.devops import (
 from bootstrap.organisation import OrganisationAccess, OrganisationAccessArgs
 from bootstrap.secrets import SecretsKeys, SecretsKeysArgs
 from bootstrap.state import StateBackend, StateBackendArgs
+from components.component import Placement
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
@@ -50,28 +51,25 @@ class Bootstrap(BootstrapComponent):
             tags=tags,
             opts=self.kept,
         )
+        placement = Placement(resource_group_name=group.name, location=config.location, tags=tags)
         state = StateBackend(
             f"{name}-state",
             StateBackendArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 account_name=bootstrap_names.state_account,
                 container_names=[names.state_container(stack) for stack in STACKS],
                 soft_delete_days=config.state_soft_delete_days,
-                tags=tags,
             ),
             opts=self.child,
         )
         keys = SecretsKeys(
             f"{name}-secrets",
             SecretsKeysArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 vault_name=bootstrap_names.key_vault,
                 tenant_id=client.tenant_id,
                 key_names=[names.secrets_key(stack) for stack in STACKS],
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
-                tags=tags,
             ),
             opts=self.child,
         )

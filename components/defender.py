@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import security
 
-from components.component import Component
+from components.component import Component, Placement
 
 # Defender for Containers covers the AKS clusters and the registries' vulnerability assessment; the former
 # "ContainerRegistry" plan was folded into it and is deprecated, so it is not enabled separately.
@@ -23,11 +23,9 @@ class DefenderArgs:
     subscription_id: pulumi.Input[str]
     manage_plans: bool
     devops_connector: bool
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     connector_name: str
     devops_organization: str
-    tags: dict[str, str]
 
 
 class Defender(Component):
@@ -54,8 +52,7 @@ class Defender(Component):
             connector = security.SecurityConnector(
                 f"{name}-devops-connector",
                 security_connector_name=args.connector_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 environment_name=security.CloudName.AZURE_DEV_OPS,
                 hierarchy_identifier=pulumi.Output.from_input(args.subscription_id).apply(
                     lambda subscription: str(
@@ -64,7 +61,6 @@ class Defender(Component):
                 ),
                 environment_data=security.AzureDevOpsScopeEnvironmentDataArgs(environment_type="AzureDevOpsScope"),
                 offerings=[security.CspmMonitorAzureDevOpsOfferingArgs(offering_type="CspmMonitorAzureDevOps")],
-                tags=args.tags,
                 opts=self.child,
             )
             self.connector_id = connector.id

@@ -105,8 +105,7 @@ class Estate(Component):
         vault = KeyVault(
             f"{name}-key-vault",
             KeyVaultArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 vault_name=names.key_vault,
                 tenant_id=tenant_id,
                 workspace_id=monitoring.workspace_id,
@@ -120,7 +119,6 @@ class Estate(Component):
                     **{key: value.get_secret_value() for key, value in config.ci_secrets.items()},
                 },
                 protect=protect,
-                tags=tags,
             ),
             opts=self.child,
         )
@@ -130,8 +128,11 @@ class Estate(Component):
             role: Registry(
                 f"{name}-registry-{role}",
                 RegistryArgs(
-                    resource_group_name=group.name,
-                    location=config.location,
+                    placement=Placement(
+                        resource_group_name=group.name,
+                        location=config.location,
+                        tags={**tags, naming.REGISTRY_ROLE_TAG: role},
+                    ),
                     registry_name=names.registry(role),
                     sku=settings.sku,
                     zone_redundancy=settings.zone_redundancy,
@@ -140,7 +141,6 @@ class Estate(Component):
                     workspace_id=monitoring.workspace_id,
                     protect=protect,
                     # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
-                    tags={**tags, naming.REGISTRY_ROLE_TAG: role},
                 ),
                 opts=self.child,
             )
@@ -243,11 +243,9 @@ class Estate(Component):
                 subscription_id=subscription_id,
                 manage_plans=config.defender_plans,
                 devops_connector=config.defender_devops_connector,
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 connector_name=naming.defender_devops_connector(config.devops_organization),
                 devops_organization=config.devops_organization,
-                tags=tags,
             ),
             opts=self.child,
         )

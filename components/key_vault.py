@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
-from components.component import Component
+from components.component import Component, Placement
 from components.diagnostics import send_logs_to_workspace
 
 
@@ -41,8 +41,7 @@ def rbac_vault_properties(
 
 @dataclass(frozen=True)
 class KeyVaultArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     vault_name: str
     tenant_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
@@ -54,7 +53,6 @@ class KeyVaultArgs:
     private: bool
     secrets: Mapping[str, pulumi.Input[str]]
     protect: bool
-    tags: dict[str, str]
 
 
 class KeyVault(Component):
@@ -68,8 +66,7 @@ class KeyVault(Component):
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             properties=rbac_vault_properties(
                 args.tenant_id,
                 args.soft_delete_retention_days,
@@ -83,7 +80,6 @@ class KeyVault(Component):
                 public_network_access="Disabled" if args.private else "Enabled",
                 deployments=False,
             ),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works
@@ -93,7 +89,7 @@ class KeyVault(Component):
                 f"{name}-secret-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement["resource_group_name"],
                 properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value), content_type="text/plain"),
                 # The provider deletes secrets through the data plane, which the firewall and RBAC mode close to the
                 # deployer; the vault's own deletion (soft-deleted with its secrets) is what removes them.
