@@ -12,7 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, containerservice
 
 from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
-from components.component import Component
+from components.component import Component, Placement
 from components.config import EstateConfig
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.config_parts import Cluster as ClusterConfig
@@ -47,8 +47,7 @@ class NodePoolArgs:
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     cluster_name: str
     dns_prefix: str
     node_resource_group: str
@@ -72,7 +71,6 @@ class ClusterArgs:
     # Set where the workspace ingests through a private link: the agents' configuration endpoint.
     data_collection_endpoint_id: pulumi.Input[str] | None
     protect: bool
-    tags: dict[str, str]
 
 
 def _pool(
@@ -152,8 +150,7 @@ class Cluster(Component):
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=args.cluster_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             dns_prefix=args.dns_prefix,
             node_resource_group=args.node_resource_group,
             kubernetes_version=args.kubernetes_version,
@@ -224,7 +221,6 @@ class Cluster(Component):
                     enabled=True, config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"}
                 ),
             },
-            tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
@@ -235,11 +231,11 @@ class Cluster(Component):
         self.user_pool = containerservice.AgentPool(
             f"{name}-pool-{user_pool}",
             agent_pool_name=user_pool,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement["resource_group_name"],
             resource_name_=cluster.name,
             mode=containerservice.AgentPoolMode.USER,
             **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool, args.node_subnet_id),
-            tags=args.tags,
+            tags=args.placement["tags"],
             # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
             # becomes a replacement.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=_ignored_pool_changes(args.upgrade_channel)),
@@ -249,11 +245,9 @@ class Cluster(Component):
             ContainerInsightsArgs(
                 rule_name=args.container_insights_rule_name,
                 cluster_name=args.cluster_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                placement=args.placement,
                 workspace_id=args.workspace_id,
                 data_collection_endpoint_id=args.data_collection_endpoint_id,
-                tags=args.tags,
             ),
             cluster.id,
             parent=self,
@@ -342,8 +336,7 @@ def cluster_args(
 ) -> ClusterArgs:
     """One stage's cluster from the stack config (its node pool model holds exactly NodePoolArgs' fields)."""
     return ClusterArgs(
-        resource_group_name=resource_group_name,
-        location=config.location,
+        placement=Placement(resource_group_name=resource_group_name, location=config.location, tags=tags),
         cluster_name=names.cluster(stage),
         dns_prefix=names.cluster_dns_prefix(stage),
         node_resource_group=names.node_resource_group(stage),
@@ -364,5 +357,4 @@ def cluster_args(
         workspace_id=monitoring.workspace_id,
         data_collection_endpoint_id=monitoring.data_collection_endpoint_id,
         protect=config.environment == "prod",  # a dev stack must stay easy to tear down
-        tags=tags,
     )

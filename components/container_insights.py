@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import monitor
 
+from components.component import Placement
+
 CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 
 
@@ -14,12 +16,10 @@ CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 class ContainerInsightsArgs:
     rule_name: str
     cluster_name: str
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     workspace_id: pulumi.Input[str]
     # Set where the workspace ingests through a private link: the agents' configuration endpoint.
     data_collection_endpoint_id: pulumi.Input[str] | None
-    tags: dict[str, str]
 
 
 def collect_container_insights(
@@ -30,8 +30,7 @@ def collect_container_insights(
     rule = monitor.DataCollectionRule(
         f"{name}-container-insights",
         data_collection_rule_name=args.rule_name,
-        resource_group_name=args.resource_group_name,
-        location=args.location,
+        **args.placement,
         kind="Linux",
         description=f"Container Insights for {args.cluster_name}",
         data_sources=monitor.DataCollectionRuleDataSourcesArgs(
@@ -56,7 +55,6 @@ def collect_container_insights(
             ]
         ),
         data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=["ciworkspace"])],
-        tags=args.tags,
         opts=child,
     )
     monitor.DataCollectionRuleAssociation(
