@@ -89,10 +89,8 @@ class Bootstrap(BootstrapComponent):
                 identity = PipelineIdentity(
                     f"{name}-{identity_name}",
                     PipelineIdentityArgs(
-                        resource_group_name=group.name,
-                        location=config.location,
+                        placement=placement,
                         identity_name=identity_name,
-                        tags=tags,
                     ),
                     opts=self.child,
                 )

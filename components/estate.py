@@ -201,10 +201,8 @@ class Estate(Component):
         self._pipelines_identity = PipelineIdentity(
             f"{name}-pipelines",
             PipelineIdentityArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 identity_name=names.pipelines_identity,
-                tags=tags,
             ),
             opts=self.child,
         )

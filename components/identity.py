@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
-from components.component import Component
+from components.component import Component, Placement
 
 # Built-in role definition IDs are the same in every Azure tenant (learn.microsoft.com/azure/role-based-access-control/
 # built-in-roles).
@@ -171,10 +171,8 @@ class RoleGrants(Component):
 
 @dataclass(frozen=True)
 class PipelineIdentityArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     identity_name: str
-    tags: dict[str, str]
 
 
 class PipelineIdentity(Component):
@@ -190,9 +188,7 @@ class PipelineIdentity(Component):
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
+            **args.placement,
             opts=self.child,
         )
         self.identity_id = identity.id
