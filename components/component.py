@@ -25,3 +25,9 @@ class Placement(TypedDict):
     resource_group_name: pulumi.Input[str]
     location: str
     tags: dict[str, str]
+
+
+def at(location: str, placement: Placement) -> Placement:
+    """The same resource group and tags at another location: `global` for Azure's global resources (private DNS
+    zones, Azure Monitor private link scopes, action groups)."""
+    return Placement(resource_group_name=placement["resource_group_name"], location=location, tags=placement["tags"])

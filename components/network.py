@@ -217,8 +217,7 @@ def estate_network(
     PrivateAccess(
         f"{name}-private-access",
         PrivateAccessArgs(
-            resource_group_name=group_name,
-            location=config.location,
+            placement=Placement(resource_group_name=group_name, location=config.location, tags=tags),
             vnet_id=estate_network.vnet_id,
             subnet_id=estate_network.private_endpoint_subnet_id,
             endpoints=[
@@ -230,7 +229,6 @@ def estate_network(
                 )
                 for key, target_id in private_targets.items()
             ],
-            tags=tags,
             monitor_scope_name=names.monitor_private_link_scope,
             monitor_endpoint_name=names.private_endpoint("ampls"),
             monitor_resources={
