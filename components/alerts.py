@@ -18,7 +18,7 @@ from datetime import date
 import pulumi
 from pulumi_azure_native import consumption, monitor
 
-from components.component import Component
+from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
@@ -36,8 +36,7 @@ class WatchedCluster:
 
 @dataclass(frozen=True)
 class AlertsArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     action_group_name: str
     action_group_short_name: str
     emails: Sequence[str]
@@ -48,7 +47,6 @@ class AlertsArgs:
     vault_name: str
     vault_id: pulumi.Input[str]
     registries: Mapping[str, pulumi.Input[str]]
-    tags: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,7 @@ class Alerts(Component):
             f"{name}-action-group",
             action_group_name=args.action_group_name,
             group_short_name=args.action_group_short_name,
-            resource_group_name=args.resource_group_name,
-            location="Global",
+            **at("Global", args.placement),
             enabled=True,
             email_receivers=[
                 monitor.MicrosoftCommonEmailReceiverArgs(
@@ -126,7 +123,6 @@ class Alerts(Component):
             ]
             if args.webhook_url
             else None,
-            tags=args.tags,
             opts=child,
         )
         self._args = args
@@ -171,8 +167,7 @@ class Alerts(Component):
         monitor.MetricAlert(
             f"{name}-{target}-{metric.signal}",
             rule_name=f"{target}-{metric.signal}",
-            resource_group_name=self._args.resource_group_name,
-            location="global",
+            **at("global", self._args.placement),
             description=f"{metric.metric} {metric.operator} {metric.threshold:g} on {target}",
             severity=2,
             enabled=True,
@@ -201,7 +196,6 @@ class Alerts(Component):
             ),
             auto_mitigate=True,
             actions=self._actions(),
-            tags=self._args.tags,
             opts=self.child,
         )
 
@@ -209,8 +203,7 @@ class Alerts(Component):
         monitor.ScheduledQueryRule(
             f"{name}-{rule}",
             rule_name=rule,
-            resource_group_name=self._args.resource_group_name,
-            location=self._args.location,
+            **self._args.placement,
             kind="LogAlert",
             description=description,
             severity=2,
@@ -233,7 +226,6 @@ class Alerts(Component):
                 ]
             ),
             actions=monitor.ActionsArgs(action_groups=[self._group_id]),
-            tags=self._args.tags,
             opts=self.child,
         )
 
@@ -241,8 +233,7 @@ class Alerts(Component):
         monitor.ActivityLogAlert(
             f"{name}-{target}-health",
             activity_log_alert_name=f"{target}-health",
-            resource_group_name=self._args.resource_group_name,
-            location="global",
+            **at("global", self._args.placement),
             description=f"{target} unavailable or degraded (Resource Health)",
             enabled=True,
             scopes=[scope],
@@ -258,7 +249,6 @@ class Alerts(Component):
                 ]
             ),
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
-            tags=self._args.tags,
             opts=self.child,
         )
 

@@ -177,7 +177,7 @@ class Estate(Component):
             for stage, settings in self._cluster_settings(config)
         }
         self._alerts_and_budget(
-            name, config=config, names=names, group=group, subscription_id=subscription_id, tags=tags
+            name, config=config, names=names, group=group, subscription_id=subscription_id, placement=placement
         )
         tenants = {
             stage: ClusterTenants(
@@ -344,7 +344,7 @@ class Estate(Component):
         names: naming.EstateNames,
         group: resources.ResourceGroup,
         subscription_id: pulumi.Input[str],
-        tags: dict[str, str],
+        placement: Placement,
     ) -> Alerts:
         watched: tuple[naming.Stage, ...] = (
             ("staging", "production") if config.alerts.staging_cluster else ("production",)
@@ -352,8 +352,7 @@ class Estate(Component):
         alerts = Alerts(
             f"{name}-alerts",
             AlertsArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 action_group_name=f"ag-{config.name_prefix}-{config.environment}",
                 action_group_short_name=f"{config.name_prefix[:8]}{config.environment}",
                 emails=config.alert_emails,
@@ -364,7 +363,6 @@ class Estate(Component):
                 vault_name=names.key_vault,
                 vault_id=self._key_vault.vault_id,
                 registries={names.registry(role): registry.registry_id for role, registry in self._registries.items()},
-                tags=tags,
             ),
             opts=self.child,
         )
