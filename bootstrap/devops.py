@@ -59,12 +59,9 @@ class IacRepository(BootstrapComponent):
 
 @dataclass(frozen=True)
 class IacConnectionArgs:
-    project_id: pulumi.Input[str]
-    connection_name: str
+    connection: ArmConnectionSpec
+    # The name of the credential the connection's identity federates with it under.
     credential_name: str
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
 
 
 class IacConnection(BootstrapComponent):
@@ -75,18 +72,7 @@ class IacConnection(BootstrapComponent):
 
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacConnection", name, opts)
-        connection = arm_connection(
-            f"{name}-connection",
-            ArmConnectionSpec(
-                project_id=args.project_id,
-                connection_name=args.connection_name,
-                description="aks-estate IaC: Azure Resource Manager as one identity (workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
-                identity_client_id=args.identity_client_id,
-            ),
-            parent=self,
-        )
+        connection = arm_connection(f"{name}-connection", args.connection, parent=self)
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
         self.federated_subject = FederatedSubject(

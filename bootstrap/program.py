@@ -26,6 +26,7 @@ from components.component import Placement
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
+from components.devops.service_connections import ArmConnectionSpec
 from components.devops_pool import PoolNames
 from components.identity import (
     FederatedCredentials,
@@ -97,12 +98,16 @@ class Bootstrap(BootstrapComponent):
                 connection = IacConnection(
                     f"{name}-{names.service_connection(role, stack)}",
                     IacConnectionArgs(
-                        project_id=project_id,
-                        connection_name=names.service_connection(role, stack),
+                        ArmConnectionSpec(
+                            project_id=project_id,
+                            connection_name=names.service_connection(role, stack),
+                            description="aks-estate IaC: Azure Resource Manager as one identity (workload identity "
+                            "federation)",
+                            tenant_id=client.tenant_id,
+                            subscription_id=client.subscription_id,
+                            identity_client_id=identity.client_id,
+                        ),
                         credential_name=names.federated_credential(role, stack),
-                        tenant_id=client.tenant_id,
-                        subscription_id=client.subscription_id,
-                        identity_client_id=identity.client_id,
                     ),
                     opts=self.child,
                 )
