@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_azuredevops as azuredevops
@@ -12,6 +13,14 @@ from components.devops.repository import MAIN_BRANCH
 
 # A PR that only touches Markdown needs no build; everything else must build and pass the unit tests.
 BUILD_FILENAME_PATTERNS = ("/*", "!*.md")
+
+
+class Enforced(TypedDict):
+    """What makes a policy hold: on, and blocking the completion of a pull request that fails it."""
+
+    project_id: pulumi.Input[str]
+    enabled: bool
+    blocking: bool
 
 
 @dataclass(frozen=True)
@@ -28,13 +37,12 @@ class BranchPoliciesArgs:
 class BranchPolicies(Component):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:BranchPolicies", name, opts)
+        enforced = Enforced(project_id=args.project_id, enabled=True, blocking=True)
         scope = {"repository_id": args.repository_id, "repository_ref": MAIN_BRANCH, "match_type": "Exact"}
         if args.pr_definition_id is not None:
             azuredevops.BranchPolicyBuildValidation(
                 f"{name}-build-validation",
-                project_id=args.project_id,
-                enabled=True,
-                blocking=True,
+                **enforced,
                 settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
                     display_name=args.build_name,
                     build_definition_id=args.pr_definition_id,
@@ -49,9 +57,7 @@ class BranchPolicies(Component):
             )
         azuredevops.BranchPolicyMinReviewers(
             f"{name}-min-reviewers",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
+            **enforced,
             settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
                 reviewer_count=args.reviewer_count,
                 submitter_can_vote=False,
@@ -65,9 +71,7 @@ class BranchPolicies(Component):
         )
         azuredevops.BranchPolicyCommentResolution(
             f"{name}-comment-resolution",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
+            **enforced,
             settings=azuredevops.BranchPolicyCommentResolutionSettingsArgs(
                 scopes=[azuredevops.BranchPolicyCommentResolutionSettingsScopeArgs(**scope)],
             ),
