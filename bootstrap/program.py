@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import authorization
 
 from bootstrap import names
 from bootstrap.access import IacAccess, IacAccessArgs, IacGrant
@@ -22,7 +22,7 @@ from bootstrap.devops import (
 from bootstrap.organisation import OrganisationAccess, OrganisationAccessArgs
 from bootstrap.secrets import SecretsKeys, SecretsKeysArgs
 from bootstrap.state import StateBackend, StateBackendArgs
-from components.component import Placement
+from components.component import resource_group
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
@@ -45,14 +45,7 @@ class Bootstrap(BootstrapComponent):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         subscription_scope = pulumi.Output.concat("/subscriptions/", client.subscription_id)
 
-        group = resources.ResourceGroup(
-            f"{name}-resource-group",
-            resource_group_name=bootstrap_names.resource_group,
-            location=config.location,
-            tags=tags,
-            opts=self.kept,
-        )
-        placement = Placement(resource_group_name=group.name, location=config.location, tags=tags)
+        group, placement = resource_group(name, bootstrap_names.resource_group, config.location, tags, self.kept)
         state = StateBackend(
             f"{name}-state",
             StateBackendArgs(

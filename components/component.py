@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 import pulumi
+from pulumi_azure_native import resources
 
 
 class Component(pulumi.ComponentResource):
@@ -31,3 +32,13 @@ def at(location: str, placement: Placement) -> Placement:
     """The same resource group and tags at another location: `global` for Azure's global resources (private DNS
     zones, Azure Monitor private link scopes, action groups)."""
     return Placement(resource_group_name=placement["resource_group_name"], location=location, tags=placement["tags"])
+
+
+def resource_group(
+    name: str, group_name: str, location: str, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> tuple[resources.ResourceGroup, Placement]:
+    """A resource group, and the placement of what goes into it (which so waits for the group)."""
+    group = resources.ResourceGroup(
+        f"{name}-resource-group", resource_group_name=group_name, location=location, tags=tags, opts=opts
+    )
+    return group, Placement(resource_group_name=group.name, location=location, tags=tags)

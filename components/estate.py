@@ -10,7 +10,7 @@ from pulumi_azure_native import authorization, resources
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, cluster_args
-from components.component import Component, Placement
+from components.component import Component, Placement, resource_group
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
@@ -76,15 +76,8 @@ class Estate(Component):
         # Where each organisation pool the pipelines run on sends its traffic from, for the "who talks to what" check.
         self.agent_pool_egress = {config.agent_pool: list(config.agent_pool_egress_ranges)} if config.agent_pool else {}
 
-        group = resources.ResourceGroup(
-            f"{name}-resource-group",
-            resource_group_name=names.resource_group,
-            location=config.location,
-            tags=tags,
-            opts=self.child,
-        )
+        group, placement = resource_group(name, names.resource_group, config.location, tags, self.child)
         self.resource_group_name = group.name
-        placement = Placement(resource_group_name=group.name, location=config.location, tags=tags)
         monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
