@@ -205,33 +205,26 @@ class DevOps(Component):
             "staging": ctx.staging_environment,
             "production": ctx.production_environment,
         }
-        environments: dict[naming.Stage, DeploymentEnvironment] = {
-            "staging": DeploymentEnvironment(
-                f"{name}-environment-staging",
+        # Staging takes every CD run; production only from main, once approved.
+        gates: dict[naming.Stage, tuple[Approval | None, str | None]] = {
+            "staging": (None, None),
+            "production": (Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes), MAIN_BRANCH),
+        }
+        environments = {
+            stage: DeploymentEnvironment(
+                f"{name}-environment-{stage}",
                 DeploymentEnvironmentArgs(
                     project_id=project_id,
-                    environment_name=environment_names["staging"],
-                    description="aks-estate: the staging AKS cluster",
-                    approval=None,
-                    allowed_branch=None,
+                    environment_name=environment_names[stage],
+                    description=f"aks-estate: the {stage} AKS cluster",
+                    approval=approval,
+                    allowed_branch=allowed_branch,
                     exclusive_lock=True,
                     required_templates=required(ctx, "cd"),
                 ),
                 opts=self.child,
-            ),
-            "production": DeploymentEnvironment(
-                f"{name}-environment-production",
-                DeploymentEnvironmentArgs(
-                    project_id=project_id,
-                    environment_name=environment_names["production"],
-                    description="aks-estate: the production AKS cluster",
-                    approval=Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
-                    allowed_branch=MAIN_BRANCH,
-                    exclusive_lock=True,
-                    required_templates=required(ctx, "cd"),
-                ),
-                opts=self.child,
-            ),
+            )
+            for stage, (approval, allowed_branch) in gates.items()
         }
         if any(service.spec.expose == "internal" for service in args.services):
             for stage in STAGES:
