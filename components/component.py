@@ -1,4 +1,4 @@
-"""What every component of the estate and of the bootstrap program shares: its type token and its children's options."""
+"""What the components of the estate and of the bootstrap share: type token, children's options, where resources go."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def at(location: str, placement: Placement) -> Placement:
 def resource_group(
     name: str, group_name: str, location: str, tags: dict[str, str], opts: pulumi.ResourceOptions
 ) -> tuple[resources.ResourceGroup, Placement]:
-    """A resource group, and the placement of what goes into it (which so waits for the group)."""
+    """A resource group, and the placement of what goes into it: by the group's output name, so each waits for it."""
     group = resources.ResourceGroup(
         f"{name}-resource-group", resource_group_name=group_name, location=location, tags=tags, opts=opts
     )
