@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from bootstrap.component import BootstrapComponent
-from components.identity import RoleAssignmentSpec, assign_roles
+from components.identity import Grantor, assign_grants
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -81,23 +81,10 @@ class IacAccessArgs:
 class IacAccess(BootstrapComponent):
     def __init__(self, name: str, args: IacAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacAccess", name, opts)
-        assign_roles(
-            name,
-            [
-                RoleAssignmentSpec(
-                    subscription_id=args.subscription_id,
-                    stack_key=args.stack_key,
-                    purpose=grant.purpose,
-                    principal_id=grant.principal_id,
-                    role_id=IAC_ROLES[grant.role],
-                    scope=grant.scope,
-                    description=f"aks-estate-bootstrap: {grant.role} for {grant.purpose}",
-                    condition=assignable_roles_condition(grant.assignable_role_ids)
-                    if grant.assignable_role_ids
-                    else None,
-                )
-                for grant in args.grants
-            ],
-            parent=self,
-        )
+        grantor = Grantor(args.subscription_id, args.stack_key, IAC_ROLES, "aks-estate-bootstrap")
+        assign_grants(name, grantor, args.grants, parent=self, condition=_condition)
         self.register_outputs({})
+
+
+def _condition(grant: IacGrant) -> str | None:
+    return assignable_roles_condition(grant.assignable_role_ids) if grant.assignable_role_ids else None

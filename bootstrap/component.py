@@ -1,19 +1,17 @@
-"""What every component of the bootstrap program shares: its type token namespace and the options of its children."""
+"""What the bootstrap program's components add to every component's: their type token namespace, protected children."""
 
 from __future__ import annotations
 
 import pulumi
 
+from components.component import Component
 
-class BootstrapComponent(pulumi.ComponentResource):
-    """`aks-estate:bootstrap:<kind>`, with the two ways its children hang under it.
 
-    The engine copies options before it uses them (pulumi/resource.py `Resource.__init__`, `opts._copy()`), so one
-    instance serves every child.
-    """
+class BootstrapComponent(Component):
+    """`aks-estate:bootstrap:<kind>`, whose children hang under it by `self.child` or, when a delete must not take
+    them, by `self.kept`."""
 
     def __init__(self, kind: str, name: str, opts: pulumi.ResourceOptions | None) -> None:
-        super().__init__(f"aks-estate:bootstrap:{kind}", name, None, opts)
-        self.child = pulumi.ResourceOptions(parent=self)
+        super().__init__(f"aks-estate:bootstrap:{kind}", name, opts)
         # What a mistaken delete must not take: the state, the secrets keys, the IaC repository and its project.
         self.kept = pulumi.ResourceOptions(parent=self, protect=True)

@@ -15,7 +15,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.pipelines import Authorization
+from components.devops.pipelines import Authorization, authorize
 from components.devops.repository import MAIN_BRANCH
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
@@ -59,12 +59,9 @@ class IacRepository(BootstrapComponent):
 
 @dataclass(frozen=True)
 class IacConnectionArgs:
-    project_id: pulumi.Input[str]
-    connection_name: str
+    connection: ArmConnectionSpec
+    # The name of the credential the connection's identity federates with it under.
     credential_name: str
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
 
 
 class IacConnection(BootstrapComponent):
@@ -75,18 +72,7 @@ class IacConnection(BootstrapComponent):
 
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacConnection", name, opts)
-        connection = arm_connection(
-            f"{name}-connection",
-            ArmConnectionSpec(
-                project_id=args.project_id,
-                connection_name=args.connection_name,
-                description="aks-estate IaC: Azure Resource Manager as one identity (workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
-                identity_client_id=args.identity_client_id,
-            ),
-            parent=self,
-        )
+        connection = arm_connection(f"{name}-connection", args.connection, parent=self)
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
         self.federated_subject = FederatedSubject(
@@ -128,15 +114,7 @@ class IacPipelines(BootstrapComponent):
             )
             definition_id = build.id.apply(int)
             self.definition_ids[kind] = definition_id
-            for authorization in args.authorizations.get(kind, ()):
-                azuredevops.PipelineAuthorization(
-                    f"{name}-{kind}-{authorization.key}",
-                    project_id=args.project_id,
-                    pipeline_id=definition_id,
-                    type=authorization.kind,
-                    resource_id=authorization.resource_id,
-                    opts=self.child,
-                )
+            authorize(f"{name}-{kind}", args.project_id, definition_id, args.authorizations.get(kind, ()), parent=self)
         # The same gate as a service repository's: blocking validation that expires when main moves, reviewers
         # (the last pusher cannot approve), resolved comments.
         BranchPolicies(

@@ -75,7 +75,6 @@ class OrganisationAccess(BootstrapComponent):
         on the project's agent queues (docs/managed-devops-pools/prerequisites.md, "Verify Azure DevOps permissions");
         the stack then authorizes the IaC definitions on that queue (a queue Administrator's right) after reading them
         by name (project Readers)."""
-        child = pulumi.ResourceOptions(parent=self)
         # Scope `distributedtask.globalagentqueuerole` on the project ID is the project's node for all its queues
         # (securityroles REST API, Role Assignments - Set Role Assignments, .../scopes/<scope>/roleassignments/
         # resources/<project id>); identity_id takes the member's identity UUID (terraform-provider-azuredevops
@@ -86,11 +85,11 @@ class OrganisationAccess(BootstrapComponent):
             resource_id=project_id,
             identity_id=member.id,
             role_name="Administrator",
-            opts=child,
+            opts=self.child,
         )
         readers = azuredevops.get_group_output(
             project_id=project_id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
         )
         azuredevops.GroupMembership(
-            f"{name}-iac-readers", group=readers.descriptor, members=[member.descriptor], mode="add", opts=child
+            f"{name}-iac-readers", group=readers.descriptor, members=[member.descriptor], mode="add", opts=self.child
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pulumi
-from pulumi_azure_native import authorization, resources
+from pulumi_azure_native import authorization
 
 from bootstrap import names
 from bootstrap.access import IacAccess, IacAccessArgs, IacGrant
@@ -22,9 +22,11 @@ from bootstrap.devops import (
 from bootstrap.organisation import OrganisationAccess, OrganisationAccessArgs
 from bootstrap.secrets import SecretsKeys, SecretsKeysArgs
 from bootstrap.state import StateBackend, StateBackendArgs
+from components.component import resource_group
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
+from components.devops.service_connections import ArmConnectionSpec
 from components.devops_pool import PoolNames
 from components.identity import (
     FederatedCredentials,
@@ -43,35 +45,25 @@ class Bootstrap(BootstrapComponent):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         subscription_scope = pulumi.Output.concat("/subscriptions/", client.subscription_id)
 
-        group = resources.ResourceGroup(
-            f"{name}-resource-group",
-            resource_group_name=bootstrap_names.resource_group,
-            location=config.location,
-            tags=tags,
-            opts=self.kept,
-        )
+        group, placement = resource_group(name, bootstrap_names.resource_group, config.location, tags, self.kept)
         state = StateBackend(
             f"{name}-state",
             StateBackendArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 account_name=bootstrap_names.state_account,
                 container_names=[names.state_container(stack) for stack in STACKS],
                 soft_delete_days=config.state_soft_delete_days,
-                tags=tags,
             ),
             opts=self.child,
         )
         keys = SecretsKeys(
             f"{name}-secrets",
             SecretsKeysArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 vault_name=bootstrap_names.key_vault,
                 tenant_id=client.tenant_id,
                 key_names=[names.secrets_key(stack) for stack in STACKS],
                 soft_delete_retention_days=config.key_vault_soft_delete_retention_days,
-                tags=tags,
             ),
             opts=self.child,
         )
@@ -91,22 +83,24 @@ class Bootstrap(BootstrapComponent):
                 identity = PipelineIdentity(
                     f"{name}-{identity_name}",
                     PipelineIdentityArgs(
-                        resource_group_name=group.name,
-                        location=config.location,
+                        placement=placement,
                         identity_name=identity_name,
-                        tags=tags,
                     ),
                     opts=self.child,
                 )
                 connection = IacConnection(
                     f"{name}-{names.service_connection(role, stack)}",
                     IacConnectionArgs(
-                        project_id=project_id,
-                        connection_name=names.service_connection(role, stack),
+                        ArmConnectionSpec(
+                            project_id=project_id,
+                            connection_name=names.service_connection(role, stack),
+                            description="aks-estate IaC: Azure Resource Manager as one identity (workload identity "
+                            "federation)",
+                            tenant_id=client.tenant_id,
+                            subscription_id=client.subscription_id,
+                            identity_client_id=identity.client_id,
+                        ),
                         credential_name=names.federated_credential(role, stack),
-                        tenant_id=client.tenant_id,
-                        subscription_id=client.subscription_id,
-                        identity_client_id=identity.client_id,
                     ),
                     opts=self.child,
                 )

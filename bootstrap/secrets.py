@@ -9,17 +9,17 @@ import pulumi
 from pulumi_azure_native import keyvault
 
 from bootstrap.component import BootstrapComponent
+from components.component import Placement
+from components.key_vault import rbac_vault_properties
 
 
 @dataclass(frozen=True)
 class SecretsKeysArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     vault_name: str
     tenant_id: pulumi.Input[str]
     key_names: Sequence[str]
     soft_delete_retention_days: int
-    tags: dict[str, str]
 
 
 class SecretsKeys(BootstrapComponent):
@@ -32,22 +32,17 @@ class SecretsKeys(BootstrapComponent):
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            properties=keyvault.VaultPropertiesArgs(
-                tenant_id=args.tenant_id,
-                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                enable_purge_protection=True,
-                soft_delete_retention_in_days=args.soft_delete_retention_days,
+            **args.placement,
+            # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
+            properties=rbac_vault_properties(
+                args.tenant_id,
+                args.soft_delete_retention_days,
                 # The IaC pipelines' agents (the prod estate's Managed DevOps Pool; an operator's machine for each
                 # stack's first `pulumi up`) have no fixed egress addresses to allow, so the vault stays reachable and
                 # every request needs an Entra token and a role on one key.
-                network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+                keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+                purge_protection=True,
             ),
-            tags=args.tags,
             opts=self.kept,
         )
         self.key_ids = {}
@@ -56,12 +51,12 @@ class SecretsKeys(BootstrapComponent):
                 f"{name}-{key_name}",
                 key_name=key_name,
                 vault_name=vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement["resource_group_name"],
                 # Pulumi's azurekeyvault:// secrets manager is go-cloud's keeper (google/go-cloud
                 # secrets/azurekeyvault/akv.go: keeper.Encrypt and keeper.Decrypt call the vault's encrypt and decrypt
                 # operations, RSA-OAEP-256 by default), so no other operation is allowed.
                 properties=keyvault.KeyPropertiesArgs(kty="RSA", key_size=3072, key_ops=["encrypt", "decrypt"]),
-                tags=args.tags,
+                tags=args.placement["tags"],
                 opts=self.kept,
             )
             self.key_ids[key_name] = key.id

@@ -9,16 +9,15 @@ import pulumi
 from pulumi_azure_native import storage
 
 from bootstrap.component import BootstrapComponent
+from components.component import Placement
 
 
 @dataclass(frozen=True)
 class StateBackendArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     account_name: str
     container_names: Sequence[str]
     soft_delete_days: int
-    tags: dict[str, str]
 
 
 class StateBackend(BootstrapComponent):
@@ -32,8 +31,7 @@ class StateBackend(BootstrapComponent):
         account = storage.StorageAccount(
             f"{name}-account",
             account_name=args.account_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             kind=storage.Kind.STORAGE_V2,
             # Geo-redundant: state outlives a regional outage; every region offers GRS (not every region has zones).
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_GRS),
@@ -45,13 +43,12 @@ class StateBackend(BootstrapComponent):
             allow_cross_tenant_replication=False,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             enable_https_traffic_only=True,
-            tags=args.tags,
             opts=self.kept,
         )
         storage.BlobServiceProperties(
             f"{name}-blob-service",
             account_name=account.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement["resource_group_name"],
             blob_services_name="default",
             # Every write of a checkpoint keeps the previous version; a deleted blob or container can be restored.
             is_versioning_enabled=True,
@@ -66,7 +63,7 @@ class StateBackend(BootstrapComponent):
             container = storage.BlobContainer(
                 f"{name}-{container_name}",
                 account_name=account.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement["resource_group_name"],
                 container_name=container_name,
                 public_access=storage.PublicAccess.NONE,
                 opts=self.kept,

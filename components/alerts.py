@@ -18,6 +18,7 @@ from datetime import date
 import pulumi
 from pulumi_azure_native import consumption, monitor
 
+from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
@@ -35,8 +36,7 @@ class WatchedCluster:
 
 @dataclass(frozen=True)
 class AlertsArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     action_group_name: str
     action_group_short_name: str
     emails: Sequence[str]
@@ -47,7 +47,6 @@ class AlertsArgs:
     vault_name: str
     vault_id: pulumi.Input[str]
     registries: Mapping[str, pulumi.Input[str]]
-    tags: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -101,18 +100,17 @@ OOM_QUERY = """KubePodInventory
 | distinct Namespace, Name, ContainerName"""
 
 
-class Alerts(pulumi.ComponentResource):
+class Alerts(Component):
     action_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:Alerts", name, None, opts)
+        super().__init__("aks-estate:monitoring:Alerts", name, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = monitor.ActionGroup(
             f"{name}-action-group",
             action_group_name=args.action_group_name,
             group_short_name=args.action_group_short_name,
-            resource_group_name=args.resource_group_name,
-            location="Global",
+            **at("Global", args.placement),
             enabled=True,
             email_receivers=[
                 monitor.MicrosoftCommonEmailReceiverArgs(
@@ -125,7 +123,6 @@ class Alerts(pulumi.ComponentResource):
             ]
             if args.webhook_url
             else None,
-            tags=args.tags,
             opts=child,
         )
         self._args = args
@@ -170,8 +167,7 @@ class Alerts(pulumi.ComponentResource):
         monitor.MetricAlert(
             f"{name}-{target}-{metric.signal}",
             rule_name=f"{target}-{metric.signal}",
-            resource_group_name=self._args.resource_group_name,
-            location="global",
+            **at("global", self._args.placement),
             description=f"{metric.metric} {metric.operator} {metric.threshold:g} on {target}",
             severity=2,
             enabled=True,
@@ -200,16 +196,14 @@ class Alerts(pulumi.ComponentResource):
             ),
             auto_mitigate=True,
             actions=self._actions(),
-            tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
     def _log_alert(self, name: str, rule: str, scope: pulumi.Input[str], query: str, description: str) -> None:
         monitor.ScheduledQueryRule(
             f"{name}-{rule}",
             rule_name=rule,
-            resource_group_name=self._args.resource_group_name,
-            location=self._args.location,
+            **self._args.placement,
             kind="LogAlert",
             description=description,
             severity=2,
@@ -232,16 +226,14 @@ class Alerts(pulumi.ComponentResource):
                 ]
             ),
             actions=monitor.ActionsArgs(action_groups=[self._group_id]),
-            tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
     def _health_alert(self, name: str, target: str, scope: pulumi.Input[str]) -> None:
         monitor.ActivityLogAlert(
             f"{name}-{target}-health",
             activity_log_alert_name=f"{target}-health",
-            resource_group_name=self._args.resource_group_name,
-            location="global",
+            **at("global", self._args.placement),
             description=f"{target} unavailable or degraded (Resource Health)",
             enabled=True,
             scopes=[scope],
@@ -257,8 +249,7 @@ class Alerts(pulumi.ComponentResource):
                 ]
             ),
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
-            tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
 
@@ -273,11 +264,11 @@ class BudgetArgs:
     action_group_id: pulumi.Input[str]
 
 
-class CostBudget(pulumi.ComponentResource):
+class CostBudget(Component):
     """A monthly consumption budget over the stack's resource groups, the estate's and the clusters' node groups."""
 
     def __init__(self, name: str, args: BudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:CostBudget", name, None, opts)
+        super().__init__("aks-estate:monitoring:CostBudget", name, opts)
         budget = consumption.Budget(
             f"{name}-budget",
             budget_name=args.budget_name,

@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization, containerservice, monitor
+from pulumi_azure_native import authorization, containerservice
 
 from components.cluster_access import SubnetJoin, api_server_access, grant_subnet_join
+from components.component import Component, Placement
 from components.config import EstateConfig
 from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.config_parts import Cluster as ClusterConfig
+from components.container_insights import ContainerInsightsArgs, collect_container_insights
 from components.diagnostics import send_logs_to_workspace
 from components.monitoring import Monitoring
 from components.naming import NODE_POOLS, EstateNames, Stage, checked
 
-CONTAINER_INSIGHTS_STREAM = "Microsoft-ContainerInsights-Group-Default"
 CONTROL_PLANE_LOG_CATEGORIES = (
     "kube-apiserver",
     "kube-audit-admin",
@@ -46,8 +47,7 @@ class NodePoolArgs:
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     cluster_name: str
     dns_prefix: str
     node_resource_group: str
@@ -71,7 +71,6 @@ class ClusterArgs:
     # Set where the workspace ingests through a private link: the agents' configuration endpoint.
     data_collection_endpoint_id: pulumi.Input[str] | None
     protect: bool
-    tags: dict[str, str]
 
 
 def _pool(
@@ -137,7 +136,7 @@ def user_pool_name(pool: NodePoolArgs) -> str:
     return checked("AKS node pool", f"{NODE_POOLS['user']}{digest}")
 
 
-class Cluster(pulumi.ComponentResource):
+class Cluster(Component):
     cluster_id: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     kubelet_object_id: pulumi.Output[str]
@@ -147,12 +146,11 @@ class Cluster(pulumi.ComponentResource):
     fqdn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:containers:Cluster", name, None, opts)
+        super().__init__("aks-estate:containers:Cluster", name, opts)
         cluster = containerservice.ManagedCluster(
             f"{name}-aks",
             resource_name_=args.cluster_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             dns_prefix=args.dns_prefix,
             node_resource_group=args.node_resource_group,
             kubernetes_version=args.kubernetes_version,
@@ -223,7 +221,6 @@ class Cluster(pulumi.ComponentResource):
                     enabled=True, config={"logAnalyticsWorkspaceResourceID": args.workspace_id, "useAADAuth": "true"}
                 ),
             },
-            tags=args.tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
@@ -234,54 +231,26 @@ class Cluster(pulumi.ComponentResource):
         self.user_pool = containerservice.AgentPool(
             f"{name}-pool-{user_pool}",
             agent_pool_name=user_pool,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement["resource_group_name"],
             resource_name_=cluster.name,
             mode=containerservice.AgentPoolMode.USER,
             **_pool_properties(containerservice.AgentPoolMode.USER, args.user_pool, args.node_subnet_id),
-            tags=args.tags,
+            tags=args.placement["tags"],
             # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
             # becomes a replacement.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=_ignored_pool_changes(args.upgrade_channel)),
         )
-        rule = monitor.DataCollectionRule(
-            f"{name}-container-insights",
-            data_collection_rule_name=args.container_insights_rule_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="Linux",
-            description=f"Container Insights for {args.cluster_name}",
-            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
-                extensions=[
-                    monitor.ExtensionDataSourceArgs(
-                        name="ContainerInsightsExtension",
-                        extension_name="ContainerInsights",
-                        streams=[CONTAINER_INSIGHTS_STREAM],
-                        extension_settings={
-                            "dataCollectionSettings": {
-                                "interval": "1m",
-                                "namespaceFilteringMode": "Off",
-                                "enableContainerLogV2": True,
-                            }
-                        },
-                    )
-                ]
+        collect_container_insights(
+            name,
+            ContainerInsightsArgs(
+                rule_name=args.container_insights_rule_name,
+                cluster_name=args.cluster_name,
+                placement=args.placement,
+                workspace_id=args.workspace_id,
+                data_collection_endpoint_id=args.data_collection_endpoint_id,
             ),
-            destinations=monitor.DataCollectionRuleDestinationsArgs(
-                log_analytics=[
-                    monitor.LogAnalyticsDestinationArgs(name="ciworkspace", workspace_resource_id=args.workspace_id)
-                ]
-            ),
-            data_flows=[monitor.DataFlowArgs(streams=[CONTAINER_INSIGHTS_STREAM], destinations=["ciworkspace"])],
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        monitor.DataCollectionRuleAssociation(
-            f"{name}-container-insights-association",
-            association_name="ContainerInsightsExtension",
-            resource_uri=cluster.id,
-            data_collection_rule_id=rule.id,
-            description="Routes this cluster's Container Insights data through its data collection rule.",
-            opts=pulumi.ResourceOptions(parent=self),
+            cluster.id,
+            parent=self,
         )
         grant_subnet_join(
             f"{name}-subnet-network-contributor",
@@ -289,17 +258,6 @@ class Cluster(pulumi.ComponentResource):
             cluster.identity,
             parent=self,
         )
-        if args.data_collection_endpoint_id is not None:
-            # The name is Azure's: "The DCR association name must be configurationAccessEndpoint"
-            # (learn.microsoft.com/azure/azure-monitor/containers/container-insights-enable-aks, "Private link").
-            monitor.DataCollectionRuleAssociation(
-                f"{name}-configuration-access-endpoint",
-                association_name="configurationAccessEndpoint",
-                resource_uri=cluster.id,
-                data_collection_endpoint_id=args.data_collection_endpoint_id,
-                description="The Azure Monitor Agent's configuration endpoint, reached through the private link.",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=cluster.id,
@@ -378,8 +336,7 @@ def cluster_args(
 ) -> ClusterArgs:
     """One stage's cluster from the stack config (its node pool model holds exactly NodePoolArgs' fields)."""
     return ClusterArgs(
-        resource_group_name=resource_group_name,
-        location=config.location,
+        placement=Placement(resource_group_name=resource_group_name, location=config.location, tags=tags),
         cluster_name=names.cluster(stage),
         dns_prefix=names.cluster_dns_prefix(stage),
         node_resource_group=names.node_resource_group(stage),
@@ -400,5 +357,4 @@ def cluster_args(
         workspace_id=monitoring.workspace_id,
         data_collection_endpoint_id=monitoring.data_collection_endpoint_id,
         protect=config.environment == "prod",  # a dev stack must stay easy to tear down
-        tags=tags,
     )

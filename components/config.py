@@ -23,7 +23,6 @@ from pydantic import (
 )
 
 from components import naming, stack_file
-from components.config_hardening import unhardened_nodes
 from components.config_messages import NAMESPACE, decode, format_errors, refusal
 from components.config_network import NETWORK_DEFAULTS, Network, Telemetry, private_network_violations
 from components.config_parts import (
@@ -38,6 +37,7 @@ from components.config_parts import (
     Violation,
     _refuse,
 )
+from components.config_production import production_violations
 from components.config_values import (
     AgentPoolName,
     DevOpsOrganization,
@@ -49,9 +49,6 @@ from components.config_values import (
     SecretName,
     TemplatesRelease,
 )
-
-# This repository's project name (Pulumi.yaml `name:`): the offline preview runs under it (tools/capture.py); a real
-# run reads the namespace of whatever project runs it (`from_pulumi`).
 
 
 class ConfigError(ValueError):
@@ -258,105 +255,8 @@ class EstateConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _production_is_never_weakened(self) -> Self:
-        if self.environment != "prod":
-            return self
-        # Both clusters of a prod stack: the staging cluster is where every production change is proven first.
-        clusters = (("staging", self.clusters.staging), ("production", self.clusters.production))
-        _refuse(
-            [
-                (key, value, rule)
-                for key, value, broken, rule in (
-                    *(
-                        (
-                            f"clusters.{stage}.tier",
-                            cluster.tier,
-                            cluster.tier == "Free",
-                            "a prod stack needs the financially backed API server SLA (Standard or Premium)",
-                        )
-                        for stage, cluster in clusters
-                    ),
-                    *(
-                        (
-                            f"clusters.{stage}.{pool_key}.zones",
-                            list(pool.zones),
-                            len(pool.zones) < 2,
-                            f"a prod stack spreads the {pool_key.removesuffix('Pool')} pool over at least two "
-                            "availability zones",
-                        )
-                        for stage, cluster in clusters
-                        for pool_key, pool in (("systemPool", cluster.system_pool), ("userPool", cluster.user_pool))
-                    ),
-                    (
-                        "registries.nonProduction.sku",
-                        self.registries.non_production.sku,
-                        self.registries.non_production.sku == "Basic",
-                        "a prod stack's registries are Standard or Premium (checkov CKV_AZURE_163: image scanning)",
-                    ),
-                    (
-                        "clusters.production.systemPool.minCount",
-                        self.clusters.production.system_pool.min_count,
-                        self.clusters.production.system_pool.min_count < 2,
-                        "a prod stack keeps at least two system nodes",
-                    ),
-                    (
-                        "registries.production.sku",
-                        self.registries.production.sku,
-                        self.registries.production.sku != "Premium",
-                        "a prod stack's production registry is Premium (zone redundancy, retention)",
-                    ),
-                    (
-                        "registries.production.zoneRedundancy",
-                        self.registries.production.zone_redundancy,
-                        not self.registries.production.zone_redundancy,
-                        "a prod stack's production registry is zone redundant",
-                    ),
-                    (
-                        "registries.production.untaggedRetentionDays",
-                        self.registries.production.untagged_retention_days,
-                        self.registries.production.untagged_retention_days is None,
-                        "a prod stack's production registry purges untagged manifests on a schedule",
-                    ),
-                    (
-                        "keyVaultNetworkDefaultAction",
-                        self.key_vault_network_default_action,
-                        self.key_vault_network_default_action != "Deny",
-                        "a prod stack's Key Vault firewall denies by default (CI runs on an agentPool it allows)",
-                    ),
-                    (
-                        "securityScanExtension",
-                        self.security_scan_extension,
-                        self.security_scan_extension == "none",
-                        "a prod stack's CI runs the Microsoft Security DevOps scan (install or adopt its extension)",
-                    ),
-                    *((key, value, True, rule) for key, value, rule in unhardened_nodes(clusters)),
-                    (
-                        "telemetry.localAuth",
-                        self.telemetry.local_auth,
-                        self.telemetry.local_auth,
-                        "a prod stack's Application Insights and Log Analytics accept Entra ID authentication only",
-                    ),
-                    (
-                        "network.private",
-                        self.network.private,
-                        not self.network.private,
-                        "a prod stack keeps its API servers, vault and registries off the internet",
-                    ),
-                    (
-                        "keyVaultPurgeProtection",
-                        self.key_vault_purge_protection,
-                        not self.key_vault_purge_protection,
-                        "a prod stack's Key Vault keeps purge protection on",
-                    ),
-                    (
-                        "minimumReviewers",
-                        self.minimum_reviewers,
-                        self.minimum_reviewers < 2,
-                        "a prod stack needs at least two reviewers on every pull request",
-                    ),
-                )
-                if broken
-            ]
-        )
+        if self.environment == "prod":
+            _refuse(production_violations(self))
         return self
 
 

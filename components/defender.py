@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import security
 
+from components.component import Component, Placement
+
 # Defender for Containers covers the AKS clusters and the registries' vulnerability assessment; the former
 # "ContainerRegistry" plan was folded into it and is deprecated, so it is not enabled separately.
 PLANS: dict[str, str | None] = {"Containers": None, "KeyVaults": "PerKeyVault"}
@@ -21,18 +23,16 @@ class DefenderArgs:
     subscription_id: pulumi.Input[str]
     manage_plans: bool
     devops_connector: bool
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     connector_name: str
     devops_organization: str
-    tags: dict[str, str]
 
 
-class Defender(pulumi.ComponentResource):
+class Defender(Component):
     connector_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DefenderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:security:Defender", name, None, opts)
+        super().__init__("aks-estate:security:Defender", name, opts)
         if args.manage_plans:
             for plan, sub_plan in PLANS.items():
                 security.Pricing(
@@ -52,8 +52,7 @@ class Defender(pulumi.ComponentResource):
             connector = security.SecurityConnector(
                 f"{name}-devops-connector",
                 security_connector_name=args.connector_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 environment_name=security.CloudName.AZURE_DEV_OPS,
                 hierarchy_identifier=pulumi.Output.from_input(args.subscription_id).apply(
                     lambda subscription: str(
@@ -62,8 +61,7 @@ class Defender(pulumi.ComponentResource):
                 ),
                 environment_data=security.AzureDevOpsScopeEnvironmentDataArgs(environment_type="AzureDevOpsScope"),
                 offerings=[security.CspmMonitorAzureDevOpsOfferingArgs(offering_type="CspmMonitorAzureDevOps")],
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.connector_id = connector.id
         self.register_outputs({"connectorId": self.connector_id})

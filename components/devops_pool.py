@@ -27,6 +27,7 @@ import pulumi
 from pulumi_azure_native import devcenter, devopsinfrastructure
 
 from bootstrap import names as iac_names
+from components.component import Component, Placement
 from components.config import EstateConfig
 from components.devops.agent_queue import ProjectQueueAuthorizations, ProjectQueueAuthorizationsArgs
 from components.devops.devops import DevOps
@@ -73,8 +74,7 @@ def virtual_network_id(subnet_id: str) -> str:
 
 @dataclass(frozen=True)
 class ManagedAgentPoolArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     names: PoolNames
     # The estate network's agent subnet, delegated to Microsoft.DevOpsInfrastructure/pools.
     subnet_id: pulumi.Input[str]
@@ -89,34 +89,29 @@ class ManagedAgentPoolArgs:
     maximum_concurrency: int
     vm_size: str
     image: str
-    tags: dict[str, str]
 
 
-class ManagedAgentPool(pulumi.ComponentResource):
+class ManagedAgentPool(Component):
     pool_name: pulumi.Output[str]
     pool_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ManagedAgentPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:agents:ManagedAgentPool", name, None, opts)
+        super().__init__("aks-estate:agents:ManagedAgentPool", name, opts)
         if args.image not in WELL_KNOWN_IMAGES:
             raise ValueError(f"image {args.image!r} is not one of the Azure Pipelines images {WELL_KNOWN_IMAGES}")
         child = pulumi.ResourceOptions(parent=self)
         center = devcenter.DevCenter(
             f"{name}-dev-center",
             dev_center_name=args.names.dev_center,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
+            **args.placement,
             opts=child,
         )
         project = devcenter.Project(
             f"{name}-dev-center-project",
             project_name=args.names.dev_center_project,
             dev_center_id=center.id,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             description="aks-estate: the Managed DevOps Pool the estate's pipelines run on",
-            tags=args.tags,
             opts=child,
         )
         network_id = pulumi.Output.from_input(args.subnet_id).apply(virtual_network_id)
@@ -142,8 +137,7 @@ class ManagedAgentPool(pulumi.ComponentResource):
         pool = devopsinfrastructure.Pool(
             f"{name}-pool",
             pool_name=args.names.pool,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             dev_center_project_resource_id=project.id,
             maximum_concurrency=args.maximum_concurrency,
             # A fresh machine for every job: nothing one pipeline leaves behind (files, credentials, a logged-in az
@@ -169,7 +163,6 @@ class ManagedAgentPool(pulumi.ComponentResource):
                     kind=devopsinfrastructure.AzureDevOpsPermissionType.CREATOR_ONLY
                 ),
             ),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),
         )
         self.pool_name = pool.name
@@ -214,8 +207,7 @@ class PendingAgentPool:
         pool = ManagedAgentPool(
             name,
             ManagedAgentPoolArgs(
-                resource_group_name=resource_group_name,
-                location=config.location,
+                placement=Placement(resource_group_name=resource_group_name, location=config.location, tags=self.tags),
                 names=PoolNames(config.name_prefix, config.environment),
                 subnet_id=subnet_id,
                 devops_infrastructure_object_id=settings.devops_infrastructure_object_id,
@@ -226,7 +218,6 @@ class PendingAgentPool:
                 maximum_concurrency=settings.maximum_concurrency,
                 vm_size=settings.vm_size,
                 image=settings.image,
-                tags=self.tags,
             ),
             opts=pulumi.ResourceOptions(parent=parent),
         )

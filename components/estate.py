@@ -10,6 +10,7 @@ from pulumi_azure_native import authorization, resources
 from components import naming
 from components.alerts import Alerts, AlertsArgs, BudgetArgs, CostBudget, WatchedCluster
 from components.cluster import Cluster, cluster_args
+from components.component import Component, Placement, resource_group
 from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
@@ -61,9 +62,9 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
     ]
 
 
-class Estate(pulumi.ComponentResource):
+class Estate(Component):
     def __init__(self, name: str, config: EstateConfig, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:estate:Estate", name, None, opts)
+        super().__init__("aks-estate:estate:Estate", name, opts)
         names = naming.EstateNames(config.name_prefix, config.environment)
         # Stateful resources of a prod stack carry `protect`; a dev stack must stay easy to tear down.
         protect = config.environment == "prod"
@@ -75,19 +76,12 @@ class Estate(pulumi.ComponentResource):
         # Where each organisation pool the pipelines run on sends its traffic from, for the "who talks to what" check.
         self.agent_pool_egress = {config.agent_pool: list(config.agent_pool_egress_ranges)} if config.agent_pool else {}
 
-        group = resources.ResourceGroup(
-            f"{name}-resource-group",
-            resource_group_name=names.resource_group,
-            location=config.location,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        group, placement = resource_group(name, names.resource_group, config.location, tags, self.child)
         self.resource_group_name = group.name
         monitoring = Monitoring(
             f"{name}-monitoring",
             MonitoringArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 workspace_name=names.log_analytics_workspace,
                 app_insights_name=names.application_insights,
                 retention_days=config.log_retention_days,
@@ -96,17 +90,15 @@ class Estate(pulumi.ComponentResource):
                 private_ingestion=config.network.private,
                 data_collection_endpoint_name=names.data_collection_endpoint,
                 protect=protect,
-                tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self._monitoring = monitoring
 
         vault = KeyVault(
             f"{name}-key-vault",
             KeyVaultArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 vault_name=names.key_vault,
                 tenant_id=tenant_id,
                 workspace_id=monitoring.workspace_id,
@@ -120,9 +112,8 @@ class Estate(pulumi.ComponentResource):
                     **{key: value.get_secret_value() for key, value in config.ci_secrets.items()},
                 },
                 protect=protect,
-                tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self._key_vault = vault
 
@@ -130,8 +121,11 @@ class Estate(pulumi.ComponentResource):
             role: Registry(
                 f"{name}-registry-{role}",
                 RegistryArgs(
-                    resource_group_name=group.name,
-                    location=config.location,
+                    placement=Placement(
+                        resource_group_name=group.name,
+                        location=config.location,
+                        tags={**tags, naming.REGISTRY_ROLE_TAG: role},
+                    ),
                     registry_name=names.registry(role),
                     sku=settings.sku,
                     zone_redundancy=settings.zone_redundancy,
@@ -140,9 +134,8 @@ class Estate(pulumi.ComponentResource):
                     workspace_id=monitoring.workspace_id,
                     protect=protect,
                     # Which stage's images it holds: the policy pack exempts the non-production one by this tag.
-                    tags={**tags, naming.REGISTRY_ROLE_TAG: role},
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for role, settings in self._registry_settings(config)
         }
@@ -172,12 +165,12 @@ class Estate(pulumi.ComponentResource):
                     node_subnet_id=self.network.node_subnet_ids[stage],
                     tags=tags,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for stage, settings in self._cluster_settings(config)
         }
         self._alerts_and_budget(
-            name, config=config, names=names, group=group, subscription_id=subscription_id, tags=tags
+            name, config=config, names=names, group=group, subscription_id=subscription_id, placement=placement
         )
         tenants = {
             stage: ClusterTenants(
@@ -193,7 +186,7 @@ class Estate(pulumi.ComponentResource):
                     tags=tags,
                     protect=protect,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for stage, cluster in self._clusters.items()
         }
@@ -201,12 +194,10 @@ class Estate(pulumi.ComponentResource):
         self._pipelines_identity = PipelineIdentity(
             f"{name}-pipelines",
             PipelineIdentityArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 identity_name=names.pipelines_identity,
-                tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         RoleGrants(
@@ -234,7 +225,7 @@ class Estate(pulumi.ComponentResource):
                     )
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         Defender(
@@ -243,13 +234,11 @@ class Estate(pulumi.ComponentResource):
                 subscription_id=subscription_id,
                 manage_plans=config.defender_plans,
                 devops_connector=config.defender_devops_connector,
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 connector_name=naming.defender_devops_connector(config.devops_organization),
                 devops_organization=config.devops_organization,
-                tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         for index, service in enumerate(config.services):
@@ -302,7 +291,7 @@ class Estate(pulumi.ComponentResource):
                 protect=protect,
                 managed_pool_name=agents.name,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         agents.build(
             f"{name}-agents",
@@ -349,7 +338,7 @@ class Estate(pulumi.ComponentResource):
         names: naming.EstateNames,
         group: resources.ResourceGroup,
         subscription_id: pulumi.Input[str],
-        tags: dict[str, str],
+        placement: Placement,
     ) -> Alerts:
         watched: tuple[naming.Stage, ...] = (
             ("staging", "production") if config.alerts.staging_cluster else ("production",)
@@ -357,8 +346,7 @@ class Estate(pulumi.ComponentResource):
         alerts = Alerts(
             f"{name}-alerts",
             AlertsArgs(
-                resource_group_name=group.name,
-                location=config.location,
+                placement=placement,
                 action_group_name=f"ag-{config.name_prefix}-{config.environment}",
                 action_group_short_name=f"{config.name_prefix[:8]}{config.environment}",
                 emails=config.alert_emails,
@@ -369,9 +357,8 @@ class Estate(pulumi.ComponentResource):
                 vault_name=names.key_vault,
                 vault_id=self._key_vault.vault_id,
                 registries={names.registry(role): registry.registry_id for role, registry in self._registries.items()},
-                tags=tags,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         CostBudget(
             f"{name}-budget",
@@ -387,7 +374,7 @@ class Estate(pulumi.ComponentResource):
                 emails=config.alert_emails,
                 action_group_id=alerts.action_group_id,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         return alerts
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
+
+from components.component import Component, Placement
 
 # Built-in role definition IDs are the same in every Azure tenant (learn.microsoft.com/azure/role-based-access-control/
 # built-in-roles).
@@ -97,13 +100,56 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
     )
 
 
-def assign_roles(name: str, specs: Sequence[RoleAssignmentSpec], parent: pulumi.Resource) -> None:
-    """Every assignment of `specs`, each named `<name>-<purpose>`: purposes name them, so they must be unique."""
-    purposes = [spec.purpose for spec in specs]
+class Granted(Protocol):
+    """A role for a principal on a scope, under a purpose that names the assignment (`Grant`, a bootstrap grant)."""
+
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def principal_id(self) -> pulumi.Input[str]: ...
+    @property
+    def scope(self) -> pulumi.Input[str]: ...
+
+
+GrantedT = TypeVar("GrantedT", bound=Granted)
+
+
+@dataclass(frozen=True)
+class Grantor:
+    """Who assigns: the stack whose assignments they are, the role IDs it may hand out and how it signs them."""
+
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+    role_ids: Mapping[str, str]
+    # The description's prefix: which program made the assignment.
+    program: str
+
+
+def assign_grants(
+    name: str,
+    grantor: Grantor,
+    grants: Sequence[GrantedT],
+    parent: pulumi.Resource,
+    condition: Callable[[GrantedT], str | None] = lambda _: None,
+) -> None:
+    """Every grant as one assignment named `<name>-<purpose>`: purposes name them, so they must be unique."""
+    purposes = [grant.purpose for grant in grants]
     if len(set(purposes)) != len(purposes):
         raise ValueError(f"grant purposes must be unique: {purposes}")
-    for spec in specs:
-        assign_role(f"{name}-{spec.purpose}", spec, parent)
+    for grant in grants:
+        spec = RoleAssignmentSpec(
+            subscription_id=grantor.subscription_id,
+            stack_key=grantor.stack_key,
+            purpose=grant.purpose,
+            principal_id=grant.principal_id,
+            role_id=grantor.role_ids[grant.role],
+            scope=grant.scope,
+            description=f"{grantor.program}: {grant.role} for {grant.purpose}",
+            condition=condition(grant),
+        )
+        assign_role(f"{name}-{grant.purpose}", spec, parent)
 
 
 @dataclass(frozen=True)
@@ -113,39 +159,23 @@ class RoleGrantsArgs:
     grants: Sequence[Grant]
 
 
-class RoleGrants(pulumi.ComponentResource):
+class RoleGrants(Component):
     """Service-principal role assignments with names derived from the stack and the grant's purpose."""
 
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:RoleGrants", name, None, opts)
-        assign_roles(
-            name,
-            [
-                RoleAssignmentSpec(
-                    subscription_id=args.subscription_id,
-                    stack_key=args.stack_key,
-                    purpose=grant.purpose,
-                    principal_id=grant.principal_id,
-                    role_id=BUILT_IN_ROLES[grant.role],
-                    scope=grant.scope,
-                    description=f"aks-estate: {grant.role} for {grant.purpose}",
-                )
-                for grant in args.grants
-            ],
-            parent=self,
-        )
+        super().__init__("aks-estate:identity:RoleGrants", name, opts)
+        grantor = Grantor(args.subscription_id, args.stack_key, BUILT_IN_ROLES, "aks-estate")
+        assign_grants(name, grantor, args.grants, parent=self)
         self.register_outputs({})
 
 
 @dataclass(frozen=True)
 class PipelineIdentityArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     identity_name: str
-    tags: dict[str, str]
 
 
-class PipelineIdentity(pulumi.ComponentResource):
+class PipelineIdentity(Component):
     """The user-assigned identity that Azure Pipelines acts as, through workload identity federation only."""
 
     identity_id: pulumi.Output[str]
@@ -154,14 +184,12 @@ class PipelineIdentity(pulumi.ComponentResource):
     client_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipelineIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:PipelineIdentity", name, None, opts)
+        super().__init__("aks-estate:identity:PipelineIdentity", name, opts)
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=args.identity_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            **args.placement,
+            opts=self.child,
         )
         self.identity_id = identity.id
         self.identity_name = identity.name
@@ -188,9 +216,9 @@ class FederatedCredentialsArgs:
     subjects: Sequence[FederatedSubject]
 
 
-class FederatedCredentials(pulumi.ComponentResource):
+class FederatedCredentials(Component):
     def __init__(self, name: str, args: FederatedCredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:FederatedCredentials", name, None, opts)
+        super().__init__("aks-estate:identity:FederatedCredentials", name, opts)
         previous: managedidentity.FederatedIdentityCredential | None = None
         for subject in args.subjects:
             # Azure rejects concurrent writes of federated credentials on one identity, so they are created in turn.

@@ -8,13 +8,40 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import keyvault
 
+from components.component import Component, Placement
 from components.diagnostics import send_logs_to_workspace
+
+
+def rbac_vault_properties(
+    tenant_id: pulumi.Input[str],
+    soft_delete_retention_days: int,
+    network_acls: keyvault.NetworkRuleSetArgs,
+    *,
+    purge_protection: bool,
+    public_network_access: str | None = None,
+    deployments: bool | None = None,
+) -> keyvault.VaultPropertiesArgs:
+    """A Standard vault authorizing by Azure RBAC only, soft delete on; `deployments` opens it (or not) to VMs, disk
+    encryption and ARM templates, None leaving Azure's default."""
+    return keyvault.VaultPropertiesArgs(
+        tenant_id=tenant_id,
+        sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+        enable_rbac_authorization=True,
+        enable_soft_delete=True,
+        soft_delete_retention_in_days=soft_delete_retention_days,
+        # Azure refuses an explicit false; leaving it unset is how a dev vault stays purgeable.
+        enable_purge_protection=True if purge_protection else None,
+        enabled_for_deployment=deployments,
+        enabled_for_disk_encryption=deployments,
+        enabled_for_template_deployment=deployments,
+        public_network_access=public_network_access,
+        network_acls=network_acls,
+    )
 
 
 @dataclass(frozen=True)
 class KeyVaultArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     vault_name: str
     tenant_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
@@ -26,42 +53,33 @@ class KeyVaultArgs:
     private: bool
     secrets: Mapping[str, pulumi.Input[str]]
     protect: bool
-    tags: dict[str, str]
 
 
-class KeyVault(pulumi.ComponentResource):
+class KeyVault(Component):
     vault_id: pulumi.Output[str]
     vault_name: pulumi.Output[str]
     vault_uri: pulumi.Output[str]
     secret_names: list[str]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:security:KeyVault", name, None, opts)
+        super().__init__("aks-estate:security:KeyVault", name, opts)
         vault = keyvault.Vault(
             f"{name}-vault",
             vault_name=args.vault_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            properties=keyvault.VaultPropertiesArgs(
-                tenant_id=args.tenant_id,
-                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=args.soft_delete_retention_days,
-                # Azure refuses an explicit false; leaving it unset is how a dev vault stays purgeable.
-                enable_purge_protection=True if args.purge_protection else None,
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-                public_network_access="Disabled" if args.private else "Enabled",
+            **args.placement,
+            properties=rbac_vault_properties(
+                args.tenant_id,
+                args.soft_delete_retention_days,
                 # A private vault still states Deny with no rules, so that no later opening admits anything by default.
-                network_acls=keyvault.NetworkRuleSetArgs(
+                keyvault.NetworkRuleSetArgs(
                     default_action="Deny" if args.private else args.network_default_action,
                     bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
                     ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
                 ),
+                purge_protection=args.purge_protection,
+                public_network_access="Disabled" if args.private else "Enabled",
+                deployments=False,
             ),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works
@@ -71,7 +89,7 @@ class KeyVault(pulumi.ComponentResource):
                 f"{name}-secret-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement["resource_group_name"],
                 properties=keyvault.SecretPropertiesArgs(value=pulumi.Output.secret(value), content_type="text/plain"),
                 # The provider deletes secrets through the data plane, which the firewall and RBAC mode close to the
                 # deployer; the vault's own deletion (soft-deleted with its secrets) is what removes them.

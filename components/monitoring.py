@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, monitor, operationalinsights
 
+from components.component import Component, Placement
+
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     workspace_name: str
     app_insights_name: str
     retention_days: int
@@ -23,10 +24,9 @@ class MonitoringArgs:
     private_ingestion: bool
     data_collection_endpoint_name: str
     protect: bool
-    tags: dict[str, str]
 
 
-class Monitoring(pulumi.ComponentResource):
+class Monitoring(Component):
     workspace_id: pulumi.Output[str]
     # The endpoint the Azure Monitor Agent takes its configuration from through the private link; None while public.
     data_collection_endpoint_id: pulumi.Output[str] | None
@@ -34,12 +34,11 @@ class Monitoring(pulumi.ComponentResource):
     app_insights_connection_string: pulumi.Output[str]
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:monitoring:Monitoring", name, None, opts)
+        super().__init__("aks-estate:monitoring:Monitoring", name, opts)
         workspace = operationalinsights.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             sku=operationalinsights.WorkspaceSkuArgs(name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018),
             retention_in_days=args.retention_days,
             workspace_capping=operationalinsights.WorkspaceCappingArgs(daily_quota_gb=args.daily_cap_gb),
@@ -52,7 +51,6 @@ class Monitoring(pulumi.ComponentResource):
                 disable_local_auth=None if args.local_auth else True,
             ),
             public_network_access_for_ingestion=_ingestion(args.private_ingestion),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # With local auth off, ingestion takes an Entra ID token of an identity holding Monitoring Metrics Publisher
@@ -61,16 +59,14 @@ class Monitoring(pulumi.ComponentResource):
         app_insights = applicationinsights.Component(
             f"{name}-app-insights",
             resource_name_=args.app_insights_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             kind="web",
             application_type=applicationinsights.ApplicationType.WEB,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
             workspace_resource_id=workspace.id,
             disable_local_auth=None if args.local_auth else True,
             public_network_access_for_ingestion=_ingestion(args.private_ingestion),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.data_collection_endpoint_id = None
         if args.private_ingestion:
@@ -81,13 +77,11 @@ class Monitoring(pulumi.ComponentResource):
             endpoint = monitor.DataCollectionEndpoint(
                 f"{name}-data-collection-endpoint",
                 data_collection_endpoint_name=args.data_collection_endpoint_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(
                     public_network_access=monitor.KnownPublicNetworkAccessOptions.DISABLED
                 ),
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.data_collection_endpoint_id = endpoint.id
         self.workspace_id = workspace.id

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
+from components.component import Component, Placement
 from components.config import EstateConfig
 from components.config_network import Network as NetworkPlan
 from components.monitoring import Monitoring
@@ -33,8 +34,7 @@ class SubnetPlan:
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     network_name: str
     address_space: str
     subnets: Mapping[SubnetRole, SubnetPlan]
@@ -42,7 +42,6 @@ class NetworkArgs:
     # client traffic to the nodes, and a custom subnet NSG is not managed by AKS (learn.microsoft.com/azure/aks/
     # concepts-network, "Network security groups": with your own subnet, AKS does not update its NSG).
     public_ingress_ports: Sequence[int]
-    tags: dict[str, str]
     # A NAT gateway with a static public address for the agents' subnet (named here; empty: none). The agents need
     # outbound HTTPS to Azure DevOps; a NAT gateway is the explicit way out that Azure recommends over the default
     # outbound access it is retiring (learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access),
@@ -74,7 +73,7 @@ def public_ingress_ports(exposures: Iterable[tuple[str | None, bool]]) -> list[i
     return sorted({443, *([80] if not all(public) else [])}) if public else []
 
 
-class Network(pulumi.ComponentResource):
+class Network(Component):
     vnet_id: pulumi.Output[str]
     vnet_name: pulumi.Output[str]
     node_subnet_ids: dict[str, pulumi.Output[str]]
@@ -82,16 +81,14 @@ class Network(pulumi.ComponentResource):
     agent_subnet_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:network:Network", name, None, opts)
+        super().__init__("aks-estate:network:Network", name, opts)
         groups = {
             role: network.NetworkSecurityGroup(
                 f"{name}-nsg-{role}",
                 network_security_group_name=plan.security_group_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 security_rules=_rules(role, args.public_ingress_ports),
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for role, plan in args.subnets.items()
         }
@@ -99,15 +96,13 @@ class Network(pulumi.ComponentResource):
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
             virtual_network_name=args.network_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
             subnets=[
                 _subnet(role, plan, groups[role].id, nat_gateway_id if role == "agents" else None)
                 for role, plan in args.subnets.items()
             ],
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         subnet_ids = {
             # ARM names a subnet as a child of its network: `<virtual network ID>/subnets/<name>`.
@@ -132,22 +127,18 @@ class Network(pulumi.ComponentResource):
         address = network.PublicIPAddress(
             f"{name}-agents-egress-ip",
             public_ip_address_name=args.agents_egress_ip_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
             public_ip_allocation_method=network.IPAllocationMethod.STATIC,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         gateway = network.NatGateway(
             f"{name}-agents-nat",
             nat_gateway_name=args.agents_nat_gateway_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
             public_ip_addresses=[network.SubResourceArgs(id=address.id)],
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         gateway_id: pulumi.Output[str] = gateway.id
         return gateway_id
@@ -210,13 +201,11 @@ def estate_network(
     estate_network = Network(
         name,
         NetworkArgs(
-            resource_group_name=group_name,
-            location=config.location,
+            placement=Placement(resource_group_name=group_name, location=config.location, tags=tags),
             network_name=names.virtual_network,
             address_space=config.network.address_space,
             subnets=subnet_plans(names, config.network),
             public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
-            tags=tags,
             # A private estate's agents leave through a NAT gateway; dev's stay on Azure's default outbound access.
             agents_nat_gateway_name=names.nat_gateway("agents") if config.network.private else "",
             agents_egress_ip_name=names.public_ip("agents-egress") if config.network.private else "",
@@ -228,8 +217,7 @@ def estate_network(
     PrivateAccess(
         f"{name}-private-access",
         PrivateAccessArgs(
-            resource_group_name=group_name,
-            location=config.location,
+            placement=Placement(resource_group_name=group_name, location=config.location, tags=tags),
             vnet_id=estate_network.vnet_id,
             subnet_id=estate_network.private_endpoint_subnet_id,
             endpoints=[
@@ -241,7 +229,6 @@ def estate_network(
                 )
                 for key, target_id in private_targets.items()
             ],
-            tags=tags,
             monitor_scope_name=names.monitor_private_link_scope,
             monitor_endpoint_name=names.private_endpoint("ampls"),
             monitor_resources={

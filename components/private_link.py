@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import monitor, network, privatedns
 
+from components.component import Component, Placement, at
+
 # Private Link sub-resource (group ID) -> the private DNS zones its names resolve through, each with a short key for
 # its logical name. An Azure Monitor Private Link Scope needs five: its global and regional endpoints, the Log
 # Analytics ingestion (ods) and agent (oms, agentsvc) endpoints, and the storage the agents' solution packs come from
@@ -48,12 +50,10 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class PrivateAccessArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     vnet_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
     endpoints: Sequence[Endpoint]
-    tags: dict[str, str]
     # An Azure Monitor Private Link Scope named `monitor_scope_name` holding these resources (by a short key), reached
     # through a private endpoint "monitor"; empty: none.
     monitor_scope_name: str = ""
@@ -61,35 +61,33 @@ class PrivateAccessArgs:
     monitor_resources: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
-class PrivateAccess(pulumi.ComponentResource):
+class PrivateAccess(Component):
     endpoint_ids: dict[str, pulumi.Output[str]]
     zone_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PrivateAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:network:PrivateAccess", name, None, opts)
+        super().__init__("aks-estate:network:PrivateAccess", name, opts)
         endpoints = list(args.endpoints)
         if args.monitor_resources:
             scope = monitor.PrivateLinkScope(
                 f"{name}-monitor-scope",
                 scope_name=args.monitor_scope_name,
-                resource_group_name=args.resource_group_name,
-                location="global",
+                **at("global", args.placement),
                 # Open: the scope does not stop the network's clients reaching other Azure Monitor resources; the
                 # estate's own refuse public ingestion themselves (publicNetworkAccessForIngestion Disabled).
                 access_mode_settings=monitor.AccessModeSettingsArgs(
                     ingestion_access_mode=monitor.AccessMode.OPEN, query_access_mode=monitor.AccessMode.OPEN
                 ),
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             for key, resource_id in args.monitor_resources.items():
                 monitor.PrivateLinkScopedResource(
                     f"{name}-monitor-scope-{key}",
                     name=key,
                     scope_name=scope.name,
-                    resource_group_name=args.resource_group_name,
+                    resource_group_name=args.placement["resource_group_name"],
                     linked_resource_id=resource_id,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
             endpoints.append(Endpoint("monitor", args.monitor_endpoint_name, scope.id, "azuremonitor"))
         zones: dict[str, privatedns.PrivateZone] = {}
@@ -98,26 +96,22 @@ class PrivateAccess(pulumi.ComponentResource):
                 zone = privatedns.PrivateZone(
                     f"{name}-zone-{zone_key}",
                     private_zone_name=zone_name,
-                    resource_group_name=args.resource_group_name,
                     # Private DNS zones are global resources.
-                    location="global",
-                    tags=args.tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    **at("global", args.placement),
+                    opts=self.child,
                 )
                 privatedns.VirtualNetworkLink(
                     f"{name}-zone-{zone_key}-link",
                     virtual_network_link_name="estate-network",
                     private_zone_name=zone.name,
-                    resource_group_name=args.resource_group_name,
-                    location="global",
+                    **at("global", args.placement),
                     virtual_network=privatedns.SubResourceArgs(id=args.vnet_id),
                     # Resolution only: the zone holds the endpoints' records, written by their zone groups.
                     registration_enabled=False,
                     resolution_policy=privatedns.ResolutionPolicy.NX_DOMAIN_REDIRECT
                     if zone_name in FALL_BACK_TO_PUBLIC
                     else None,
-                    tags=args.tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
                 zones[zone_name] = zone
         self.endpoint_ids = {}
@@ -125,8 +119,7 @@ class PrivateAccess(pulumi.ComponentResource):
             private_endpoint = network.PrivateEndpoint(
                 f"{name}-{endpoint.key}",
                 private_endpoint_name=endpoint.endpoint_name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
+                **args.placement,
                 subnet=network.SubnetArgs(id=args.subnet_id),
                 private_link_service_connections=[
                     network.PrivateLinkServiceConnectionArgs(
@@ -135,21 +128,20 @@ class PrivateAccess(pulumi.ComponentResource):
                         group_ids=[endpoint.group_id],
                     )
                 ],
-                tags=args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             network.PrivateDnsZoneGroup(
                 f"{name}-{endpoint.key}-dns",
                 private_dns_zone_group_name="default",
                 private_endpoint_name=private_endpoint.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement["resource_group_name"],
                 private_dns_zone_configs=[
                     network.PrivateDnsZoneConfigArgs(
                         name=zone_name.replace(".", "-"), private_dns_zone_id=zones[zone_name].id
                     )
                     for zone_name in ZONES[endpoint.group_id].values()
                 ],
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.endpoint_ids[endpoint.key] = private_endpoint.id
         self.zone_ids = {zone_name: zone.id for zone_name, zone in zones.items()}

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import containerregistry
 
+from components.component import Component, Placement
 from components.diagnostics import send_logs_to_workspace
 
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     registry_name: str
     sku: str
     zone_redundancy: bool
@@ -23,16 +23,15 @@ class RegistryArgs:
     private: bool
     workspace_id: pulumi.Input[str]
     protect: bool
-    tags: dict[str, str]
 
 
-class Registry(pulumi.ComponentResource):
+class Registry(Component):
     registry_id: pulumi.Output[str]
     registry_name: pulumi.Output[str]
     login_server: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:containers:Registry", name, None, opts)
+        super().__init__("aks-estate:containers:Registry", name, opts)
         # The retention policy (a Premium feature) purges untagged manifests; config refuses it on other SKUs.
         policies = (
             containerregistry.PoliciesArgs(
@@ -46,8 +45,7 @@ class Registry(pulumi.ComponentResource):
         registry = containerregistry.Registry(
             f"{name}-registry",
             registry_name=args.registry_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            **args.placement,
             sku=containerregistry.SkuArgs(name=args.sku),
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
@@ -66,7 +64,6 @@ class Registry(pulumi.ComponentResource):
             # container-registry-import-images): promotion by `az acr import` between the two private registries.
             network_rule_bypass_options=containerregistry.NetworkRuleBypassOptions.AZURE_SERVICES,
             policies=policies,
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         send_logs_to_workspace(

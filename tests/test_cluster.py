@@ -6,13 +6,13 @@ import re
 import pytest
 
 from components.cluster import (
-    CONTAINER_INSIGHTS_STREAM,
     SYSTEM_POOL_TAINT,
     NodePoolArgs,
     _ignored_changes,
     _ignored_pool_changes,
     user_pool_name,
 )
+from components.container_insights import CONTAINER_INSIGHTS_STREAM
 from tests.helpers import WORKSPACE, cluster, only, pool, user_pool
 from tools.capture import Capture
 from tools.mocks import TENANT_ID

@@ -38,8 +38,7 @@ names = PoolNames("contoso", "prod")
 pool = ManagedAgentPool(
     "agents",
     ManagedAgentPoolArgs(
-        resource_group_name="rg-contoso-prod",
-        location="westeurope",
+        placement={{"resource_group_name": "rg-contoso-prod", "location": "westeurope", "tags": {{}}}},
         names=names,
         subnet_id={subnet!r},
         devops_infrastructure_object_id={object_id!r},
@@ -50,7 +49,6 @@ pool = ManagedAgentPool(
         maximum_concurrency=4,
         vm_size="Standard_D2ads_v5",
         image="ubuntu-24.04",
-        tags={{}},
     ),
 )
 queue = AgentQueue(

@@ -70,59 +70,55 @@ def _short_hash(text: str, length: int = 8) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-# Child and extension resources: their ID is the parent's or the scope's ID plus a provider path.
-_SCOPED_IDS: dict[str, Any] = {
-    "azure-native:keyvault:Secret": lambda i, rg: (
-        f"{rg}/providers/Microsoft.KeyVault/vaults/{i['vaultName']}/secrets/{i['secretName']}"
+# Child and extension resources: their ID is the resource group's ID (scope None) or the ID in the named input (the
+# scope), then `/providers/` and the path, whose `{input}` fields take the resource's inputs.
+_SCOPED_IDS: dict[str, tuple[str | None, str]] = {
+    "azure-native:keyvault:Secret": (None, "Microsoft.KeyVault/vaults/{vaultName}/secrets/{secretName}"),
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        None,
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials/"
+        "{federatedIdentityCredentialResourceName}",
     ),
-    "azure-native:managedidentity:FederatedIdentityCredential": lambda i, rg: (
-        f"{rg}/providers/"
-        f"Microsoft.ManagedIdentity/userAssignedIdentities/{i['resourceName']}/federatedIdentityCredentials/"
-        f"{i['federatedIdentityCredentialResourceName']}"
+    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "Microsoft.Insights/diagnosticSettings/{name}"),
+    "azure-native:monitor:DataCollectionRuleAssociation": (
+        "resourceUri",
+        "Microsoft.Insights/dataCollectionRuleAssociations/{associationName}",
     ),
-    "azure-native:monitor:DiagnosticSetting": lambda i, _: (
-        f"{i['resourceUri']}/providers/Microsoft.Insights/diagnosticSettings/{i['name']}"
+    "azure-native:keyvault:Key": (None, "Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}"),
+    "azure-native:storage:BlobServiceProperties": (
+        None,
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
     ),
-    "azure-native:monitor:DataCollectionRuleAssociation": lambda i, _: (
-        f"{i['resourceUri']}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{i['associationName']}"
+    "azure-native:storage:BlobContainer": (
+        None,
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",
     ),
-    "azure-native:keyvault:Key": lambda i, rg: (
-        f"{rg}/providers/Microsoft.KeyVault/vaults/{i['vaultName']}/keys/{i['keyName']}"
+    "azure-native:authorization:RoleAssignment": (
+        "scope",
+        "Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
     ),
-    "azure-native:storage:BlobServiceProperties": lambda i, rg: (
-        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/{i['blobServicesName']}"
+    "azure-native:containerservice:AgentPool": (
+        None,
+        "Microsoft.ContainerService/managedClusters/{resourceName}/agentPools/{agentPoolName}",
     ),
-    "azure-native:storage:BlobContainer": lambda i, rg: (
-        f"{rg}/providers/Microsoft.Storage/storageAccounts/{i['accountName']}/blobServices/default/containers/"
-        f"{i['containerName']}"
+    "azure-native:containerservice:ManagedNamespace": (
+        None,
+        "Microsoft.ContainerService/managedClusters/{resourceName}/managedNamespaces/{managedNamespaceName}",
     ),
-    "azure-native:authorization:RoleAssignment": lambda i, _: (
-        f"{i['scope']}/providers/Microsoft.Authorization/roleAssignments/{i['roleAssignmentName']}"
+    "azure-native:consumption:Budget": ("scope", "Microsoft.Consumption/budgets/{budgetName}"),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        None,
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups/{privateDnsZoneGroupName}",
     ),
-    "azure-native:containerservice:AgentPool": lambda i, rg: (
-        f"{rg}/providers/Microsoft.ContainerService/managedClusters/{i['resourceName']}/agentPools/{i['agentPoolName']}"
+    "azure-native:privatedns:VirtualNetworkLink": (
+        None,
+        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks/{virtualNetworkLinkName}",
     ),
-    "azure-native:containerservice:ManagedNamespace": lambda i, rg: (
-        f"{rg}/providers/Microsoft.ContainerService/managedClusters/{i['resourceName']}/managedNamespaces/"
-        f"{i['managedNamespaceName']}"
+    "azure-native:monitor:PrivateLinkScopedResource": (
+        None,
+        "Microsoft.Insights/privateLinkScopes/{scopeName}/scopedResources/{name}",
     ),
-    "azure-native:consumption:Budget": lambda i, _: (
-        f"{i['scope']}/providers/Microsoft.Consumption/budgets/{i['budgetName']}"
-    ),
-    "azure-native:network:PrivateDnsZoneGroup": lambda i, rg: (
-        f"{rg}/providers/Microsoft.Network/privateEndpoints/{i['privateEndpointName']}/privateDnsZoneGroups/"
-        f"{i['privateDnsZoneGroupName']}"
-    ),
-    "azure-native:privatedns:VirtualNetworkLink": lambda i, rg: (
-        f"{rg}/providers/Microsoft.Network/privateDnsZones/{i['privateZoneName']}/virtualNetworkLinks/"
-        f"{i['virtualNetworkLinkName']}"
-    ),
-    "azure-native:monitor:PrivateLinkScopedResource": lambda i, rg: (
-        f"{rg}/providers/Microsoft.Insights/privateLinkScopes/{i['scopeName']}/scopedResources/{i['name']}"
-    ),
-    "azure-native:security:Pricing": lambda i, _: (
-        f"{i['scopeId']}/providers/Microsoft.Security/pricings/{i['pricingName']}"
-    ),
+    "azure-native:security:Pricing": ("scopeId", "Microsoft.Security/pricings/{pricingName}"),
 }
 
 
@@ -135,7 +131,8 @@ def _arm_id(token: str, inputs: dict[str, Any], urn: str) -> str:
         arm_type, name_key = _ARM_TYPES[token]
         return f"{group}/providers/{arm_type}/{inputs[name_key]}"
     if token in _SCOPED_IDS:
-        return str(_SCOPED_IDS[token](inputs, group))
+        scope, path = _SCOPED_IDS[token]
+        return f"{group if scope is None else inputs[scope]}/providers/{path.format(**inputs)}"
     return f"{subscription}/mock/{_short_hash(urn, 16)}"
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
+
 
 @dataclass(frozen=True)
 class AgentQueueArgs:
@@ -30,11 +32,11 @@ class AgentQueueArgs:
     managed_pool_name: pulumi.Input[str] | None = None
 
 
-class AgentQueue(pulumi.ComponentResource):
+class AgentQueue(Component):
     queue_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: AgentQueueArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:AgentQueue", name, None, opts)
+        super().__init__("aks-estate:devops:AgentQueue", name, opts)
         if args.managed_pool_name is not None:
             # terraform-provider-azuredevops data_agent_queue.go: finds the project's queue by name (GetAgentQueues
             # with QueueName) and fails when there is none, so a pool that did not reach the project fails the run.
@@ -54,7 +56,7 @@ class AgentQueue(pulumi.ComponentResource):
             agent_pool_id=pulumi.Output.all(pool.id, pool.auto_provision).apply(
                 lambda found: _one_queue_per_pool(args.pool_name, str(found[0]), bool(found[1]))
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.queue_id = queue.id
         self.register_outputs({"queueId": self.queue_id})
@@ -83,7 +85,7 @@ class ProjectQueueAuthorizationsArgs:
     definition_names: Sequence[str]
 
 
-class ProjectQueueAuthorizations(pulumi.ComponentResource):
+class ProjectQueueAuthorizations(Component):
     """The pool's queue in a project the stack does not own, authorized for exactly the named definitions there.
 
     Needs, for the identity that runs `pulumi up`, read access to that project and Administrator on its agent queues
@@ -92,7 +94,7 @@ class ProjectQueueAuthorizations(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ProjectQueueAuthorizationsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("aks-estate:devops:ProjectQueueAuthorizations", name, None, opts)
+        super().__init__("aks-estate:devops:ProjectQueueAuthorizations", name, opts)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         project = azuredevops.get_project_output(name=args.project_name, opts=invoke)
         queue = azuredevops.get_agent_queue_output(project_id=project.id, name=args.pool_name, opts=invoke)
@@ -106,6 +108,6 @@ class ProjectQueueAuthorizations(pulumi.ComponentResource):
                 resource_id=queue.id,
                 type="queue",
                 pipeline_id=definition.id.apply(int),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         self.register_outputs({})

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
 from components.devops.repository import MAIN_BRANCH
 
 # A PR that only touches Markdown needs no build; everything else must build and pass the unit tests.
 BUILD_FILENAME_PATTERNS = ("/*", "!*.md")
+
+
+class Enforced(TypedDict):
+    """What makes a policy hold: on, and blocking the completion of a pull request that fails it."""
+
+    project_id: pulumi.Input[str]
+    enabled: bool
+    blocking: bool
 
 
 @dataclass(frozen=True)
@@ -26,16 +36,15 @@ class BranchPoliciesArgs:
     branch: str = MAIN_BRANCH
 
 
-class BranchPolicies(pulumi.ComponentResource):
+class BranchPolicies(Component):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:BranchPolicies", name, None, opts)
+        super().__init__("aks-estate:devops:BranchPolicies", name, opts)
+        enforced = Enforced(project_id=args.project_id, enabled=True, blocking=True)
         scope = {"repository_id": args.repository_id, "repository_ref": args.branch, "match_type": "Exact"}
         if args.pr_definition_id is not None:
             azuredevops.BranchPolicyBuildValidation(
                 f"{name}-build-validation",
-                project_id=args.project_id,
-                enabled=True,
-                blocking=True,
+                **enforced,
                 settings=azuredevops.BranchPolicyBuildValidationSettingsArgs(
                     display_name=args.build_name,
                     build_definition_id=args.pr_definition_id,
@@ -46,13 +55,11 @@ class BranchPolicies(pulumi.ComponentResource):
                     filename_patterns=list(BUILD_FILENAME_PATTERNS),
                     scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         azuredevops.BranchPolicyMinReviewers(
             f"{name}-min-reviewers",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
+            **enforced,
             settings=azuredevops.BranchPolicyMinReviewersSettingsArgs(
                 reviewer_count=args.reviewer_count,
                 submitter_can_vote=False,
@@ -62,16 +69,14 @@ class BranchPolicies(pulumi.ComponentResource):
                 on_push_reset_approved_votes=True,
                 scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         azuredevops.BranchPolicyCommentResolution(
             f"{name}-comment-resolution",
-            project_id=args.project_id,
-            enabled=True,
-            blocking=True,
+            **enforced,
             settings=azuredevops.BranchPolicyCommentResolutionSettingsArgs(
                 scopes=[azuredevops.BranchPolicyCommentResolutionSettingsScopeArgs(**scope)],
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         self.register_outputs({})

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import naming
+from components.component import Component
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
@@ -144,7 +145,7 @@ class DevOpsArgs:
     managed_pool_name: pulumi.Input[str] | None = None
 
 
-class DevOps(pulumi.ComponentResource):
+class DevOps(Component):
     project_url: pulumi.Output[str]
     project_name: pulumi.Output[str]
     repository_urls: dict[str, pulumi.Output[str]]
@@ -152,7 +153,7 @@ class DevOps(pulumi.ComponentResource):
     environment_names: dict[naming.Stage, pulumi.Output[str]]
 
     def __init__(self, name: str, args: DevOpsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:DevOps", name, None, opts)
+        super().__init__("aks-estate:devops:DevOps", name, opts)
         ctx = args.pipeline_context
         project = Project(
             f"{name}-project",
@@ -161,7 +162,7 @@ class DevOps(pulumi.ComponentResource):
                 description="CI/CD for microservices on AKS with Azure Pipelines, managed by the aks-estate stack",
                 security_extension=args.security_extension,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         project_id = project.project_id
 
@@ -181,7 +182,7 @@ class DevOps(pulumi.ComponentResource):
                 azure_templates=required(ctx, "ci", "cd"),
                 registry_templates=required(ctx, "ci"),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         FederatedCredentials(
             f"{name}-federation",
@@ -190,7 +191,7 @@ class DevOps(pulumi.ComponentResource):
                 identity_name=args.azure.identity_name,
                 subjects=connections.federated_subjects,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         # Pipelines that name an organisation pool reach it only through a queue in this project; Microsoft-hosted
         # agents come with every project's "Azure Pipelines" queue.
@@ -200,7 +201,7 @@ class DevOps(pulumi.ComponentResource):
                 AgentQueueArgs(
                     project_id=project_id, pool_name=ctx.agent_pool, managed_pool_name=args.managed_pool_name
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             if ctx.agent_pool
             else None
@@ -211,35 +212,31 @@ class DevOps(pulumi.ComponentResource):
             "staging": ctx.staging_environment,
             "production": ctx.production_environment,
         }
-        environments: dict[naming.Stage, DeploymentEnvironment] = {
-            "staging": DeploymentEnvironment(
-                f"{name}-environment-staging",
+        # Staging takes every CD run; production only from main, once approved.
+        gates: dict[naming.Stage, tuple[Approval | None, str | None]] = {
+            "staging": (None, None),
+            # Branch control validates every repository a run uses: the service's main and the templates' release
+            # (protected by its own policies, components/devops/platform.py).
+            "production": (
+                Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
+                f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}",
+            ),
+        }
+        environments = {
+            stage: DeploymentEnvironment(
+                f"{name}-environment-{stage}",
                 DeploymentEnvironmentArgs(
                     project_id=project_id,
-                    environment_name=environment_names["staging"],
-                    description="aks-estate: the staging AKS cluster",
-                    approval=None,
-                    allowed_branch=None,
+                    environment_name=environment_names[stage],
+                    description=f"aks-estate: the {stage} AKS cluster",
+                    approval=approval,
+                    allowed_branch=allowed_branch,
                     exclusive_lock=True,
                     required_templates=required(ctx, "cd"),
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
-            ),
-            "production": DeploymentEnvironment(
-                f"{name}-environment-production",
-                DeploymentEnvironmentArgs(
-                    project_id=project_id,
-                    environment_name=environment_names["production"],
-                    description="aks-estate: the production AKS cluster",
-                    approval=Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
-                    # Branch control validates every repository a run uses: the service's main and the templates'
-                    # release (protected by its own policies, components/devops/platform.py).
-                    allowed_branch=f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}",
-                    exclusive_lock=True,
-                    required_templates=required(ctx, "cd"),
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            ),
+                opts=self.child,
+            )
+            for stage, (approval, allowed_branch) in gates.items()
         }
         if any(service.spec.expose == "internal" for service in args.services):
             for stage in STAGES:
@@ -249,7 +246,7 @@ class DevOps(pulumi.ComponentResource):
                         resource_group_name=args.azure.resource_group_name,
                         cluster_name=args.azure.cluster_names[stage],
                     ),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=self.child,
                 )
         platform = PlatformRepositories(
             f"{name}-platform",
@@ -262,7 +259,7 @@ class DevOps(pulumi.ComponentResource):
                 agent_queue=on_agents,
                 protect=args.protect,
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
 
         self.repository_urls = {}
@@ -280,7 +277,7 @@ class DevOps(pulumi.ComponentResource):
                     import_connection_id=service.import_connection_id,
                     protect=args.protect,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             pipeline_name = pipeline_names(service.spec)
             azure = Authorization("azure-connection", "endpoint", connections.azure_connection_id)
@@ -322,7 +319,7 @@ class DevOps(pulumi.ComponentResource):
                         ),
                     },
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             BranchPolicies(
                 f"{name}-{service_name}-policies",
@@ -333,7 +330,7 @@ class DevOps(pulumi.ComponentResource):
                     pr_definition_id=pipelines.definition_ids["pr"],
                     reviewer_count=args.minimum_reviewers,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             self.repository_urls[service_name] = repository.web_url
             self.pipeline_ids[service_name] = pipelines.definition_ids

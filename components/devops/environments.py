@@ -9,6 +9,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
 from components.devops.required_templates import RequiredTemplates, require_templates
 
 ENVIRONMENT: Literal["environment"] = "environment"
@@ -53,18 +54,18 @@ def approver_id(email: str, users: Sequence[Any]) -> str:
     return str(users[0].id)
 
 
-class DeploymentEnvironment(pulumi.ComponentResource):
+class DeploymentEnvironment(Component):
     environment_id: pulumi.Output[str]
     environment_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: DeploymentEnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:DeploymentEnvironment", name, None, opts)
+        super().__init__("aks-estate:devops:DeploymentEnvironment", name, opts)
         environment = azuredevops.Environment(
             f"{name}-environment",
             project_id=args.project_id,
             name=args.environment_name,
             description=args.description,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         target = {
             "project_id": args.project_id,
@@ -82,7 +83,7 @@ class DeploymentEnvironment(pulumi.ComponentResource):
                 or f"Approve only a run whose staging deployment and acceptance tests succeeded; it "
                 f"deploys to {args.environment_name}.",
                 **target,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         if args.allowed_branch is not None:
             azuredevops.CheckBranchControl(
@@ -92,14 +93,14 @@ class DeploymentEnvironment(pulumi.ComponentResource):
                 verify_branch_protection=True,
                 ignore_unknown_protection_status=False,
                 **target,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         if args.exclusive_lock:
             # One deployment at a time: a run that overtakes another would deploy an older image over a newer one.
             azuredevops.CheckExclusiveLock(
                 f"{name}-exclusive-lock",
                 **target,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
         if args.required_templates is not None:
             require_templates(

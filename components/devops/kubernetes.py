@@ -27,6 +27,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 from pulumi_azure_native import containerservice
 
+from components.component import Component
 from components.service_files.manifests import renderer
 
 KUBELOGIN_LOGIN = "azurecli"
@@ -68,7 +69,7 @@ class InternalIngressArgs:
     cluster_name: pulumi.Input[str]
 
 
-class InternalIngress(pulumi.ComponentResource):
+class InternalIngress(Component):
     """A Kubernetes provider for one cluster and the add-on's internal-load-balancer NGINX controller in it."""
 
     def __init__(self, name: str, args: InternalIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -76,7 +77,6 @@ class InternalIngress(pulumi.ComponentResource):
         super().__init__(
             "aks-estate:devops:InternalIngress",
             name,
-            None,
             pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="aks-estate:devops:ClusterTargets")])
             ),
@@ -90,7 +90,7 @@ class InternalIngress(pulumi.ComponentResource):
         provider = kubernetes.Provider(
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(credentials.kubeconfigs.apply(_decoded)),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         # The add-on's own resource for an extra controller; its class is what internal Ingresses name
         # (learn.microsoft.com/azure/aks/app-routing-nginx-configuration, "internal NGINX ingress controller").

@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
 from components.devops.repository import MAIN_BRANCH
 
 PipelineKind = Literal["pr", "ci", "cd"]
@@ -22,6 +23,26 @@ class Authorization:
     key: str
     kind: ResourceKind
     resource_id: pulumi.Input[str]
+
+
+def authorize(
+    name: str,
+    project_id: pulumi.Input[str],
+    definition_id: pulumi.Input[int],
+    authorizations: Sequence[Authorization],
+    *,
+    parent: pulumi.Resource,
+) -> None:
+    """Let one definition use each of `authorizations`, named `<name>-<key>`."""
+    for authorization in authorizations:
+        azuredevops.PipelineAuthorization(
+            f"{name}-{authorization.key}",
+            project_id=project_id,
+            pipeline_id=definition_id,
+            type=authorization.kind,
+            resource_id=authorization.resource_id,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
 
 
 @dataclass(frozen=True)
@@ -40,11 +61,11 @@ class ServicePipelinesArgs:
     definitions: dict[PipelineKind, PipelineDefinition]
 
 
-class ServicePipelines(pulumi.ComponentResource):
+class ServicePipelines(Component):
     definition_ids: dict[PipelineKind, pulumi.Output[int]]
 
     def __init__(self, name: str, args: ServicePipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:ServicePipelines", name, None, opts)
+        super().__init__("aks-estate:devops:ServicePipelines", name, opts)
         self.definition_ids = {}
         for kind, definition in args.definitions.items():
             build = azuredevops.BuildDefinition(
@@ -60,17 +81,9 @@ class ServicePipelines(pulumi.ComponentResource):
                 ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if definition.ci_trigger else None,
                 # A job token scoped to this project, not the whole organisation.
                 job_authorization_scope="project",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self.child,
             )
             definition_id = build.id.apply(int)
-            for authorization in definition.authorizations:
-                azuredevops.PipelineAuthorization(
-                    f"{name}-{kind}-{authorization.key}",
-                    project_id=args.project_id,
-                    pipeline_id=definition_id,
-                    type=authorization.kind,
-                    resource_id=authorization.resource_id,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
+            authorize(f"{name}-{kind}", args.project_id, definition_id, definition.authorizations, parent=self)
             self.definition_ids[kind] = definition_id
         self.register_outputs({"definitionIds": self.definition_ids})

@@ -9,6 +9,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
+
 # Repos and Pipelines carry the architecture; Boards stays on so pull requests can link work items. Test Plans (a
 # paid extension) and Artifacts (the pipelines publish pipeline artifacts, not feed packages) are unused surface.
 FEATURES = {
@@ -36,12 +38,12 @@ class ProjectArgs:
     security_extension: SecurityExtensionMode
 
 
-class Project(pulumi.ComponentResource):
+class Project(Component):
     project_id: pulumi.Output[str]
     project_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: ProjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:Project", name, None, opts)
+        super().__init__("aks-estate:devops:Project", name, opts)
         project = azuredevops.Project(
             f"{name}-project",
             name=args.project_name,
@@ -50,7 +52,7 @@ class Project(pulumi.ComponentResource):
             version_control="Git",
             work_item_template="Agile",
             features=FEATURES,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         # Pipeline tokens reach this project only, queue-time variables must be declared settable, and YAML pipelines
         # read only the repositories they reference: the project-level defaults of a hardened organisation.
@@ -62,7 +64,7 @@ class Project(pulumi.ComponentResource):
             enforce_referenced_repo_scoped_token=True,
             enforce_settable_var=True,
             status_badges_are_private=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         if args.security_extension != "none":
             publisher, extension = SECURITY_EXTENSION

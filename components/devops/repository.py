@@ -24,6 +24,8 @@ from pathlib import Path
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
+
 MAIN_BRANCH = "refs/heads/main"
 STARTER_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "service"
 # Tool caches that a local test or lint run of the template leaves behind; they are no part of the starter.
@@ -105,7 +107,7 @@ class ServiceRepositoryArgs:
     protect: bool = False
 
 
-class ServiceRepository(pulumi.ComponentResource):
+class ServiceRepository(Component):
     """A service's Git repository, seeded in one operation, with the stack's entry pipelines committed to it."""
 
     # Resolves once every file is committed: definitions read the files and policies would refuse later pushes.
@@ -113,7 +115,7 @@ class ServiceRepository(pulumi.ComponentResource):
     web_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServiceRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:ServiceRepository", name, None, opts)
+        super().__init__("aks-estate:devops:ServiceRepository", name, opts)
         if args.import_from:
             initialization = azuredevops.GitInitializationArgs(
                 init_type="Import",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.component import Component
 from components.devops.required_templates import RequiredTemplates, require_templates
 from components.identity import FederatedSubject
 
@@ -64,13 +65,13 @@ def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) 
     )
 
 
-class ServiceConnections(pulumi.ComponentResource):
+class ServiceConnections(Component):
     azure_connection_id: pulumi.Output[str]
     registry_connection_id: pulumi.Output[str]
     federated_subjects: list[FederatedSubject]
 
     def __init__(self, name: str, args: ServiceConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:devops:ServiceConnections", name, None, opts)
+        super().__init__("aks-estate:devops:ServiceConnections", name, opts)
         azure = arm_connection(
             f"{name}-azure",
             ArmConnectionSpec(
@@ -96,7 +97,7 @@ class ServiceConnections(pulumi.ComponentResource):
             azurecr_subscription_name=args.subscription_id,
             azurecr_name=args.registry_name,
             resource_group=args.registry_resource_group_name,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self.child,
         )
         for key, connection, templates in (
             ("azure", azure, args.azure_templates),

@@ -3,7 +3,7 @@
 Shipped in the pipeline templates repository and run by CI's `Manifests` job with the agent's `python3`, so it uses
 the standard library only (agent images need not carry PyYAML). Output: a YAML stream in block style, the format
 KubernetesManifest@1 substitutes images in. The same module renders the manifests the stack's tests validate
-(tests/test_platform_templates.py), so what is checked offline is what the pipeline deploys.
+(tests/test_pipeline_files.py), so what is checked offline is what the pipeline deploys.
 
     SERVICE_MANIFEST='{"name": "orders", ...}' python3 manifests/render.py --stage staging \
         --registry crcontosoprodnonprod.azurecr.io --connection-string "..." --output staging.yaml
