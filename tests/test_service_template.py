@@ -188,8 +188,12 @@ def _run_pod(
     for host in mounts.values():
         host.mkdir(parents=True)
         host.chmod(0o777)  # an emptyDir (pkg/volume/emptydir/empty_dir.go)
+    # Telemetry goes to a local address nothing listens on, and so does the token exchange: exports fail at once
+    # instead of waiting on DNS for Azure's hosts, and the service still serves.
+    env["APPLICATIONINSIGHTS_CONNECTION_STRING"] = CONNECTION_STRING
     if deployment["spec"]["template"]["metadata"]["labels"].get("azure.workload.identity/use") == "true":
         env |= kubelet.workload_identity_injection(pod, client_id="client", tenant_id="tenant")
+        env["AZURE_AUTHORITY_HOST"] = "https://127.0.0.1:9/"
         host = tmp / "volumes" / "azure-identity-token"
         mounts[kubelet.TOKEN_MOUNT] = host
         kubelet.lay_out_projected_token(host, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", pod)
