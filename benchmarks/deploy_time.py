@@ -79,6 +79,23 @@ CREATE_SECONDS: dict[str, float] = {
     "azuredevops:index/project:Project": 20.0,
     # estimate: a long-running ARM operation that AKS completes by creating the namespace in the cluster (~30 s).
     "azure-native:containerservice:ManagedNamespace": 30.0,
+    # The private estate's network (all estimates: single ARM PUTs that complete in seconds, except where noted).
+    "azure-native:network:PublicIPAddress": 5.0,
+    "azure-native:network:NatGateway": 20.0,
+    "azure-native:network:NetworkSecurityGroup": 5.0,
+    "azure-native:network:VirtualNetwork": 10.0,
+    # A private endpoint provisions a NIC in the subnet and the service's connection (estimate: ~1 min).
+    "azure-native:network:PrivateEndpoint": 60.0,
+    "azure-native:network:PrivateDnsZoneGroup": 10.0,
+    "azure-native:privatedns:PrivateZone": 30.0,  # estimate: a global resource
+    "azure-native:privatedns:VirtualNetworkLink": 30.0,  # estimate
+    "azure-native:monitor:DataCollectionEndpoint": 5.0,  # estimate
+    "azure-native:monitor:PrivateLinkScope": 10.0,  # estimate
+    "azure-native:monitor:PrivateLinkScopedResource": 10.0,  # estimate
+    "azure-native:devcenter:DevCenter": 60.0,  # estimate
+    "azure-native:devcenter:Project": 30.0,  # estimate
+    # Managed DevOps Pools provisions its fabric and registers the organisation pool: estimate ~5 min.
+    "azure-native:devopsinfrastructure:Pool": 300.0,
     # The fork waits for the parent's refs to be copied (terraform-provider-azuredevops resource_git_repository.go,
     # waitForBranch); estimate 10 s for the starter's few dozen files.
     "azuredevops:index/git:Git": 10.0,
