@@ -11,8 +11,8 @@ import pytest
 from components import config
 from components.cluster import NodePoolArgs, user_pool_name
 from components.config_hardening import VM_LOCAL_DISKS
-from tests.helpers import cluster, only, pool, user_pool
-from tools import capture, offline_preview
+from tests.helpers import cluster, only, pool, stack_config, user_pool
+from tools import offline_preview
 from tools.capture import Capture
 
 STAGES = ("staging", "production")
@@ -22,8 +22,7 @@ APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 @pytest.fixture(scope="module")
 def prod_raw() -> dict[str, str]:
-    raw, _ = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
-    return {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    return stack_config("prod")
 
 
 def _with_pool(raw: dict[str, str], stage: str, pool_key: str, **changes: object) -> dict[str, str]:

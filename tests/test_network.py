@@ -14,7 +14,7 @@ from components import config
 from components.config_network import POD_CIDR, SERVICE_CIDR
 from components.identity import BUILT_IN_ROLES
 from components.network import DEVOPS_POOL_DELEGATION, public_ingress_ports
-from tests.helpers import VAULT, cluster, only, pool, registry, role_assignments, role_id, user_pool
+from tests.helpers import VAULT, cluster, only, pool, registry, role_assignments, role_id, stack_config, user_pool
 from tools import capture, offline_diff
 from tools.capture import Capture
 
@@ -24,8 +24,7 @@ NSG = "azure-native:network:NetworkSecurityGroup"
 
 @pytest.fixture(scope="module")
 def prod_raw() -> dict[str, str]:
-    raw, _ = capture.load_stack_config(capture.ROOT / "Pulumi.prod.yaml")
-    return {key.removeprefix("aks-estate:"): value for key, value in raw.items() if key.startswith("aks-estate:")}
+    return stack_config("prod")
 
 
 def _with_network(raw: dict[str, str], **changes: Any) -> dict[str, str]:
