@@ -77,31 +77,25 @@ class PlatformRepositories(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        BranchPolicies(
-            f"{name}-templates-policies",
-            BranchPoliciesArgs(
-                project_id=args.project_id,
-                repository_id=templates_id,
-                pr_definition_id=validation.definition_ids["pr"],
-                reviewer_count=args.reviewer_count,
-                build_name="Templates: render the manifests of a sample service",
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # The ref the required-template checks trust: reviewed like main, so that production's branch control (which
-        # validates every repository a run uses, learn.microsoft.com/azure/devops/pipelines/process/approvals,
-        # "Branch control") finds it protected, and so that nobody moves it but the stack.
-        BranchPolicies(
-            f"{name}-templates-release-policies",
-            BranchPoliciesArgs(
-                project_id=args.project_id,
-                repository_id=templates_id,
-                pr_definition_id=None,
-                reviewer_count=args.reviewer_count,
-                branch=TEMPLATES_RELEASE_REF,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
-        )
+        # `main` takes reviewed, validated pull requests. `release`, the ref the required-template checks trust, is
+        # reviewed like it, so that production's branch control (which validates every repository a run uses,
+        # learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control") finds it protected.
+        for key, branch, validation_id, waits_for in (
+            ("templates-policies", MAIN_BRANCH, validation.definition_ids["pr"], []),
+            ("templates-release-policies", TEMPLATES_RELEASE_REF, None, [release]),
+        ):
+            BranchPolicies(
+                f"{name}-{key}",
+                BranchPoliciesArgs(
+                    project_id=args.project_id,
+                    repository_id=templates_id,
+                    pr_definition_id=validation_id,
+                    reviewer_count=args.reviewer_count,
+                    build_name="Templates: render the manifests of a sample service",
+                    branch=branch,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+            )
         # Every service pipeline reads the templates through a repository resource: open to the project's pipelines
         # (no `pipeline_id`, resource_pipeline_authorization.go), the templates are what they are meant to run.
         azuredevops.PipelineAuthorization(
