@@ -227,6 +227,14 @@ class Cluster(Component):
                 ignore_changes=_ignored_changes(args.upgrade_channel),
             ),
         )
+        # The identity joins the pool's machines and load balancers to the subnet: the pool waits for the grant (with a
+        # system-assigned identity it can only follow the cluster, learn.microsoft.com/azure/aks/use-managed-identity).
+        subnet_join = grant_subnet_join(
+            f"{name}-subnet-network-contributor",
+            SubnetJoin(args.subscription_id, args.stack_key, args.cluster_name, args.node_subnet_id),
+            cluster.identity,
+            parent=self,
+        )
         user_pool = user_pool_name(args.user_pool)
         self.user_pool = containerservice.AgentPool(
             f"{name}-pool-{user_pool}",
@@ -238,7 +246,9 @@ class Cluster(Component):
             tags=args.placement["tags"],
             # Not protected, even in prod: a pool holds no state, and its retirement is how a refused change
             # becomes a replacement.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=_ignored_pool_changes(args.upgrade_channel)),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[subnet_join], ignore_changes=_ignored_pool_changes(args.upgrade_channel)
+            ),
         )
         collect_container_insights(
             name,
@@ -250,12 +260,6 @@ class Cluster(Component):
                 data_collection_endpoint_id=args.data_collection_endpoint_id,
             ),
             cluster.id,
-            parent=self,
-        )
-        grant_subnet_join(
-            f"{name}-subnet-network-contributor",
-            SubnetJoin(args.subscription_id, args.stack_key, args.cluster_name, args.node_subnet_id),
-            cluster.identity,
             parent=self,
         )
         send_logs_to_workspace(

@@ -14,8 +14,10 @@ docs/managed-devops-pools/):
   on agent pools in each listed project (the creator of a project has that).
 - configure-security.md: `openAccess` would open the pool's queue to every pipeline of the project (settable only at
   creation); left off, each pipeline must be authorized on the queue, which the stack does for exactly its
-  definitions (components/devops/agent_queue.py). `permissionProfile` `CreatorOnly` makes the creating identity the
-  only administrator of the agent pool, instead of inheriting the organisation's pool administrators.
+  definitions (components/devops/agent_queue.py). `permissionProfile` `Inherit` keeps the organisation's pool
+  administrators (where the README has `deploy-prod` added): `CreatorOnly` would make whoever ran the first `up`,
+  possibly a person, the pool's only administrator with inheritance off, and it cannot be changed after creation, so
+  the IaC pipeline's later changes to the pool would be refused.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ class ManagedAgentPool(Component):
                     )
                 ],
                 permission_profile=devopsinfrastructure.AzureDevOpsPermissionProfileArgs(
-                    kind=devopsinfrastructure.AzureDevOpsPermissionType.CREATOR_ONLY
+                    kind=devopsinfrastructure.AzureDevOpsPermissionType.INHERIT
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access]),

@@ -13,7 +13,7 @@ from components.cluster import (
     user_pool_name,
 )
 from components.container_insights import CONTAINER_INSIGHTS_STREAM
-from tests.helpers import WORKSPACE, cluster, only, pool, user_pool
+from tests.helpers import AGENT_POOL, ROLE_ASSIGNMENT, WORKSPACE, cluster, only, pool, user_pool
 from tools.capture import Capture
 from tools.mocks import TENANT_ID
 
@@ -161,3 +161,17 @@ def test_a_setting_aks_changes_in_place_keeps_the_pool(change: dict[str, object]
 def test_the_pool_leaves_its_version_to_the_channel_like_the_cluster() -> None:
     assert _ignored_pool_changes("patch") == ["count"]
     assert _ignored_pool_changes("stable") == ["count", "orchestratorVersion"]
+
+
+def test_the_user_pool_waits_for_its_cluster_to_join_the_subnet(prod: Capture) -> None:
+    # The cluster's identity needs Network Contributor on its node subnet to join the pool's machines and load
+    # balancers to it (learn.microsoft.com/azure/aks/configure-azure-cni); with a system-assigned identity the grant
+    # can only follow the cluster, so the separate pool waits for it.
+    for stage in ("staging", "production"):
+        (pool,) = [r for r in prod.of_type(AGENT_POOL) if f"cluster-{stage}-" in r.name]
+        grants = [
+            r for r in prod.of_type(ROLE_ASSIGNMENT) if r.name.endswith(f"cluster-{stage}-subnet-network-contributor")
+        ]
+        assert len(grants) == 1, [r.name for r in prod.of_type(ROLE_ASSIGNMENT) if "subnet" in r.name]
+        assert grants[0].urn in pool.dependencies
+        assert grants[0].inputs["scope"] == pool.inputs["vnetSubnetID"]

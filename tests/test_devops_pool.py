@@ -102,7 +102,8 @@ def test_the_pool_is_stateless_in_the_given_subnet_on_a_microsoft_image(pool_cap
 def test_the_pool_serves_exactly_the_listed_project_with_open_access_off(pool_capture: Capture) -> None:
     profile = _only(pool_capture, POOL).inputs["organizationProfile"]
     assert profile["kind"] == "AzureDevOps"
-    assert profile["permissionProfile"] == {"kind": "CreatorOnly"}
+    # Inherit, so the organisation-level pool administrators (deploy-prod among them) manage it, whoever created it.
+    assert profile["permissionProfile"] == {"kind": "Inherit"}
     (organization,) = profile["organizations"]
     assert organization == {
         "url": "https://dev.azure.com/contoso",
