@@ -39,6 +39,7 @@ from components.service_files.layout import (
     TEMPLATES_RELEASE_REF,
 )
 from components.service_files.spec import ServiceSpec
+from tests.helpers import service_manifests
 from tools import capture, mocks
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
@@ -665,3 +666,27 @@ def test_every_service_definition_runs_an_entry_that_extends_the_released_templa
         kind = definition_.inputs["name"].rsplit("-", 1)[-1]
         build = services[definition_.inputs["repository"]["repoId"]].build
         assert entry["extends"]["template"] == f"{stage_template(kind, build)}@{resource['repository']}"
+
+
+def test_the_pods_service_account_is_the_subject_the_telemetry_identity_trusts(estate: Capture) -> None:
+    # The link at run time: the Deployment runs as a service account whose annotation names a client ID; the webhook
+    # exchanges that account's token for the identity with that client ID, which Entra ID grants only when the
+    # identity has a federated credential for exactly this issuer and `system:serviceaccount:<namespace>:<name>`.
+    identities = {r.outputs["clientId"]: r for r in estate.of_type(IDENTITY)}
+    for service in settings(estate.stack).services:
+        for stage in STAGES:
+            cluster = one([r for r in estate.of_type(CLUSTER) if r.inputs["resourceName"].endswith(stage)], stage)
+            documents = service_manifests(estate, service.name, stage)
+            (account,) = [d for d in documents if d["kind"] == "ServiceAccount"]
+            (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+            pod = deployment["spec"]["template"]
+            assert pod["spec"]["serviceAccountName"] == account["metadata"]["name"]
+            assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+            identity = identities[account["metadata"]["annotations"]["azure.workload.identity/client-id"]]
+            subject = f"system:serviceaccount:{account['metadata']['namespace']}:{account['metadata']['name']}"
+            trusted = {
+                (r.inputs["issuer"], r.inputs["subject"])
+                for r in estate.of_type(FEDERATED_CREDENTIAL)
+                if identity.urn in r.dependencies
+            }
+            assert (cluster.outputs["oidcIssuerProfile"]["issuerURL"], subject) in trusted, (service.name, stage)

@@ -135,3 +135,12 @@ def settings_services(estate: Capture) -> list[str]:
     return sorted(
         {r.inputs["managedNamespaceName"] for r in estate.of_type("azure-native:containerservice:ManagedNamespace")}
     )
+
+
+def test_the_internal_ingress_component_keeps_its_former_urn_as_an_alias(shop: Capture) -> None:
+    # Was "aks-estate:devops:ClusterTargets" before namespaces moved to ARM: the provider and the controller under it
+    # must not be replaced by the retype.
+    components = [r for r in shop.resources if r.type == "aks-estate:devops:InternalIngress"]
+    assert len(components) == 2
+    for component in components:
+        assert any(alias.type == "aks-estate:devops:ClusterTargets" for alias in component.aliases), component.name
