@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pulumi
@@ -36,8 +37,26 @@ from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import estate_network
 from components.registry import Registry, RegistryArgs
+from components.service_files.context import PipelineContext
 from components.service_files.spec import ServiceSpec
 from components.tenancy import ClusterTenants, ClusterTenantsArgs
+
+
+def estate_pipeline_context(
+    config: EstateConfig, names: naming.EstateNames, secret_names: Sequence[str]
+) -> PipelineContext:
+    """The names the committed templates use, from the stack's config: connections, registries, clusters, the vault's
+    secrets, the pool, the approvers, and the private range a private estate's telemetry resolves to."""
+    return pipeline_context(
+        names,
+        secret_names,
+        config.production_approvers,
+        pipelines_pool_name(config),
+        config.approval_timeout_minutes,
+        project=config.devops_project,
+        security_scan=config.security_scan_extension != "none",
+        private_https=[config.network.subnets.private_endpoints] if config.network.private else [],
+    )
 
 
 def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[ServiceSpec]:
@@ -265,16 +284,7 @@ class Estate(Component):
                     for spec, service in zip(service_specs(config, names), config.services, strict=True)
                 ],
                 templates_release=config.templates_release,
-                pipeline_context=pipeline_context(
-                    names,
-                    vault.secret_names,
-                    config.production_approvers,
-                    pipelines_pool_name(config),
-                    config.approval_timeout_minutes,
-                    project=config.devops_project,
-                    security_scan=config.security_scan_extension != "none",
-                    private_https=[config.network.subnets.private_endpoints] if config.network.private else [],
-                ),
+                pipeline_context=estate_pipeline_context(config, names, vault.secret_names),
                 minimum_reviewers=config.minimum_reviewers,
                 azure=AzureEndpoints(
                     tenant_id=tenant_id,

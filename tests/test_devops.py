@@ -23,12 +23,11 @@ import pytest
 import yaml
 
 from components import config, config_messages, config_parts, naming
-from components.devops.devops import pipeline_context
 from components.devops.environments import Approval, approver_id
 from components.devops.kubernetes import non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, starter_files
 from components.devops_pool import pipelines_pool_name
-from components.estate import service_specs
+from components.estate import estate_pipeline_context, service_specs
 from components.service_files import entry_pipelines, templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
 from components.service_files.entry import BUILDS, Kind, stage_template
@@ -114,16 +113,7 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 def context(estate: Capture) -> PipelineContext:
     stack = settings(estate.stack)
     secrets = sorted(r.inputs["secretName"] for r in estate.of_type(KEY_VAULT_SECRET))
-    return pipeline_context(
-        naming.EstateNames(stack.name_prefix, stack.environment),
-        secrets,
-        stack.production_approvers,
-        pipelines_pool_name(stack),
-        stack.approval_timeout_minutes,
-        project=stack.devops_project,
-        security_scan=stack.security_scan_extension != "none",
-        private_https=[stack.network.subnets.private_endpoints] if stack.network.private else [],
-    )
+    return estate_pipeline_context(stack, naming.EstateNames(stack.name_prefix, stack.environment), secrets)
 
 
 def pipelines_identity(estate: Capture) -> Registration:
