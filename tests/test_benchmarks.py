@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from benchmarks import deploy_time
+from benchmarks import deploy_time, run
 from benchmarks.deploy_time import (
     CLUSTER,
     ENVIRONMENT_RESOURCE,
@@ -212,3 +212,42 @@ def test_scale_check_passes_only_on_exact_counts_and_no_changes() -> None:
     assert ScaleCheck(30, good, []).passed
     assert not ScaleCheck(30, {**good, "namespaces": 59}, []).passed
     assert not ScaleCheck(30, good, ["urn:pulumi:prod::aks-estate::x::y"]).passed
+
+
+def _verdicts(first_wall: float, first_median: float, per_service: float, custom: float) -> dict[str, bool]:
+    """The targets table's pass/miss by row name, for a 1-service stack with these times and these marginal figures."""
+    first = run.Size(
+        services=1,
+        wall_seconds=first_wall,
+        median_wall_seconds=first_median,
+        program_seconds=first_wall - 1,
+        peak_rss_mib=200.0,
+        custom=205,
+        components=35,
+        critical_path_seconds=0.0,
+        serial_seconds=0.0,
+        samples=[],
+    )
+    sizes = dict.fromkeys(run.SERVICE_COUNTS, first)
+    derived = {
+        "time_ratio_1_30": 2.0,
+        "resource_ratio_1_30": 4.0,
+        "seconds_per_service": per_service,
+        "custom_per_service": custom,
+    }
+    return {row.name: row.passed for row in run.targets(sizes, derived, 1.0, None)}
+
+
+def test_issue_12_judges_the_one_service_preview_by_its_median_not_its_best_run() -> None:
+    preview = "issue 12: prod, 1 service: median wall time"
+    assert _verdicts(3.0, 3.5, 0.1, 30)[preview] is True
+    # The best run under the limit does not carry a median over it.
+    verdicts = _verdicts(3.0, 3.6, 0.1, 30)
+    assert verdicts[preview] is False
+    assert verdicts["prod, 1 service: wall time"] is True
+
+
+def test_issue_12_limits_the_cost_of_each_added_service() -> None:
+    assert _verdicts(3.0, 3.0, 0.1, 30)["issue 12: each added service"] is True
+    assert _verdicts(3.0, 3.0, 0.13, 30)["issue 12: each added service"] is False
+    assert _verdicts(3.0, 3.0, 0.1, 31)["issue 12: provider resources per added service"] is False
