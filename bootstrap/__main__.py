@@ -10,8 +10,11 @@ import pulumi
 
 from bootstrap import config
 from bootstrap.program import Bootstrap
+from components.type_aliases import drop_api_version_aliases
 
-bootstrap = Bootstrap("bootstrap", config.from_pulumi())
+settings = config.from_pulumi()
+pulumi.runtime.register_stack_transformation(drop_api_version_aliases)
+bootstrap = Bootstrap("bootstrap", settings)
 pulumi.export("stateAccount", bootstrap.state_account)
 pulumi.export("keyVault", bootstrap.key_vault)
 pulumi.export("repositoryUrl", bootstrap.remote_url)
