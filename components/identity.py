@@ -73,8 +73,8 @@ class Grant:
     scope: pulumi.Input[str]
 
     def __post_init__(self) -> None:
-        if self.role not in BUILT_IN_ROLES:
-            raise ValueError(f"role {self.role!r} is not one this estate grants: {sorted(BUILT_IN_ROLES)}")
+        if self.role not in self.ROLES:
+            raise ValueError(f"role {self.role!r} is not one this estate grants: {sorted(self.ROLES)}")
 
     def condition(self) -> str | None:
         """An ABAC condition (version 2.0) narrowing what the role allows; a plain grant has none."""
