@@ -7,13 +7,11 @@ condition naming exactly the roles it may assign and remove.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-import pulumi
-
-from bootstrap.component import BootstrapComponent
-from components.identity import Grantor, assign_grants
+from components.identity import Grant, RoleGrants
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -56,11 +54,10 @@ def assignable_roles_condition(role_ids: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class IacGrant:
-    purpose: str
-    role: str
-    principal_id: pulumi.Input[str]
-    scope: pulumi.Input[str]
+class IacGrant(Grant):
+    ROLES: ClassVar[Mapping[str, str]] = IAC_ROLES
+    PROGRAM: ClassVar[str] = "aks-estate-bootstrap"
+
     # Required for (and only allowed on) the role-assigning role: the role IDs it may assign.
     assignable_role_ids: Sequence[str] = ()
 
@@ -70,21 +67,11 @@ class IacGrant:
         if (self.role == ROLE_ASSIGNING) != bool(self.assignable_role_ids):
             raise ValueError(f"{self.purpose}: only {ROLE_ASSIGNING!r} names assignable roles, and it must")
 
-
-@dataclass(frozen=True)
-class IacAccessArgs:
-    subscription_id: pulumi.Input[str]
-    stack_key: str
-    grants: Sequence[IacGrant]
+    def condition(self) -> str | None:
+        return assignable_roles_condition(self.assignable_role_ids) if self.assignable_role_ids else None
 
 
-class IacAccess(BootstrapComponent):
-    def __init__(self, name: str, args: IacAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("IacAccess", name, opts)
-        grantor = Grantor(args.subscription_id, args.stack_key, IAC_ROLES, "aks-estate-bootstrap")
-        assign_grants(name, grantor, args.grants, parent=self, condition=_condition)
-        self.register_outputs({})
+class IacAccess(RoleGrants):
+    """The IaC identities' assignments (RoleGrantsArgs of IacGrants), under the bootstrap's type token."""
 
-
-def _condition(grant: IacGrant) -> str | None:
-    return assignable_roles_condition(grant.assignable_role_ids) if grant.assignable_role_ids else None
+    TYPE = "aks-estate:bootstrap:IacAccess"

@@ -15,8 +15,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.pipelines import Authorization, authorize
-from components.devops.repository import MAIN_BRANCH
+from components.devops.pipelines import Authorization, PipelineDefinition, define_pipelines
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
 
@@ -98,23 +97,14 @@ class IacPipelines(BootstrapComponent):
 
     def __init__(self, name: str, args: IacPipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacPipelines", name, opts)
-        self.definition_ids = {}
-        for kind, (pipeline_name, yml_path) in names.PIPELINES.items():
-            build = azuredevops.BuildDefinition(
-                f"{name}-{kind}",
-                project_id=args.project_id,
-                name=pipeline_name,
-                repository=azuredevops.BuildDefinitionRepositoryArgs(
-                    repo_type="TfsGit", repo_id=args.repository_id, branch_name=MAIN_BRANCH, yml_path=yml_path
-                ),
-                # Deploy follows its YAML trigger (main); PR runs through build validation; drift on its schedule.
-                ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if kind == "deploy" else None,
-                job_authorization_scope="project",
-                opts=self.child,
+        definitions = {
+            # Deploy follows its YAML trigger (main); PR runs through build validation; drift on its schedule.
+            kind: PipelineDefinition(
+                pipeline_name, yml_path, ci_trigger=kind == "deploy", authorizations=args.authorizations.get(kind, ())
             )
-            definition_id = build.id.apply(int)
-            self.definition_ids[kind] = definition_id
-            authorize(f"{name}-{kind}", args.project_id, definition_id, args.authorizations.get(kind, ()), parent=self)
+            for kind, (pipeline_name, yml_path) in names.PIPELINES.items()
+        }
+        self.definition_ids = define_pipelines(name, args.project_id, args.repository_id, definitions, parent=self)
         # The same gate as a service repository's: blocking validation that expires when main moves, reviewers
         # (the last pusher cannot approve), resolved comments.
         BranchPolicies(

@@ -6,7 +6,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from bootstrap import names
-from bootstrap.access import IacAccess, IacAccessArgs, IacGrant
+from bootstrap.access import IacAccess, IacGrant
 from bootstrap.component import BootstrapComponent
 from bootstrap.config import STACKS, BootstrapConfig
 from bootstrap.devops import (
@@ -29,10 +29,12 @@ from components.devops.repository import MAIN_BRANCH
 from components.devops.service_connections import ArmConnectionSpec
 from components.devops_pool import PoolNames
 from components.identity import (
+    Assigner,
     FederatedCredentials,
     FederatedCredentialsArgs,
     PipelineIdentity,
     PipelineIdentityArgs,
+    RoleGrantsArgs,
     estate_assignable_role_ids,
 )
 
@@ -124,9 +126,7 @@ class Bootstrap(BootstrapComponent):
 
         IacAccess(
             f"{name}-access",
-            IacAccessArgs(
-                subscription_id=client.subscription_id, stack_key=f"bootstrap/{config.name_prefix}", grants=grants
-            ),
+            RoleGrantsArgs(assigner=Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}"), grants=grants),
             opts=self.child,
         )
         OrganisationAccess(

@@ -9,17 +9,12 @@ import pulumi
 from pulumi_azure_native import keyvault
 
 from bootstrap.component import BootstrapComponent
-from components.component import Placement
-from components.key_vault import rbac_vault_properties
+from components.key_vault import VaultArgs, rbac_vault
 
 
 @dataclass(frozen=True)
-class SecretsKeysArgs:
-    placement: Placement
-    vault_name: str
-    tenant_id: pulumi.Input[str]
+class SecretsKeysArgs(VaultArgs):
     key_names: Sequence[str]
-    soft_delete_retention_days: int
 
 
 class SecretsKeys(BootstrapComponent):
@@ -29,20 +24,15 @@ class SecretsKeys(BootstrapComponent):
     def __init__(self, name: str, args: SecretsKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("SecretsKeys", name, opts)
         # A lost key makes every secret in the stack's state unreadable: vault and keys are protected.
-        vault = keyvault.Vault(
+        # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
+        vault = rbac_vault(
             f"{name}-vault",
-            vault_name=args.vault_name,
-            **args.placement,
-            # Azure RBAC only: each identity gets Key Vault Crypto User on its stack's key, nothing on the vault.
-            properties=rbac_vault_properties(
-                args.tenant_id,
-                args.soft_delete_retention_days,
-                # The IaC pipelines' agents (the prod estate's Managed DevOps Pool; an operator's machine for each
-                # stack's first `pulumi up`) have no fixed egress addresses to allow, so the vault stays reachable and
-                # every request needs an Entra token and a role on one key.
-                keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
-                purge_protection=True,
-            ),
+            args,
+            # The IaC pipelines' agents (the prod estate's Managed DevOps Pool; an operator's machine for each stack's
+            # first `pulumi up`) have no fixed egress addresses to allow, so the vault stays reachable and every
+            # request needs an Entra token and a role on one key.
+            keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+            purge_protection=True,
             opts=self.kept,
         )
         self.key_ids = {}

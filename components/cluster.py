@@ -18,6 +18,7 @@ from components.config_network import DNS_SERVICE_IP, POD_CIDR, SERVICE_CIDR
 from components.config_parts import Cluster as ClusterConfig
 from components.container_insights import ContainerInsightsArgs, collect_container_insights
 from components.diagnostics import send_logs_to_workspace
+from components.identity import Assigner
 from components.monitoring import Monitoring
 from components.naming import NODE_POOLS, EstateNames, Stage, checked
 
@@ -63,8 +64,7 @@ class ClusterArgs:
     node_subnet_id: pulumi.Input[str]
     # A private cluster: the API server has only a private endpoint in the node subnet (components/cluster_access.py).
     private: bool
-    subscription_id: pulumi.Input[str]
-    stack_key: str
+    assigner: Assigner
     tenant_id: pulumi.Input[str]
     admin_group_object_ids: Sequence[str]
     workspace_id: pulumi.Input[str]
@@ -231,7 +231,7 @@ class Cluster(Component):
         # system-assigned identity it can only follow the cluster, learn.microsoft.com/azure/aks/use-managed-identity).
         subnet_join = grant_subnet_join(
             f"{name}-subnet-network-contributor",
-            SubnetJoin(args.subscription_id, args.stack_key, args.cluster_name, args.node_subnet_id),
+            SubnetJoin(args.assigner, args.cluster_name, args.node_subnet_id),
             cluster.identity,
             parent=self,
         )
@@ -334,6 +334,7 @@ def cluster_args(
     names: EstateNames,
     resource_group_name: pulumi.Input[str],
     client: pulumi.Output[authorization.GetClientConfigResult],
+    assigner: Assigner,
     monitoring: Monitoring,
     node_subnet_id: pulumi.Input[str],
     tags: dict[str, str],
@@ -354,8 +355,7 @@ def cluster_args(
         api_server_authorized_ip_ranges=settings.api_server_authorized_ip_ranges,
         node_subnet_id=node_subnet_id,
         private=config.network.private,
-        subscription_id=client.subscription_id,
-        stack_key=f"{config.name_prefix}/{config.environment}",
+        assigner=assigner,
         tenant_id=client.tenant_id,
         admin_group_object_ids=[str(group_id) for group_id in config.admin_group_object_ids],
         workspace_id=monitoring.workspace_id,

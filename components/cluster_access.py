@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, containerservice
 
-from components.identity import BUILT_IN_ROLES, RoleAssignmentSpec, assign_role
+from components.identity import BUILT_IN_ROLES, Assigner, RoleAssignmentSpec, assign_role
 
 
 def api_server_access(
@@ -39,8 +39,7 @@ def api_server_access(
 
 @dataclass(frozen=True)
 class SubnetJoin:
-    subscription_id: pulumi.Input[str]
-    stack_key: str
+    assigner: Assigner
     cluster_name: str
     subnet_id: pulumi.Input[str]
 
@@ -54,8 +53,7 @@ def grant_subnet_join(
     return assign_role(
         name,
         RoleAssignmentSpec(
-            subscription_id=join.subscription_id,
-            stack_key=join.stack_key,
+            assigner=join.assigner,
             purpose=f"{join.cluster_name}-subnet-network-contributor",
             principal_id=identity.apply(_principal_id),
             role_id=BUILT_IN_ROLES["Network Contributor"],

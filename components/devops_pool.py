@@ -33,7 +33,7 @@ from components.component import Component, Placement
 from components.config import EstateConfig
 from components.devops.agent_queue import ProjectQueueAuthorizations, ProjectQueueAuthorizationsArgs
 from components.devops.devops import DevOps
-from components.identity import Grant, RoleGrants, RoleGrantsArgs
+from components.identity import Assigner, Grant, RoleGrants, RoleGrantsArgs
 from components.naming import NameRule
 
 # Azure Pipelines images Microsoft publishes for these pools, by their predefined alias (configure-images.md, "Azure
@@ -82,8 +82,7 @@ class ManagedAgentPoolArgs:
     subnet_id: pulumi.Input[str]
     # The tenant's DevOpsInfrastructure service principal (config; no provider here reads Microsoft Graph).
     devops_infrastructure_object_id: str
-    subscription_id: pulumi.Input[str]
-    stack_key: str
+    assigner: Assigner
     organization_url: str
     # The Azure DevOps projects whose pipelines run here; the service creates the pool's queue in each, so each must
     # exist first (pass the project's name as an output of the project).
@@ -122,8 +121,7 @@ class ManagedAgentPool(Component):
         access = RoleGrants(
             f"{name}-network-access",
             RoleGrantsArgs(
-                subscription_id=args.subscription_id,
-                stack_key=args.stack_key,
+                assigner=args.assigner,
                 grants=[
                     Grant("agent-pool-network-reader", "Reader", args.devops_infrastructure_object_id, network_id),
                     Grant(
@@ -199,7 +197,7 @@ class PendingAgentPool:
         *,
         resource_group_name: pulumi.Input[str],
         subnet_id: pulumi.Input[str],
-        subscription_id: pulumi.Input[str],
+        assigner: Assigner,
         devops: DevOps,
         parent: pulumi.Resource,
     ) -> ManagedAgentPool | None:
@@ -213,8 +211,7 @@ class PendingAgentPool:
                 names=PoolNames(config.name_prefix, config.environment),
                 subnet_id=subnet_id,
                 devops_infrastructure_object_id=settings.devops_infrastructure_object_id,
-                subscription_id=subscription_id,
-                stack_key=f"{config.name_prefix}/{config.environment}",
+                assigner=assigner,
                 organization_url=f"https://dev.azure.com/{config.devops_organization}",
                 projects=[devops.project_name, *([settings.iac_project] if settings.iac_project else [])],
                 maximum_concurrency=settings.maximum_concurrency,

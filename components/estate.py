@@ -25,6 +25,7 @@ from components.devops.devops import (
 )
 from components.devops_pool import PendingAgentPool, pipelines_pool_name
 from components.identity import (
+    Assigner,
     ClusterPrincipals,
     EstateAccess,
     PipelineIdentity,
@@ -91,6 +92,7 @@ class Estate(Component):
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         tenant_id = client.tenant_id
         subscription_id = client.subscription_id
+        assigner = Assigner(subscription_id, f"{config.name_prefix}/{config.environment}")
         self.tenant_id = tenant_id
         # Where each organisation pool the pipelines run on sends its traffic from, for the "who talks to what" check.
         self.agent_pool_egress = {config.agent_pool: list(config.agent_pool_egress_ranges)} if config.agent_pool else {}
@@ -180,6 +182,7 @@ class Estate(Component):
                     names=names,
                     resource_group_name=group.name,
                     client=client,
+                    assigner=assigner,
                     monitoring=monitoring,
                     node_subnet_id=self.network.node_subnet_ids[stage],
                     tags=tags,
@@ -222,8 +225,7 @@ class Estate(Component):
         RoleGrants(
             f"{name}-access",
             RoleGrantsArgs(
-                subscription_id=subscription_id,
-                stack_key=f"{config.name_prefix}/{config.environment}",
+                assigner=assigner,
                 grants=estate_grants(
                     EstateAccess(
                         pipelines_principal_id=self._pipelines_identity.principal_id,
@@ -307,7 +309,7 @@ class Estate(Component):
             f"{name}-agents",
             resource_group_name=group.name,
             subnet_id=self.network.agent_subnet_id,
-            subscription_id=subscription_id,
+            assigner=assigner,
             devops=self._devops,
             parent=self,
         )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import ClassVar
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
@@ -52,8 +52,20 @@ def role_assignment_name(subscription_id: str, stack_key: str, purpose: str) -> 
 
 
 @dataclass(frozen=True)
+class Assigner:
+    """The stack that makes role assignments, in the subscription it deploys to: both key the assignments' names."""
+
+    subscription_id: pulumi.Input[str]
+    stack_key: str
+
+
+@dataclass(frozen=True)
 class Grant:
     """`role` for `principal_id` on exactly `scope`; `purpose` is a stable key that names the assignment."""
+
+    # The roles this kind of grant hands out (name to role definition ID), and the program its assignments name.
+    ROLES: ClassVar[Mapping[str, str]] = BUILT_IN_ROLES
+    PROGRAM: ClassVar[str] = "aks-estate"
 
     purpose: str
     role: str
@@ -61,14 +73,17 @@ class Grant:
     scope: pulumi.Input[str]
 
     def __post_init__(self) -> None:
-        if self.role not in BUILT_IN_ROLES:
-            raise ValueError(f"role {self.role!r} is not one this estate grants: {sorted(BUILT_IN_ROLES)}")
+        if self.role not in self.ROLES:
+            raise ValueError(f"role {self.role!r} is not one this estate grants: {sorted(self.ROLES)}")
+
+    def condition(self) -> str | None:
+        """An ABAC condition (version 2.0) narrowing what the role allows; a plain grant has none."""
+        return None
 
 
 @dataclass(frozen=True)
 class RoleAssignmentSpec:
-    subscription_id: pulumi.Input[str]
-    stack_key: str
+    assigner: Assigner
     purpose: str
     principal_id: pulumi.Input[str]
     role_id: str
@@ -82,13 +97,16 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
     """One role assignment to a service principal, named deterministically from the stack and its purpose."""
     return authorization.RoleAssignment(
         name,
-        role_assignment_name=pulumi.Output.from_input(spec.subscription_id).apply(
-            functools.partial(role_assignment_name, stack_key=spec.stack_key, purpose=spec.purpose)
+        role_assignment_name=pulumi.Output.from_input(spec.assigner.subscription_id).apply(
+            functools.partial(role_assignment_name, stack_key=spec.assigner.stack_key, purpose=spec.purpose)
         ),
         principal_id=spec.principal_id,
         principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
         role_definition_id=pulumi.Output.concat(
-            "/subscriptions/", spec.subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", spec.role_id
+            "/subscriptions/",
+            spec.assigner.subscription_id,
+            "/providers/Microsoft.Authorization/roleDefinitions/",
+            spec.role_id,
         ),
         scope=spec.scope,
         condition=spec.condition,
@@ -100,72 +118,39 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
     )
 
 
-class Granted(Protocol):
-    """A role for a principal on a scope, under a purpose that names the assignment (`Grant`, a bootstrap grant)."""
-
-    @property
-    def purpose(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def principal_id(self) -> pulumi.Input[str]: ...
-    @property
-    def scope(self) -> pulumi.Input[str]: ...
-
-
-GrantedT = TypeVar("GrantedT", bound=Granted)
-
-
-@dataclass(frozen=True)
-class Grantor:
-    """Who assigns: the stack whose assignments they are, the role IDs it may hand out and how it signs them."""
-
-    subscription_id: pulumi.Input[str]
-    stack_key: str
-    role_ids: Mapping[str, str]
-    # The description's prefix: which program made the assignment.
-    program: str
-
-
-def assign_grants(
-    name: str,
-    grantor: Grantor,
-    grants: Sequence[GrantedT],
-    parent: pulumi.Resource,
-    condition: Callable[[GrantedT], str | None] = lambda _: None,
-) -> None:
+def assign_grants(name: str, assigner: Assigner, grants: Sequence[Grant], parent: pulumi.Resource) -> None:
     """Every grant as one assignment named `<name>-<purpose>`: purposes name them, so they must be unique."""
     purposes = [grant.purpose for grant in grants]
     if len(set(purposes)) != len(purposes):
         raise ValueError(f"grant purposes must be unique: {purposes}")
     for grant in grants:
         spec = RoleAssignmentSpec(
-            subscription_id=grantor.subscription_id,
-            stack_key=grantor.stack_key,
+            assigner=assigner,
             purpose=grant.purpose,
             principal_id=grant.principal_id,
-            role_id=grantor.role_ids[grant.role],
+            role_id=grant.ROLES[grant.role],
             scope=grant.scope,
-            description=f"{grantor.program}: {grant.role} for {grant.purpose}",
-            condition=condition(grant),
+            description=f"{grant.PROGRAM}: {grant.role} for {grant.purpose}",
+            condition=grant.condition(),
         )
         assign_role(f"{name}-{grant.purpose}", spec, parent)
 
 
 @dataclass(frozen=True)
 class RoleGrantsArgs:
-    subscription_id: pulumi.Input[str]
-    stack_key: str
+    assigner: Assigner
     grants: Sequence[Grant]
 
 
 class RoleGrants(Component):
     """Service-principal role assignments with names derived from the stack and the grant's purpose."""
 
+    # A subclass files the same assignments under its own program's type token (bootstrap/access.py).
+    TYPE: ClassVar[str] = "aks-estate:identity:RoleGrants"
+
     def __init__(self, name: str, args: RoleGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("aks-estate:identity:RoleGrants", name, opts)
-        grantor = Grantor(args.subscription_id, args.stack_key, BUILT_IN_ROLES, "aks-estate")
-        assign_grants(name, grantor, args.grants, parent=self)
+        super().__init__(self.TYPE, name, opts)
+        assign_grants(name, args.assigner, args.grants, parent=self)
         self.register_outputs({})
 
 

@@ -12,41 +12,55 @@ from components.component import Component, Placement
 from components.diagnostics import send_logs_to_workspace
 
 
-def rbac_vault_properties(
-    tenant_id: pulumi.Input[str],
-    soft_delete_retention_days: int,
+@dataclass(frozen=True)
+class VaultArgs:
+    """What every vault of the estate and the bootstrap states: where it lives, its name, the tenant whose RBAC
+    authorizes it, how long it keeps what is deleted."""
+
+    placement: Placement
+    vault_name: str
+    tenant_id: pulumi.Input[str]
+    soft_delete_retention_days: int
+
+
+def rbac_vault(
+    name: str,
+    args: VaultArgs,
     network_acls: keyvault.NetworkRuleSetArgs,
     *,
     purge_protection: bool,
+    opts: pulumi.ResourceOptions,
     public_network_access: str | None = None,
     deployments: bool | None = None,
-) -> keyvault.VaultPropertiesArgs:
+) -> keyvault.Vault:
     """A Standard vault authorizing by Azure RBAC only, soft delete on; `deployments` opens it (or not) to VMs, disk
     encryption and ARM templates, None leaving Azure's default."""
-    return keyvault.VaultPropertiesArgs(
-        tenant_id=tenant_id,
-        sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-        enable_rbac_authorization=True,
-        enable_soft_delete=True,
-        soft_delete_retention_in_days=soft_delete_retention_days,
-        # Azure refuses an explicit false; leaving it unset is how a dev vault stays purgeable.
-        enable_purge_protection=True if purge_protection else None,
-        enabled_for_deployment=deployments,
-        enabled_for_disk_encryption=deployments,
-        enabled_for_template_deployment=deployments,
-        public_network_access=public_network_access,
-        network_acls=network_acls,
+    return keyvault.Vault(
+        name,
+        vault_name=args.vault_name,
+        **args.placement,
+        properties=keyvault.VaultPropertiesArgs(
+            tenant_id=args.tenant_id,
+            sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+            enable_rbac_authorization=True,
+            enable_soft_delete=True,
+            soft_delete_retention_in_days=args.soft_delete_retention_days,
+            # Azure refuses an explicit false; leaving it unset is how a dev vault stays purgeable.
+            enable_purge_protection=True if purge_protection else None,
+            enabled_for_deployment=deployments,
+            enabled_for_disk_encryption=deployments,
+            enabled_for_template_deployment=deployments,
+            public_network_access=public_network_access,
+            network_acls=network_acls,
+        ),
+        opts=opts,
     )
 
 
 @dataclass(frozen=True)
-class KeyVaultArgs:
-    placement: Placement
-    vault_name: str
-    tenant_id: pulumi.Input[str]
+class KeyVaultArgs(VaultArgs):
     workspace_id: pulumi.Input[str]
     purge_protection: bool
-    soft_delete_retention_days: int
     allowed_ip_ranges: Sequence[str]
     network_default_action: str
     # No public endpoint at all: the vault is reached through its private endpoint (components/private_link.py).
@@ -63,23 +77,18 @@ class KeyVault(Component):
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:security:KeyVault", name, opts)
-        vault = keyvault.Vault(
+        vault = rbac_vault(
             f"{name}-vault",
-            vault_name=args.vault_name,
-            **args.placement,
-            properties=rbac_vault_properties(
-                args.tenant_id,
-                args.soft_delete_retention_days,
-                # A private vault still states Deny with no rules, so that no later opening admits anything by default.
-                keyvault.NetworkRuleSetArgs(
-                    default_action="Deny" if args.private else args.network_default_action,
-                    bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
-                    ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
-                ),
-                purge_protection=args.purge_protection,
-                public_network_access="Disabled" if args.private else "Enabled",
-                deployments=False,
+            args,
+            # A private vault still states Deny with no rules, so that no later opening admits anything by default.
+            keyvault.NetworkRuleSetArgs(
+                default_action="Deny" if args.private else args.network_default_action,
+                bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                ip_rules=[keyvault.IPRuleArgs(value=ip_range) for ip_range in args.allowed_ip_ranges],
             ),
+            purge_protection=args.purge_protection,
+            public_network_access="Disabled" if args.private else "Enabled",
+            deployments=False,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works

@@ -257,6 +257,14 @@ def test_a_role_assigning_grant_must_name_its_roles_and_only_it_may() -> None:
         assignable_roles_condition([])
 
 
+def test_the_iac_role_assignments_stay_under_the_bootstraps_component_type(boot: Capture) -> None:
+    """IacAccess is the estate's RoleGrants under the bootstrap's own type token (its TYPE); the assignments' URNs
+    carry it, so a lost override would move, that is replace, every one of them."""
+    types = {registration.urn: registration.type for registration in boot.resources}
+    parents = {types[assignment.parent or ""] for assignment in boot.of_type(ROLE_ASSIGNMENT)}
+    assert parents == {"aks-estate:bootstrap:IacAccess"}
+
+
 def test_deploy_identities_may_create_projects_and_previewers_only_read(boot: Capture) -> None:
     principals = {r.outputs["principalId"]: name for name, r in _identities(boot).items()}
     entitlements = {

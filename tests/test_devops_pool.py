@@ -31,6 +31,7 @@ import pulumi_azuredevops as azuredevops
 
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops_pool import ManagedAgentPool, ManagedAgentPoolArgs, PoolNames
+from components.identity import Assigner
 
 project = azuredevops.Project("project", name="aks-estate")
 listed = {listed}
@@ -42,8 +43,7 @@ pool = ManagedAgentPool(
         names=names,
         subnet_id={subnet!r},
         devops_infrastructure_object_id={object_id!r},
-        subscription_id="00000000-0000-0000-0000-000000000000",
-        stack_key="contoso/prod",
+        assigner=Assigner("00000000-0000-0000-0000-000000000000", "contoso/prod"),
         organization_url="https://dev.azure.com/contoso",
         projects=[project.name.apply(lambda name: listed.get(name, name))],
         maximum_concurrency=4,

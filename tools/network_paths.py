@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from components.identity import BUILT_IN_ROLES
 from tools.capture import Capture, Registration
 
 ALLOWED, REFUSED = "allowed", "refused"
@@ -30,19 +31,19 @@ PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 SCOPED_RESOURCE = "azure-native:monitor:PrivateLinkScopedResource"
 ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
 
-# Role definition GUID (Azure built-in roles) -> the data-plane call its holder makes. Control-plane roles
+IMPORTER = BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"]
+# Role definition GUID (the estate's built-in roles) -> the data-plane call its holder makes. Control-plane roles
 # (Contributor, Reader...) reach only management.azure.com, which no target's network rules govern.
 ROLE_CALLS = {
-    "4633458b-17de-408a-b874-0445c86b69e6": "read secrets (Key Vault Secrets User)",
-    "8311e382-0749-4cb8-b61a-304f252e45ec": "push images (AcrPush)",
-    "7f951dda-4ed3-4680-a7ca-43fe172d538d": "pull images (AcrPull)",
-    "577a9874-89fd-4f24-9dbd-b5034d0ad23a": "read image manifests (Container Registry Data Importer and Data Reader)",
-    "4abbcc35-e782-43d8-92c5-2d3f1bd2253f": "kubectl with the fetched kubeconfig (Cluster User)",
-    "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb": "deploy workloads (AKS RBAC Writer)",
-    "3913510d-42f4-4e42-8a64-420c390055eb": "send telemetry with Entra ID (Monitoring Metrics Publisher)",
-    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba": "read ingress certificates (Key Vault Certificate User)",
+    BUILT_IN_ROLES["Key Vault Secrets User"]: "read secrets (Key Vault Secrets User)",
+    BUILT_IN_ROLES["AcrPush"]: "push images (AcrPush)",
+    BUILT_IN_ROLES["AcrPull"]: "pull images (AcrPull)",
+    IMPORTER: "read image manifests (Container Registry Data Importer and Data Reader)",
+    BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"]: "kubectl with the fetched kubeconfig (Cluster User)",
+    BUILT_IN_ROLES["Azure Kubernetes Service RBAC Writer"]: "deploy workloads (AKS RBAC Writer)",
+    BUILT_IN_ROLES["Monitoring Metrics Publisher"]: "send telemetry with Entra ID (Monitoring Metrics Publisher)",
+    BUILT_IN_ROLES["Key Vault Certificate User"]: "read ingress certificates (Key Vault Certificate User)",
 }
-IMPORTER = "577a9874-89fd-4f24-9dbd-b5034d0ad23a"
 # The private DNS zone a private endpoint's clients must resolve through, per target type (Azure's "Azure Private
 # Endpoint private DNS zone values"); without it the name resolves to the public endpoint the rules refuse.
 ZONES = {

@@ -212,14 +212,6 @@ def render_summary(result: capture.Capture, config_name: str, violations: list[p
         for r in custom
     ):
         present.discard("azure-native:keyvault:Vault")
-    # The firewall step concerns a public vault that denies by default; a dev vault opened to hosted agents needs no
-    # list, nor does a private one (no public endpoint: the agents reach it through its private endpoint).
-    if not any(
-        _lookup(r.inputs, "properties", "networkAcls", "defaultAction") == "Deny"
-        and _lookup(r.inputs, "properties", "publicNetworkAccess") != "Disabled"
-        for r in custom
-    ):
-        present.discard("azure-native:keyvault:Vault")
     steps = [step for token, step in MANUAL_STEPS.items() if token in present]
     pools = [p for r in custom for p in [r.inputs, *(r.inputs.get("agentPoolProfiles") or [])] if isinstance(p, dict)]
     if any(pool.get("enableEncryptionAtHost") for pool in pools):

@@ -1,10 +1,11 @@
-"""One service's PR, CI and CD pipeline definitions and the protected resources each one is authorized to use."""
+"""Pipeline definitions and the protected resources each one is authorized to use: a service's PR, CI and CD, and the
+bootstrap's IaC definitions (bootstrap/devops.py) through the same `define_pipelines`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pulumi
 import pulumi_azuredevops as azuredevops
@@ -54,6 +55,42 @@ class PipelineDefinition:
     authorizations: Sequence[Authorization]
 
 
+KindT = TypeVar("KindT", bound=str)
+
+
+def define_pipelines(
+    name: str,
+    project_id: pulumi.Input[str],
+    repository_id: pulumi.Input[str],
+    definitions: Mapping[KindT, PipelineDefinition],
+    *,
+    parent: pulumi.Resource,
+) -> dict[KindT, pulumi.Output[int]]:
+    """One YAML definition per kind, named `<name>-<kind>`, on the repository's main branch, each authorized for
+    what it uses; their IDs by kind."""
+    definition_ids: dict[KindT, pulumi.Output[int]] = {}
+    for kind, definition in definitions.items():
+        build = azuredevops.BuildDefinition(
+            f"{name}-{kind}",
+            project_id=project_id,
+            name=definition.pipeline_name,
+            repository=azuredevops.BuildDefinitionRepositoryArgs(
+                repo_type="TfsGit",
+                repo_id=repository_id,
+                branch_name=MAIN_BRANCH,
+                yml_path=definition.yml_path,
+            ),
+            ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if definition.ci_trigger else None,
+            # A job token scoped to this project, not the whole organisation.
+            job_authorization_scope="project",
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        definition_id = build.id.apply(int)
+        authorize(f"{name}-{kind}", project_id, definition_id, definition.authorizations, parent=parent)
+        definition_ids[kind] = definition_id
+    return definition_ids
+
+
 @dataclass(frozen=True)
 class ServicePipelinesArgs:
     project_id: pulumi.Input[str]
@@ -66,24 +103,5 @@ class ServicePipelines(Component):
 
     def __init__(self, name: str, args: ServicePipelinesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:ServicePipelines", name, opts)
-        self.definition_ids = {}
-        for kind, definition in args.definitions.items():
-            build = azuredevops.BuildDefinition(
-                f"{name}-{kind}",
-                project_id=args.project_id,
-                name=definition.pipeline_name,
-                repository=azuredevops.BuildDefinitionRepositoryArgs(
-                    repo_type="TfsGit",
-                    repo_id=args.repository_id,
-                    branch_name=MAIN_BRANCH,
-                    yml_path=definition.yml_path,
-                ),
-                ci_trigger=azuredevops.BuildDefinitionCiTriggerArgs(use_yaml=True) if definition.ci_trigger else None,
-                # A job token scoped to this project, not the whole organisation.
-                job_authorization_scope="project",
-                opts=self.child,
-            )
-            definition_id = build.id.apply(int)
-            authorize(f"{name}-{kind}", args.project_id, definition_id, definition.authorizations, parent=self)
-            self.definition_ids[kind] = definition_id
+        self.definition_ids = define_pipelines(name, args.project_id, args.repository_id, args.definitions, parent=self)
         self.register_outputs({"definitionIds": self.definition_ids})

@@ -57,31 +57,29 @@ def _deploy_stage(
     }
 
 
-def _acceptance_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
+def _one_job_stage(name: str, after: str, job: dict[str, Any]) -> dict[str, Any]:
+    """A stage of one job, both called `name`, that runs once stage `after` has succeeded."""
+    return {"stage": name, "dependsOn": after, "jobs": [{"job": name, **job}]}
+
+
+def _acceptance_job(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     python = [{"template": PYTHON_SETUP_TEMPLATE, "parameters": {"pythonVersion": ctx.python_version}}]
     return {
-        "stage": "AcceptanceTests",
-        "dependsOn": "Staging",
-        "jobs": [
+        "displayName": "Acceptance tests against staging",
+        "steps": [
+            *(python if service.build == "python" else []),
+            {"template": KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
             {
-                "job": "AcceptanceTests",
-                "displayName": "Acceptance tests against staging",
-                "steps": [
-                    *(python if service.build == "python" else []),
-                    {"template": KUBELOGIN_TEMPLATE, "parameters": {"version": KUBELOGIN_VERSION}},
-                    {
-                        "template": ACCEPTANCE_TEMPLATE,
-                        "parameters": {
-                            "azureServiceConnection": ctx.azure_service_connection,
-                            "resourceGroup": ctx.resource_group,
-                            "cluster": ctx.staging_cluster,
-                            "namespace": service.name,
-                            "port": service.port,
-                            "command": _acceptance_command(service),
-                        },
-                    },
-                ],
-            }
+                "template": ACCEPTANCE_TEMPLATE,
+                "parameters": {
+                    "azureServiceConnection": ctx.azure_service_connection,
+                    "resourceGroup": ctx.resource_group,
+                    "cluster": ctx.staging_cluster,
+                    "namespace": service.name,
+                    "port": service.port,
+                    "command": _acceptance_command(service),
+                },
+            },
         ],
     }
 
@@ -99,61 +97,47 @@ def _acceptance_command(service: TemplateService) -> str:
     )
 
 
-def _manual_validation_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
+def _manual_validation_job(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     return {
-        "stage": "ManualValidation",
-        "dependsOn": "AcceptanceTests",
-        "jobs": [
+        "displayName": "Approve promotion to production",
+        # ManualValidation runs only in an agentless job; the job must outlive the task's own timeout. A string
+        # for the same reason as `batch` in CI: job-level scalars may be runtime expressions.
+        "pool": "server",
+        "timeoutInMinutes": str(ctx.approval_timeout_minutes + 60),
+        "steps": [
             {
-                "job": "ManualValidation",
-                "displayName": "Approve promotion to production",
-                # ManualValidation runs only in an agentless job; the job must outlive the task's own timeout. A string
-                # for the same reason as `batch` in CI: job-level scalars may be runtime expressions.
-                "pool": "server",
-                "timeoutInMinutes": str(ctx.approval_timeout_minutes + 60),
-                "steps": [
-                    {
-                        "task": "ManualValidation@1",
-                        "displayName": "Approve promotion",
-                        "timeoutInMinutes": ctx.approval_timeout_minutes,
-                        "inputs": {
-                            "notifyUsers": ",".join(ctx.promotion_approvers) or "$(Build.RequestedForEmail)",
-                            **({"approvers": ",".join(ctx.promotion_approvers)} if ctx.promotion_approvers else {}),
-                            "allowApproversToApproveTheirOwnRuns": False,
-                            "instructions": (
-                                f"{service.name} from CI run $(resources.pipeline.{CI_RESOURCE}.runName) passed its "
-                                "acceptance tests in staging. Resume to promote that image to the production registry "
-                                "and deploy it to production; reject to stop here."
-                            ),
-                            "onTimeout": "reject",
-                        },
-                    }
-                ],
+                "task": "ManualValidation@1",
+                "displayName": "Approve promotion",
+                "timeoutInMinutes": ctx.approval_timeout_minutes,
+                "inputs": {
+                    "notifyUsers": ",".join(ctx.promotion_approvers) or "$(Build.RequestedForEmail)",
+                    **({"approvers": ",".join(ctx.promotion_approvers)} if ctx.promotion_approvers else {}),
+                    "allowApproversToApproveTheirOwnRuns": False,
+                    "instructions": (
+                        f"{service.name} from CI run $(resources.pipeline.{CI_RESOURCE}.runName) passed its "
+                        "acceptance tests in staging. Resume to promote that image to the production registry "
+                        "and deploy it to production; reject to stop here."
+                    ),
+                    "onTimeout": "reject",
+                },
             }
         ],
     }
 
 
-def _promote_stage(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
+def _promotion_job(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
     return {
-        "stage": "Promote",
-        "dependsOn": "ManualValidation",
-        "jobs": [
+        "displayName": "Import the image into the production registry",
+        "steps": [
             {
-                "job": "Promote",
-                "displayName": "Import the image into the production registry",
-                "steps": [
-                    {
-                        "template": PROMOTE_TEMPLATE,
-                        "parameters": {
-                            "azureServiceConnection": ctx.azure_service_connection,
-                            "sourceRegistry": ctx.nonprod_registry_name,
-                            "targetRegistry": ctx.prod_registry_name,
-                            "repository": service.name,
-                            "tag": CI_RUN_ID,
-                        },
-                    }
-                ],
+                "template": PROMOTE_TEMPLATE,
+                "parameters": {
+                    "azureServiceConnection": ctx.azure_service_connection,
+                    "sourceRegistry": ctx.nonprod_registry_name,
+                    "targetRegistry": ctx.prod_registry_name,
+                    "repository": service.name,
+                    "tag": CI_RUN_ID,
+                },
             }
         ],
     }
@@ -174,9 +158,9 @@ def cd_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any
                 manifest=STAGING_MANIFEST,
                 login_server=ctx.nonprod_registry_login_server,
             ),
-            _acceptance_stage(service, ctx),
-            _manual_validation_stage(service, ctx),
-            _promote_stage(service, ctx),
+            _one_job_stage("AcceptanceTests", after="Staging", job=_acceptance_job(service, ctx)),
+            _one_job_stage("ManualValidation", after="AcceptanceTests", job=_manual_validation_job(service, ctx)),
+            _one_job_stage("Promote", after="ManualValidation", job=_promotion_job(service, ctx)),
             _deploy_stage(
                 service,
                 ctx,
