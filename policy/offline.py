@@ -26,19 +26,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-
-class Registered(Protocol):
-    """A registered resource as every reader of an inventory names it (`tools.capture.Registration`, the benchmarks'
-    `Node`); structural, so the pack imports no tools."""
-
-    @property
-    def urn(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def custom(self) -> bool: ...
+from policy.inventory import Registered
 
 
 class RegistrationLike(Registered, Protocol):

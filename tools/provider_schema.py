@@ -39,7 +39,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from policy.offline import Registered
+from policy.inventory import Registered
 
 _PULUMI_NAME = "_pulumi_name"  # set by pulumi.getter on each property's fget (pulumi/_types.py)
 _SCALARS: tuple[type, ...] = (str, int, float, bool)
