@@ -31,11 +31,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         raise pytest.UsageError(f"mark these @pytest.mark.slow, they use {sorted(SLOW_FIXTURES)}: {unmarked}")
 
 
-@pytest.fixture(autouse=True)
-def _validators_marker(request: pytest.FixtureRequest) -> Iterator[None]:
-    token = validators.IN_MARKED_TEST.set(request.node.get_closest_marker("validators") is not None)
-    yield
-    validators.IN_MARKED_TEST.reset(token)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    # Around the whole protocol, so that a module- or session-scoped fixture that runs a validator is held to the
+    # marker of the test that first needs it (fixtures set up before any function-scoped fixture could set this).
+    token = validators.IN_MARKED_TEST.set(item.get_closest_marker("validators") is not None)
+    try:
+        yield
+    finally:
+        validators.IN_MARKED_TEST.reset(token)
 
 
 @pytest.fixture(scope="session")

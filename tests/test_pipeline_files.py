@@ -1,8 +1,9 @@
 """The files committed into each service repository: valid for external validators, and doing what the reference
 architecture's PR/CI/CD flow requires.
 
-Each external validator runs once, over the files rendered for two services (a run costs seconds), plus once on a
-deliberately broken file to show it can fail; the structural tests read the same module-scoped rendering.
+Each external validator runs once over the files rendered for the services, and must fail a deliberately broken
+file: checkov, whose start costs seconds, reads the rendered files and the planted variants in one run and judges each
+tree on its own; the structural tests read the same module-scoped rendering.
 """
 
 from __future__ import annotations
@@ -188,16 +189,18 @@ def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> 
 
 
 @pytest.mark.validators
-def test_checkov_azure_pipelines_passes(pipeline_files: Files) -> None:
-    result = validators.checkov_azure_pipelines(pipeline_files)
+def test_checkov_azure_pipelines_passes(checkov_results: dict[str, validators.ValidatorResult]) -> None:
+    result = validators.clean(checkov_results["pipelines"])
 
     assert not result.failed_checks
     assert not result.skipped_checks
 
 
 @pytest.mark.validators
-def test_checkov_kubernetes_passes_with_only_the_documented_skip(manifest_files: Files) -> None:
-    result = validators.checkov_kubernetes(manifest_files)
+def test_checkov_kubernetes_passes_with_only_the_documented_skip(
+    checkov_results: dict[str, validators.ValidatorResult],
+) -> None:
+    result = validators.clean(checkov_results["manifests"])
 
     assert not result.failed_checks
     # CKV_K8S_43 (image by digest): the digest is known only at deploy time, where KubernetesManifest pins it.
@@ -262,6 +265,35 @@ def _unknown_api_version(docs: list[dict[str, Any]]) -> None:
 
 ORDERS_STAGING = f"orders/{STAGING_MANIFEST}"
 CI_TEMPLATE = f"templates/{stage_template('ci', 'python')}"
+# Planted mistakes checkov must catch, each a tree of its own in the run over the rendered files:
+# name: (how checkov reads it, the file, the mistake, the check that must fail).
+Mutation = Callable[[list[dict[str, Any]]], None]
+CHECKOV_PLANTS: dict[str, tuple[Callable[[Files], validators.CheckovTree], str, Mutation, str]] = {
+    "latest-container-job": (validators.pipelines_tree, CI_TEMPLATE, _latest_container_job, "CKV_AZUREPIPELINES_1"),
+    "writable-root-filesystem": (validators.kubernetes_tree, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
+}
+
+
+@pytest.fixture(scope="module")
+def checkov_results(pipeline_files: Files, manifest_files: Files) -> dict[str, validators.ValidatorResult]:
+    files = {**pipeline_files, **manifest_files}
+    planted = {name: tree(_mutate(files, path, change)) for name, (tree, path, change, _) in CHECKOV_PLANTS.items()}
+    return validators.checkov_scan(
+        {
+            "pipelines": validators.pipelines_tree(pipeline_files),
+            "manifests": validators.kubernetes_tree(manifest_files),
+            **planted,
+        }
+    )
+
+
+@pytest.mark.validators
+@pytest.mark.parametrize("plant", sorted(CHECKOV_PLANTS))
+def test_checkov_rejects_a_planted_mistake(checkov_results: dict[str, validators.ValidatorResult], plant: str) -> None:
+    *_, check = CHECKOV_PLANTS[plant]
+
+    with pytest.raises(AssertionError, match=re.escape(check)):
+        validators.clean(checkov_results[plant])
 
 
 @pytest.mark.parametrize(
@@ -275,8 +307,6 @@ CI_TEMPLATE = f"templates/{stage_template('ci', 'python')}"
         ),
         (validators.check_jsonschema_azure_pipelines, f"orders/{CI_PIPELINE_PATH}", _boolean_batch, "failed (exit 1)"),
         (validators.check_jsonschema_azure_pipelines, CI_TEMPLATE, _unknown_msdo_input, "failed (exit 1)"),
-        (validators.checkov_azure_pipelines, CI_TEMPLATE, _latest_container_job, "CKV_AZUREPIPELINES_1"),
-        (validators.checkov_kubernetes, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
         (validators.kubernetes_validate, ORDERS_STAGING, _misspelled_probe, "readinesProbe"),
         # kubernetes-validate itself only warns, exiting 0, about a kind/apiVersion it has no schema for.
         (validators.kubernetes_validate, ORDERS_STAGING, _unknown_api_version, "autoscaling/v9"),
