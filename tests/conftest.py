@@ -3,8 +3,12 @@ asserts on the same capture instead of building the estate again."""
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Iterable, Iterator
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,20 +46,40 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         validators.IN_MARKED_TEST.reset(token)
 
 
-@pytest.fixture(scope="session")
-def dev() -> capture.Capture:
-    return capture.run_stack_file("dev")
+def shared(worker_temp: Path, variant: str, build: Callable[[], capture.Capture]) -> capture.Capture:
+    """The capture of `variant`, built once per run: under pytest-xdist by the first worker that asks, while the others
+    wait for it and load it (a build costs seconds; loading, milliseconds). `worker_temp` is the worker's temporary
+    directory; their common parent is the run's own, as pytest-xdist documents for once-per-run fixtures."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build()
+    directory = worker_temp.parent / "captures"
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{variant}.pickle"
+    with (directory / f"{variant}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            # Written a moment ago by another worker of this run, into this run's own directory.
+            loaded: capture.Capture = pickle.loads(path.read_bytes())  # noqa: S301
+            return loaded
+        result = build()
+        path.write_bytes(pickle.dumps(result))
+        return result
 
 
 @pytest.fixture(scope="session")
-def prod() -> capture.Capture:
-    return capture.run_stack_file("prod")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+    return shared(tmp_path_factory.getbasetemp(), "dev", lambda: capture.run_stack_file("dev"))
 
 
 @pytest.fixture(scope="session")
-def boot() -> capture.Capture:
+def prod(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+    return shared(tmp_path_factory.getbasetemp(), "prod", lambda: capture.run_stack_file("prod"))
+
+
+@pytest.fixture(scope="session")
+def boot(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
     """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
-    return run_bootstrap()
+    return shared(tmp_path_factory.getbasetemp(), "boot", run_bootstrap)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +102,11 @@ SHOP_SERVICES = [
 
 
 @pytest.fixture(scope="session")
-def shop() -> capture.Capture:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
     """dev with the services above: the internal ingress controller, and with it the Kubernetes provider."""
-    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
-    return capture.run("dev", {**config, "aks-estate:services": json.dumps(SHOP_SERVICES)}, secret_keys)
+
+    def build() -> capture.Capture:
+        config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
+        return capture.run("dev", {**config, "aks-estate:services": json.dumps(SHOP_SERVICES)}, secret_keys)
+
+    return shared(tmp_path_factory.getbasetemp(), "shop", build)
