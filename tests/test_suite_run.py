@@ -1,7 +1,9 @@
-"""A capture the session fixtures share (tests/conftest.py `shared`) is built once per run, whichever worker asks."""
+"""How the suite runs on several workers (tests/conftest.py): a capture the session fixtures share is built once per
+run, whichever worker asks, and the longest modules start first."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,21 @@ def test_without_workers_each_session_builds_its_own(tmp_path: Path, monkeypatch
     ]
     assert [r.outputs["n"] for r in results] == [0, 1]
     assert not (tmp_path / "captures").exists()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    """What `run_first` reads of a collected test."""
+
+    path: Path
+
+
+def test_the_longest_modules_run_first_in_the_order_listed(pytestconfig: pytest.Config) -> None:
+    listed = [Path(__file__).parent / name for name in conftest.RUN_FIRST]
+    assert [path.name for path in listed if not path.is_file()] == [], "RUN_FIRST names a module that is gone"
+    names = ("test_a.py", "test_network.py", "test_b.py", "test_service_template.py", "test_a.py")
+    ordered = conftest.run_first([_Item(Path(name)) for name in names])
+    expected = ["test_service_template.py", "test_network.py", "test_a.py", "test_b.py", "test_a.py"]
+    assert [item.path.name for item in ordered] == expected
+    # xdist would otherwise order the modules by their number of tests.
+    assert "--no-loadscope-reorder" in pytestconfig.getini("addopts")
