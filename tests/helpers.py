@@ -26,6 +26,7 @@ from tools.capture import Capture, Registration
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
+MANAGED_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
 REGISTRY = "azure-native:containerregistry:Registry"
 VAULT = "azure-native:keyvault:Vault"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
