@@ -1,5 +1,6 @@
-"""One estate per stack configuration per test session: the mock engine costs ~30 ms a resource, so every test
-asserts on the same capture instead of building the estate again."""
+"""One estate per stack configuration per test run (not per xdist worker: `shared`): the mock engine costs ~30 ms a
+resource, so every test asserts on the same capture instead of building the estate again; and the order in which the
+workers take the modules (`RUN_FIRST`)."""
 
 from __future__ import annotations
 
