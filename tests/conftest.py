@@ -5,6 +5,7 @@ workers take the modules (`RUN_FIRST`)."""
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import pickle
@@ -86,10 +87,14 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         validators.IN_MARKED_TEST.reset(token)
 
 
-def shared(worker_temp: Path, variant: str, build: Callable[[], capture.Capture]) -> capture.Capture:
-    """The capture of `variant`, built once per run: under pytest-xdist by the first worker that asks, while the others
-    wait for it and load it (a build costs seconds; loading, milliseconds). `worker_temp` is the worker's temporary
-    directory; their common parent is the run's own, as pytest-xdist documents for once-per-run fixtures."""
+Built = TypeVar("Built")
+
+
+def shared(worker_temp: Path, variant: str, build: Callable[[], Built]) -> Built:
+    """What `build` makes for `variant` (a capture, a validator run), built once per run: under pytest-xdist by the
+    first worker that asks, while the others wait for it and load it (a build costs seconds; loading, milliseconds).
+    `worker_temp` is the worker's temporary directory; their common parent is the run's own, as pytest-xdist documents
+    for once-per-run fixtures."""
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return build()
     directory = worker_temp.parent / "captures"
@@ -99,7 +104,7 @@ def shared(worker_temp: Path, variant: str, build: Callable[[], capture.Capture]
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
             # Written a moment ago by another worker of this run, into this run's own directory.
-            loaded: capture.Capture = pickle.loads(path.read_bytes())  # noqa: S301
+            loaded: Built = pickle.loads(path.read_bytes())  # noqa: S301
             return loaded
         result = build()
         path.write_bytes(pickle.dumps(result))
@@ -120,6 +125,28 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
 def boot(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
     """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
     return shared(tmp_path_factory.getbasetemp(), "boot", run_bootstrap)
+
+
+# The modules whose checkov trees (`checkov_trees(prod)` in each) are scanned together: a checkov start costs ~2.5 s,
+# one run over all of them ~4 s (four runs, ~10 s). The price: a tree that cannot be built fails every module's
+# checkov tests, not only its own.
+CHECKOV_MODULES = ("test_pipeline_files", "test_outputs_and_commits", "test_checkov_arm", "test_infra_pipelines")
+
+
+@pytest.fixture(scope="session")
+def checkov(
+    tmp_path_factory: pytest.TempPathFactory, prod: capture.Capture
+) -> dict[str, dict[str, validators.ValidatorResult]]:
+    """Every tree of CHECKOV_MODULES in one checkov run per test run: {module: {tree: result}}."""
+
+    def scan() -> dict[str, dict[str, validators.ValidatorResult]]:
+        trees = {module: importlib.import_module(f"tests.{module}").checkov_trees(prod) for module in CHECKOV_MODULES}
+        results = validators.checkov_scan(
+            {f"{module}/{name}": tree for module, mine in trees.items() for name, tree in mine.items()}
+        )
+        return {module: {name: results[f"{module}/{name}"] for name in mine} for module, mine in trees.items()}
+
+    return shared(tmp_path_factory.getbasetemp(), "checkov", scan)
 
 
 @pytest.fixture(scope="session")

@@ -84,10 +84,16 @@ def _planted(template: dict[str, Any], arm_type: str, change: Callable[[dict[str
     return broken
 
 
-@pytest.fixture(scope="module")
-def results(template: dict[str, Any]) -> dict[str, validators.ValidatorResult]:
+def checkov_trees(prod: Capture) -> dict[str, validators.CheckovTree]:
+    """What checkov reads for this module (tests/conftest.py `checkov`): the estate's template and the planted ones."""
+    template, _ = arm_export.export(prod)
     planted = {name: validators.arm_tree(_planted(template, *plant)) for name, plant in PLANTS.items()}
-    return validators.checkov_scan({"estate": validators.arm_tree(template), **planted})
+    return {"estate": validators.arm_tree(template), **planted}
+
+
+@pytest.fixture(scope="module")
+def results(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> dict[str, validators.ValidatorResult]:
+    return checkov["test_checkov_arm"]
 
 
 @pytest.fixture(scope="module")

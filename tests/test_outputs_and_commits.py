@@ -33,8 +33,7 @@ def test_operators_get_portal_links_credentials_commands_and_devops_entry_points
     assert outputs["devopsProjectUrl"].startswith("https://dev.azure.com/")
 
 
-@pytest.fixture(scope="module")
-def committed(prod: Capture) -> dict[str, str]:
+def committed_pipelines(prod: Capture) -> dict[str, str]:
     """Every pipeline file exactly as the stack commits it, keyed by resource and path."""
     return {
         f"{commit.name}/{commit.inputs['file']}": commit.inputs["content"]
@@ -43,8 +42,7 @@ def committed(prod: Capture) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def compiled(prod: Capture) -> dict[str, str]:
+def compiled_pipelines(prod: Capture) -> dict[str, str]:
     """The service's three runs compiled: checkov reads each file alone, so the steps are checked with the entry's
     values in them."""
     files = {commit.inputs["file"]: commit.inputs["content"] for commit in prod.of_type(GIT_FILE)}
@@ -54,8 +52,7 @@ def compiled(prod: Capture) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def manifests(prod: Capture) -> dict[str, str]:
+def rendered_manifests(prod: Capture) -> dict[str, str]:
     """Rendered as CI renders them: the templates repository's renderer with the committed CI entry's parameters."""
     return {
         f"orders/{stage}.yaml": yaml.safe_dump_all(service_manifests(prod, "orders", stage), sort_keys=False)
@@ -63,18 +60,28 @@ def manifests(prod: Capture) -> dict[str, str]:
     }
 
 
+def checkov_trees(prod: Capture) -> dict[str, validators.CheckovTree]:
+    """What checkov reads for this module (tests/conftest.py `checkov`)."""
+    return {
+        "committed": validators.pipelines_tree(committed_pipelines(prod)),
+        "compiled": validators.pipelines_tree(compiled_pipelines(prod)),
+        "manifests": validators.kubernetes_tree(rendered_manifests(prod)),
+    }
+
+
 @pytest.fixture(scope="module")
-def checkov_results(
-    committed: dict[str, str], compiled: dict[str, str], manifests: dict[str, str]
-) -> dict[str, validators.ValidatorResult]:
-    # One checkov start (seconds) for all three; each tree is judged on its own.
-    return validators.checkov_scan(
-        {
-            "committed": validators.pipelines_tree(committed),
-            "compiled": validators.pipelines_tree(compiled),
-            "manifests": validators.kubernetes_tree(manifests),
-        }
-    )
+def committed(prod: Capture) -> dict[str, str]:
+    return committed_pipelines(prod)
+
+
+@pytest.fixture(scope="module")
+def manifests(prod: Capture) -> dict[str, str]:
+    return rendered_manifests(prod)
+
+
+@pytest.fixture(scope="module")
+def checkov_results(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> dict[str, validators.ValidatorResult]:
+    return checkov["test_outputs_and_commits"]
 
 
 @pytest.mark.validators

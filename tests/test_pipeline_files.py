@@ -41,6 +41,7 @@ from components.service_files.layout import (
 from components.service_files.manifests import kubernetes_manifest, manifest_parameters, renderer
 from components.service_files.spec import ServiceSpec
 from tests import validators
+from tools.capture import Capture
 from tools.pipeline_links import expand
 
 CTX = PipelineContext(
@@ -115,8 +116,7 @@ def rendered() -> dict[str, Files]:
     return {service.name: view(service) for service in ALL}
 
 
-@pytest.fixture(scope="module")
-def pipeline_files() -> Files:
+def all_pipeline_files() -> Files:
     """Every pipeline file once: the templates repository's, and each service's entry pipelines."""
     return {
         **{f"templates/{path}": content for path, content in TEMPLATES.items() if path.endswith(".yml")},
@@ -124,11 +124,20 @@ def pipeline_files() -> Files:
     }
 
 
-@pytest.fixture(scope="module")
-def manifest_files() -> Files:
+def all_manifest_files() -> Files:
     return {
         f"{service.name}/{MANIFEST_FILES[stage]}": manifest(service, stage) for service in ALL for stage in REGISTRIES
     }
+
+
+@pytest.fixture(scope="module")
+def pipeline_files() -> Files:
+    return all_pipeline_files()
+
+
+@pytest.fixture(scope="module")
+def manifest_files() -> Files:
+    return all_manifest_files()
 
 
 def load(files: Files, path: str) -> Any:
@@ -274,17 +283,21 @@ CHECKOV_PLANTS: dict[str, tuple[Callable[[Files], validators.CheckovTree], str, 
 }
 
 
-@pytest.fixture(scope="module")
-def checkov_results(pipeline_files: Files, manifest_files: Files) -> dict[str, validators.ValidatorResult]:
-    files = {**pipeline_files, **manifest_files}
+def checkov_trees(_: Capture) -> dict[str, validators.CheckovTree]:
+    """What checkov reads for this module (tests/conftest.py `checkov`): the rendered files and the planted variants."""
+    pipelines, manifests = all_pipeline_files(), all_manifest_files()
+    files = {**pipelines, **manifests}
     planted = {name: tree(_mutate(files, path, change)) for name, (tree, path, change, _) in CHECKOV_PLANTS.items()}
-    return validators.checkov_scan(
-        {
-            "pipelines": validators.pipelines_tree(pipeline_files),
-            "manifests": validators.kubernetes_tree(manifest_files),
-            **planted,
-        }
-    )
+    return {
+        "pipelines": validators.pipelines_tree(pipelines),
+        "manifests": validators.kubernetes_tree(manifests),
+        **planted,
+    }
+
+
+@pytest.fixture(scope="module")
+def checkov_results(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> dict[str, validators.ValidatorResult]:
+    return checkov["test_pipeline_files"]
 
 
 @pytest.mark.validators
