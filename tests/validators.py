@@ -145,9 +145,9 @@ def checkov_scan(trees: Mapping[str, CheckovTree]) -> dict[str, ValidatorResult]
     has parsing errors, or leaves out a file a tree expects; what the checks found is for `clean` or the caller.
 
     checkov reports each check on the file it read (`file_path`), so a tree holding a planted variant of a file gets
-    the variant's own verdict: over the clean and planted trees of tests/test_pipeline_files.py and
-    tests/test_checkov_arm.py, one run reported file by file exactly what one run per tree did (checkov 3.3.30).
-    `returncode` is the whole run's."""
+    the variant's own verdict: over the clean and planted trees of every module in tests/conftest.py
+    `CHECKOV_MODULES` (three frameworks), one run reported file by file exactly what one run per module did (checkov
+    3.3.30). `returncode` is the whole run's."""
     files = {f"{name}/{path}": content for name, tree in trees.items() for path, content in tree.files.items()}
     frameworks = sorted({tree.framework for tree in trees.values()})
     with _scratch(files) as (root, _):
