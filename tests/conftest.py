@@ -38,21 +38,20 @@ def unmarked_slow(items: Iterable[pytest.Item]) -> list[str]:
 # order, so the longest start first and the short ones fill the gaps at the end, instead of one long module running
 # alone while the other worker idles (pyproject.toml turns off xdist's own ordering by number of tests).
 RUN_FIRST = (
-    "test_service_template.py",  # ~16: installs the starter's requirements, runs its tools and its pod
-    "test_offline_preview.py",  # ~13: the determinism pair, one of them a subprocess
-    "test_pipeline_files.py",  # ~11: every validator over the rendered files
-    "test_devops.py",  # ~8: a dev variant, a planted preview in a subprocess
-    "test_offline_diff.py",  # ~7: two prod variants
-    "test_policy_preview.py",  # ~6: both stacks under preview semantics
-    "test_network_paths.py",  # ~6: a prod variant
-    "test_bootstrap.py",  # ~5: a prod variant, the bootstrap's preview
-    "test_service_sources.py",  # ~5: a prod variant
-    "test_outputs_and_commits.py",  # ~5: validators over what prod commits
-    "test_alerts.py",  # ~4: a prod variant
-    "test_checkov_arm.py",  # ~4: checkov over the ARM export
-    "test_infra_pipelines.py",  # ~4: validators over the IaC pipelines
-    "test_pipeline_links.py",  # ~3: a dev variant
-    "test_network.py",  # ~3: a dev variant
+    "test_service_template.py",  # ~14: installs the starter's requirements, runs its tools and its pod
+    "test_offline_preview.py",  # ~12: the determinism pair, one of them a subprocess
+    "test_pipeline_files.py",  # ~9: every validator over the rendered files; the first to ask for `checkov`
+    "test_devops.py",  # ~6: a dev variant, a planted preview in a subprocess
+    "test_offline_diff.py",  # ~5: two prod variants
+    "test_network_paths.py",  # ~4: a prod variant
+    "test_policy_preview.py",  # ~4: both stacks under preview semantics
+    "test_bootstrap.py",  # ~4: a prod variant, the bootstrap's preview
+    "test_service_sources.py",  # ~4: a prod variant
+    "test_pipeline_links.py",  # ~2.5: a dev variant
+    "test_alerts.py",  # ~2.5: a prod variant
+    "test_outputs_and_commits.py",  # ~2: validators over what prod commits
+    "test_network.py",  # ~1.5: a dev variant
+    "test_infra_pipelines.py",  # ~1.5: validators over the IaC pipelines
 )
 
 
