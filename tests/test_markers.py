@@ -10,7 +10,7 @@ from tests import conftest, validators
 def test_a_validator_refuses_to_run_in_an_unmarked_test() -> None:
     # This test carries no marker, as a new test that forgot it would: the run stops before the validator starts.
     with pytest.raises(AssertionError, match=r"without @pytest\.mark\.validators"):
-        validators.checkov_kubernetes({"deploy/kubernetes/x.yaml": "kind: Namespace\n"})
+        validators.checkov_scan({"x": validators.kubernetes_tree({"deploy/kubernetes/x.yaml": "kind: Namespace\n"})})
 
 
 @pytest.fixture(scope="module")

@@ -92,6 +92,7 @@ def pipelines_tree(files: Mapping[str, str]) -> CheckovTree:
 
 
 def kubernetes_tree(files: Mapping[str, str]) -> CheckovTree:
+    """Manifests; a check skipped by a `checkov.io/skip*` annotation is reported as skipped, not failed."""
     return CheckovTree("kubernetes", dict(files), frozenset(f"/{path}" for path in files))
 
 
@@ -128,21 +129,11 @@ def check_jsonschema_azure_pipelines(files: Mapping[str, str]) -> list[Validator
         return results
 
 
-def checkov_azure_pipelines(files: Mapping[str, str]) -> ValidatorResult:
-    """checkov's azure_pipelines checks over every pipeline file, templates included. `--quiet` is left out: it drops
-    passed checks from the JSON, which tells which files were scanned."""
-    return clean(checkov_scan({"pipelines": pipelines_tree(files)})["pipelines"])
-
-
-def checkov_kubernetes(files: Mapping[str, str]) -> ValidatorResult:
-    """checkov's kubernetes checks; checks skipped by a `checkov.io/skip*` annotation are reported, not failed."""
-    return clean(checkov_scan({"manifests": kubernetes_tree(files)})["manifests"])
-
-
 def checkov_scan(trees: Mapping[str, CheckovTree]) -> dict[str, ValidatorResult]:
     """One checkov run over several trees, each in a directory of its own, with every framework they need: per tree,
     what failed, was skipped and was scanned (paths relative to the tree). Raises when checkov's report cannot be read,
     has parsing errors, or leaves out a file a tree expects; what the checks found is for `clean` or the caller.
+    `--quiet` is left out: it drops passed checks from the JSON, which tells which files were scanned.
 
     checkov reports each check on the file it read (`file_path`), so a tree holding a planted variant of a file gets
     the variant's own verdict: over the clean and planted trees of every module in tests/conftest.py
