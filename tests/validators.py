@@ -5,7 +5,7 @@ because checkov's pins conflict with the Pulumi SDK. Each wrapper writes the giv
 scratch directory, runs one validator over all of them at once, and raises an AssertionError carrying the validator's
 own output when it fails, or when it checked nothing. A checkov start costs ~2.5 s (importing its runners), so
 `checkov_scan` reads several trees (the files under test and planted variants, of any frameworks) in one run and
-judges each tree on its own.
+reports on each tree apart; `clean` judges one.
 """
 
 from __future__ import annotations
