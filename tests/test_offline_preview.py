@@ -39,8 +39,7 @@ def prod_with_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory, prod_with_secret: Path) -> tuple[Path, Path]:
-    """The same preview in a process of its own and in this one: two interpreters, each with its own hash seed, and
-    this one has run other estates before."""
+    """The same preview in a process of its own and in this one: two interpreters, each with its own hash seed."""
     first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
     result = _preview("--stack", "prod", "--config-file", str(prod_with_secret), "--out", str(first))
     assert result.returncode == 0, result.stderr
