@@ -3,14 +3,17 @@ mistake in a copy of it. One place, so a token or a walk over inputs is written 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import io
 import json
 import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from components.service_files.layout import CI_PIPELINE_PATH
@@ -23,6 +26,7 @@ from tools.capture import Capture, Registration
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
+MANAGED_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
 REGISTRY = "azure-native:containerregistry:Registry"
 VAULT = "azure-native:keyvault:Vault"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
@@ -76,6 +80,33 @@ def stack_file_with(directory: Path, stack: str, change: Callable[[dict[str, Any
     path = directory / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump(document))
     return path
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviewRun:
+    """`python -m tools.offline_preview` run through its main() in this process: the exit code, what it printed, and
+    the capture it judged and wrote (None when it refused the config before running the program)."""
+
+    code: int
+    stdout: str
+    capture: Capture | None
+
+
+def offline_preview_run(*args: str) -> PreviewRun:
+    """main() with `args`, the capture observed on its way (capture.run wrapped, not replaced): a test that needs
+    both the command's files and the estate it judged pays for one run of the program, not two."""
+    runs: list[Capture] = []
+    real = capture.run
+
+    def observed(*positional: Any, **named: Any) -> Capture:
+        runs.append(real(*positional, **named))
+        return runs[-1]
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setattr(capture, "run", observed)
+        code = offline_preview.main(list(args))
+    return PreviewRun(code, printed.getvalue(), runs[0] if runs else None)
 
 
 def run_bootstrap(path: Path = capture.ROOT / "bootstrap" / "Pulumi.main.yaml") -> Capture:

@@ -38,20 +38,22 @@ from components.service_files.layout import (
     TEMPLATES_RELEASE_REF,
 )
 from components.service_files.spec import ServiceSpec
-from tests.helpers import service_manifests
+from tests.helpers import (
+    APP_INSIGHTS,
+    CLUSTER,
+    FEDERATED_CREDENTIAL,
+    IDENTITY,
+    KEY_VAULT_SECRET,
+    MANAGED_NAMESPACE,
+    ROLE_ASSIGNMENT,
+    service_manifests,
+)
 from tools import capture, mocks
 from tools.capture import Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
 SECRET = capture.SECRET
-FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
-CLUSTER = "azure-native:containerservice:ManagedCluster"
-KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
-MANAGED_NAMESPACE = "azure-native:containerservice:ManagedNamespace"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 
 def devops(resource: str) -> str:

@@ -11,13 +11,11 @@ import pytest
 from components import config
 from components.cluster import NodePoolArgs, user_pool_name
 from components.config_hardening import VM_LOCAL_DISKS
-from tests.helpers import cluster, only, pool, stack_config, user_pool
+from tests.helpers import APP_INSIGHTS, WORKSPACE, cluster, only, pool, stack_config, user_pool
 from tools import offline_preview
 from tools.capture import Capture
 
 STAGES = ("staging", "production")
-WORKSPACE = "azure-native:operationalinsights:Workspace"
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
 
 
 @pytest.fixture(scope="module")

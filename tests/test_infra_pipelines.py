@@ -17,7 +17,7 @@ import yaml
 
 from tests import validators
 from tools import pipeline_links
-from tools.capture import ROOT
+from tools.capture import ROOT, Capture
 
 INFRA = ROOT / "pipelines" / "infra"
 ENTRY_FILES = ("pr.azure-pipelines.yml", "deploy.azure-pipelines.yml", "drift.azure-pipelines.yml")
@@ -101,11 +101,15 @@ def pulumi_runs(files: Mapping[str, str], entry: str) -> list[dict[str, Any]]:
     return runs
 
 
+def checkov_trees(_: Capture) -> dict[str, validators.CheckovTree]:
+    """What checkov reads for this module (tests/conftest.py `checkov`)."""
+    return {"infra": validators.pipelines_tree(_files())}
+
+
 @pytest.mark.validators
-def test_schema_valid_and_checkov_clean() -> None:
-    files = _files()
-    validators.check_jsonschema_azure_pipelines(files)
-    validators.checkov_azure_pipelines(files)
+def test_schema_valid_and_checkov_clean(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> None:
+    validators.check_jsonschema_azure_pipelines(_files())
+    validators.clean(checkov["test_infra_pipelines"]["infra"])
 
 
 def test_every_name_used_is_one_of_the_contracts() -> None:

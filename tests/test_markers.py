@@ -10,7 +10,20 @@ from tests import conftest, validators
 def test_a_validator_refuses_to_run_in_an_unmarked_test() -> None:
     # This test carries no marker, as a new test that forgot it would: the run stops before the validator starts.
     with pytest.raises(AssertionError, match=r"without @pytest\.mark\.validators"):
-        validators.checkov_kubernetes({"deploy/kubernetes/x.yaml": "kind: Namespace\n"})
+        validators.checkov_scan({"x": validators.kubernetes_tree({"deploy/kubernetes/x.yaml": "kind: Namespace\n"})})
+
+
+@pytest.fixture(scope="module")
+def marker_seen_by_a_module_fixture() -> bool | None:
+    return validators.IN_MARKED_TEST.get()
+
+
+def test_a_module_fixture_is_held_to_the_marker_of_the_test_that_needs_it(
+    marker_seen_by_a_module_fixture: bool | None,
+) -> None:
+    # Set up for this unmarked test, before any function-scoped fixture: a validator run from it would refuse (None,
+    # "outside pytest", would let it through).
+    assert marker_seen_by_a_module_fixture is False
 
 
 @pytest.mark.validators

@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import VAULT, cluster, only, registry
+from tests.helpers import APP_INSIGHTS, VAULT, WORKSPACE, cluster, only, registry
 from tools import capture, network_paths, offline_preview
 from tools.capture import Capture, Registration
 from tools.network_paths import ALLOWED, REFUSED, Path
 
-APP_INSIGHTS = "azure-native:applicationinsights:Component"
-WORKSPACE = "azure-native:operationalinsights:Workspace"
 POOL = "agents of pool `aks-estate-agents`"
 HOSTED = "Microsoft-hosted agents (ubuntu-24.04)"
 VNET = "/subscriptions/0/resourceGroups/rg-contoso-prod/providers/Microsoft.Network/virtualNetworks/vnet-contoso-prod"

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import AGENT_POOL, CLUSTER, put, stack_file_with
+from tests.helpers import AGENT_POOL, CLUSTER, PreviewRun, offline_preview_run, put, stack_file_with
 from tools import capture, offline_diff
-from tools.capture import ROOT, Capture
+from tools.capture import Capture
 
 
 def _inventory(result: Capture) -> list[dict[str, Any]]:
@@ -33,8 +31,24 @@ def _one_more_service(config: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def resized(tmp_path_factory: pytest.TempPathFactory) -> Capture:
-    return _prod_with(tmp_path_factory.mktemp("resized"), _bigger_production_nodes)
+def resized_preview(tmp_path_factory: pytest.TempPathFactory, prod: Capture) -> tuple[Path, PreviewRun]:
+    """`offline_preview --previous` of prod with bigger production nodes against prod's inventory: the files it
+    wrote, and the run (the resized estate it judged)."""
+    tmp_path = tmp_path_factory.mktemp("resized")
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    (previous / "resources.json").write_text(json.dumps(_inventory(prod)))
+    config = stack_file_with(tmp_path, "prod", _bigger_production_nodes)
+    out = tmp_path / "out"
+    args = ("--stack", "prod", "--config-file", str(config), "--out", str(out), "--previous", str(previous))
+    return out, offline_preview_run(*args)
+
+
+@pytest.fixture(scope="module")
+def resized(resized_preview: tuple[Path, PreviewRun]) -> Capture:
+    result = resized_preview[1].capture
+    assert result is not None, "the preview refused the resized config"
+    return result
 
 
 def _by_op(changes: list[offline_diff.Change]) -> dict[str, list[offline_diff.Change]]:
@@ -139,21 +153,9 @@ def test_changed_paths_name_leaves_and_added_or_removed_entries() -> None:
     assert list(offline_diff.changed_paths(old, copy.deepcopy(old))) == []
 
 
-def _preview(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tools.offline_preview", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-
-
-@pytest.mark.slow
-def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod: Capture, resized: Capture) -> None:
-    previous = tmp_path / "previous"
-    previous.mkdir()
-    (previous / "resources.json").write_text(json.dumps(_inventory(prod)))
-    config = stack_file_with(tmp_path, "prod", _bigger_production_nodes)
-    out = tmp_path / "out"
-    result = _preview("--stack", "prod", "--config-file", str(config), "--out", str(out), "--previous", str(previous))
-    assert result.returncode == 0, result.stderr
+def test_previous_writes_changes_json_and_a_changes_section(resized_preview: tuple[Path, PreviewRun]) -> None:
+    out, run = resized_preview
+    assert run.code == 0
     written = json.loads((out / "changes.json").read_text())
     assert sorted(change["op"] for change in written) == ["create", "delete"]
     assert all(set(change) == {"urn", "type", "op", "properties"} for change in written)
@@ -162,11 +164,13 @@ def test_previous_writes_changes_json_and_a_changes_section(tmp_path: Path, prod
     assert "1 to create, 1 to delete" in summary
 
 
-def test_a_missing_previous_inventory_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_missing_previous_inventory_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
-    result = _preview("--stack", "dev", "--out", str(out), "--previous", str(tmp_path / "nowhere"))
-    assert result.returncode == 2
-    assert "resources.json" in result.stderr
+    run = offline_preview_run("--stack", "dev", "--out", str(out), "--previous", str(tmp_path / "nowhere"))
+    assert (run.code, run.capture) == (2, None)
+    assert "resources.json" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +39,17 @@ def prod_with_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory, prod_with_secret: Path) -> tuple[Path, Path]:
+    """The same preview in a process of its own and in this one: two interpreters, each with its own hash seed."""
     first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
-    for out in (first, second):
-        result = _preview("--stack", "prod", "--config-file", str(prod_with_secret), "--out", str(out))
-        assert result.returncode == 0, result.stderr
-        assert "to create" in result.stdout
+    result = _preview("--stack", "prod", "--config-file", str(prod_with_secret), "--out", str(first))
+    assert result.returncode == 0, result.stderr
+    assert "to create" in result.stdout
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert (
+            offline_preview.main(["--stack", "prod", "--config-file", str(prod_with_secret), "--out", str(second)]) == 0
+        )
+    assert "to create" in printed.getvalue()
     return first, second
 
 
@@ -131,18 +140,18 @@ def test_in_cluster_objects_wait_for_their_own_clusters_provider(shop: Capture) 
             assert stage in providers[provider].name
 
 
-@pytest.mark.slow
 def test_a_policy_violation_fails_the_preview_naming_the_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The config model already refuses what the pack's rules refuse, so a rule the estate breaks is injected here.
+    # The config model already refuses what the pack's rules refuse, so a rule the estate breaks is injected here. The
+    # preview judges either program alike; the bootstrap's is the shorter run, and its vault holds the state's key.
     def refuse_vaults(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type == "azure-native:keyvault:Vault":
             report("this test refuses every vault", None)
 
     rule = ResourceValidationPolicy(name="test-refuse-vaults", description="test", validate=refuse_vaults)
     monkeypatch.setattr(offline_preview, "POLICIES", [rule])
-    assert offline_preview.main(["--stack", "dev", "--out", str(tmp_path)]) == 3
+    assert offline_preview.main(["--program", "bootstrap", "--stack", "main", "--out", str(tmp_path)]) == 3
     streams = capsys.readouterr()
     assert "test-refuse-vaults: this test refuses every vault" in streams.err
     assert "1 mandatory rules, 1 violations" in streams.out
@@ -265,33 +274,39 @@ def test_a_resource_belongs_to_the_service_named_last_in_its_name(dev: Capture) 
     assert offline_preview.service_of(api, frozenset({"orders", "orders-api", "api"})) == "orders-api"
 
 
-def _refused(tmp_path: Path, stack: str, config_file: Path) -> str:
-    out = tmp_path / "out"
-    result = _preview("--stack", stack, "--config-file", str(config_file), "--out", str(out))
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    assert not out.exists()
-    lines = result.stderr.splitlines()
-    assert lines[0] == "error: invalid stack configuration:"
-    return "\n".join(lines[1:])
+Refused = Callable[[str, Path | str], str]
 
 
-def _refused_text(tmp_path: Path, stack: str, text: str) -> str:
-    """What the preview says refusing `text` as `Pulumi.<stack>.yaml`."""
-    config_file = tmp_path / f"Pulumi.{stack}.yaml"
-    config_file.write_text(text)
-    return _refused(tmp_path, stack, config_file)
+@pytest.fixture
+def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Refused:
+    """What the preview says refusing a stack file (a path, or its text); in this process, as the exit code and the
+    message are main()'s (test_invalid_config_exits_2_with_one_clear_message_and_writes_nothing runs the command)."""
+
+    def run(stack: str, config: Path | str) -> str:
+        if isinstance(config, str):
+            config_file = tmp_path / f"Pulumi.{stack}.yaml"
+            config_file.write_text(config)
+        else:
+            config_file = config
+        out = tmp_path / "out"
+        assert offline_preview.main(["--stack", stack, "--config-file", str(config_file), "--out", str(out)]) == 2
+        assert not out.exists()
+        lines = capsys.readouterr().err.splitlines()
+        assert lines[0] == "error: invalid stack configuration:"
+        return "\n".join(lines[1:])
+
+    return run
 
 
-def test_a_stack_configured_as_another_environment_is_refused(tmp_path: Path) -> None:
-    message = _refused_text(tmp_path, "prod", (ROOT / "Pulumi.dev.yaml").read_text())
+def test_a_stack_configured_as_another_environment_is_refused(tmp_path: Path, refused: Refused) -> None:
+    message = refused("prod", (ROOT / "Pulumi.dev.yaml").read_text())
     assert message == (
         "  aks-estate:environment = \"dev\": must be \"prod\" in stack 'prod': a stack whose name contains 'prod' as "
         "a word builds that environment (stacks named otherwise may choose either)"
     )
 
 
-def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path, refused: Refused) -> None:
     text = (
         (ROOT / "Pulumi.dev.yaml")
         .read_text()
@@ -300,7 +315,7 @@ def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> N
     line = text.splitlines().index("  aks-estate:location: [westeurope") + 1
     config_file = tmp_path / "Pulumi.dev.yaml"
     config_file.write_text(text)
-    message = _refused(tmp_path, "dev", config_file)
+    message = refused("dev", config_file)
     assert message.startswith(f"  {config_file}:")
     assert "is not valid YAML" in message
     where = message.split(": is not valid YAML", 1)[0].strip()
@@ -310,37 +325,37 @@ def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> N
     assert len(message.splitlines()) == 1
 
 
-def test_a_plaintext_token_in_the_stack_file_is_refused(tmp_path: Path) -> None:
+def test_a_plaintext_token_in_the_stack_file_is_refused(tmp_path: Path, refused: Refused) -> None:
     def plaintext(config: dict[str, Any]) -> None:
         config["azuredevops:personalAccessToken"] = "pat-value-1234"
 
-    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", plaintext))
+    message = refused("dev", stack_file_with(tmp_path, "dev", plaintext))
     assert message.startswith("  azuredevops:personalAccessToken = [not shown]: must not sit in the stack file")
     assert "pat-value-1234" not in message
 
 
-def test_one_plaintext_entry_among_secure_ci_secrets_is_refused(tmp_path: Path) -> None:
+def test_one_plaintext_entry_among_secure_ci_secrets_is_refused(tmp_path: Path, refused: Refused) -> None:
     def mixed(config: dict[str, Any]) -> None:
         config["aks-estate:ciSecrets"] = {"one": {"secure": "v1:AAAA:x"}, "two": "secret-value-5678"}
 
-    message = _refused(tmp_path, "prod", stack_file_with(tmp_path, "prod", mixed))
+    message = refused("prod", stack_file_with(tmp_path, "prod", mixed))
     assert message.startswith("  aks-estate:ciSecrets.two = [not shown]: must be set with `pulumi config set --secret")
     assert "secret-value-5678" not in message
     assert "ciSecrets.one" not in message
 
 
-def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path) -> None:
+def test_a_service_named_after_a_system_namespace_is_refused(tmp_path: Path, refused: Refused) -> None:
     def kube_system(config: dict[str, Any]) -> None:
         config["aks-estate:services"] = [{"name": "kube-system"}]
 
-    message = _refused(tmp_path, "dev", stack_file_with(tmp_path, "dev", kube_system))
+    message = refused("dev", stack_file_with(tmp_path, "dev", kube_system))
     assert message.startswith('  aks-estate:services[0].name = "kube-system": is a namespace Kubernetes or AKS owns')
     assert len(message.splitlines()) == 1
 
 
-def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path) -> None:
+def test_an_unquoted_version_is_refused_with_a_hint_to_quote_it(tmp_path: Path, refused: Refused) -> None:
     text = (ROOT / "Pulumi.dev.yaml").read_text().replace('kubernetesVersion: "1.35"', "kubernetesVersion: 1.30", 1)
-    message = _refused_text(tmp_path, "dev", text)
+    message = refused("dev", text)
     assert message == (
         "  aks-estate:clusters.staging.kubernetesVersion = 1.3: must be quoted in the stack file, e.g. "
         'kubernetesVersion: "1.30": unquoted, YAML reads a version as a number and drops its trailing zero'

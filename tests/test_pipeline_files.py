@@ -1,8 +1,9 @@
 """The files committed into each service repository: valid for external validators, and doing what the reference
 architecture's PR/CI/CD flow requires.
 
-Each external validator runs once, over the files rendered for two services (a run costs seconds), plus once on a
-deliberately broken file to show it can fail; the structural tests read the same module-scoped rendering.
+Each external validator runs once over the files rendered for the services, and must fail a deliberately broken
+file: checkov, whose start costs seconds, reads the rendered files and the planted variants in one run and judges each
+tree on its own; the structural tests read the same module-scoped rendering.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from components.service_files.layout import (
 from components.service_files.manifests import kubernetes_manifest, manifest_parameters, renderer
 from components.service_files.spec import ServiceSpec
 from tests import validators
+from tools.capture import Capture
 from tools.pipeline_links import expand
 
 CTX = PipelineContext(
@@ -114,8 +116,7 @@ def rendered() -> dict[str, Files]:
     return {service.name: view(service) for service in ALL}
 
 
-@pytest.fixture(scope="module")
-def pipeline_files() -> Files:
+def all_pipeline_files() -> Files:
     """Every pipeline file once: the templates repository's, and each service's entry pipelines."""
     return {
         **{f"templates/{path}": content for path, content in TEMPLATES.items() if path.endswith(".yml")},
@@ -123,11 +124,20 @@ def pipeline_files() -> Files:
     }
 
 
-@pytest.fixture(scope="module")
-def manifest_files() -> Files:
+def all_manifest_files() -> Files:
     return {
         f"{service.name}/{MANIFEST_FILES[stage]}": manifest(service, stage) for service in ALL for stage in REGISTRIES
     }
+
+
+@pytest.fixture(scope="module")
+def pipeline_files() -> Files:
+    return all_pipeline_files()
+
+
+@pytest.fixture(scope="module")
+def manifest_files() -> Files:
+    return all_manifest_files()
 
 
 def load(files: Files, path: str) -> Any:
@@ -188,16 +198,18 @@ def test_check_jsonschema_accepts_every_pipeline_file(pipeline_files: Files) -> 
 
 
 @pytest.mark.validators
-def test_checkov_azure_pipelines_passes(pipeline_files: Files) -> None:
-    result = validators.checkov_azure_pipelines(pipeline_files)
+def test_checkov_azure_pipelines_passes(checkov_results: dict[str, validators.ValidatorResult]) -> None:
+    result = validators.clean(checkov_results["pipelines"])
 
     assert not result.failed_checks
     assert not result.skipped_checks
 
 
 @pytest.mark.validators
-def test_checkov_kubernetes_passes_with_only_the_documented_skip(manifest_files: Files) -> None:
-    result = validators.checkov_kubernetes(manifest_files)
+def test_checkov_kubernetes_passes_with_only_the_documented_skip(
+    checkov_results: dict[str, validators.ValidatorResult],
+) -> None:
+    result = validators.clean(checkov_results["manifests"])
 
     assert not result.failed_checks
     # CKV_K8S_43 (image by digest): the digest is known only at deploy time, where KubernetesManifest pins it.
@@ -262,6 +274,39 @@ def _unknown_api_version(docs: list[dict[str, Any]]) -> None:
 
 ORDERS_STAGING = f"orders/{STAGING_MANIFEST}"
 CI_TEMPLATE = f"templates/{stage_template('ci', 'python')}"
+# Planted mistakes checkov must catch, each a tree of its own in the run over the rendered files:
+# name: (how checkov reads it, the file, the mistake, the check that must fail).
+Mutation = Callable[[list[dict[str, Any]]], None]
+CHECKOV_PLANTS: dict[str, tuple[Callable[[Files], validators.CheckovTree], str, Mutation, str]] = {
+    "latest-container-job": (validators.pipelines_tree, CI_TEMPLATE, _latest_container_job, "CKV_AZUREPIPELINES_1"),
+    "writable-root-filesystem": (validators.kubernetes_tree, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
+}
+
+
+def checkov_trees(_: Capture) -> dict[str, validators.CheckovTree]:
+    """What checkov reads for this module (tests/conftest.py `checkov`): the rendered files and the planted variants."""
+    pipelines, manifests = all_pipeline_files(), all_manifest_files()
+    files = {**pipelines, **manifests}
+    planted = {name: tree(_mutate(files, path, change)) for name, (tree, path, change, _) in CHECKOV_PLANTS.items()}
+    return {
+        "pipelines": validators.pipelines_tree(pipelines),
+        "manifests": validators.kubernetes_tree(manifests),
+        **planted,
+    }
+
+
+@pytest.fixture(scope="module")
+def checkov_results(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> dict[str, validators.ValidatorResult]:
+    return checkov["test_pipeline_files"]
+
+
+@pytest.mark.validators
+@pytest.mark.parametrize("plant", sorted(CHECKOV_PLANTS))
+def test_checkov_rejects_a_planted_mistake(checkov_results: dict[str, validators.ValidatorResult], plant: str) -> None:
+    *_, check = CHECKOV_PLANTS[plant]
+
+    with pytest.raises(AssertionError, match=re.escape(check)):
+        validators.clean(checkov_results[plant])
 
 
 @pytest.mark.parametrize(
@@ -275,8 +320,6 @@ CI_TEMPLATE = f"templates/{stage_template('ci', 'python')}"
         ),
         (validators.check_jsonschema_azure_pipelines, f"orders/{CI_PIPELINE_PATH}", _boolean_batch, "failed (exit 1)"),
         (validators.check_jsonschema_azure_pipelines, CI_TEMPLATE, _unknown_msdo_input, "failed (exit 1)"),
-        (validators.checkov_azure_pipelines, CI_TEMPLATE, _latest_container_job, "CKV_AZUREPIPELINES_1"),
-        (validators.checkov_kubernetes, ORDERS_STAGING, _writable_root_filesystem, "CKV_K8S_22"),
         (validators.kubernetes_validate, ORDERS_STAGING, _misspelled_probe, "readinesProbe"),
         # kubernetes-validate itself only warns, exiting 0, about a kind/apiVersion it has no schema for.
         (validators.kubernetes_validate, ORDERS_STAGING, _unknown_api_version, "autoscaling/v9"),

@@ -13,14 +13,11 @@ import pytest
 
 from policy import offline
 from policy.rules import network
+from tests.helpers import AGENT_POOL, CLUSTER, REGISTRY, VAULT
 from tools.capture import Capture, Registration
 
 RULES = {policy.name: policy for policy in network.POLICIES}
 BROKEN_RULES = set(RULES)
-CLUSTER = "azure-native:containerservice:ManagedCluster"
-AGENT_POOL = "azure-native:containerservice:AgentPool"
-REGISTRY = "azure-native:containerregistry:Registry"
-VAULT = "azure-native:keyvault:Vault"
 
 
 @dataclass(frozen=True)

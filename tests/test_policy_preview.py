@@ -14,9 +14,9 @@ import pytest
 
 from policy import offline
 from policy.rules import POLICIES
-from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, pick, synthetic
+from tests.helpers import ROLE_ASSIGNMENT, WORKSPACE, PreviewRun, offline_preview_run, pick, synthetic
 from tests.test_policy import BREAKS, BY_NAME, POLICY_DIR, Break, _apply, _break_id
-from tools import capture, offline_preview
+from tools import capture
 from tools.capture import Registration
 
 
@@ -30,13 +30,19 @@ APPLY_TIME_ONLY = documented_apply_time_only((POLICY_DIR / "README.md").read_tex
 
 
 @pytest.fixture(scope="module")
-def previews() -> dict[str, list[Registration]]:
-    estates = {}
-    for stack in ("dev", "prod"):
-        config, secret_keys = capture.load_stack_config(capture.ROOT / f"Pulumi.{stack}.yaml")
-        result = capture.run(stack, config, secret_keys, preview=True)
-        estates[stack] = [*result.resources, *synthetic(stack)]
-    return estates
+def prod_preview(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PreviewRun]:
+    """`offline_preview --stack prod --unknowns`: the files it wrote, and the run (the prod estate it judged)."""
+    out = tmp_path_factory.mktemp("unknowns")
+    return out, offline_preview_run("--stack", "prod", "--unknowns", "--out", str(out))
+
+
+@pytest.fixture(scope="module")
+def previews(prod_preview: tuple[Path, PreviewRun]) -> dict[str, list[Registration]]:
+    prod = prod_preview[1].capture
+    assert prod is not None, "the preview refused prod's config"
+    config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
+    results = {"dev": capture.run("dev", config, secret_keys, preview=True), "prod": prod}
+    return {stack: [*result.resources, *synthetic(stack)] for stack, result in results.items()}
 
 
 def undecided(violations: list[offline.Violation]) -> set[str]:
@@ -83,10 +89,12 @@ def test_each_broken_case_is_caught_under_preview_semantics_too(
 
 
 def test_the_offline_preview_with_unknowns_exits_0_and_marks_unknown_values(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    prod_preview: tuple[Path, PreviewRun],
 ) -> None:
-    assert offline_preview.main(["--stack", "prod", "--unknowns", "--out", str(tmp_path)]) == 0
-    resources = json.loads((tmp_path / "resources.json").read_text())
+    out, run = prod_preview
+    assert run.code == 0
+    resources = json.loads((out / "resources.json").read_text())
     assert any(capture.UNKNOWN in json.dumps(resource["inputs"]) for resource in resources)
-    printed = capsys.readouterr().out
-    assert f"undecided at preview (advisory; enforced by `pulumi up`): {', '.join(sorted(APPLY_TIME_ONLY))}" in printed
+    assert (
+        f"undecided at preview (advisory; enforced by `pulumi up`): {', '.join(sorted(APPLY_TIME_ONLY))}" in run.stdout
+    )

@@ -2,8 +2,10 @@
 
 The validators live in their own virtualenv (`.venv-validators`, or the directory named by `AKS_ESTATE_VALIDATORS_BIN`)
 because checkov's pins conflict with the Pulumi SDK. Each wrapper writes the given {repository path: content} files to a
-scratch directory, runs one validator over all of them at once (a checkov start costs seconds), and raises an
-AssertionError carrying the validator's own output when it fails, or when it checked nothing.
+scratch directory, runs one validator over all of them at once, and raises an AssertionError carrying the validator's
+own output when it fails, or when it checked nothing. A checkov start costs ~2.5 s (importing its runners), so
+`checkov_scan` reads several trees (the files under test and planted variants, of any frameworks) in one run and
+reports on each tree apart; `clean` judges one.
 """
 
 from __future__ import annotations
@@ -65,8 +67,37 @@ class ValidatorResult:
     # checkov only: the check IDs that failed and that were skipped by an in-file annotation.
     failed_checks: frozenset[str] = frozenset()
     skipped_checks: frozenset[str] = frozenset()
-    # checkov only: the files (as `/<path>` under the scanned directory) some check reported on.
+    # checkov only: the files (as `/<path>` under the scanned tree) some check reported on.
     scanned_files: frozenset[str] = frozenset()
+    # checkov only: (check ID, resource) of every failed check, and one line per failure for a failure message.
+    failures: frozenset[tuple[str, str]] = frozenset()
+    findings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckovTree:
+    """Files for one of checkov's frameworks, named as that framework reads them, and the ones it must report on."""
+
+    framework: str
+    files: Mapping[str, str]
+    expected: frozenset[str]
+
+
+def pipelines_tree(files: Mapping[str, str]) -> CheckovTree:
+    """checkov's azure_pipelines framework reads only files named `*azure-pipelines.yml`, so templates are written
+    under that suffix. Only jobs are checkov resources there: a steps-only template yields nothing to scan."""
+    named = {_checkov_pipeline_name(path): content for path, content in files.items()}
+    expected = frozenset(f"/{path}" for path, content in named.items() if _has_jobs(content))
+    return CheckovTree("azure_pipelines", named, expected)
+
+
+def kubernetes_tree(files: Mapping[str, str]) -> CheckovTree:
+    """Manifests; a check skipped by a `checkov.io/skip*` annotation is reported as skipped, not failed."""
+    return CheckovTree("kubernetes", dict(files), frozenset(f"/{path}" for path in files))
+
+
+def arm_tree(template: Mapping[str, Any]) -> CheckovTree:
+    return CheckovTree("arm", {"estate.json": json.dumps(template)}, frozenset({"/estate.json"}))
 
 
 def validators_bin() -> Path:
@@ -98,31 +129,50 @@ def check_jsonschema_azure_pipelines(files: Mapping[str, str]) -> list[Validator
         return results
 
 
-def checkov_azure_pipelines(files: Mapping[str, str]) -> ValidatorResult:
-    """checkov's azure_pipelines checks over every pipeline file, templates included.
+def checkov_scan(trees: Mapping[str, CheckovTree]) -> dict[str, ValidatorResult]:
+    """One checkov run over several trees, each in a directory of its own, with every framework they need: per tree,
+    what failed, was skipped and was scanned (paths relative to the tree). Raises when checkov's report cannot be read,
+    has parsing errors, or leaves out a file a tree expects; what the checks found is for `clean` or the caller.
+    `--quiet` is left out: it drops passed checks from the JSON, which tells which files were scanned.
 
-    checkov reads only files named `*azure-pipelines.yml`, so templates are written under that suffix in the scratch
-    directory. `--quiet` is left out: it drops passed checks from the JSON, which tells which files were scanned.
-    """
-    scratch_files = {_checkov_pipeline_name(path): content for path, content in files.items()}
-    with _scratch(scratch_files) as (root, _):
-        args = ["--framework", "azure_pipelines", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
-        result, findings = _checkov(_run("checkov", args, cwd=root))
-    # Only jobs are checkov resources here: a steps-only template yields nothing to scan.
-    expected = {f"/{path}" for path, content in scratch_files.items() if _has_jobs(content)}
-    _require(result, result.returncode == 0 and not findings, findings)
-    _require(result, expected <= result.scanned_files, [f"not scanned: {sorted(expected - result.scanned_files)}"])
-    return result
-
-
-def checkov_kubernetes(files: Mapping[str, str]) -> ValidatorResult:
-    """checkov's kubernetes checks; checks skipped by a `checkov.io/skip*` annotation are reported, not failed."""
+    checkov reports each check on the file it read (`file_path`), so a tree holding a planted variant of a file gets
+    the variant's own verdict: over the clean and planted trees of every module in tests/conftest.py
+    `CHECKOV_MODULES` (three frameworks), one run reported file by file exactly what one run per module did (checkov
+    3.3.30). `returncode` is the whole run's."""
+    files = {f"{name}/{path}": content for name, tree in trees.items() for path, content in tree.files.items()}
+    frameworks = sorted({tree.framework for tree in trees.values()})
     with _scratch(files) as (root, _):
-        args = ["--framework", "kubernetes", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
-        result, findings = _checkov(_run("checkov", args, cwd=root))
-    expected = {f"/{path}" for path in files}
-    _require(result, result.returncode == 0 and not findings, findings)
-    _require(result, expected <= result.scanned_files, [f"not scanned: {sorted(expected - result.scanned_files)}"])
+        args = ["--framework", *frameworks, "--skip-download", "--compact", "-o", "json", "-d", str(root)]
+        run = _run("checkov", args, cwd=root)
+    checks = _checkov_checks(run)
+    failed_anywhere = any(kind == "failed_checks" for kind, _ in checks)
+    # checkov exits 1 for a failed check; any other non-zero exit is an error of the run itself.
+    _require(run, run.returncode == 0 or (run.returncode == 1 and failed_anywhere))
+    results = {}
+    for name, tree in trees.items():
+        mine = [
+            (kind, {**check, "file_path": check["file_path"].removeprefix(f"/{name}")})
+            for kind, check in checks
+            if check["file_path"].startswith(f"/{name}/")
+        ]
+        failed = [check for kind, check in mine if kind == "failed_checks"]
+        result = dataclasses.replace(
+            run,
+            failed_checks=frozenset(check["check_id"] for check in failed),
+            skipped_checks=frozenset(check["check_id"] for kind, check in mine if kind == "skipped_checks"),
+            scanned_files=frozenset(check["file_path"] for _, check in mine),
+            failures=frozenset((check["check_id"], check["resource"]) for check in failed),
+            findings=tuple(f"{c['check_id']} {c['check_name']}: {c['file_path']} {c['resource']}" for c in failed),
+        )
+        unscanned = sorted(tree.expected - result.scanned_files)
+        _require(result, not unscanned, [f"{name}: not scanned: {unscanned}"])
+        results[name] = result
+    return results
+
+
+def clean(result: ValidatorResult) -> ValidatorResult:
+    """`result` when no check failed on its tree; else an AssertionError naming each failed check and file."""
+    _require(result, not result.failed_checks, result.findings)
     return result
 
 
@@ -190,30 +240,22 @@ def _require(result: ValidatorResult, ok: bool, findings: Sequence[str] = ()) ->
         raise AssertionError(f"{' '.join(result.command)} failed (exit {result.returncode}):\n{detail}")
 
 
-def _checkov(result: ValidatorResult) -> tuple[ValidatorResult, list[str]]:
-    """The result with checkov's JSON report read into it, and one line per failed check for a failure message."""
+def _checkov_checks(result: ValidatorResult) -> list[tuple[str, dict[str, Any]]]:
+    """(passed_checks/failed_checks/skipped_checks, check) for every check of checkov's JSON report, every framework."""
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         report = None
     _require(result, isinstance(report, dict | list))
-    # One framework yields one report object; checkov wraps several in a list.
-    report = report[0] if isinstance(report, list) else report
-    checks = report.get("results", {})
-    failed = checks.get("failed_checks", [])
-    findings = [f"{c['check_id']} {c['check_name']}: {c['file_path']} {c['resource']}" for c in failed]
-    _require(result, report["summary"]["parsing_errors"] == 0)
-    result = dataclasses.replace(
-        result,
-        failed_checks=frozenset(check["check_id"] for check in failed),
-        skipped_checks=frozenset(check["check_id"] for check in checks.get("skipped_checks", [])),
-        scanned_files=frozenset(
-            check["file_path"]
-            for kind in ("passed_checks", "failed_checks", "skipped_checks")
-            for check in checks.get(kind, [])
-        ),
-    )
-    return result, findings
+    # One framework yields one report object; several yield a list of them.
+    reports = report if isinstance(report, list) else [report]
+    _require(result, all(each["summary"]["parsing_errors"] == 0 for each in reports))
+    return [
+        (kind, check)
+        for each in reports
+        for kind in ("passed_checks", "failed_checks", "skipped_checks")
+        for check in each.get("results", {}).get(kind, [])
+    ]
 
 
 def _checkov_pipeline_name(path: str) -> str:
@@ -268,14 +310,3 @@ def azure_pipelines_schema() -> Path:
     if not found:
         raise AssertionError(f"check-jsonschema's Azure Pipelines schema is not under {validators_bin().parent}")
     return found[0]
-
-
-def checkov_arm_failures(template: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
-    """(check ID, resource) of every check of checkov's `arm` framework that an ARM template fails."""
-    with _scratch({"estate.json": json.dumps(template)}) as (root, _):
-        args = ["--framework", "arm", "--skip-download", "--compact", "-o", "json", "-d", str(root)]
-        result, _ = _checkov(_run("checkov", args, cwd=root))
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
-    _require(result, report["summary"]["resource_count"] > 0, ["checkov read no resource"])
-    return frozenset((c["check_id"], c["resource"]) for c in report["results"]["failed_checks"])
