@@ -17,7 +17,7 @@ Legacy stack transformations run in `Resource.__init__` before that work (the `_
 `self._aliases`), which is why this is one and not a `transforms` callback, which the engine calls only after the SDK
 has built the aliases. Every other alias stays: the unversioned renames azure-native 3 declares for types that changed
 module (`azure-native:insights:MetricAlert` for `monitor:MetricAlert`), other providers' aliases, and this program's
-own (a name, parent or type of its own that moved).
+own (a name, parent or `aks-estate` type that moved; one that sets a name too is kept even with a versioned type).
 """
 
 from __future__ import annotations
