@@ -6,7 +6,10 @@ They let a state written through an explicitly versioned class find its resource
 program has only ever used pulumi-azure-native 3, whose SDK ships no versioned classes, and registers default tokens
 only, so no state it wrote holds a versioned token: the engine looks an alias up in the prior state and nothing there
 can match one (an alias only tells the engine "this old URN refers to the same resource as the new one",
-pulumi.com/docs/iac/operations/stack-management/refactoring-with-aliases; it never creates or deletes anything).
+pulumi.com/docs/iac/operations/stack-management/refactoring-with-aliases; it never creates or deletes anything). The
+engine tries the resource's own URN first and an alias only when that is not in the state, and keeps only an alias
+that matched (pulumi/pulumi pkg/resource/deploy/step_generator.go, `getOldResource`): one that never matched leaves no
+trace to diff against. The README's upgrade note has the one-line check that a stack's state holds no versioned type.
 
 They are not free: the Python SDK turns each alias into a URN in `Resource.__init__`, eagerly and whatever the engine
 supports (pulumi/resource.py, `self._aliases.append(collapse_alias_to_urn(...))`, two `Output.all` per alias), and
@@ -29,8 +32,11 @@ from typing import Any
 
 import pulumi
 
-# `<provider>:<module>/v<yyyymmdd>[preview]:<Type>`: a type token of one API version.
-API_VERSION_TOKEN = re.compile(r"azure-native:[a-z0-9]+/v\d{8}(?:preview)?:[A-Za-z0-9]+")
+# `azure-native:<module>/<version>:<Type>`, e.g. `/v20240102preview`, `/v20181102privatepreview`, `/v20180301beta`: a
+# type token of one API version (a default class's token has no `/` in its module). A local versioned package's own
+# tokens (`azure-native_<module>_<version>:...`, pulumi-azure-native provider_parameterize.go) are another provider's
+# and stay.
+API_VERSION_TOKEN = re.compile(r"azure-native:[a-z0-9]+/[a-z0-9]+:[A-Za-z0-9]+")
 
 
 def is_api_version_alias(alias: Any) -> bool:
