@@ -89,14 +89,22 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
 Built = TypeVar("Built")
 
 
-def shared(worker_temp: Path, variant: str, build: Callable[[], Built]) -> Built:
-    """What `build` makes for `variant` (a capture, a validator run), built once per run: under pytest-xdist by the
-    first worker that asks, while the others wait for it and load it (a build costs seconds; loading, milliseconds).
-    `worker_temp` is the worker's temporary directory; their common parent is the run's own, as pytest-xdist documents
-    for once-per-run fixtures."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
+def xdist_run(config: pytest.Config) -> str | None:
+    """This run's id when this process is one of pytest-xdist's workers (its `workerinput`, as xdist's own
+    `testrun_uid` fixture reads it), else None. Not the `PYTEST_XDIST_WORKER` variable: a pytest started under one
+    inherits it without being a worker of that run."""
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput["testrunuid"])
+
+
+def shared(run: str | None, worker_temp: Path, variant: str, build: Callable[[], Built]) -> Built:
+    """What `build` makes for `variant` (a capture, a validator run), built once per run: under pytest-xdist (`run` is
+    the run's id) by the first worker that asks, while the others wait for it and load it (a build costs seconds;
+    loading, milliseconds). `worker_temp` is the worker's temporary directory; their common parent is the run's own,
+    as pytest-xdist documents for once-per-run fixtures, and the run's id in the name keeps any other run's out."""
+    if run is None:
         return build()
-    directory = worker_temp.parent / "captures"
+    directory = worker_temp.parent / f"captures-{run}"
     directory.mkdir(exist_ok=True)
     path = directory / f"{variant}.pickle"
     with (directory / f"{variant}.lock").open("w") as lock:
@@ -106,24 +114,32 @@ def shared(worker_temp: Path, variant: str, build: Callable[[], Built]) -> Built
             loaded: Built = pickle.loads(path.read_bytes())  # noqa: S301
             return loaded
         result = build()
-        path.write_bytes(pickle.dumps(result))
+        # Whole or not at all: a worker killed mid-write leaves no file the others would take for a capture.
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(result))
+        os.replace(partial, path)
         return result
 
 
 @pytest.fixture(scope="session")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
-    return shared(tmp_path_factory.getbasetemp(), "dev", lambda: capture.run_stack_file("dev"))
+def run_id(pytestconfig: pytest.Config) -> str | None:
+    return xdist_run(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
-    return shared(tmp_path_factory.getbasetemp(), "prod", lambda: capture.run_stack_file("prod"))
+def dev(run_id: str | None, tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+    return shared(run_id, tmp_path_factory.getbasetemp(), "dev", lambda: capture.run_stack_file("dev"))
 
 
 @pytest.fixture(scope="session")
-def boot(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+def prod(run_id: str | None, tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+    return shared(run_id, tmp_path_factory.getbasetemp(), "prod", lambda: capture.run_stack_file("prod"))
+
+
+@pytest.fixture(scope="session")
+def boot(run_id: str | None, tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
     """The bootstrap program's inventory (bootstrap/Pulumi.main.yaml)."""
-    return shared(tmp_path_factory.getbasetemp(), "boot", run_bootstrap)
+    return shared(run_id, tmp_path_factory.getbasetemp(), "boot", run_bootstrap)
 
 
 # The modules whose checkov trees (`checkov_trees(prod)` in each) are scanned together: a checkov start costs ~2.5 s,
@@ -134,7 +150,7 @@ CHECKOV_MODULES = ("test_pipeline_files", "test_outputs_and_commits", "test_chec
 
 @pytest.fixture(scope="session")
 def checkov(
-    tmp_path_factory: pytest.TempPathFactory, prod: capture.Capture
+    run_id: str | None, tmp_path_factory: pytest.TempPathFactory, prod: capture.Capture
 ) -> dict[str, dict[str, validators.ValidatorResult]]:
     """Every tree of CHECKOV_MODULES in one checkov run per test run: {module: {tree: result}}."""
 
@@ -145,7 +161,7 @@ def checkov(
         )
         return {module: {name: results[f"{module}/{name}"] for name in mine} for module, mine in trees.items()}
 
-    return shared(tmp_path_factory.getbasetemp(), "checkov", scan)
+    return shared(run_id, tmp_path_factory.getbasetemp(), "checkov", scan)
 
 
 @pytest.fixture(scope="session")
@@ -168,11 +184,11 @@ SHOP_SERVICES = [
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
+def shop(run_id: str | None, tmp_path_factory: pytest.TempPathFactory) -> capture.Capture:
     """dev with the services above: the internal ingress controller, and with it the Kubernetes provider."""
 
     def build() -> capture.Capture:
         config, secret_keys = capture.load_stack_config(capture.ROOT / "Pulumi.dev.yaml")
         return capture.run("dev", {**config, "aks-estate:services": json.dumps(SHOP_SERVICES)}, secret_keys)
 
-    return shared(tmp_path_factory.getbasetemp(), "shop", build)
+    return shared(run_id, tmp_path_factory.getbasetemp(), "shop", build)

@@ -43,3 +43,30 @@ def test_a_test_using_a_slow_fixture_without_the_marker_is_named(request: pytest
 def test_every_marker_in_use_is_registered(pytestconfig: pytest.Config) -> None:
     registered = {line.split(":", 1)[0] for line in pytestconfig.getini("markers")}
     assert {"slow", "network", "validators"} <= registered
+
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: plain
+spec:
+  containers:
+    - name: app
+      image: nginx
+"""
+PRIVILEGED = "CKV_K8S_16"  # Container should not be privileged
+
+
+@pytest.mark.validators
+def test_checkov_results_stay_with_their_tree_even_when_one_name_holds_the_other() -> None:
+    # Tree "a" holds b/x.yaml, tree "a/b" holds x.yaml: by their names, the same file. Only the pod in "a/b" is
+    # privileged.
+    privileged = POD + "      securityContext:\n        privileged: true\n"
+    results = validators.checkov_scan(
+        {"a": validators.kubernetes_tree({"b/x.yaml": POD}), "a/b": validators.kubernetes_tree({"x.yaml": privileged})}
+    )
+    assert results["a"].scanned_files == {"/b/x.yaml"}
+    assert results["a/b"].scanned_files == {"/x.yaml"}
+    assert PRIVILEGED in results["a/b"].failed_checks
+    assert PRIVILEGED not in results["a"].failed_checks
+    assert results["a"].returncode == results["a/b"].returncode == 1

@@ -138,8 +138,13 @@ def checkov_scan(trees: Mapping[str, CheckovTree]) -> dict[str, ValidatorResult]
     checkov reports each check on the file it read (`file_path`), so a tree holding a planted variant of a file gets
     the variant's own verdict: over the clean and planted trees of every module in tests/conftest.py
     `CHECKOV_MODULES` (three frameworks), one run reported file by file exactly what one run per module did (checkov
-    3.3.30). `returncode` is the whole run's."""
-    files = {f"{name}/{path}": content for name, tree in trees.items() for path, content in tree.files.items()}
+    3.3.30). Each tree is written under a directory of its own number, so no tree's name can contain another's files;
+    a tree's `returncode` is what checkov would have returned for it alone (1 when a check failed there, else 0); its
+    output is the whole run's."""
+    directories = {name: f"t{index}" for index, name in enumerate(trees)}
+    files = {
+        f"{directories[name]}/{path}": content for name, tree in trees.items() for path, content in tree.files.items()
+    }
     frameworks = sorted({tree.framework for tree in trees.values()})
     with _scratch(files) as (root, _):
         args = ["--framework", *frameworks, "--skip-download", "--compact", "-o", "json", "-d", str(root)]
@@ -148,16 +153,19 @@ def checkov_scan(trees: Mapping[str, CheckovTree]) -> dict[str, ValidatorResult]
     failed_anywhere = any(kind == "failed_checks" for kind, _ in checks)
     # checkov exits 1 for a failed check; any other non-zero exit is an error of the run itself.
     _require(run, run.returncode == 0 or (run.returncode == 1 and failed_anywhere))
+    owners = {directory: name for name, directory in directories.items()}
+    claimed: dict[str, list[tuple[str, dict[str, Any]]]] = {name: [] for name in trees}
+    for kind, check in checks:
+        directory, _, path = check["file_path"].removeprefix("/").partition("/")
+        _require(run, directory in owners and bool(path), [f"a check on a file of no tree: {check['file_path']}"])
+        claimed[owners[directory]].append((kind, {**check, "file_path": f"/{path}"}))
     results = {}
     for name, tree in trees.items():
-        mine = [
-            (kind, {**check, "file_path": check["file_path"].removeprefix(f"/{name}")})
-            for kind, check in checks
-            if check["file_path"].startswith(f"/{name}/")
-        ]
+        mine = claimed[name]
         failed = [check for kind, check in mine if kind == "failed_checks"]
         result = dataclasses.replace(
             run,
+            returncode=1 if failed else 0,
             failed_checks=frozenset(check["check_id"] for check in failed),
             skipped_checks=frozenset(check["check_id"] for kind, check in mine if kind == "skipped_checks"),
             scanned_files=frozenset(check["file_path"] for _, check in mine),
