@@ -109,11 +109,9 @@ def offline_preview_run(*args: str) -> PreviewRun:
     return PreviewRun(code, printed.getvalue(), runs[0] if runs else None)
 
 
-def run_bootstrap(path: Path = capture.ROOT / "bootstrap" / "Pulumi.main.yaml") -> Capture:
+def run_bootstrap() -> Capture:
     """The bootstrap program (bootstrap/) under the mock engine, as `offline_preview --program bootstrap` runs it."""
-    config, secret_keys = capture.load_stack_config(path)
-    program = offline_preview.PROGRAMS["bootstrap"]
-    return capture.run("main", config, secret_keys, program.main, project=program.project)
+    return offline_preview.PROGRAMS["bootstrap"].run_stack("main")
 
 
 # --- finders ---------------------------------------------------------------------------------------------------------

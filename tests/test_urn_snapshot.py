@@ -1,4 +1,5 @@
-"""Both stacks keep the URNs committed in tests/snapshots/, or declare an alias for each one they move."""
+"""Both stacks and the bootstrap keep the URNs committed in tests/snapshots/, or declare an alias for each one they
+move."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from tools.urn_snapshot import Urn, compare
 CLUSTER_COMPONENT = "aks-estate:containers:Cluster"
 
 
-@pytest.mark.parametrize("stack", urn_snapshot.STACKS)
-def test_the_stack_keeps_every_snapshot_urn_and_adds_none(stack: str, dev: Capture, prod: Capture) -> None:
-    current = dev if stack == "dev" else prod
-    assert compare(urn_snapshot.read(stack), current).problems() == []
+@pytest.mark.parametrize("label", urn_snapshot.SNAPSHOTTED)
+def test_the_program_keeps_every_snapshot_urn_and_adds_none(
+    label: str, dev: Capture, prod: Capture, boot: Capture
+) -> None:
+    current = {"dev": dev, "prod": prod, "bootstrap": boot}[label]
+    assert compare(urn_snapshot.read(label), current).problems() == []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +98,17 @@ def test_renaming_a_child_with_an_alias_passes(prod: Capture, by_urn: bool) -> N
     assert result.moved == ((old, f"{old}-renamed"),)
 
 
+def test_the_bootstraps_role_assignments_are_held_to_their_component_type(boot: Capture) -> None:
+    # The mistake a refactor nearly made: the bootstrap's grants under the estate's RoleGrants token would move every
+    # IaC role assignment's URN.
+    (access,) = boot.of_type("aks-estate:bootstrap:IacAccess")
+    under = [r.name for r in boot.resources if r.parent == access.urn]
+    assert under
+    retyped = rebuild(boot, {access.name: Edit(type="aks-estate:identity:RoleGrants")})
+    result = compare(urn_snapshot.read("bootstrap"), retyped)
+    assert set(result.missing) == {engine_urn(boot, name) for name in [access.name, *under]}
+
+
 def test_retyping_a_component_moves_everything_under_it_and_one_alias_on_it_carries_them(prod: Capture) -> None:
     component = prod.named("estate-cluster-production")
     assert component.type == CLUSTER_COMPONENT
@@ -158,7 +172,7 @@ def test_the_capture_records_the_aliases_the_sdk_sends(tmp_path: Path) -> None:
 
 
 def test_write_stores_the_sorted_urns_one_a_line(dev: Capture, tmp_path: Path) -> None:
-    path = urn_snapshot.write(dev, tmp_path)
+    path = urn_snapshot.write("dev", dev, tmp_path)
     assert path.name == "urns-dev.txt"
     assert path.read_text().splitlines() == sorted(goal.urn for goal in urn_snapshot.goals(dev))
     assert urn_snapshot.read("dev", tmp_path) == path.read_text().splitlines()

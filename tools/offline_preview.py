@@ -69,6 +69,11 @@ class Program:
     top_component: str
     out_prefix: str
 
+    def run_stack(self, stack: str) -> capture.Capture:
+        """The program under the mock engine with its committed stack file `Pulumi.<stack>.yaml`."""
+        config, secret_keys = capture.load_stack_config(self.main.parent / f"Pulumi.{stack}.yaml")
+        return capture.run(stack, config, secret_keys, self.main, project=self.project)
+
 
 PROGRAMS = {
     "estate": Program(capture.ROOT / "__main__.py", NAMESPACE, "aks-estate:estate:Estate", ""),

@@ -1,4 +1,5 @@
-"""The committed URNs of both stacks, so that a change which would make the engine replace a resource fails first.
+"""The committed URNs of both stacks and of the bootstrap, so that a change which would make the engine replace a
+resource fails first.
 
 A URN is a resource's identity in the state: when it changes, `pulumi up` deletes the old resource and creates a new one
 (for a cluster or a vault, data lost) unless the resource declares an alias for its old URN. `compare` finds, for every
@@ -12,8 +13,8 @@ qualified type, none for the root stack), computed from each registration's type
 own URNs keep only the parent's last type and include the root stack (pulumi/runtime/mocks.py, `make_urn`), so they
 would hide a move of a grandparent.
 
-    python -m tools.urn_snapshot            # compare both stacks with tests/snapshots/, exit 1 on a difference
-    python -m tools.urn_snapshot --write    # rewrite tests/snapshots/urns-<stack>.txt from the stacks as they are
+    python -m tools.urn_snapshot            # compare dev, prod, bootstrap with tests/snapshots/; exit 1 on a difference
+    python -m tools.urn_snapshot --write    # rewrite tests/snapshots/urns-<label>.txt from the programs as they are
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.capture import ROOT, Alias, Capture, Registration, run_stack_file
+from tools.capture import ROOT, Alias, Capture, Registration
+from tools.offline_preview import PROGRAMS
 
-STACKS = ("dev", "prod")
+# Label -> (program, stack) of every snapshot: the estate's two stacks and the bootstrap's one (its IaC repository,
+# state account and vault are as much a user's as anything the estate holds).
+SNAPSHOTTED = {"dev": ("estate", "dev"), "prod": ("estate", "prod"), "bootstrap": ("bootstrap", "main")}
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 WRITE_COMMAND = "python -m tools.urn_snapshot --write"
@@ -152,16 +156,16 @@ def compare(snapshot: Iterable[str], capture: Capture) -> Comparison:
     return Comparison(tuple(sorted(remaining)), tuple(sorted(new)), tuple(sorted(moved)))
 
 
-def snapshot_path(stack: str, directory: Path = SNAPSHOTS) -> Path:
-    return directory / f"urns-{stack}.txt"
+def snapshot_path(label: str, directory: Path = SNAPSHOTS) -> Path:
+    return directory / f"urns-{label}.txt"
 
 
-def read(stack: str, directory: Path = SNAPSHOTS) -> list[str]:
-    return snapshot_path(stack, directory).read_text().splitlines()
+def read(label: str, directory: Path = SNAPSHOTS) -> list[str]:
+    return snapshot_path(label, directory).read_text().splitlines()
 
 
-def write(capture: Capture, directory: Path = SNAPSHOTS) -> Path:
-    path = snapshot_path(capture.stack, directory)
+def write(label: str, capture: Capture, directory: Path = SNAPSHOTS) -> Path:
+    path = snapshot_path(label, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{urn}\n" for urn in sorted(goal.urn for goal in goals(capture))))
     return path
@@ -172,14 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="rewrite the snapshots from the stacks as they are")
     args = parser.parse_args(argv)
     failed = False
-    for stack in STACKS:
-        capture = run_stack_file(stack)
+    for label, (program, stack) in SNAPSHOTTED.items():
+        capture = PROGRAMS[program].run_stack(stack)
         if args.write:
-            print(f"wrote {write(capture).relative_to(ROOT)} ({len(capture.resources)} URNs)")
+            print(f"wrote {write(label, capture).relative_to(ROOT)} ({len(capture.resources)} URNs)")
             continue
-        for problem in compare(read(stack), capture).problems():
+        for problem in compare(read(label), capture).problems():
             failed = True
-            print(f"{stack}: {problem}", file=sys.stderr)
+            print(f"{label}: {problem}", file=sys.stderr)
     return 1 if failed else 0
 
 
