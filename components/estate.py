@@ -221,6 +221,11 @@ class Estate(Component):
             ),
             opts=self.child,
         )
+        self._production_identity = PipelineIdentity(
+            f"{name}-release",
+            PipelineIdentityArgs(placement=placement, identity_name=names.production_identity),
+            opts=self.child,
+        )
 
         RoleGrants(
             f"{name}-access",
@@ -229,6 +234,7 @@ class Estate(Component):
                 grants=estate_grants(
                     EstateAccess(
                         pipelines_principal_id=self._pipelines_identity.principal_id,
+                        production_principal_id=self._production_identity.principal_id,
                         clusters={
                             stage: ClusterPrincipals(
                                 cluster.cluster_id, cluster.kubelet_object_id, cluster.app_routing_object_id
@@ -294,12 +300,15 @@ class Estate(Component):
                     resource_group_name=group.name,
                     identity_name=self._pipelines_identity.identity_name,
                     identity_client_id=self._pipelines_identity.client_id,
+                    production_identity_name=self._production_identity.identity_name,
+                    production_identity_client_id=self._production_identity.client_id,
                     nonprod_registry_name=self._registries["nonprod"].registry_name,
                     cluster_names={stage: cluster.cluster_name for stage, cluster in self._clusters.items()},
                     telemetry_client_ids={stage: tenant.telemetry_client_ids for stage, tenant in tenants.items()},
                 ),
                 azure_credential_name=names.federated_credential(names.azure_service_connection),
                 registry_credential_name=names.federated_credential(names.registry_service_connection),
+                production_credential_name=names.federated_credential(names.production_service_connection),
                 protect=protect,
                 managed_pool_name=agents.name,
             ),

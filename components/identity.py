@@ -232,7 +232,10 @@ class ClusterPrincipals:
 class EstateAccess:
     """Who and what the estate's role assignments connect."""
 
+    # CI and staging: every step that runs a service's own code (tests, container builds) signs in as this one.
     pipelines_principal_id: pulumi.Input[str]
+    # Promotion and the production deployment only, through a connection that CD's approved template alone may use.
+    production_principal_id: pulumi.Input[str]
     # By stage: "staging" pulls from the "nonprod" registry, "production" from "prod".
     clusters: Mapping[str, ClusterPrincipals]
     registry_ids: Mapping[str, pulumi.Input[str]]
@@ -245,9 +248,16 @@ class EstateAccess:
     telemetry_principal_ids: Mapping[str, Mapping[str, pulumi.Input[str]]]
 
 
+# Who deploys to each stage's cluster, by the prefix of the grants' purposes: a test or build that a merge to main can
+# change runs as the pipelines identity, so that identity holds nothing in production.
+DEPLOYERS: Mapping[str, str] = {"staging": "pipelines", "production": "release"}
+
+
 def estate_grants(access: EstateAccess) -> list[Grant]:
     """Every role assignment of the estate, each scoped to the one resource (or namespace) it is for."""
     pipelines, registries, vault = access.pipelines_principal_id, access.registry_ids, access.vault_id
+    deployers = {"staging": pipelines, "production": access.production_principal_id}
+    release = deployers["production"]
     clusters = access.clusters
     grants = [
         Grant("staging-kubelet-pull-nonprod", "AcrPull", clusters["staging"].kubelet_object_id, registries["nonprod"]),
@@ -255,14 +265,12 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
         Grant("pipelines-push-nonprod", "AcrPush", pipelines, registries["nonprod"]),
         # `az acr import` reads the source through Entra ID too: the importer role on both ends of the promotion.
         Grant(
-            "pipelines-import-from-nonprod",
+            "release-import-from-nonprod",
             "Container Registry Data Importer and Data Reader",
-            pipelines,
+            release,
             registries["nonprod"],
         ),
-        Grant(
-            "pipelines-import-prod", "Container Registry Data Importer and Data Reader", pipelines, registries["prod"]
-        ),
+        Grant("release-import-prod", "Container Registry Data Importer and Data Reader", release, registries["prod"]),
         Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, vault),
         # CI's integration tests send telemetry as the pipelines identity: Application Insights refuses keys in prod.
         Grant("pipelines-publish-telemetry", "Monitoring Metrics Publisher", pipelines, access.app_insights_id),
@@ -279,26 +287,27 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
             for stage, cluster in clusters.items()
         )
     for stage, cluster in clusters.items():
+        deployer, principal = DEPLOYERS[stage], deployers[stage]
         grants.append(
             Grant(
-                f"pipelines-credentials-{stage}",
+                f"{deployer}-credentials-{stage}",
                 "Azure Kubernetes Service Cluster User Role",
-                pipelines,
+                principal,
                 cluster.cluster_id,
             )
         )
         # Deploy rights end at each service's namespace: Azure RBAC for Kubernetes accepts namespace scopes.
         grants.extend(
             Grant(
-                f"pipelines-deploy-{stage}-{service}",
+                f"{deployer}-deploy-{stage}-{service}",
                 "Azure Kubernetes Service RBAC Writer",
-                pipelines,
+                principal,
                 pulumi.Output.concat(cluster.cluster_id, "/namespaces/", service),
             )
             for service in access.services
         )
         grants.extend(
-            Grant(f"telemetry-{stage}-{service}", "Monitoring Metrics Publisher", principal, access.app_insights_id)
-            for service, principal in access.telemetry_principal_ids[stage].items()
+            Grant(f"telemetry-{stage}-{service}", "Monitoring Metrics Publisher", sender, access.app_insights_id)
+            for service, sender in access.telemetry_principal_ids[stage].items()
         )
     return grants

@@ -218,6 +218,11 @@ class EstateNames:
     def pipelines_identity(self) -> str:
         return checked("user-assigned identity", f"id-{self._stem}-pipelines")
 
+    @property
+    def production_identity(self) -> str:
+        """Promotion and production deployment only: no step that runs repository code signs in as it."""
+        return checked("user-assigned identity", f"id-{self._stem}-release")
+
     def telemetry_identity(self, stage: Stage, service: str) -> str:
         return checked("user-assigned identity", f"id-{self._stem}-{stage}-{service}")
 
@@ -228,6 +233,10 @@ class EstateNames:
     @property
     def registry_service_connection(self) -> str:
         return checked("Azure DevOps service connection", f"{self._stem}-registry")
+
+    @property
+    def production_service_connection(self) -> str:
+        return checked("Azure DevOps service connection", f"{self._stem}-azure-production")
 
     def federated_credential(self, connection: str) -> str:
         return checked("federated identity credential", f"ado-{connection}")
@@ -240,7 +249,9 @@ class EstateNames:
             "applicationInsights": self.application_insights,
             "keyVault": self.key_vault,
             "pipelinesIdentity": self.pipelines_identity,
+            "productionIdentity": self.production_identity,
             "azureServiceConnection": self.azure_service_connection,
+            "productionServiceConnection": self.production_service_connection,
             "registryServiceConnection": self.registry_service_connection,
             "virtualNetwork": self.virtual_network,
             "dataCollectionEndpoint": self.data_collection_endpoint,
@@ -258,7 +269,11 @@ class EstateNames:
             names[f"clusterDnsPrefix.{stage}"] = self.cluster_dns_prefix(stage)
             names[f"nodeResourceGroup.{stage}"] = self.node_resource_group(stage)
             names[f"containerInsightsRule.{stage}"] = self.container_insights_rule(stage)
-        for connection in (self.azure_service_connection, self.registry_service_connection):
+        for connection in (
+            self.azure_service_connection,
+            self.registry_service_connection,
+            self.production_service_connection,
+        ):
             names[f"federatedCredential.{connection}"] = self.federated_credential(connection)
         return names
 

@@ -89,8 +89,16 @@ def environment(estate: Capture, name: str) -> Registration:
     return one([r for r in estate.of_type(devops("Environment")) if r.inputs["name"] == name], name)
 
 
-def connection(estate: Capture, resource: str) -> Registration:
-    return one(estate.of_type(devops(resource)), resource)
+def connection(estate: Capture, resource: str, name: str | None = None) -> Registration:
+    """The one connection of that type, or of that type and name (there are two Azure Resource Manager ones)."""
+    found = [r for r in estate.of_type(devops(resource)) if name is None or r.inputs["serviceEndpointName"] == name]
+    return one(found, name or resource)
+
+
+def arm_connection(estate: Capture, production: bool = False) -> Registration:
+    names = naming.EstateNames(settings(estate.stack).name_prefix, settings(estate.stack).environment)
+    name = names.production_service_connection if production else names.azure_service_connection
+    return connection(estate, "ServiceEndpointAzureRM", name)
 
 
 def checks_on(estate: Capture, environment_id: str) -> dict[str, list[Registration]]:
@@ -118,9 +126,10 @@ def context(estate: Capture) -> PipelineContext:
     return estate_pipeline_context(stack, naming.EstateNames(stack.name_prefix, stack.environment), secrets)
 
 
-def pipelines_identity(estate: Capture) -> Registration:
+def pipelines_identity(estate: Capture, production: bool = False) -> Registration:
     stack = settings(estate.stack)
-    name = naming.EstateNames(stack.name_prefix, stack.environment).pipelines_identity
+    names = naming.EstateNames(stack.name_prefix, stack.environment)
+    name = names.production_identity if production else names.pipelines_identity
     return one([r for r in estate.of_type(IDENTITY) if r.inputs["resourceName"] == name], name)
 
 
@@ -311,11 +320,15 @@ def test_azure_connections_authenticate_by_workload_identity_federation_only(est
     identity = pipelines_identity(estate).outputs
     tenant, subscription = identity["tenantId"], SUBSCRIPTION_ID
     names = naming.EstateNames(settings(estate.stack).name_prefix, settings(estate.stack).environment)
-    azure = connection(estate, "ServiceEndpointAzureRM").inputs
+    azure = arm_connection(estate).inputs
     registry = connection(estate, "ServiceEndpointAzureEcr").inputs
-    for inputs in (azure, registry):
+    production = arm_connection(estate, production=True).inputs
+    release = pipelines_identity(estate, production=True).outputs
+    assert release["clientId"] != identity["clientId"]
+    for inputs, signs_in_as in ((azure, identity), (registry, identity), (production, release)):
         assert inputs["serviceEndpointAuthenticationScheme"] == "WorkloadIdentityFederation"
-        assert inputs["credentials"] == {"serviceprincipalid": identity["clientId"]}
+        assert inputs["credentials"] == {"serviceprincipalid": signs_in_as["clientId"]}
+    assert (production["azurermSpnTenantid"], production["azurermSubscriptionId"]) == (tenant, subscription)
     assert (azure["serviceEndpointName"], azure["azurermSpnTenantid"], azure["azurermSubscriptionId"]) == (
         names.azure_service_connection,
         tenant,
@@ -328,20 +341,23 @@ def test_azure_connections_authenticate_by_workload_identity_federation_only(est
     )
 
 
-def test_federated_credentials_trust_exactly_the_service_connections(estate: Capture) -> None:
-    identity = pipelines_identity(estate)
+@pytest.mark.parametrize("production", [False, True], ids=["pipelines", "release"])
+def test_federated_credentials_trust_exactly_the_service_connections(estate: Capture, production: bool) -> None:
+    # The pipelines identity trusts CI's and staging's connections only; the release identity the production one only.
+    identity = pipelines_identity(estate, production)
     credentials = {
         r.inputs["federatedIdentityCredentialResourceName"]: r
         for r in estate.of_type(FEDERATED_CREDENTIAL)
         if identity.urn in r.dependencies or r.inputs["resourceName"] == identity.inputs["resourceName"]
     }
-    endpoints = [connection(estate, "ServiceEndpointAzureRM"), connection(estate, "ServiceEndpointAzureEcr")]
+    every = [arm_connection(estate), connection(estate, "ServiceEndpointAzureEcr"), arm_connection(estate, True)]
+    endpoints = every[2:] if production else every[:2]
     assert sorted(credentials) == sorted(f"ado-{e.inputs['serviceEndpointName']}" for e in endpoints)
     for endpoint in endpoints:
         credential = credentials[f"ado-{endpoint.inputs['serviceEndpointName']}"]
         assert credential.inputs["issuer"] == endpoint.outputs["workloadIdentityFederationIssuer"]
         assert credential.inputs["subject"] == endpoint.outputs["workloadIdentityFederationSubject"]
-        endpoint_urns = {e.urn for e in endpoints}
+        endpoint_urns = {e.urn for e in every}
         assert endpoint_urns & set(credential.dependencies) == {endpoint.urn}, "issuer and subject of this endpoint"
         assert credential.inputs["resourceName"] == identity.inputs["resourceName"]
         assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
@@ -386,6 +402,17 @@ def test_production_deploys_need_approval_from_main_one_at_a_time(estate: Captur
         assert check["targetResourceType"] == "environment"
 
 
+def test_the_production_connection_admits_main_and_the_templates_release_only(estate: Capture) -> None:
+    checks = checks_on(estate, arm_connection(estate, production=True).id)
+    branch = one(checks["CheckBranchControl"], "branch control").inputs
+    assert branch["allowedBranches"] == f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
+    assert branch["verifyBranchProtection"] is True
+    assert branch["ignoreUnknownProtectionStatus"] is False
+    assert branch["targetResourceType"] == "endpoint"
+    # The approval stays the production environment's and ManualValidation's: no third approval of the same run.
+    assert [len(checks[kind]) for kind in ("CheckApproval", "CheckExclusiveLock")] == [0, 0]
+
+
 def test_staging_deploys_one_at_a_time_without_a_gate(estate: Capture) -> None:
     checks = checks_on(estate, environment(estate, "staging").id)
     assert [len(checks[kind]) for kind in ("CheckApproval", "CheckBranchControl", "CheckExclusiveLock")] == [0, 0, 1]
@@ -404,7 +431,9 @@ def test_only_runs_extending_the_released_templates_deploy_or_push(estate: Captu
 
     for stage in STAGES:
         assert required_templates(estate, environment(estate, stage).id) == of("cd")
-    assert required_templates(estate, connection(estate, "ServiceEndpointAzureRM").id) == of("ci", "cd")
+    assert required_templates(estate, arm_connection(estate).id) == of("ci", "cd")
+    # The production connection admits CD's templates only: CI's run the service's own code.
+    assert required_templates(estate, arm_connection(estate, production=True).id) == of("cd")
     assert required_templates(estate, connection(estate, "ServiceEndpointAzureEcr").id) == of("ci")
     checks = estate.of_type(devops("CheckRequiredTemplate"))
     assert all(t["repositoryType"] == "azuregit" for r in checks for t in r.inputs["requiredTemplates"])
@@ -529,7 +558,8 @@ def test_every_definition_runs_a_committed_yaml_of_its_own_repository(estate: Ca
 def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -> None:
     # The templates repository's read access is the one authorization open to every pipeline (tested above).
     authorizations = [r for r in estate.of_type(devops("PipelineAuthorization")) if r.inputs.get("pipelineId")]
-    azure = connection(estate, "ServiceEndpointAzureRM").id
+    azure = arm_connection(estate).id
+    production = arm_connection(estate, production=True).id
     registry = connection(estate, "ServiceEndpointAzureEcr").id
     # An existing organisation pool gets a Queue from the stack; the Managed DevOps Pool's is the one it created in
     # the project, found by name.
@@ -554,6 +584,7 @@ def test_each_pipeline_is_authorized_for_exactly_what_it_uses(estate: Capture) -
         assert granted["cd"] == {
             *queues,
             ("endpoint", azure),
+            ("endpoint", production),
             *(("environment", environment(estate, stage).id) for stage in STAGES),
         }
 

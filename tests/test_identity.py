@@ -32,23 +32,37 @@ def test_each_kubelet_pulls_from_its_own_registry_only(estate: Capture) -> None:
     assert _grants_to(estate, _kubelet_object_id(estate, "production")) == [(acr_pull, registry(estate, "prod").id)]
 
 
-def test_pipelines_identity_has_exactly_the_roles_the_pipelines_use(estate: Capture) -> None:
+def test_pipelines_identity_has_exactly_the_roles_ci_and_staging_use(estate: Capture) -> None:
+    # Every step that runs a service's own code (tests, container builds) signs in as this identity: nothing of
+    # production.
     principal = only(estate, "azure-native:managedidentity:UserAssignedIdentity", named="pipelines").outputs[
         "principalId"
     ]
     insights = only(estate, "azure-native:applicationinsights:Component")
     vault = only(estate, "azure-native:keyvault:Vault")
-    staging, production = cluster(estate, "staging"), cluster(estate, "production")
+    staging = cluster(estate, "staging")
     expected = [
         (BUILT_IN_ROLES["AcrPush"], registry(estate, "nonprod").id),
-        (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "nonprod").id),
-        (BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"], registry(estate, "prod").id),
         (BUILT_IN_ROLES["Key Vault Secrets User"], vault.id),
         # CI's integration tests send telemetry, which Application Insights accepts from Entra ID only in prod.
         (BUILT_IN_ROLES["Monitoring Metrics Publisher"], insights.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], staging.id),
-        (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], production.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service RBAC Writer"], f"{staging.id}/namespaces/orders"),
+    ]
+    assert _grants_to(estate, principal) == sorted(expected)
+
+
+def test_release_identity_has_exactly_the_roles_promotion_and_production_use(estate: Capture) -> None:
+    principal = only(estate, "azure-native:managedidentity:UserAssignedIdentity", named="release").outputs[
+        "principalId"
+    ]
+    production = cluster(estate, "production")
+    importer = BUILT_IN_ROLES["Container Registry Data Importer and Data Reader"]
+    expected = [
+        # `az acr import` reads its source through Entra ID as the importing identity.
+        (importer, registry(estate, "nonprod").id),
+        (importer, registry(estate, "prod").id),
+        (BUILT_IN_ROLES["Azure Kubernetes Service Cluster User Role"], production.id),
         (BUILT_IN_ROLES["Azure Kubernetes Service RBAC Writer"], f"{production.id}/namespaces/orders"),
     ]
     assert _grants_to(estate, principal) == sorted(expected)

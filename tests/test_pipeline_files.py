@@ -48,6 +48,7 @@ CTX = PipelineContext(
     project="contoso",
     azure_service_connection="sc-arm-contoso-dev",
     registry_service_connection="sc-acr-contoso-dev-np",
+    production_service_connection="sc-arm-contoso-dev-production",
     resource_group="rg-contoso-dev",
     nonprod_registry_name="crcontosodevnp",
     nonprod_registry_login_server="crcontosodevnp.azurecr.io",
@@ -531,6 +532,8 @@ def test_cd_stages_run_in_order_with_an_agentless_manual_validation(rendered: di
     ]
     assert [candidate["stage"] for candidate in cd["stages"]] == CD_STAGES
     assert [candidate.get("dependsOn") for candidate in cd["stages"]] == [None, *CD_STAGES[:-1]]
+    # "Stages to run" cannot deselect the tests or the approval promotion follows.
+    assert [candidate.get("isSkippable") for candidate in cd["stages"]] == ["false"] * len(CD_STAGES)
     (job,) = stage(cd, "ManualValidation")["jobs"]
     assert job["pool"] == "server"
     (validation,) = job["steps"]
@@ -547,21 +550,29 @@ def test_cd_deploys_the_ci_digest_to_each_cluster_through_the_arm_connection(ren
     assert {"name": "USE_AKS_CREDENTIAL_API", "value": "true"} in deploy["jobs"][0]["variables"]
 
     expected = {
-        "Staging": (CTX.staging_environment, CTX.staging_cluster, STAGING_MANIFEST, CTX.nonprod_registry_login_server),
+        "Staging": (
+            CTX.staging_environment,
+            CTX.staging_cluster,
+            STAGING_MANIFEST,
+            CTX.nonprod_registry_login_server,
+            CTX.azure_service_connection,
+        ),
+        # Production through its own connection, which signs in as the release identity.
         "Production": (
             CTX.production_environment,
             CTX.production_cluster,
             PRODUCTION_MANIFEST,
             CTX.prod_registry_login_server,
+            CTX.production_service_connection,
         ),
     }
-    for name, (environment, cluster, manifest_file, login_server) in expected.items():
+    for name, (environment, cluster, manifest_file, login_server, connection) in expected.items():
         (job,) = stage(cd, name)["jobs"]
         assert job["template"] == "steps/deploy-aks.yml"
         assert job["parameters"] == {
             # The environment itself: no Kubernetes resource, whose view Azure DevOps' servers would have to fetch.
             "environment": environment,
-            "azureServiceConnection": CTX.azure_service_connection,
+            "azureServiceConnection": connection,
             "resourceGroup": CTX.resource_group,
             "cluster": cluster,
             "namespace": "${{ parameters.service }}",
@@ -671,7 +682,7 @@ def test_promote_imports_the_same_digest_registry_to_registry(rendered: dict[str
     assert job["steps"][0] == {"checkout": "none"}
     assert job["steps"][1]["download"] == "ci"
     (cli,) = tasks(job, "AzureCLI@2")
-    assert cli["inputs"]["azureSubscription"] == CTX.azure_service_connection
+    assert cli["inputs"]["azureSubscription"] == CTX.production_service_connection
     script = " ".join(cli["inputs"]["inlineScript"].replace("\\\n", " ").split())
     assert 'source_registry="$(az acr show --name crcontosodevnp --query id --output tsv)"' in script
     assert (

@@ -116,7 +116,11 @@ def _authorized_for(kind: str, pipeline_suffix: str, prod: Capture) -> Callable[
 
 def _extra_authorization(prod: Capture) -> Mutation:
     (pr,) = [r for r in prod.of_type(f"{DEVOPS}buildDefinition:BuildDefinition") if r.inputs["name"].endswith("-pr")]
-    (azure,) = prod.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+    (azure,) = [
+        r
+        for r in prod.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+        if r.inputs["serviceEndpointName"].endswith("-azure")
+    ]
 
     def apply(rs: list[Registration]) -> list[Registration]:
         template = next(r for r in rs if _type(r, "pipelineAuthorization:PipelineAuthorization"))

@@ -478,8 +478,9 @@ def _branch_control(estate: _Estate, run: _Run, names: Mapping[str, str]) -> Ite
     repository resource's ref) against its allowed list, and with verifyBranchProtection that each is protected by a
     branch policy (learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control")."""
     refs = {(run.definition.repository_id, run.definition.branch), *run.checked_out}
-    for kind, rid in sorted(run.used):
-        control = estate.branch_controls.get(rid) if kind == "environment" else None
+    for _, rid in sorted(run.used):
+        # On an environment or a service connection alike: the check runs for every stage that uses the resource.
+        control = estate.branch_controls.get(rid)
         if control is None:
             continue
         allowed, verify = control

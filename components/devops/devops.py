@@ -25,7 +25,7 @@ from components.devops.platform import PlatformRepositories, PlatformRepositorie
 from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
 from components.devops.repository import MAIN_BRANCH, ServiceRepository, ServiceRepositoryArgs, starter_files
 from components.devops.required_templates import RequiredTemplates
-from components.devops.service_connections import ServiceConnections, ServiceConnectionsArgs
+from components.devops.service_connections import ProductionConnection, ServiceConnections, ServiceConnectionsArgs
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
 from components.service_files import templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
@@ -47,6 +47,8 @@ from components.service_files.layout import (
 from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
+# What the production connection admits, as the production environment does: the service's main, the templates' release.
+PRODUCTION_BRANCHES = f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
 
 
 def pipeline_context(
@@ -65,6 +67,7 @@ def pipeline_context(
         project=project,
         azure_service_connection=names.azure_service_connection,
         registry_service_connection=names.registry_service_connection,
+        production_service_connection=names.production_service_connection,
         resource_group=names.resource_group,
         nonprod_registry_name=names.registry("nonprod"),
         nonprod_registry_login_server=_login_server(names.registry("nonprod")),
@@ -119,6 +122,9 @@ class AzureEndpoints:
     # The pipelines' identity, which the workload-identity connections sign in as.
     identity_name: pulumi.Input[str]
     identity_client_id: pulumi.Input[str]
+    # The release identity, which the production connection signs in as.
+    production_identity_name: pulumi.Input[str]
+    production_identity_client_id: pulumi.Input[str]
     nonprod_registry_name: pulumi.Input[str]
     cluster_names: Mapping[naming.Stage, pulumi.Input[str]]
     # By stage, then service: the identity each service's pods send telemetry as (its manifests name it).
@@ -139,6 +145,7 @@ class DevOpsArgs:
     azure: AzureEndpoints
     azure_credential_name: str
     registry_credential_name: str
+    production_credential_name: str
     protect: bool = False
     # The name the Managed DevOps Pool reports once created (pipeline_context's agent_pool names the same pool): its
     # queue in the project is looked up after the pool exists. None: an existing pool, or Microsoft-hosted agents.
@@ -181,18 +188,27 @@ class DevOps(Component):
                 registry_resource_group_name=args.azure.resource_group_name,
                 azure_templates=required(ctx, "ci", "cd"),
                 registry_templates=required(ctx, "ci"),
+                production=ProductionConnection(
+                    connection_name=ctx.production_service_connection,
+                    credential_name=args.production_credential_name,
+                    identity_client_id=args.azure.production_identity_client_id,
+                    templates=required(ctx, "cd"),
+                    allowed_branches=PRODUCTION_BRANCHES,
+                ),
             ),
             opts=self.child,
         )
-        FederatedCredentials(
-            f"{name}-federation",
-            FederatedCredentialsArgs(
-                resource_group_name=args.azure.resource_group_name,
-                identity_name=args.azure.identity_name,
-                subjects=connections.federated_subjects,
-            ),
-            opts=self.child,
-        )
+        for key, identity_name, subjects in (
+            ("federation", args.azure.identity_name, connections.federated_subjects),
+            ("production-federation", args.azure.production_identity_name, connections.production_federated_subjects),
+        ):
+            FederatedCredentials(
+                f"{name}-{key}",
+                FederatedCredentialsArgs(
+                    resource_group_name=args.azure.resource_group_name, identity_name=identity_name, subjects=subjects
+                ),
+                opts=self.child,
+            )
         # Pipelines that name an organisation pool reach it only through a queue in this project; Microsoft-hosted
         # agents come with every project's "Azure Pipelines" queue.
         queue = (
@@ -309,6 +325,9 @@ class DevOps(Component):
                             authorizations=[
                                 *on_agents,
                                 azure,
+                                Authorization(
+                                    "production-connection", "endpoint", connections.production_connection_id
+                                ),
                                 *(
                                     Authorization(
                                         f"{stage}-environment", "environment", environments[stage].environment_id

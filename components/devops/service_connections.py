@@ -1,8 +1,16 @@
 """The Azure Resource Manager and container registry service connections, both by workload identity federation.
 
-Both are "manual" connections bound to the estate's user-assigned identity: Azure DevOps stores only the identity's
-client ID and mints a short-lived token per job, which Entra ID exchanges because of the federated credentials made
-from these connections' issuer and subject. No connection holds a password, key or certificate.
+All are "manual" connections bound to one of the estate's user-assigned identities: Azure DevOps stores only the
+identity's client ID and mints a short-lived token per job, which Entra ID exchanges because of the federated
+credentials made from these connections' issuer and subject. No connection holds a password, key or certificate.
+
+Two trust levels, two identities. The Azure and registry connections sign in as the pipelines identity, which CI and
+staging use, where a service's own code runs (integration and acceptance tests, container builds): AzureCLI@2 runs
+its script inside the connection's `az login` session (microsoft/azure-pipelines-tasks Tasks/AzureCLIV2/
+azureclitask.ts `runMain`: `loginAzureRM` before `tool.exec` of the script, `logoutAzure` after), so whatever that
+identity may do, a test merged to main may do. The production connection signs in as the release identity, which
+alone holds the production roles; only CD's approved template at the release ref, from main, may use it, and that
+template uses it for promotion and the production deployment only.
 """
 
 from __future__ import annotations
@@ -20,6 +28,20 @@ WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
 
 
 @dataclass(frozen=True)
+class ProductionConnection:
+    """The connection that signs in as the release identity, and what admits a run to it."""
+
+    connection_name: str
+    credential_name: str
+    identity_client_id: pulumi.Input[str]
+    # CD's templates only: CI's run the service's code.
+    templates: RequiredTemplates
+    # The refs every repository of the run must be at (the service's main, the templates' release), as the production
+    # environment's branch control requires; each must be protected by branch policies.
+    allowed_branches: str
+
+
+@dataclass(frozen=True)
 class ServiceConnectionsArgs:
     project_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
@@ -31,10 +53,11 @@ class ServiceConnectionsArgs:
     registry_credential_name: str
     registry_name: pulumi.Input[str]
     registry_resource_group_name: pulumi.Input[str]
-    # Both connections deploy or push: only runs extending these may use them (the Azure one: CI and CD; the
+    # Every connection deploys or pushes: only runs extending these may use them (the Azure one: CI and CD; the
     # registry one: CI).
     azure_templates: RequiredTemplates
     registry_templates: RequiredTemplates
+    production: ProductionConnection
 
 
 @dataclass(frozen=True)
@@ -68,7 +91,10 @@ def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) 
 class ServiceConnections(Component):
     azure_connection_id: pulumi.Output[str]
     registry_connection_id: pulumi.Output[str]
+    production_connection_id: pulumi.Output[str]
+    # For the pipelines identity, and for the release identity.
     federated_subjects: list[FederatedSubject]
+    production_federated_subjects: list[FederatedSubject]
 
     def __init__(self, name: str, args: ServiceConnectionsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:ServiceConnections", name, opts)
@@ -99,9 +125,37 @@ class ServiceConnections(Component):
             resource_group=args.registry_resource_group_name,
             opts=self.child,
         )
+        production = arm_connection(
+            f"{name}-production",
+            ArmConnectionSpec(
+                project_id=args.project_id,
+                connection_name=args.production.connection_name,
+                description="aks-estate: Azure Resource Manager as the release identity, for promotion and the "
+                "production deployment only (workload identity federation)",
+                tenant_id=args.tenant_id,
+                subscription_id=args.subscription_id,
+                identity_client_id=args.production.identity_client_id,
+            ),
+            parent=self,
+        )
+        # A branch control check on a service connection validates, like the environment's, the ref of every
+        # repository the run uses before any job of the stage that names the connection starts
+        # (learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control").
+        azuredevops.CheckBranchControl(
+            f"{name}-production-branch-control",
+            project_id=args.project_id,
+            target_resource_id=production.id,
+            target_resource_type="endpoint",
+            display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
+            allowed_branches=args.production.allowed_branches,
+            verify_branch_protection=True,
+            ignore_unknown_protection_status=False,
+            opts=self.child,
+        )
         for key, connection, templates in (
             ("azure", azure, args.azure_templates),
             ("registry", registry, args.registry_templates),
+            ("production", production, args.production.templates),
         ):
             require_templates(
                 f"{name}-{key}-required-templates",
@@ -113,6 +167,7 @@ class ServiceConnections(Component):
             )
         self.azure_connection_id = azure.id
         self.registry_connection_id = registry.id
+        self.production_connection_id = production.id
         self.federated_subjects = [
             FederatedSubject(
                 args.azure_credential_name,
@@ -125,6 +180,17 @@ class ServiceConnections(Component):
                 registry.workload_identity_federation_subject,
             ),
         ]
+        self.production_federated_subjects = [
+            FederatedSubject(
+                args.production.credential_name,
+                production.workload_identity_federation_issuer,
+                production.workload_identity_federation_subject,
+            )
+        ]
         self.register_outputs(
-            {"azureConnectionId": self.azure_connection_id, "registryConnectionId": self.registry_connection_id}
+            {
+                "azureConnectionId": self.azure_connection_id,
+                "registryConnectionId": self.registry_connection_id,
+                "productionConnectionId": self.production_connection_id,
+            }
         )

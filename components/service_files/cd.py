@@ -22,6 +22,14 @@ from components.service_files.layout import (
 )
 from components.service_files.spec import TemplateService
 
+# What promotion must follow may not be deselected under "Stages to run" when a run is queued: by default every stage
+# may be skipped ("isSkippable: Setting false prevents the stage from being skipped. By default it's always true",
+# Microsoft's Azure Pipelines schema, definitions.stage, as check-jsonschema vendors it). The production connection's
+# and environment's checks hold for the stages that use them; this holds the tests and the approval before them, so
+# Promote, which runs outside the production environment, never runs unless ManualValidation was approved. A string:
+# that schema types the key as its "boolean", a string of true/false/yes/no (Azure Pipelines reads scalars as text).
+_UNSKIPPABLE = {"isSkippable": "false"}
+
 
 def _deploy_stage(
     service: TemplateService,
@@ -33,10 +41,12 @@ def _deploy_stage(
     cluster: str,
     manifest: str,
     login_server: str,
+    connection: str,
 ) -> dict[str, Any]:
     return {
         "stage": stage,
         **({"dependsOn": depends_on} if depends_on else {}),
+        **_UNSKIPPABLE,
         "jobs": [
             {
                 "template": DEPLOY_TEMPLATE,
@@ -44,7 +54,7 @@ def _deploy_stage(
                     # The environment itself, not a Kubernetes resource of it: Azure DevOps' servers would have to
                     # reach the private API server to show one, and its connection would need a stored token.
                     "environment": environment,
-                    "azureServiceConnection": ctx.azure_service_connection,
+                    "azureServiceConnection": connection,
                     "resourceGroup": ctx.resource_group,
                     "cluster": cluster,
                     "namespace": service.name,
@@ -59,7 +69,7 @@ def _deploy_stage(
 
 def _one_job_stage(name: str, after: str, job: dict[str, Any]) -> dict[str, Any]:
     """A stage of one job, both called `name`, that runs once stage `after` has succeeded."""
-    return {"stage": name, "dependsOn": after, "jobs": [{"job": name, **job}]}
+    return {"stage": name, "dependsOn": after, **_UNSKIPPABLE, "jobs": [{"job": name, **job}]}
 
 
 def _acceptance_job(service: TemplateService, ctx: PipelineContext) -> dict[str, Any]:
@@ -132,7 +142,7 @@ def _promotion_job(service: TemplateService, ctx: PipelineContext) -> dict[str, 
             {
                 "template": PROMOTE_TEMPLATE,
                 "parameters": {
-                    "azureServiceConnection": ctx.azure_service_connection,
+                    "azureServiceConnection": ctx.production_service_connection,
                     "sourceRegistry": ctx.nonprod_registry_name,
                     "targetRegistry": ctx.prod_registry_name,
                     "repository": service.name,
@@ -157,6 +167,7 @@ def cd_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any
                 cluster=ctx.staging_cluster,
                 manifest=STAGING_MANIFEST,
                 login_server=ctx.nonprod_registry_login_server,
+                connection=ctx.azure_service_connection,
             ),
             _one_job_stage("AcceptanceTests", after="Staging", job=_acceptance_job(service, ctx)),
             _one_job_stage("ManualValidation", after="AcceptanceTests", job=_manual_validation_job(service, ctx)),
@@ -170,6 +181,7 @@ def cd_template(service: TemplateService, ctx: PipelineContext) -> dict[str, Any
                 cluster=ctx.production_cluster,
                 manifest=PRODUCTION_MANIFEST,
                 login_server=ctx.prod_registry_login_server,
+                connection=ctx.production_service_connection,
             ),
         ],
     }

@@ -19,8 +19,11 @@ class PipelineContext:
 
     # The Azure DevOps project the pipelines run in; repository resources name the templates repository through it.
     project: str
+    # CI and staging, as the pipelines identity: the steps that run the service's own code use it.
     azure_service_connection: str
     registry_service_connection: str
+    # Promotion and production, as the release identity: no step that runs the service's code may name it.
+    production_service_connection: str
     resource_group: str
     nonprod_registry_name: str
     nonprod_registry_login_server: str

@@ -1,0 +1,224 @@
+"""No step that runs a service's own code can act on production: every job that checks the service's repository out
+(CI's tests and container builds, CD's acceptance tests) uses connections whose identity holds no role on the
+production cluster, its namespaces or the production registry; the connection that does is guarded by a
+required-template check admitting only templates that use it, and never in a job running repository code."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import pytest
+import yaml
+
+from components import naming
+from components.identity import BUILT_IN_ROLES
+from tests import validators
+from tests.helpers import ROLE_ASSIGNMENT, cluster, only, registry
+from tools import pipeline_links, production_reach
+from tools.capture import Capture, Registration
+
+DEVOPS = "azuredevops:index/"
+Mutation = Callable[[Capture], list[Registration]]
+
+
+@pytest.fixture(scope="module")
+def builtin() -> frozenset[str]:
+    return pipeline_links.builtin_tasks(validators.azure_pipelines_schema())
+
+
+def production_ids(estate: Capture) -> frozenset[str]:
+    return frozenset({cluster(estate, "production").id, registry(estate, "prod").id})
+
+
+def reach(estate: Capture) -> list[str]:
+    return [str(f) for f in production_reach.production_reach(estate, production_ids(estate))]
+
+
+def test_no_code_running_job_reaches_production_and_the_production_connection_admits_cd_only(estate: Capture) -> None:
+    assert reach(estate) == []
+
+
+def test_the_walk_sees_the_production_connection_where_cd_uses_it(prod: Capture) -> None:
+    # The check must have found something to judge: the production connection in Promote and Production, neither of
+    # which checks the service's repository out, and the staging connection in the acceptance tests, which do.
+    templates = next(r for r in prod.of_type(f"{DEVOPS}git:Git") if r.inputs["name"] == naming.TEMPLATES_REPOSITORY)
+    files = {
+        r.inputs["file"]: r.inputs["content"]
+        for r in prod.of_type(f"{DEVOPS}gitRepositoryFile:GitRepositoryFile")
+        if r.inputs["repositoryId"] == templates.id
+    }
+    names = naming.EstateNames("contoso", "prod")
+    jobs = {
+        name: (production_reach._runs_repository_code(job, steps), production_reach._connections(steps))
+        for name, job, steps in production_reach._jobs(pipeline_links.expand(files, "pipelines/cd-python.yml"))
+    }
+    assert jobs["Promote"] == (False, {names.production_service_connection})
+    assert jobs["Deploy"][0] is False
+    assert jobs["AcceptanceTests"] == (True, {names.azure_service_connection})
+
+
+def _pipelines_principal(estate: Capture) -> str:
+    identity = only(estate, "azure-native:managedidentity:UserAssignedIdentity", named="pipelines")
+    return str(identity.outputs["principalId"])
+
+
+def _grant_ci_identity_a_production_namespace(estate: Capture) -> list[Registration]:
+    template = estate.of_type(ROLE_ASSIGNMENT)[0]
+    planted = dataclasses.replace(
+        template,
+        urn=f"{template.urn}-planted",
+        inputs={
+            **template.inputs,
+            "principalId": _pipelines_principal(estate),
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/"
+            f"{BUILT_IN_ROLES['Azure Kubernetes Service RBAC Writer']}",
+            "scope": f"{cluster(estate, 'production').id}/namespaces/orders",
+        },
+    )
+    return [*estate.resources, planted]
+
+
+def _admit_ci_to_the_production_connection(estate: Capture) -> list[Registration]:
+    names = naming.EstateNames("contoso", estate.stack)
+    (production,) = [
+        r
+        for r in estate.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+        if r.inputs["serviceEndpointName"] == names.production_service_connection
+    ]
+
+    def admit(r: Registration) -> Registration:
+        if r.type != f"{DEVOPS}checkRequiredTemplate:CheckRequiredTemplate" or r.inputs["targetResourceId"] != (
+            production.id
+        ):
+            return r
+        (first, *_) = r.inputs["requiredTemplates"]
+        ci = {**first, "templatePath": "pipelines/ci-python.yml"}
+        return dataclasses.replace(r, inputs={**r.inputs, "requiredTemplates": [*r.inputs["requiredTemplates"], ci]})
+
+    return [admit(r) for r in estate.resources]
+
+
+def _acceptance_tests_with_the_production_connection(estate: Capture) -> list[Registration]:
+    names = naming.EstateNames("contoso", estate.stack)
+
+    def edit(r: Registration) -> Registration:
+        if r.type != f"{DEVOPS}gitRepositoryFile:GitRepositoryFile" or r.inputs["file"] != "pipelines/cd-python.yml":
+            return r
+        document = yaml.safe_load(r.inputs["content"])
+        (stage,) = [s for s in document["stages"] if s["stage"] == "AcceptanceTests"]
+        acceptance = next(s for s in stage["jobs"][0]["steps"] if s.get("template") == "steps/acceptance-tests.yml")
+        acceptance["parameters"]["azureServiceConnection"] = names.production_service_connection
+        return dataclasses.replace(r, inputs={**r.inputs, "content": yaml.safe_dump(document)})
+
+    return [edit(r) for r in estate.resources]
+
+
+def _drop_the_production_connections_check(estate: Capture) -> list[Registration]:
+    names = naming.EstateNames("contoso", estate.stack)
+    (production,) = [
+        r
+        for r in estate.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+        if r.inputs["serviceEndpointName"] == names.production_service_connection
+    ]
+    return [
+        r
+        for r in estate.resources
+        if not (
+            r.type == f"{DEVOPS}checkRequiredTemplate:CheckRequiredTemplate"
+            and r.inputs["targetResourceId"] == production.id
+        )
+    ]
+
+
+def _production_connection_signs_in_as_a_stranger(estate: Capture) -> list[Registration]:
+    names = naming.EstateNames("contoso", estate.stack)
+    stranger = {"serviceprincipalid": "99999999-9999-4999-8999-999999999999"}
+    return [
+        dataclasses.replace(r, inputs={**r.inputs, "credentials": stranger})
+        if r.inputs.get("serviceEndpointName") == names.production_service_connection
+        else r
+        for r in estate.resources
+    ]
+
+
+def _promote_checks_the_service_out(estate: Capture) -> list[Registration]:
+    def edit(r: Registration) -> Registration:
+        if r.type != f"{DEVOPS}gitRepositoryFile:GitRepositoryFile" or not r.inputs["file"].endswith("/promote.yml"):
+            return r
+        content = r.inputs["content"].replace("- checkout: none", "- checkout: self")
+        assert content != r.inputs["content"]
+        return dataclasses.replace(r, inputs={**r.inputs, "content": content})
+
+    return [edit(r) for r in estate.resources]
+
+
+PLANTED: dict[str, tuple[Mutation, list[str]]] = {
+    # The design before the split: the identity CI and the acceptance tests sign in as deploys to production.
+    "CI identity holds RBAC Writer on a production namespace": (
+        _grant_ci_identity_a_production_namespace,
+        [
+            "pipelines/ci.azure-pipelines.yml: job BuildAndTest: pipeline 'orders-ci' runs repository code with a "
+            "connection whose identity holds ['a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb on ",
+            "pipelines/cd.azure-pipelines.yml: job AcceptanceTests: pipeline 'orders-cd' runs repository code",
+            "pipelines/ci-python.yml: admits pipelines/ci-python.yml, whose job BuildAndTest runs repository code",
+        ],
+    ),
+    "production connection admits pipelines/ci-python.yml": (
+        _admit_ci_to_the_production_connection,
+        ["pipelines/ci-python.yml: admits pipelines/ci-python.yml, which never uses it"],
+    ),
+    "acceptance tests run with the production connection": (
+        _acceptance_tests_with_the_production_connection,
+        [
+            "job AcceptanceTests: pipeline 'orders-cd' runs repository code with a connection whose identity holds",
+            "pipelines/cd-python.yml: admits pipelines/cd-python.yml, whose job AcceptanceTests runs repository code",
+        ],
+    ),
+    # A principal outside the stack could hold anything: unknown rights are reported, not cleared.
+    "production connection signs in as a principal the stack does not hold": (
+        _production_connection_signs_in_as_a_stranger,
+        ["contoso-prod-azure-production: (document): signs in as a principal the stack does not hold"],
+    ),
+    "promotion checks the service's repository out": (
+        _promote_checks_the_service_out,
+        [
+            "job Promote: pipeline 'orders-cd' runs repository code with a connection whose identity holds",
+            "pipelines/cd-python.yml: admits pipelines/cd-python.yml, whose job Promote runs repository code with it",
+        ],
+    ),
+    "production connection without a required-template check": (
+        _drop_the_production_connections_check,
+        ["reaches production but no required-template check guards it"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(PLANTED))
+def test_a_planted_path_from_repository_code_to_production_is_reported(mistake: str, prod: Capture) -> None:
+    mutation, expected = PLANTED[mistake]
+    broken = Capture(stack=prod.stack, resources=mutation(prod), outputs=prod.outputs)
+    found = reach(broken)
+    for message in expected:
+        assert any(message in line for line in found), found
+
+
+def test_the_production_connections_branch_control_is_checked_against_cd_runs(
+    prod: Capture, builtin: frozenset[str]
+) -> None:
+    names = naming.EstateNames("contoso", prod.stack)
+    (production,) = [
+        r
+        for r in prod.of_type(f"{DEVOPS}serviceEndpointAzureRM:ServiceEndpointAzureRM")
+        if r.inputs["serviceEndpointName"] == names.production_service_connection
+    ]
+    # Main only: CD reads the templates at their release ref, which the connection would then refuse.
+    narrowed = [
+        dataclasses.replace(r, inputs={**r.inputs, "allowedBranches": "refs/heads/main"})
+        if r.type == f"{DEVOPS}checkBranchControl:CheckBranchControl" and r.inputs["targetResourceId"] == production.id
+        else r
+        for r in prod.resources
+    ]
+    found = [str(f) for f in pipeline_links.check(Capture(prod.stack, narrowed, prod.outputs), builtin)]
+    expected = f"which the branch control of endpoint '{names.production_service_connection}' refuses"
+    assert any(expected in line and "'orders-cd'" in line for line in found), found
