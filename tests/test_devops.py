@@ -36,6 +36,7 @@ from components.service_files.layout import (
     CI_PIPELINE_PATH,
     PR_PIPELINE_PATH,
     TEMPLATES_RELEASE_REF,
+    TEMPLATES_VALIDATION_TEMPLATE,
 )
 from components.service_files.spec import ServiceSpec
 from tests.helpers import (
@@ -411,6 +412,27 @@ def test_only_runs_extending_the_released_templates_deploy_or_push(estate: Captu
     # Every template a check names is in the templates repository.
     held = {f.inputs["file"] for f in committed(estate, repository(estate, naming.TEMPLATES_REPOSITORY).id)}
     assert {t["templatePath"] for r in checks for t in r.inputs["requiredTemplates"]} <= held
+
+
+def test_only_runs_extending_a_released_template_reach_the_project_pool(dev: Capture, prod: Capture) -> None:
+    # Prod's pipelines run on the Managed DevOps Pool inside the network: its queue admits no run whose entry does not
+    # extend a released template, the templates repository's validation included.
+    templates = f"{settings(prod.stack).devops_project}/{naming.TEMPLATES_REPOSITORY}"
+    admitted = {(templates, TEMPLATES_RELEASE_REF, stage_template(k, b)) for k in ("pr", "ci", "cd") for b in BUILDS}
+    project = one(prod.of_type(devops("Project")), "project")
+    (queue_id,) = {
+        r.inputs["resourceId"]
+        for r in prod.of_type(devops("PipelineAuthorization"))
+        if r.inputs["type"] == "queue" and r.inputs["projectId"] == project.id
+    }
+    (check,) = [r for r in prod.of_type(devops("CheckRequiredTemplate")) if r.inputs["targetResourceType"] == "queue"]
+    assert check.inputs["targetResourceId"] == queue_id
+    assert required_templates(prod, queue_id) == admitted | {
+        (templates, TEMPLATES_RELEASE_REF, TEMPLATES_VALIDATION_TEMPLATE)
+    }
+    # Dev runs on Microsoft-hosted agents, outside the network, through the project's built-in queue.
+    assert not [r for r in dev.of_type(devops("PipelineAuthorization")) if r.inputs["type"] == "queue"]
+    assert not [r for r in dev.of_type(devops("CheckRequiredTemplate")) if r.inputs["targetResourceType"] == "queue"]
 
 
 def test_the_templates_repository_holds_the_rendered_templates_behind_review_and_a_release_ref(estate: Capture) -> None:

@@ -522,6 +522,20 @@ def check(
         findings.extend(_branch_control(estate, run, names))
         for kind, rid in sorted(run.used):
             admitted = estate.required_templates.get((kind, rid))
+            if admitted is None and kind == "queue":
+                # Every definition's YAML lives in a repository its project's members change: a service repository
+                # directly, any repository through a pull request, whose build validation runs the pull request's
+                # own YAML. The queue's authorization admits the definition whatever its YAML says; only a check on
+                # the queue holds what runs on the pool to the reviewed templates (azure-devops-docs
+                # docs/pipelines/security/templates.md, "Configure a template check on your agent pool").
+                findings.append(
+                    Finding(
+                        run.label,
+                        "",
+                        f"pipeline {pipeline} uses {names.get(rid, f'queue {rid}')}, which carries no "
+                        "required-template check: whoever edits the pipeline's YAML runs any step on that pool",
+                    )
+                )
             if admitted is not None and run.extends not in admitted:
                 what = names.get(rid, f"{kind} {rid}")
                 extends = (
