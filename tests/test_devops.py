@@ -9,6 +9,7 @@ first and with its own code, to show that services are keyed by name and that ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -472,6 +473,53 @@ def test_the_templates_repository_holds_the_rendered_templates_behind_review_and
     # Read access for the pipelines that extend it, and nothing else opened to all pipelines.
     (open_to_all,) = [r for r in estate.of_type(devops("PipelineAuthorization")) if not r.inputs.get("pipelineId")]
     assert (open_to_all.inputs["type"], open_to_all.inputs["resourceId"]) == ("repository", repo.id)
+
+
+def release_policy_problems(estate: Capture) -> list[str]:
+    """Every branch policy on the templates' release ref must go with the release branch: a branch with required
+    policies cannot be deleted (azure-devops-docs docs/repos/git/branch-policies.md), and moving the release deletes
+    the branch first (terraform-provider-azuredevops resource_git_repository_branch.go, Delete: UpdateRefs to
+    0000...). The engine deletes before a delete-before-replace resource only what names it in `replace_with`
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go, findDependentCascadeReplacements)."""
+    (release,) = estate.of_type(devops("GitRepositoryBranch"))
+    policies = [
+        r
+        for r in estate.resources
+        if r.type.startswith("azuredevops:index/branchPolicy")
+        and any(scope["repositoryRef"] == TEMPLATES_RELEASE_REF for scope in r.inputs["settings"]["scopes"])
+    ]
+    problems = [] if policies else ["no branch policy holds the release ref"]
+    for policy in policies:
+        if policy.replace_with != (release.urn,):
+            problems.append(f"{policy.name} is not replaced with the release branch: {policy.replace_with}")
+        if not policy.delete_before_replace:
+            problems.append(f"{policy.name} is not deleted before it is replaced")
+        if release.urn not in policy.dependencies:
+            problems.append(f"{policy.name} does not wait for the release branch")
+    return problems
+
+
+def test_the_release_policies_are_replaced_with_the_release_branch(estate: Capture) -> None:
+    assert release_policy_problems(estate) == []
+    kinds = {r.type for r in estate.resources if r.type.startswith("azuredevops:index/branchPolicy") and r.replace_with}
+    assert kinds == {devops("BranchPolicyMinReviewers"), devops("BranchPolicyCommentResolution")}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("replace_with", (), "is not replaced with the release branch"),
+        ("delete_before_replace", False, "is not deleted before it is replaced"),
+        ("dependencies", (), "does not wait for the release branch"),
+    ],
+)
+def test_a_release_policy_left_behind_by_the_branch_is_reported(
+    prod: Capture, option: str, value: Any, expected: str
+) -> None:
+    policy = next(r for r in prod.resources if r.type.startswith("azuredevops:index/branchPolicy") and r.replace_with)
+    planted = [dataclasses.replace(r, **{option: value}) if r is policy else r for r in prod.resources]
+    problems = release_policy_problems(Capture(prod.stack, planted, prod.outputs))
+    assert problems == [f"{policy.name} {expected}" + (": ()" if option == "replace_with" else "")]
 
 
 def test_each_service_namespace_is_an_arm_resource_that_keeps_its_workloads(dev: Capture, prod: Capture) -> None:
