@@ -9,7 +9,8 @@ repository), or the run stops at "needs permission". Marketplace tasks exist onl
 
 `check` walks each definition's YAML from its entry file through every template it includes, substituting template
 parameters the way template expressions do, and reports every name that does not resolve, every protected object
-used without authorization, and every authorization that no YAML uses (least privilege both ways).
+used without authorization, every authorization that no YAML uses (least privilege both ways), every run a
+required-template check would stop, and every queue used without such a check.
 """
 
 from __future__ import annotations
