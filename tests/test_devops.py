@@ -9,6 +9,7 @@ first and with its own code, to show that services are keyed by name and that ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -36,6 +37,7 @@ from components.service_files.layout import (
     CI_PIPELINE_PATH,
     PR_PIPELINE_PATH,
     TEMPLATES_RELEASE_REF,
+    TEMPLATES_VALIDATION_TEMPLATE,
 )
 from components.service_files.spec import ServiceSpec
 from tests.helpers import (
@@ -442,6 +444,27 @@ def test_only_runs_extending_the_released_templates_deploy_or_push(estate: Captu
     assert {t["templatePath"] for r in checks for t in r.inputs["requiredTemplates"]} <= held
 
 
+def test_only_runs_extending_a_released_template_reach_the_project_pool(dev: Capture, prod: Capture) -> None:
+    # Prod's pipelines run on the Managed DevOps Pool inside the network: its queue admits no run whose entry does not
+    # extend a released template, the templates repository's validation included.
+    templates = f"{settings(prod.stack).devops_project}/{naming.TEMPLATES_REPOSITORY}"
+    admitted = {(templates, TEMPLATES_RELEASE_REF, stage_template(k, b)) for k in ("pr", "ci", "cd") for b in BUILDS}
+    project = one(prod.of_type(devops("Project")), "project")
+    (queue_id,) = {
+        r.inputs["resourceId"]
+        for r in prod.of_type(devops("PipelineAuthorization"))
+        if r.inputs["type"] == "queue" and r.inputs["projectId"] == project.id
+    }
+    (check,) = [r for r in prod.of_type(devops("CheckRequiredTemplate")) if r.inputs["targetResourceType"] == "queue"]
+    assert check.inputs["targetResourceId"] == queue_id
+    assert required_templates(prod, queue_id) == admitted | {
+        (templates, TEMPLATES_RELEASE_REF, TEMPLATES_VALIDATION_TEMPLATE)
+    }
+    # Dev runs on Microsoft-hosted agents, outside the network, through the project's built-in queue.
+    assert not [r for r in dev.of_type(devops("PipelineAuthorization")) if r.inputs["type"] == "queue"]
+    assert not [r for r in dev.of_type(devops("CheckRequiredTemplate")) if r.inputs["targetResourceType"] == "queue"]
+
+
 def test_the_templates_repository_holds_the_rendered_templates_behind_review_and_a_release_ref(estate: Capture) -> None:
     repo = repository(estate, naming.TEMPLATES_REPOSITORY)
     files = committed(estate, repo.id)
@@ -479,6 +502,53 @@ def test_the_templates_repository_holds_the_rendered_templates_behind_review_and
     # Read access for the pipelines that extend it, and nothing else opened to all pipelines.
     (open_to_all,) = [r for r in estate.of_type(devops("PipelineAuthorization")) if not r.inputs.get("pipelineId")]
     assert (open_to_all.inputs["type"], open_to_all.inputs["resourceId"]) == ("repository", repo.id)
+
+
+def release_policy_problems(estate: Capture) -> list[str]:
+    """Every branch policy on the templates' release ref must go with the release branch: a branch with required
+    policies cannot be deleted (azure-devops-docs docs/repos/git/branch-policies.md), and moving the release deletes
+    the branch first (terraform-provider-azuredevops resource_git_repository_branch.go, Delete: UpdateRefs to
+    0000...). The engine deletes before a delete-before-replace resource only what names it in `replace_with`
+    (pulumi/pulumi pkg/resource/deploy/step_generator.go, findDependentCascadeReplacements)."""
+    (release,) = estate.of_type(devops("GitRepositoryBranch"))
+    policies = [
+        r
+        for r in estate.resources
+        if r.type.startswith("azuredevops:index/branchPolicy")
+        and any(scope["repositoryRef"] == TEMPLATES_RELEASE_REF for scope in r.inputs["settings"]["scopes"])
+    ]
+    problems = [] if policies else ["no branch policy holds the release ref"]
+    for policy in policies:
+        if policy.replace_with != (release.urn,):
+            problems.append(f"{policy.name} is not replaced with the release branch: {policy.replace_with}")
+        if not policy.delete_before_replace:
+            problems.append(f"{policy.name} is not deleted before it is replaced")
+        if release.urn not in policy.dependencies:
+            problems.append(f"{policy.name} does not wait for the release branch")
+    return problems
+
+
+def test_the_release_policies_are_replaced_with_the_release_branch(estate: Capture) -> None:
+    assert release_policy_problems(estate) == []
+    kinds = {r.type for r in estate.resources if r.type.startswith("azuredevops:index/branchPolicy") and r.replace_with}
+    assert kinds == {devops("BranchPolicyMinReviewers"), devops("BranchPolicyCommentResolution")}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("replace_with", (), "is not replaced with the release branch"),
+        ("delete_before_replace", False, "is not deleted before it is replaced"),
+        ("dependencies", (), "does not wait for the release branch"),
+    ],
+)
+def test_a_release_policy_left_behind_by_the_branch_is_reported(
+    prod: Capture, option: str, value: Any, expected: str
+) -> None:
+    policy = next(r for r in prod.resources if r.type.startswith("azuredevops:index/branchPolicy") and r.replace_with)
+    planted = [dataclasses.replace(r, **{option: value}) if r is policy else r for r in prod.resources]
+    problems = release_policy_problems(Capture(prod.stack, planted, prod.outputs))
+    assert problems == [f"{policy.name} {expected}" + (": ()" if option == "replace_with" else "")]
 
 
 def test_each_service_namespace_is_an_arm_resource_that_keeps_its_workloads(dev: Capture, prod: Capture) -> None:

@@ -65,7 +65,7 @@ def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> Non
     resources = json.loads((two_runs[0] / "resources.json").read_text())
     fields = {"urn", "id", "type", "name", "parent", "custom", "protect", "retainOnDelete", "dependencies", "inputs"}
     # The two optional lifecycle fields appear only where set; where they appear they are set.
-    optional = {"deleteBeforeReplace", "ignoreChanges", "replacementTrigger"}
+    optional = {"deleteBeforeReplace", "ignoreChanges", "replacementTrigger", "replaceWith"}
     assert all(fields <= set(entry) <= fields | optional for entry in resources)
     assert all(
         entry.get("deleteBeforeReplace", True) is True and entry.get("ignoreChanges", [1]) for entry in resources
@@ -73,6 +73,9 @@ def test_inventory_has_the_contracted_fields(two_runs: tuple[Path, Path]) -> Non
     urns = {entry["urn"] for entry in resources}
     for entry in resources:
         assert entry["parent"] is None or entry["parent"] in urns
+        # A resource replaced with others names them by URN, every one in the inventory.
+        assert set(entry.get("replaceWith", [])) <= urns
+        assert entry.get("replaceWith", [1])
         assert set(entry["dependencies"]) <= urns
 
 

@@ -147,7 +147,29 @@ def _unknown_task(document: dict[str, Any]) -> None:
     document["jobs"][0]["steps"].append({"task": "HelmDeploy@0", "inputs": {"command": "upgrade"}})
 
 
+def _without_extends(document: dict[str, Any]) -> None:
+    # A contributor's pull request that runs its own steps on the project's pool instead of a released template.
+    document.pop("extends")
+    document.pop("resources", None)
+    document.update(pool={"name": "mdp-contoso-prod"}, steps=[{"bash": "curl -s https://10.0.0.4/"}])
+
+
 PLANTED: dict[str, tuple[Callable[[Capture], Mutation], str]] = {
+    "agent queue without a required-template check": (
+        lambda prod: drop(
+            "checkRequiredTemplate:CheckRequiredTemplate", lambda r: r.inputs["targetResourceType"] == "queue"
+        ),
+        "pipeline 'orders-pr' uses queue 'mdp-contoso-prod', which carries no required-template check",
+    ),
+    "service entry pipeline that extends no template": (
+        lambda prod: edit_file("pr.azure-pipelines.yml", _without_extends),
+        "pipeline 'orders-pr' uses queue 'mdp-contoso-prod', whose required-template check admits only",
+    ),
+    "templates validation that extends no template": (
+        lambda prod: edit_file("validate.azure-pipelines.yml", _without_extends),
+        "pipeline 'pipeline-templates-validation' uses queue 'mdp-contoso-prod', whose required-template check "
+        "admits only",
+    ),
     # Planted: the prod stack's Managed DevOps Pool lists another project, so no queue of its name exists in ours.
     "pool without a project queue": (
         lambda prod: (

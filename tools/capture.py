@@ -69,6 +69,8 @@ class Registration:
     ignore_changes: tuple[str, ...] = field(default=(), compare=False)
     # A value whose change replaces the resource (the `replacement_trigger` option), None when unset.
     replacement_trigger: Any = field(default=None, compare=False)
+    # The URNs whose replacement replaces this resource too (the `replace_with` option).
+    replace_with: tuple[str, ...] = field(default=(), compare=False)
     # The ID of an existing object the engine adopts instead of creating one (the `import_` option).
     import_id: str = field(default="", compare=False)
     # The URNs this resource may have had before (tools/urn_snapshot.py); not part of the inventory contract.
@@ -87,6 +89,7 @@ class Registration:
             **({"deleteBeforeReplace": True} if self.delete_before_replace else {}),
             **({"ignoreChanges": list(self.ignore_changes)} if self.ignore_changes else {}),
             **({"replacementTrigger": self.replacement_trigger} if self.replacement_trigger is not None else {}),
+            **({"replaceWith": list(self.replace_with)} if self.replace_with else {}),
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
         }
@@ -197,6 +200,7 @@ class CapturingMonitor(MockMonitor):
                 replacement_trigger=json_format.MessageToDict(request.replacement_trigger)
                 if request.HasField("replacement_trigger")
                 else None,
+                replace_with=tuple(request.replace_with),
                 import_id=request.importId,
                 aliases=tuple(_alias(alias) for alias in request.aliases),
             )

@@ -9,7 +9,8 @@ repository), or the run stops at "needs permission". Marketplace tasks exist onl
 
 `check` walks each definition's YAML from its entry file through every template it includes, substituting template
 parameters the way template expressions do, and reports every name that does not resolve, every protected object
-used without authorization, and every authorization that no YAML uses (least privilege both ways).
+used without authorization, every authorization that no YAML uses (least privilege both ways), every run a
+required-template check would stop, and every queue used without such a check.
 """
 
 from __future__ import annotations
@@ -523,6 +524,20 @@ def check(
         findings.extend(_branch_control(estate, run, names))
         for kind, rid in sorted(run.used):
             admitted = estate.required_templates.get((kind, rid))
+            if admitted is None and kind == "queue":
+                # Every definition's YAML lives in a repository its project's members change: a service repository
+                # directly, any repository through a pull request, whose build validation runs the pull request's
+                # own YAML. The queue's authorization admits the definition whatever its YAML says; only a check on
+                # the queue holds what runs on the pool to the reviewed templates (azure-devops-docs
+                # docs/pipelines/security/templates.md, "Configure a template check on your agent pool").
+                findings.append(
+                    Finding(
+                        run.label,
+                        "",
+                        f"pipeline {pipeline} uses {names.get(rid, f'queue {rid}')}, which carries no "
+                        "required-template check: whoever edits the pipeline's YAML runs any step on that pool",
+                    )
+                )
             if admitted is not None and run.extends not in admitted:
                 what = names.get(rid, f"{kind} {rid}")
                 extends = (

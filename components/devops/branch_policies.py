@@ -34,12 +34,30 @@ class BranchPoliciesArgs:
     build_name: str = "PR build: lint, build, unit tests"
     # The branch the policies hold (Exact).
     branch: str = MAIN_BRANCH
+    # The branch resource the policies go with, when the stack replaces that branch: a branch with required policies
+    # cannot be deleted (azure-devops-docs docs/repos/git/branch-policies.md, introduction), so they are deleted
+    # before it and created again after it.
+    replaced_with: pulumi.Resource | None = None
 
 
 class BranchPolicies(Component):
     def __init__(self, name: str, args: BranchPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:devops:BranchPolicies", name, opts)
         enforced = Enforced(project_id=args.project_id, enabled=True, blocking=True)
+        # pulumi/pulumi pkg/resource/deploy/step_generator.go: when a delete-before-replace resource is replaced, the
+        # engine deletes first every resource whose `replace_with` (recorded in the previous state) names it
+        # (findDependentCascadeReplacements); a plain `depends_on` edge would not (calculateDependentReplacements
+        # replaces only dependents whose inputs change), so the branch's delete would meet its own policies.
+        child = (
+            self.child
+            if args.replaced_with is None
+            else pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.replaced_with],
+                replace_with=[args.replaced_with],
+                delete_before_replace=True,
+            )
+        )
         scope = {"repository_id": args.repository_id, "repository_ref": args.branch, "match_type": "Exact"}
         if args.pr_definition_id is not None:
             azuredevops.BranchPolicyBuildValidation(
@@ -55,7 +73,7 @@ class BranchPolicies(Component):
                     filename_patterns=list(BUILD_FILENAME_PATTERNS),
                     scopes=[azuredevops.BranchPolicyBuildValidationSettingsScopeArgs(**scope)],
                 ),
-                opts=self.child,
+                opts=child,
             )
         azuredevops.BranchPolicyMinReviewers(
             f"{name}-min-reviewers",
@@ -69,7 +87,7 @@ class BranchPolicies(Component):
                 on_push_reset_approved_votes=True,
                 scopes=[azuredevops.BranchPolicyMinReviewersSettingsScopeArgs(**scope)],
             ),
-            opts=self.child,
+            opts=child,
         )
         azuredevops.BranchPolicyCommentResolution(
             f"{name}-comment-resolution",
@@ -77,6 +95,6 @@ class BranchPolicies(Component):
             settings=azuredevops.BranchPolicyCommentResolutionSettingsArgs(
                 scopes=[azuredevops.BranchPolicyCommentResolutionSettingsScopeArgs(**scope)],
             ),
-            opts=self.child,
+            opts=child,
         )
         self.register_outputs({})

@@ -24,7 +24,7 @@ from components.devops.pipelines import (
 from components.devops.platform import PlatformRepositories, PlatformRepositoriesArgs
 from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
 from components.devops.repository import MAIN_BRANCH, ServiceRepository, ServiceRepositoryArgs, starter_files
-from components.devops.required_templates import RequiredTemplates
+from components.devops.required_templates import RequiredTemplates, require_templates
 from components.devops.service_connections import ProductionConnection, ServiceConnections, ServiceConnectionsArgs
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
 from components.service_files import templates_repository_files
@@ -43,6 +43,7 @@ from components.service_files.layout import (
     CI_PIPELINE_PATH,
     PR_PIPELINE_PATH,
     TEMPLATES_RELEASE_REF,
+    TEMPLATES_VALIDATION_TEMPLATE,
 )
 from components.service_files.spec import ServiceSpec
 
@@ -223,6 +224,23 @@ class DevOps(Component):
             else None
         )
         on_agents = [Authorization("agent-queue", "queue", queue.queue_id)] if queue else []
+        if queue:
+            # Build validation runs the pull request's own entry YAML (and the templates repository's), so an
+            # authorization alone would let a contributor drop `extends:` and run any step on a pool inside the
+            # network. The queue serves only runs that extend a released template ("Configure a template check on
+            # your agent pool", azure-devops-docs docs/pipelines/security/templates.md). Microsoft-hosted agents
+            # (dev) sit outside the network; the IaC project's queue of the same pool is another queue resource.
+            on_pool = required(ctx, "pr", "ci", "cd")
+            require_templates(
+                f"{name}-agent-queue-templates",
+                project_id,
+                queue.queue_id,
+                target_type="queue",
+                required=RequiredTemplates(
+                    on_pool.repository_name, [*on_pool.template_paths, TEMPLATES_VALIDATION_TEMPLATE]
+                ),
+                parent=queue,
+            )
 
         environment_names: dict[naming.Stage, str] = {
             "staging": ctx.staging_environment,

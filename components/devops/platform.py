@@ -6,7 +6,8 @@ The templates repository's files are the stack's (rendered from this checkout, r
 "Bypass policies when pushing" as for the service repositories. `refs/heads/release` is what every service pipeline
 reads: a `GitRepositoryBranch` from `main`, replaced (deleted, then created at the head of `main`) exactly when the
 `templatesRelease` setting changes, through Pulumi's `replacement_trigger`; the provider forces a new branch on any
-change of `ref_branch` anyway (terraform-provider-azuredevops `resource_git_repository_branch.go`, ForceNew).
+change of `ref_branch` anyway (terraform-provider-azuredevops `resource_git_repository_branch.go`, ForceNew). The
+branch's own policies are deleted before it and created after it (`BranchPoliciesArgs.replaced_with`).
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ class PlatformRepositories(pulumi.ComponentResource):
         # `main` takes reviewed, validated pull requests. `release`, the ref the required-template checks trust, is
         # reviewed like it, so that production's branch control (which validates every repository a run uses,
         # learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control") finds it protected.
-        for key, branch, validation_id, waits_for in (
-            ("templates-policies", MAIN_BRANCH, validation.definition_ids["pr"], []),
-            ("templates-release-policies", TEMPLATES_RELEASE_REF, None, [release]),
+        for key, branch, validation_id, branch_resource in (
+            ("templates-policies", MAIN_BRANCH, validation.definition_ids["pr"], None),
+            ("templates-release-policies", TEMPLATES_RELEASE_REF, None, release),
         ):
             BranchPolicies(
                 f"{name}-{key}",
@@ -93,8 +94,10 @@ class PlatformRepositories(pulumi.ComponentResource):
                     reviewer_count=args.reviewer_count,
                     build_name="Templates: render the manifests of a sample service",
                     branch=branch,
+                    # Moving the release deletes its branch first: its policies go before it and return after it.
+                    replaced_with=branch_resource,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         # Every service pipeline reads the templates through a repository resource: open to the project's pipelines
         # (no `pipeline_id`, resource_pipeline_authorization.go), the templates are what they are meant to run.

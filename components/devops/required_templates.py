@@ -32,7 +32,10 @@ def require_templates(
     project_id: pulumi.Input[str],
     target_id: pulumi.Input[str],
     *,
-    target_type: Literal["endpoint", "environment"],
+    # "queue": a project's agent queue (terraform-provider-azuredevops approvalsandchecks/common_check.go,
+    # targetResourceTypes; "Checks can be configured on ... agent pools", azure-devops-docs
+    # docs/pipelines/process/approvals.md).
+    target_type: Literal["endpoint", "environment", "queue"],
     required: RequiredTemplates,
     parent: pulumi.Resource,
 ) -> azuredevops.CheckRequiredTemplate:

@@ -21,6 +21,8 @@ STAGE_TEMPLATES_PATH = "pipelines"
 STEP_TEMPLATES_PATH = "pipelines/steps"
 MANIFEST_RENDERER = "manifests/render.py"
 TEMPLATES_VALIDATION_PIPELINE = "pipelines/validate.azure-pipelines.yml"
+# What that validation pipeline extends, read at the release ref like every service pipeline's template.
+TEMPLATES_VALIDATION_TEMPLATE = "pipelines/validate.yml"
 # Both clusters' manifests, rendered by CI and published as the `manifests` artifact: each names its own registry,
 # because KubernetesManifest only substitutes an image whose name (registry included) equals its `containers` input.
 STAGING_MANIFEST = "staging.yaml"

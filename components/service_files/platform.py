@@ -9,14 +9,16 @@ from typing import Any
 from components.service_files.cd import cd_template
 from components.service_files.ci import ci_template, pool, pr_template
 from components.service_files.context import PipelineContext
-from components.service_files.entry import BUILDS, stage_template
+from components.service_files.entry import BUILDS, stage_template, templates_repository_name
 from components.service_files.layout import (
     HEADER,
     MANIFEST_RENDERER,
     PLATFORM_SOURCE_DIR,
     STEP_TEMPLATES_PATH,
+    TEMPLATES_ALIAS,
     TEMPLATES_RELEASE_REF,
     TEMPLATES_VALIDATION_PIPELINE,
+    TEMPLATES_VALIDATION_TEMPLATE,
 )
 from components.service_files.manifests import manifest_parameters
 from components.service_files.spec import ServiceSpec, TemplateService
@@ -49,13 +51,14 @@ service at once, without a commit to any service repository.
   (required-template checks).
 - `pipelines/steps/`: the steps those templates include.
 - `manifests/render.py`: the Kubernetes manifests of a service, rendered by CI from its entry pipeline's parameters.
-- `{validation}`: this repository's build validation.
+- `{validation}`: this repository's build validation; it extends `{validation_template}` at `{release}`, as the
+  agent queue's required-template check demands of every run on the project's pool.
 """
 
 
-def validation_pipeline(ctx: PipelineContext) -> dict[str, Any]:
-    """Build validation of this repository's pull requests: the renderer runs for a sample service with every
-    optional part, for both stages, and every document it writes parses."""
+def validation_template(ctx: PipelineContext) -> dict[str, Any]:
+    """Build validation of this repository's pull requests: the pull request's renderer runs for a sample service
+    with every optional part, for both stages, and every document it writes parses."""
     parameters = json.dumps(manifest_parameters(_SAMPLE, _SAMPLE_CLIENT_IDS), separators=(",", ":"))
     render = [
         f"python3 {MANIFEST_RENDERER} --stage {stage} --registry example.azurecr.io "
@@ -67,22 +70,49 @@ def validation_pipeline(ctx: PipelineContext) -> dict[str, Any]:
         "if d.strip()]' staging.yaml production.yaml"
     )
     return {
-        "trigger": "none",
         "pool": pool(ctx),
         "steps": [
+            # The pipeline's own repository: the pull request's merge commit, whose renderer is under review.
+            {"checkout": "self"},
             {
                 "bash": "\n".join(["set -euo pipefail", f"python3 -m py_compile {MANIFEST_RENDERER}", *render, check]),
                 "displayName": "Render the manifests of a sample service",
                 "workingDirectory": "$(Build.SourcesDirectory)",
                 "env": {"SERVICE_MANIFEST": parameters},
-            }
+            },
         ],
+    }
+
+
+def validation_pipeline(ctx: PipelineContext) -> dict[str, Any]:
+    """The validation's entry: it runs on the project's pool, whose required-template check admits only runs that
+    extend a released template, so its steps come from `release` and a pull request cannot replace them (only the
+    renderer they run, which is what the validation is for)."""
+    return {
+        "trigger": "none",
+        "resources": {
+            "repositories": [
+                {
+                    "repository": TEMPLATES_ALIAS,
+                    "type": "git",
+                    "name": templates_repository_name(ctx),
+                    "ref": TEMPLATES_RELEASE_REF,
+                }
+            ]
+        },
+        "extends": {"template": f"{TEMPLATES_VALIDATION_TEMPLATE}@{TEMPLATES_ALIAS}"},
     }
 
 
 def templates_repository_files(ctx: PipelineContext) -> dict[str, str]:
     """Repository path -> content of every file of the templates repository, sorted by path."""
-    files = {"README.md": README.format(release=TEMPLATES_RELEASE_REF, validation=TEMPLATES_VALIDATION_PIPELINE)}
+    files = {
+        "README.md": README.format(
+            release=TEMPLATES_RELEASE_REF,
+            validation=TEMPLATES_VALIDATION_PIPELINE,
+            validation_template=TEMPLATES_VALIDATION_TEMPLATE,
+        )
+    }
     for build in BUILDS:
         service = TemplateService(build)
         files[stage_template("pr", build)] = dump(pr_template(service, ctx))
@@ -91,5 +121,6 @@ def templates_repository_files(ctx: PipelineContext) -> dict[str, str]:
     for step in sorted((PLATFORM_SOURCE_DIR / "steps").glob("*.yml")):
         files[f"{STEP_TEMPLATES_PATH}/{step.name}"] = HEADER + step.read_text(encoding="utf-8")
     files[MANIFEST_RENDERER] = (PLATFORM_SOURCE_DIR / MANIFEST_RENDERER).read_text(encoding="utf-8")
+    files[TEMPLATES_VALIDATION_TEMPLATE] = dump(validation_template(ctx))
     files[TEMPLATES_VALIDATION_PIPELINE] = dump(validation_pipeline(ctx))
     return dict(sorted(files.items()))
