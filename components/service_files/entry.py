@@ -39,18 +39,24 @@ def templates_repository_name(ctx: PipelineContext) -> str:
     return f"{ctx.project}/{naming.TEMPLATES_REPOSITORY}"
 
 
+def released_templates(ctx: PipelineContext) -> dict[str, Any]:
+    """The `resources` of a pipeline that extends a template: the templates repository at its release ref, which the
+    required-template checks admit."""
+    return {
+        "repositories": [
+            {
+                "repository": TEMPLATES_ALIAS,
+                "type": "git",
+                "name": templates_repository_name(ctx),
+                "ref": TEMPLATES_RELEASE_REF,
+            }
+        ],
+    }
+
+
 def _entry(kind: Kind, service: ServiceSpec, ctx: PipelineContext, **extra: Any) -> dict[str, Any]:
     return {
-        "resources": {
-            "repositories": [
-                {
-                    "repository": TEMPLATES_ALIAS,
-                    "type": "git",
-                    "name": templates_repository_name(ctx),
-                    "ref": TEMPLATES_RELEASE_REF,
-                }
-            ],
-        },
+        "resources": released_templates(ctx),
         "extends": {
             "template": f"{stage_template(kind, service.build)}@{TEMPLATES_ALIAS}",
             "parameters": {"service": service.name, "port": service.port, **extra},

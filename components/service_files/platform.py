@@ -9,7 +9,7 @@ from typing import Any
 from components.service_files.cd import cd_template
 from components.service_files.ci import ci_template, pool, pr_template
 from components.service_files.context import PipelineContext
-from components.service_files.entry import BUILDS, stage_template, templates_repository_name
+from components.service_files.entry import BUILDS, released_templates, stage_template
 from components.service_files.layout import (
     HEADER,
     MANIFEST_RENDERER,
@@ -90,16 +90,7 @@ def validation_pipeline(ctx: PipelineContext) -> dict[str, Any]:
     renderer they run, which is what the validation is for)."""
     return {
         "trigger": "none",
-        "resources": {
-            "repositories": [
-                {
-                    "repository": TEMPLATES_ALIAS,
-                    "type": "git",
-                    "name": templates_repository_name(ctx),
-                    "ref": TEMPLATES_RELEASE_REF,
-                }
-            ]
-        },
+        "resources": released_templates(ctx),
         "extends": {"template": f"{TEMPLATES_VALIDATION_TEMPLATE}@{TEMPLATES_ALIAS}"},
     }
 
