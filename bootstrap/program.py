@@ -129,7 +129,7 @@ class Bootstrap(BootstrapComponent):
             RoleGrantsArgs(assigner=Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}"), grants=grants),
             opts=self.child,
         )
-        OrganisationAccess(
+        organisation = OrganisationAccess(
             f"{name}-organisation",
             OrganisationAccessArgs(
                 readers={names.identity("preview", s): identities["preview", s].principal_id for s in STACKS},
@@ -222,6 +222,10 @@ class Bootstrap(BootstrapComponent):
             names.identity(role, stack): identity.client_id for (role, stack), identity in identities.items()
         }
         self.definition_ids = pipelines.definition_ids
+        # Each estate stack takes its preview identity's descriptor as aks-estate:iacPreviewIdentity.
+        self.preview_descriptors = {
+            stack: organisation.reader_descriptors[names.identity("preview", stack)] for stack in STACKS
+        }
         self.register_outputs({"stateAccount": self.state_account, "keyVault": self.key_vault})
 
     @staticmethod

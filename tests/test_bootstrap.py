@@ -484,8 +484,8 @@ def test_only_the_prod_deployer_may_serve_the_iac_project_from_its_pool(boot: Ca
         "identityId": deploy_prod.id,
         "roleName": "Administrator",
     }
-    (membership,) = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
-    assert membership.inputs["members"] == [deploy_prod.outputs["descriptor"]]
+    memberships = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
+    (membership,) = (m for m in memberships if m.inputs["members"] == [deploy_prod.outputs["descriptor"]])
     assert membership.inputs["mode"] == "add"
 
 
