@@ -6,7 +6,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from bootstrap import names
-from bootstrap.access import IacAccess, IacGrant
+from bootstrap.access import IacAccess, IacGrant, OperatorAccess, OperatorAccessArgs
 from bootstrap.component import BootstrapComponent
 from bootstrap.config import STACKS, BootstrapConfig
 from bootstrap.devops import (
@@ -124,9 +124,16 @@ class Bootstrap(BootstrapComponent):
                     )
                 )
 
-        IacAccess(
-            f"{name}-access",
-            RoleGrantsArgs(assigner=Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}"), grants=grants),
+        assigner = Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}")
+        IacAccess(f"{name}-access", RoleGrantsArgs(assigner=assigner, grants=grants), opts=self.child)
+        OperatorAccess(
+            f"{name}-operators",
+            OperatorAccessArgs(
+                assigner=assigner,
+                operators=[str(operator) for operator in config.operators],
+                containers={stack: state.container_ids[names.state_container(stack)] for stack in STACKS},
+                keys={stack: keys.key_ids[names.secrets_key(stack)] for stack in STACKS},
+            ),
             opts=self.child,
         )
         organisation = OrganisationAccess(

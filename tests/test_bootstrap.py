@@ -42,6 +42,7 @@ STACK_FILE = BOOTSTRAP / "Pulumi.main.yaml"
 SCHEMA = ROOT / "tests" / "reference" / "pulumi-project.schema.json"
 STACKS = ("dev", "prod")
 SUBSCRIPTION = f"/subscriptions/{SUBSCRIPTION_ID}"
+CONTAINER = "azure-native:storage:BlobContainer"
 
 
 def _one(result: Capture, token: str, **inputs: Any) -> Registration:
@@ -87,7 +88,12 @@ def test_every_stack_file_sets_the_keys_the_cli_requires() -> None:
         assert required <= keys, f"{stack_file.name} lacks {sorted(required - keys)}"
 
 
-VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@example.com"]'}
+VALID = {
+    "namePrefix": "myorg",
+    "location": "westeurope",
+    "approvers": '["a@example.com"]',
+    "operators": '["5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b"]',
+}
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,13 @@ VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@exam
         ({"minimumReviewers": "0"}, 'aks-estate-bootstrap:minimumReviewers = "0": Input should be greater than'),
         ({"stateSoftDeleteDays": "400"}, "aks-estate-bootstrap:stateSoftDeleteDays"),
         ({"passphrase": "x"}, 'aks-estate-bootstrap:passphrase = "x": is not a setting the bootstrap knows'),
+        ({"operators": None}, "aks-estate-bootstrap:operators = (missing): is required"),
+        ({"operators": "[]"}, "aks-estate-bootstrap:operators = []: needs at least 1 item(s)"),
+        ({"operators": '["someone@example.com"]'}, 'aks-estate-bootstrap:operators.0 = "someone@example.com": '),
+        (
+            {"operators": '["5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b", "5B2E8C1A-3F47-4D9E-A6B0-7C1D2E3F4A5B"]'},
+            "aks-estate-bootstrap:operators = [",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_message(change: dict[str, str | None], message: str) -> None:
@@ -113,6 +126,12 @@ def test_bad_config_is_one_clear_message(change: dict[str, str | None], message:
 def test_repeated_approvers_name_the_rule() -> None:
     with pytest.raises(ConfigError, match="must not repeat an approver"):
         bootstrap_config.parse({**VALID, "approvers": '["a@example.com", "A@example.com"]'})
+
+
+def test_repeated_operators_name_the_rule() -> None:
+    operator = "5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b"
+    with pytest.raises(ConfigError, match="must not repeat an operator"):
+        bootstrap_config.parse({**VALID, "operators": f'["{operator}", "{operator.upper()}"]'})
 
 
 def test_valid_config_takes_the_defaults() -> None:
@@ -192,12 +211,60 @@ def _role_name(assignment: Registration) -> str:
     return next(name for name, role_id in IAC_ROLES.items() if role_id == guid)
 
 
+def _operators() -> list[str]:
+    return list(yaml.safe_load(STACK_FILE.read_text())["config"]["aks-estate-bootstrap:operators"])
+
+
 def grants_by_identity(boot: Capture) -> dict[str, set[tuple[str, str]]]:
+    """Role and scope of every assignment by grantee: an identity's name, or `operator <object ID>` for a person."""
     principals = {r.outputs["principalId"]: name for name, r in _identities(boot).items()}
+    principals |= {operator: f"operator {operator}" for operator in _operators()}
     granted: dict[str, set[tuple[str, str]]] = {name: set() for name in principals.values()}
     for assignment in boot.of_type(ROLE_ASSIGNMENT):
         granted[principals[assignment.inputs["principalId"]]].add((_role_name(assignment), assignment.inputs["scope"]))
     return granted
+
+
+def operator_access_errors(boot: Capture) -> list[str]:
+    """How each operator's assignments differ from the data-plane roles of every stack at exactly its container and
+    key (bootstrap/access.py OperatorAccess), assigned to a user."""
+    expected: set[tuple[str, str]] = set()
+    for stack in STACKS:
+        expected.add(("Storage Blob Data Contributor", _scope_of(boot, CONTAINER, "containerName", f"state-{stack}")))
+        expected.add(
+            ("Key Vault Crypto User", _scope_of(boot, "azure-native:keyvault:Key", "keyName", f"pulumi-{stack}"))
+        )
+    errors = []
+    granted = grants_by_identity(boot)
+    for operator in _operators():
+        got = granted[f"operator {operator}"]
+        errors += [f"{operator}: missing {role} at {scope}" for role, scope in sorted(expected - got)]
+        errors += [f"{operator}: unexpected {role} at {scope}" for role, scope in sorted(got - expected)]
+        for assignment in boot.of_type(ROLE_ASSIGNMENT):
+            if assignment.inputs["principalId"] == operator and assignment.inputs["principalType"] != "User":
+                errors.append(f"{operator}: {assignment.name} is assigned to a {assignment.inputs['principalType']}")
+    return errors
+
+
+def test_each_operator_gets_both_data_plane_roles_of_every_stack_at_exact_scopes(boot: Capture) -> None:
+    assert len(_operators()) == 1
+    (operator,) = _operators()
+    assert len(grants_by_identity(boot)[f"operator {operator}"]) == 2 * len(STACKS)
+    assert operator_access_errors(boot) == []
+
+
+def test_an_operator_role_at_the_vault_is_reported(boot: Capture) -> None:
+    (vault,) = boot.of_type("azure-native:keyvault:Vault")
+    key = next(
+        r
+        for r in boot.of_type(ROLE_ASSIGNMENT)
+        if r.inputs["principalId"] in _operators() and _role_name(r) == "Key Vault Crypto User"
+    )
+    moved = Registration(**{**key.__dict__, "inputs": {**key.inputs, "scope": vault.id}})
+    planted = Capture(boot.stack, [moved if r is key else r for r in boot.resources], boot.outputs)
+    errors = operator_access_errors(planted)
+    assert any(f"unexpected Key Vault Crypto User at {vault.id}" in e for e in errors), errors
+    assert any(f"missing Key Vault Crypto User at {key.inputs['scope']}" in e for e in errors), errors
 
 
 def _scope_of(boot: Capture, token: str, key: str, value: str) -> str:
@@ -261,7 +328,11 @@ def test_the_iac_role_assignments_stay_under_the_bootstraps_component_type(boot:
     """IacAccess is the estate's RoleGrants under the bootstrap's own type token (its TYPE); the assignments' URNs
     carry it, so a lost override would move, that is replace, every one of them."""
     types = {registration.urn: registration.type for registration in boot.resources}
-    parents = {types[assignment.parent or ""] for assignment in boot.of_type(ROLE_ASSIGNMENT)}
+    parents = {
+        types[assignment.parent or ""]
+        for assignment in boot.of_type(ROLE_ASSIGNMENT)
+        if assignment.inputs["principalId"] not in _operators()
+    }
     assert parents == {"aks-estate:bootstrap:IacAccess"}
 
 
