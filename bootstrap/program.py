@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 from pulumi_azure_native import authorization
 
@@ -103,6 +105,7 @@ class Bootstrap(BootstrapComponent):
                             identity_client_id=identity.client_id,
                         ),
                         credential_name=names.federated_credential(role, stack),
+                        **self._connection_checks(role, stack, config),
                     ),
                     opts=self.child,
                 )
@@ -170,10 +173,11 @@ class Bootstrap(BootstrapComponent):
                     "Approve only after reading the prod preview of this commit on the run's summary page.",
                     MAIN_BRANCH,
                 ),
+                # Its approval is the connection's (aks-estate-iac-preview-prod), which every stage using it waits for.
                 (
                     names.PROD_PREVIEW_ENVIRONMENT,
                     "aks-estate IaC: a pull request's code previews the prod stack",
-                    "The pull request's code runs as Python with prod's preview identity: approve only code you read.",
+                    "",
                     None,
                 ),
             )
@@ -234,6 +238,25 @@ class Bootstrap(BootstrapComponent):
             stack: organisation.reader_descriptors[names.identity("preview", stack)] for stack in STACKS
         }
         self.register_outputs({"stateAccount": self.state_account, "keyVault": self.key_vault})
+
+    @staticmethod
+    def _connection_checks(role: names.Role, stack: str, config: BootstrapConfig) -> dict[str, Any]:
+        """What a run must pass to use the connection, whatever YAML its branch holds.
+
+        A deploy identity writes: only main's reviewed code, while main is protected, may use it (the deploy and drift
+        definitions can be queued on any branch). prod's preview identity reads prod's state and decrypts its secrets,
+        and pull requests must preview prod: a person approves each stage that uses it, a pull request's as much as
+        main's (a branch or required-template check would refuse the pull requests or need extends-templates).
+        dev's preview identity runs every pull request's code unapproved by design (README, IaC pipelines)."""
+        if role == "deploy":
+            return {"allowed_branch": MAIN_BRANCH}
+        if stack == "prod":
+            instructions = (
+                "This run's code (a pull request's, or main's before a prod deployment) runs as Python with prod's "
+                "preview identity, which reads prod's state and secrets: approve only code you read."
+            )
+            return {"approval": Approval(config.approvers, config.approval_timeout_minutes, instructions)}
+        return {}
 
     @staticmethod
     def _grants(

@@ -421,23 +421,84 @@ def test_each_definition_may_use_exactly_what_its_yaml_uses(boot: Capture) -> No
 
 
 def _checks(boot: Capture, token: str) -> set[str]:
-    environments = {r.id: r.inputs["name"] for r in boot.of_type(ENVIRONMENT)}
-    return {environments[c.inputs["targetResourceId"]] for c in boot.of_type(token)}
+    """The names of the environments and connections `token`'s checks target, as `<type>:<name>`."""
+    targets = {r.id: f"environment:{r.inputs['name']}" for r in boot.of_type(ENVIRONMENT)}
+    targets |= {r.id: f"endpoint:{r.inputs['serviceEndpointName']}" for r in boot.of_type(AZURE_RM_CONNECTION)}
+    found = set()
+    for check in boot.of_type(token):
+        target = targets[check.inputs["targetResourceId"]]
+        # The type names what the ID is (terraform-provider-azuredevops approvalsandchecks/common_check.go).
+        assert target.startswith(f"{check.inputs['targetResourceType']}:"), (check.name, target)
+        found.add(target)
+    return found
 
 
-def test_environments_carry_their_checks(boot: Capture) -> None:
+def test_environments_and_connections_carry_their_checks(boot: Capture) -> None:
     # Approvers who exclude the requester, and the other IaC gates (federated connections, a closed variable group,
     # blocking validation), are policy rules the whole pack holds the bootstrap to (tests/test_bootstrap_policy.py).
     assert _checks(boot, "azuredevops:index/checkApproval:CheckApproval") == {
-        "aks-estate-iac-prod",
-        "aks-estate-iac-prod-preview",
+        "environment:aks-estate-iac-prod",
+        "endpoint:aks-estate-iac-preview-prod",
     }
     assert _checks(boot, "azuredevops:index/checkBranchControl:CheckBranchControl") == {
-        "aks-estate-iac-dev",
-        "aks-estate-iac-prod",
+        "environment:aks-estate-iac-dev",
+        "environment:aks-estate-iac-prod",
+        "endpoint:aks-estate-iac-deploy-dev",
+        "endpoint:aks-estate-iac-deploy-prod",
     }
     for check in boot.of_type("azuredevops:index/checkBranchControl:CheckBranchControl"):
         assert check.inputs["allowedBranches"] == "refs/heads/main"
+        assert check.inputs["verifyBranchProtection"] is True
+
+
+# A pull request's dev preview runs the pull request's code as preview-dev at once, by design (README, IaC pipelines):
+# that identity reads only, and reaches dev's state and key alone.
+UNCHECKED_BY_DESIGN = {"aks-estate-iac-preview-dev"}
+
+
+def unchecked_connections(boot: Capture) -> list[str]:
+    """Connections authorized for a definition (every one can run a branch's YAML: a pull request's, or any branch a
+    user queues it on) that no check targets as the endpoint it is. A stage waits for the checks of every resource it
+    uses (azure-devops-docs docs/pipelines/process/approvals.md), so a check on an environment does not hold a job
+    that uses the connection without that environment."""
+    connections = {r.id: r.inputs["serviceEndpointName"] for r in boot.of_type(AZURE_RM_CONNECTION)}
+    checks = [
+        c
+        for token in (
+            "azuredevops:index/checkApproval:CheckApproval",
+            "azuredevops:index/checkBranchControl:CheckBranchControl",
+        )
+        for c in boot.of_type(token)
+    ]
+    checked = {c.inputs["targetResourceId"] for c in checks if c.inputs["targetResourceType"] == "endpoint"}
+    authorized = {
+        a.inputs["resourceId"] for a in boot.of_type(PIPELINE_AUTHORIZATION) if a.inputs["type"] == "endpoint"
+    }
+    return sorted(
+        connections[endpoint] for endpoint in authorized - checked if connections[endpoint] not in UNCHECKED_BY_DESIGN
+    )
+
+
+def test_every_authorized_connection_but_dev_preview_carries_a_check(boot: Capture) -> None:
+    assert {r.inputs["serviceEndpointName"] for r in boot.of_type(AZURE_RM_CONNECTION)} - UNCHECKED_BY_DESIGN == {
+        "aks-estate-iac-preview-prod",
+        "aks-estate-iac-deploy-dev",
+        "aks-estate-iac-deploy-prod",
+    }
+    assert unchecked_connections(boot) == []
+
+
+def test_a_connection_check_aimed_at_an_environment_is_reported(boot: Capture) -> None:
+    (environment,) = (r for r in boot.of_type(ENVIRONMENT) if r.inputs["name"] == "aks-estate-iac-prod")
+    (approval,) = (r for r in boot.of_type("azuredevops:index/checkApproval:CheckApproval") if "preview-prod" in r.name)
+    moved = Registration(
+        **{
+            **approval.__dict__,
+            "inputs": {**approval.inputs, "targetResourceId": environment.id, "targetResourceType": "environment"},
+        }
+    )
+    planted = Capture(boot.stack, [moved if r is approval else r for r in boot.resources], boot.outputs)
+    assert unchecked_connections(planted) == ["aks-estate-iac-preview-prod"]
 
 
 def test_the_pr_pipeline_is_blocking_build_validation_on_main(boot: Capture) -> None:

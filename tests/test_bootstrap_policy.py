@@ -167,9 +167,23 @@ BREAKS = [
         (
             "iac-environment-checks",
             "azuredevops:index/checkApproval:CheckApproval",
-            "aks-estate-iac-prod-preview-approval",
+            "aks-estate-iac-prod-approval",
+            put("approvers", []),
+            "no prod approver",
+        ),
+        (
+            "iac-connection-checks",
+            "azuredevops:index/checkApproval:CheckApproval",
+            "aks-estate-iac-preview-prod-approval",
             put("approvers", []),
             "no prod-preview approver",
+        ),
+        (
+            "iac-connection-checks",
+            "azuredevops:index/checkBranchControl:CheckBranchControl",
+            "aks-estate-iac-deploy-prod-branch-control",
+            put("targetResourceType", "environment"),
+            "deploy-prod's branch control aimed at an environment",
         ),
         (
             "iac-environment-checks",
