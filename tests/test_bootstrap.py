@@ -146,6 +146,22 @@ def test_valid_config_takes_the_defaults() -> None:
 # --- the state backend and the secrets keys --------------------------------------------------------------------------
 
 
+def test_previous_state_versions_expire_after_the_soft_delete_days(boot: Capture) -> None:
+    # storage-previous-versions-expire (tests/test_bootstrap_policy.py breaks it) holds the rule's shape; this holds
+    # the number to the stack's own key.
+    (account,) = boot.of_type("azure-native:storage:StorageAccount")
+    (lifecycle,) = boot.of_type("azure-native:storage:ManagementPolicy")
+    (rule,) = lifecycle.inputs["policy"]["rules"]
+    config, _ = capture.load_stack_config(STACK_FILE)
+    prefix = f"{bootstrap_config.NAMESPACE}:"
+    days = bootstrap_config.parse(
+        {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    ).state_soft_delete_days
+    assert rule["definition"]["actions"] == {"version": {"delete": {"daysAfterCreationGreaterThan": days}}}
+    assert account.urn in lifecycle.dependencies
+    assert lifecycle.inputs["managementPolicyName"] == "default"
+
+
 def test_state_account_is_protected(boot: Capture) -> None:
     # Entra-only access, TLS 1.2, versioning and soft delete are policy rules (storage-entra-only-private-tls12,
     # storage-blob-versioning-and-soft-delete), which tests/test_bootstrap_policy.py breaks one by one.

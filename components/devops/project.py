@@ -73,8 +73,8 @@ class Project(Component):
             # The provider's data sources read a project with CoreClient.GetProject (terraform-provider-azuredevops
             # azuredevops/internal/service/core/data_project.go, dataProjectRead), "not found" for an organisation
             # member outside it (permissions reference: Project Valid Users need "View project-level information").
-            # A preview runs those reads as the stack's preview identity, which the deploy identity (the project's
-            # creator, so a Project Administrator) adds here.
+            # A preview runs those reads as the stack's preview identity, added here by whoever runs `pulumi up`: the
+            # project's creator, then deploy-<stack> as a Project Administrator (README, manual steps).
             readers = azuredevops.get_group_output(
                 project_id=project.id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
             )

@@ -136,6 +136,39 @@ def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]
             )
 
 
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+
+
+def _expires_versions(policy: Any, days: Any) -> bool:
+    """An enabled Lifecycle rule deleting block blobs' previous versions once older than `days` (no later)."""
+    for rule in lookup(policy.props, "policy.rules") or []:
+        if rule.get("enabled") is False or rule.get("type") != "Lifecycle":
+            continue
+        age = lookup(rule, "definition.actions.version.delete.daysAfterCreationGreaterThan")
+        blob_types = lookup(rule, "definition.filters.blobTypes") or []
+        prefixes = lookup(rule, "definition.filters.prefixMatch") or []
+        within = isinstance(age, (int, float)) and isinstance(days, (int, float)) and age <= days
+        if within and "blockBlob" in blob_types and not prefixes:
+            return True
+    return False
+
+
+def _versions_expire(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    policies = [r for r in resources if r.resource_type == MANAGEMENT_POLICY]
+    for service in (r for r in resources if r.resource_type == BLOB_SERVICE):
+        if service.props.get("isVersioningEnabled") is not True:
+            continue
+        days = lookup(service.props, "deleteRetentionPolicy.days")
+        accounts = [r for r in resources if r.resource_type == STORAGE_ACCOUNT and depends_on(service, r)]
+        for account in accounts:
+            if not any(depends_on(p, account) and _expires_versions(p, days) for p in policies):
+                yield (
+                    f"{account.name}: versioning keeps every previous version, and no enabled lifecycle rule deletes "
+                    f"block blobs' previous versions within the soft-delete days ({days})",
+                    account.urn,
+                )
+
+
 def _no_owner(props: Props) -> Iterable[str]:
     if role_guid(props) == OWNER:
         yield "roleDefinitionId grants Owner; grant the narrow roles the principal needs"
@@ -215,6 +248,7 @@ APPROVAL = (CHECK_APPROVAL, _valid_approval)
 BRANCH = (CHECK_BRANCH_CONTROL, _valid_branch_control)
 STORAGE_SHARED_KEY = "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
 BLOB_DATA_PROTECTION = "https://learn.microsoft.com/azure/storage/blobs/data-protection-overview"
+LIFECYCLE = "https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview"
 CONSTRAIN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
 POLICIES: list[Any] = [
     resource_rule(
@@ -239,6 +273,18 @@ POLICIES: list[Any] = [
             Severity.HIGH,
             "Add BlobServiceProperties wired to the account with isVersioningEnabled, deleteRetentionPolicy and "
             "containerDeleteRetentionPolicy on (bootstrap/state.py).",
+        ),
+    ),
+    stack_rule(
+        "storage-previous-versions-expire",
+        "A storage account that keeps blob versions has a lifecycle rule deleting previous versions of block blobs "
+        "once older than its soft-delete days, so versions do not grow without bound.",
+        _versions_expire,
+        About(
+            architecture(LIFECYCLE, "lifecycle management: delete previous versions after a number of days"),
+            Severity.MEDIUM,
+            "Add a ManagementPolicy wired to the account whose Lifecycle rule deletes previous versions "
+            "(actions.version.delete.daysAfterCreationGreaterThan) of blockBlob (bootstrap/state.py).",
         ),
     ),
     resource_rule(
