@@ -185,6 +185,34 @@ def test_rbac_vault_with_purge_protection_and_one_rsa_key_per_stack(boot: Captur
     assert all(k.protect and k.inputs["properties"]["kty"] == "RSA" for k in keys)
 
 
+def rotating_keys(result: Capture) -> list[str]:
+    """Secrets keys given a rotation policy. Pulumi's azurekeyvault:// URL names no version, and go-cloud's keeper then
+    uses the key's current one (google/go-cloud secrets/azurekeyvault/akv.go, openKeeper), so a rotation makes the
+    stack's data key undecryptable: a key rotates only by the README's procedure, never by itself."""
+    return sorted(
+        str(k.inputs["keyName"])
+        for k in result.of_type("azure-native:keyvault:Key")
+        if "rotationPolicy" in k.inputs.get("properties", {})
+    )
+
+
+def test_no_secrets_key_rotates_by_itself(boot: Capture) -> None:
+    assert rotating_keys(boot) == []
+
+
+def test_a_rotation_policy_on_a_secrets_key_is_reported(boot: Capture) -> None:
+    key = next(k for k in boot.of_type("azure-native:keyvault:Key") if k.inputs["keyName"] == "pulumi-prod")
+    policy = {"lifetimeActions": [{"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}
+    rotating = Registration(
+        **{
+            **key.__dict__,
+            "inputs": {**key.inputs, "properties": {**key.inputs["properties"], "rotationPolicy": policy}},
+        }
+    )
+    planted = Capture(boot.stack, [rotating if r is key else r for r in boot.resources], boot.outputs)
+    assert rotating_keys(planted) == ["pulumi-prod"]
+
+
 def test_no_passphrase_anywhere(boot: Capture) -> None:
     text = json.dumps([r.as_json() for r in boot.resources]).lower() + STACK_FILE.read_text().lower()
     assert "passphrase" not in text
