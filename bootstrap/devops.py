@@ -59,14 +59,19 @@ class IacRepository(BootstrapComponent):
 
 
 @dataclass(frozen=True)
-class IacConnectionArgs:
-    connection: ArmConnectionSpec
-    # The name of the credential the connection's identity federates with it under.
-    credential_name: str
+class ConnectionChecks:
     # Only runs of this branch may use the connection, and only while the branch is protected by policies.
     allowed_branch: str | None = None
     # One of these people must approve each stage that uses the connection.
     approval: Approval | None = None
+
+
+@dataclass(frozen=True)
+class IacConnectionArgs:
+    connection: ArmConnectionSpec
+    # The name of the credential the connection's identity federates with it under.
+    credential_name: str
+    checks: ConnectionChecks = ConnectionChecks()
 
 
 class IacConnection(BootstrapComponent):
@@ -90,24 +95,25 @@ class IacConnection(BootstrapComponent):
             "target_resource_id": connection.id,
             "target_resource_type": "endpoint",
         }
-        if args.allowed_branch is not None:
+        checks = args.checks
+        if checks.allowed_branch is not None:
             azuredevops.CheckBranchControl(
                 f"{name}-branch-control",
-                display_name=f"Use from {args.allowed_branch} only, while it is protected",
-                allowed_branches=args.allowed_branch,
+                display_name=f"Use from {checks.allowed_branch} only, while it is protected",
+                allowed_branches=checks.allowed_branch,
                 verify_branch_protection=True,
                 ignore_unknown_protection_status=False,
                 **target,
                 opts=self.child,
             )
-        if args.approval is not None:
+        if checks.approval is not None:
             azuredevops.CheckApproval(
                 f"{name}-approval",
-                approvers=[self._approver(email) for email in args.approval.approver_emails],
+                approvers=[self._approver(email) for email in checks.approval.approver_emails],
                 minimum_required_approvers=1,
                 requester_can_approve=False,
-                timeout=args.approval.timeout_minutes,
-                instructions=args.approval.instructions,
+                timeout=checks.approval.timeout_minutes,
+                instructions=checks.approval.instructions,
                 **target,
                 opts=self.child,
             )

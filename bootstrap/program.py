@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 from pulumi_azure_native import authorization
 
@@ -12,6 +10,7 @@ from bootstrap.access import IacAccess, IacGrant, OperatorAccess, OperatorAccess
 from bootstrap.component import BootstrapComponent
 from bootstrap.config import STACKS, BootstrapConfig
 from bootstrap.devops import (
+    ConnectionChecks,
     IacConnection,
     IacConnectionArgs,
     IacPipelines,
@@ -105,7 +104,7 @@ class Bootstrap(BootstrapComponent):
                             identity_client_id=identity.client_id,
                         ),
                         credential_name=names.federated_credential(role, stack),
-                        **self._connection_checks(role, stack, config),
+                        checks=self._connection_checks(role, stack, config),
                     ),
                     opts=self.child,
                 )
@@ -240,7 +239,7 @@ class Bootstrap(BootstrapComponent):
         self.register_outputs({"stateAccount": self.state_account, "keyVault": self.key_vault})
 
     @staticmethod
-    def _connection_checks(role: names.Role, stack: str, config: BootstrapConfig) -> dict[str, Any]:
+    def _connection_checks(role: names.Role, stack: str, config: BootstrapConfig) -> ConnectionChecks:
         """What a run must pass to use the connection, whatever YAML its branch holds.
 
         A deploy identity writes: only main's reviewed code, while main is protected, may use it (the deploy and drift
@@ -249,14 +248,14 @@ class Bootstrap(BootstrapComponent):
         main's (a branch or required-template check would refuse the pull requests or need extends-templates).
         dev's preview identity runs every pull request's code unapproved by design (README, IaC pipelines)."""
         if role == "deploy":
-            return {"allowed_branch": MAIN_BRANCH}
+            return ConnectionChecks(allowed_branch=MAIN_BRANCH)
         if stack == "prod":
             instructions = (
                 "This run's code (a pull request's, or main's before a prod deployment) runs as Python with prod's "
                 "preview identity, which reads prod's state and secrets: approve only code you read."
             )
-            return {"approval": Approval(config.approvers, config.approval_timeout_minutes, instructions)}
-        return {}
+            return ConnectionChecks(approval=Approval(config.approvers, config.approval_timeout_minutes, instructions))
+        return ConnectionChecks()
 
     @staticmethod
     def _grants(
