@@ -7,11 +7,16 @@ condition naming exactly the roles it may assign and remove.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from components.identity import Grant, RoleGrants
+import pulumi
+from pulumi_azure_native import authorization
+
+from bootstrap.component import BootstrapComponent
+from components.identity import Assigner, Grant, RoleGrants, role_assignment_name
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -75,3 +80,51 @@ class IacAccess(RoleGrants):
     """The IaC identities' assignments (RoleGrantsArgs of IacGrants), under the bootstrap's type token."""
 
     TYPE = "aks-estate:bootstrap:IacAccess"
+
+
+@dataclass(frozen=True)
+class OperatorAccessArgs:
+    assigner: Assigner
+    # Entra ID object IDs of the people who run Pulumi against a stack by hand (each stack's first `pulumi up`).
+    operators: Sequence[str]
+    # Per stack: its state container's and its secrets key's resource IDs.
+    containers: Mapping[str, pulumi.Input[str]]
+    keys: Mapping[str, pulumi.Input[str]]
+
+
+class OperatorAccess(BootstrapComponent):
+    """The data-plane roles a person needs to run Pulumi against a stack, on that stack's container and key only.
+
+    Owner and Contributor carry no dataActions. Pulumi's diy backend reads `.pulumi/meta.yaml` at login
+    (pulumi/pulumi pkg/backend/diy/meta.go, ensurePulumiMeta) through go-cloud's azureblob with an Entra token (the
+    account refuses shared keys), and `pulumi stack init` encrypts the stack's data key through go-cloud's
+    azurekeyvault keeper (google/go-cloud secrets/azurekeyvault/akv.go, Encrypt): Storage Blob Data Contributor on the
+    container and Key Vault Crypto User on the key, as each pipeline identity has on its own stack's."""
+
+    def __init__(self, name: str, args: OperatorAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("OperatorAccess", name, opts)
+        for operator in args.operators:
+            for stack, container_id in args.containers.items():
+                for suffix, role, scope in (
+                    ("state", "Storage Blob Data Contributor", container_id),
+                    ("key", "Key Vault Crypto User", args.keys[stack]),
+                ):
+                    purpose = f"operator-{operator}-{stack}-{suffix}"
+                    authorization.RoleAssignment(
+                        f"{name}-{operator}-{stack}-{suffix}",
+                        role_assignment_name=pulumi.Output.from_input(args.assigner.subscription_id).apply(
+                            functools.partial(role_assignment_name, stack_key=args.assigner.stack_key, purpose=purpose)
+                        ),
+                        principal_id=operator,
+                        principal_type=authorization.PrincipalType.USER,
+                        role_definition_id=pulumi.Output.concat(
+                            "/subscriptions/",
+                            args.assigner.subscription_id,
+                            "/providers/Microsoft.Authorization/roleDefinitions/",
+                            IAC_ROLES[role],
+                        ),
+                        scope=scope,
+                        description=f"aks-estate-bootstrap: {role} for {purpose}",
+                        opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                    )
+        self.register_outputs({})

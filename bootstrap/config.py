@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any, Self
+from uuid import UUID
 
 import pulumi.runtime
 from pydantic import Field, ValidationError, model_validator
@@ -34,6 +35,9 @@ class BootstrapConfig(ConfigModel):
     repository_name: RepositoryName = "aks-estate"
     # Who approves a prod deployment and a pull request's prod preview (aks-estate-iac-prod, -prod-preview).
     approvers: tuple[Email, ...] = Field(min_length=1)
+    # Entra ID object IDs of the users who run Pulumi against the estate's stacks by hand (each stack's first
+    # `pulumi up` runs from a person's machine): each gets the state and key roles of every stack.
+    operators: tuple[UUID, ...] = Field(min_length=1)
     approval_timeout_minutes: int = Field(default=1440, ge=1, le=43200)
     minimum_reviewers: int = Field(default=2, ge=1, le=10)
     # Days a deleted or overwritten state blob, or a deleted container, can be restored.
@@ -44,6 +48,8 @@ class BootstrapConfig(ConfigModel):
     def _distinct(self) -> Self:
         if len(set(map(str.casefold, self.approvers))) != len(self.approvers):
             raise PydanticCustomError("bootstrap_rule", "must not repeat an approver", {"key": "approvers"})
+        if len(set(self.operators)) != len(self.operators):
+            raise PydanticCustomError("bootstrap_rule", "must not repeat an operator", {"key": "operators"})
         return self
 
 
@@ -59,7 +65,7 @@ def _format(error: ValidationError) -> str:
             lines.append(f"{key} = (missing): is required")
             continue
         if item["type"] == "bootstrap_rule":
-            value = value.get("approvers") if isinstance(value, dict) else value
+            value = value.get(item["ctx"]["key"]) if isinstance(value, dict) else value
         rule = item["msg"].removeprefix("Value error, ")
         if item["type"] == "too_short":
             rule = f"needs at least {item['ctx']['min_length']} item(s)"

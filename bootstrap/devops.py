@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_azuredevops as azuredevops
@@ -15,6 +16,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
+from components.devops.environments import Approval, approver_id
 from components.devops.pipelines import Authorization, PipelineDefinition, define_pipelines
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
@@ -57,14 +59,29 @@ class IacRepository(BootstrapComponent):
 
 
 @dataclass(frozen=True)
+class ConnectionChecks:
+    # Only runs of this branch may use the connection, and only while the branch is protected by policies.
+    allowed_branch: str | None = None
+    # One of these people must approve each stage that uses the connection.
+    approval: Approval | None = None
+
+
+@dataclass(frozen=True)
 class IacConnectionArgs:
     connection: ArmConnectionSpec
     # The name of the credential the connection's identity federates with it under.
     credential_name: str
+    checks: ConnectionChecks = ConnectionChecks()
 
 
 class IacConnection(BootstrapComponent):
-    """One Azure Resource Manager connection that signs in as one identity by workload identity federation."""
+    """One Azure Resource Manager connection that signs in as one identity by workload identity federation.
+
+    A definition authorized for the connection runs whatever YAML the queued branch holds: a pull request's branch for
+    the PR definition, any branch a user queues the deploy or drift definition on. A stage waits for "all checks on all
+    the resources used in that stage" (azure-devops-docs docs/pipelines/process/approvals.md), so the checks that make
+    a connection safe to authorize must be on the connection itself, not only on the environments its jobs name.
+    """
 
     connection_id: pulumi.Output[str]
     federated_subject: FederatedSubject
@@ -72,6 +89,34 @@ class IacConnection(BootstrapComponent):
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacConnection", name, opts)
         connection = arm_connection(f"{name}-connection", args.connection, parent=self)
+        # terraform-provider-azuredevops approvalsandchecks/common_check.go: "endpoint" is a service connection.
+        target = {
+            "project_id": args.connection.project_id,
+            "target_resource_id": connection.id,
+            "target_resource_type": "endpoint",
+        }
+        checks = args.checks
+        if checks.allowed_branch is not None:
+            azuredevops.CheckBranchControl(
+                f"{name}-branch-control",
+                display_name=f"Use from {checks.allowed_branch} only, while it is protected",
+                allowed_branches=checks.allowed_branch,
+                verify_branch_protection=True,
+                ignore_unknown_protection_status=False,
+                **target,
+                opts=self.child,
+            )
+        if checks.approval is not None:
+            azuredevops.CheckApproval(
+                f"{name}-approval",
+                approvers=[self._approver(email) for email in checks.approval.approver_emails],
+                minimum_required_approvers=1,
+                requester_can_approve=False,
+                timeout=checks.approval.timeout_minutes,
+                instructions=checks.approval.instructions,
+                **target,
+                opts=self.child,
+            )
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
         self.federated_subject = FederatedSubject(
@@ -80,6 +125,11 @@ class IacConnection(BootstrapComponent):
             connection.workload_identity_federation_subject,
         )
         self.register_outputs({"connectionId": self.connection_id})
+
+    def _approver(self, email: str) -> pulumi.Output[str]:
+        found = azuredevops.get_users_output(principal_name=email, opts=pulumi.InvokeOutputOptions(parent=self))
+        users: pulumi.Output[list[Any]] = found.users
+        return users.apply(lambda matches: approver_id(email, matches))
 
 
 @dataclass(frozen=True)

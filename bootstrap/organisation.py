@@ -1,7 +1,12 @@
 """What the IaC identities may do in the Azure DevOps organisation, granted as narrowly as the provider allows.
 
 An identity that signs in to Azure DevOps (the provider's Azure CLI authentication inside the pipeline's AzureCLI
-task) must be a member of the organisation. The preview identities only read (Stakeholder access). The deploy
+task) must be a member of the organisation. The preview identities only read (Stakeholder access), but a project is
+invisible to anyone outside it: the provider's data sources read projects with CoreClient.GetProject
+(terraform-provider-azuredevops azuredevops/internal/service/core/data_project.go, dataProjectRead), which answers
+"not found" to an organisation member without "View project-level information" (docs: permissions reference, Project
+Valid Users). So every IaC identity whose stack reads the IaC project is a member of its Readers, and each estate stack
+adds its preview identity to its own project's Readers (components/devops/project.py). The deploy
 identities create the estate's project, and a project's creator administers it, so the one organisation-level right
 they need is "Create new projects" (namespace "Collection", action CREATE_PROJECTS: learn.microsoft.com/azure/devops/
 organizations/security/namespace-reference); everything inside the estate's projects follows from creating them.
@@ -35,16 +40,33 @@ class OrganisationAccessArgs:
 
 
 class OrganisationAccess(BootstrapComponent):
+    # The readers' graph descriptors by identity name: an estate stack names its preview identity by it
+    # (aks-estate:iacPreviewIdentity).
+    reader_descriptors: dict[str, pulumi.Output[str]]
+
     def __init__(self, name: str, args: OrganisationAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("OrganisationAccess", name, opts)
+        iac_readers = azuredevops.get_group_output(
+            project_id=args.iac_project_id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.reader_descriptors = {}
         for identity, object_id in args.readers.items():
-            azuredevops.ServicePrincipalEntitlement(
+            reader = azuredevops.ServicePrincipalEntitlement(
                 f"{name}-{identity}",
                 origin="aad",
                 origin_id=object_id,
                 account_license_type="stakeholder",
                 opts=self.child,
             )
+            # A pull request's preview of prod reads the IaC project by name (components/devops/agent_queue.py).
+            azuredevops.GroupMembership(
+                f"{name}-{identity}-iac-readers",
+                group=iac_readers.descriptor,
+                members=[reader.descriptor],
+                mode="add",
+                opts=self.child,
+            )
+            self.reader_descriptors[identity] = reader.descriptor
         for identity, object_id in args.project_creators.items():
             # Basic access: the estate's stacks create repositories and pipelines, which Stakeholders cannot.
             member = azuredevops.ServicePrincipalEntitlement(
@@ -64,11 +86,15 @@ class OrganisationAccess(BootstrapComponent):
                 opts=self.child,
             )
             if identity == args.pool_owner:
-                self._serve_iac_project(f"{name}-{identity}", member, args.iac_project_id)
-        self.register_outputs({})
+                self._serve_iac_project(f"{name}-{identity}", member, args.iac_project_id, iac_readers.descriptor)
+        self.register_outputs({"readerDescriptors": self.reader_descriptors})
 
     def _serve_iac_project(
-        self, name: str, member: azuredevops.ServicePrincipalEntitlement, project_id: pulumi.Input[str]
+        self,
+        name: str,
+        member: azuredevops.ServicePrincipalEntitlement,
+        project_id: pulumi.Input[str],
+        readers: pulumi.Input[str],
     ) -> None:
         """What the pool's stack does in the IaC project. The Managed DevOps Pools service creates the pool's queue in
         each project it lists as the identity that creates or updates the pool, which needs Administrator or Creator
@@ -87,9 +113,6 @@ class OrganisationAccess(BootstrapComponent):
             role_name="Administrator",
             opts=self.child,
         )
-        readers = azuredevops.get_group_output(
-            project_id=project_id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
-        )
         azuredevops.GroupMembership(
-            f"{name}-iac-readers", group=readers.descriptor, members=[member.descriptor], mode="add", opts=self.child
+            f"{name}-iac-readers", group=readers, members=[member.descriptor], mode="add", opts=self.child
         )

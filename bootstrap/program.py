@@ -6,10 +6,11 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from bootstrap import names
-from bootstrap.access import IacAccess, IacGrant
+from bootstrap.access import IacAccess, IacGrant, OperatorAccess, OperatorAccessArgs
 from bootstrap.component import BootstrapComponent
 from bootstrap.config import STACKS, BootstrapConfig
 from bootstrap.devops import (
+    ConnectionChecks,
     IacConnection,
     IacConnectionArgs,
     IacPipelines,
@@ -103,6 +104,7 @@ class Bootstrap(BootstrapComponent):
                             identity_client_id=identity.client_id,
                         ),
                         credential_name=names.federated_credential(role, stack),
+                        checks=self._connection_checks(role, stack, config),
                     ),
                     opts=self.child,
                 )
@@ -124,12 +126,19 @@ class Bootstrap(BootstrapComponent):
                     )
                 )
 
-        IacAccess(
-            f"{name}-access",
-            RoleGrantsArgs(assigner=Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}"), grants=grants),
+        assigner = Assigner(client.subscription_id, f"bootstrap/{config.name_prefix}")
+        IacAccess(f"{name}-access", RoleGrantsArgs(assigner=assigner, grants=grants), opts=self.child)
+        OperatorAccess(
+            f"{name}-operators",
+            OperatorAccessArgs(
+                assigner=assigner,
+                operators=[str(operator) for operator in config.operators],
+                containers={stack: state.container_ids[names.state_container(stack)] for stack in STACKS},
+                keys={stack: keys.key_ids[names.secrets_key(stack)] for stack in STACKS},
+            ),
             opts=self.child,
         )
-        OrganisationAccess(
+        organisation = OrganisationAccess(
             f"{name}-organisation",
             OrganisationAccessArgs(
                 readers={names.identity("preview", s): identities["preview", s].principal_id for s in STACKS},
@@ -163,10 +172,11 @@ class Bootstrap(BootstrapComponent):
                     "Approve only after reading the prod preview of this commit on the run's summary page.",
                     MAIN_BRANCH,
                 ),
+                # Its approval is the connection's (aks-estate-iac-preview-prod), which every stage using it waits for.
                 (
                     names.PROD_PREVIEW_ENVIRONMENT,
                     "aks-estate IaC: a pull request's code previews the prod stack",
-                    "The pull request's code runs as Python with prod's preview identity: approve only code you read.",
+                    "",
                     None,
                 ),
             )
@@ -222,7 +232,30 @@ class Bootstrap(BootstrapComponent):
             names.identity(role, stack): identity.client_id for (role, stack), identity in identities.items()
         }
         self.definition_ids = pipelines.definition_ids
+        # Each estate stack takes its preview identity's descriptor as aks-estate:iacPreviewIdentity.
+        self.preview_descriptors = {
+            stack: organisation.reader_descriptors[names.identity("preview", stack)] for stack in STACKS
+        }
         self.register_outputs({"stateAccount": self.state_account, "keyVault": self.key_vault})
+
+    @staticmethod
+    def _connection_checks(role: names.Role, stack: str, config: BootstrapConfig) -> ConnectionChecks:
+        """What a run must pass to use the connection, whatever YAML its branch holds.
+
+        A deploy identity writes: only main's reviewed code, while main is protected, may use it (the deploy and drift
+        definitions can be queued on any branch). prod's preview identity reads prod's state and decrypts its secrets,
+        and pull requests must preview prod: a person approves each stage that uses it, a pull request's as much as
+        main's (a branch or required-template check would refuse the pull requests or need extends-templates).
+        dev's preview identity runs every pull request's code unapproved by design (README, IaC pipelines)."""
+        if role == "deploy":
+            return ConnectionChecks(allowed_branch=MAIN_BRANCH)
+        if stack == "prod":
+            instructions = (
+                "This run's code (a pull request's, or main's before a prod deployment) runs as Python with prod's "
+                "preview identity, which reads prod's state and secrets: approve only code you read."
+            )
+            return ConnectionChecks(approval=Approval(config.approvers, config.approval_timeout_minutes, instructions))
+        return ConnectionChecks()
 
     @staticmethod
     def _grants(

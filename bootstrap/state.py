@@ -58,6 +58,37 @@ class StateBackend(BootstrapComponent):
             ),
             opts=self.child,
         )
+        # Every checkpoint write keeps the previous version, so without a lifecycle rule the versions grow without
+        # bound. A previous version older than the soft-delete window goes (learn.microsoft.com/azure/storage/blobs/
+        # lifecycle-management-overview: actions.version.delete.daysAfterCreationGreaterThan counts from the version's
+        # creation, when an overwrite made it previous), and then stays restorable for the soft-delete days too. The
+        # diy backend writes block blobs (go-cloud blob/azureblob, UploadStream), the only type the filter names.
+        storage.ManagementPolicy(
+            f"{name}-lifecycle",
+            account_name=account.name,
+            resource_group_name=args.placement["resource_group_name"],
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(
+                rules=[
+                    storage.ManagementPolicyRuleArgs(
+                        name="expire-previous-state-versions",
+                        type=storage.RuleType.LIFECYCLE,
+                        enabled=True,
+                        definition=storage.ManagementPolicyDefinitionArgs(
+                            actions=storage.ManagementPolicyActionArgs(
+                                version=storage.ManagementPolicyVersionArgs(
+                                    delete=storage.DateAfterCreationArgs(
+                                        days_after_creation_greater_than=args.soft_delete_days
+                                    )
+                                )
+                            ),
+                            filters=storage.ManagementPolicyFilterArgs(blob_types=["blockBlob"]),
+                        ),
+                    )
+                ]
+            ),
+            opts=self.child,
+        )
         self.container_ids = {}
         for container_name in args.container_names:
             container = storage.BlobContainer(

@@ -47,6 +47,7 @@ from components.config_values import (
     NamePrefix,
     PublicIpRange,
     SecretName,
+    ServicePrincipalDescriptor,
     TemplatesRelease,
 )
 
@@ -86,6 +87,9 @@ class EstateConfig(ConfigModel):
     security_scan_extension: Literal["install", "adopt", "none"] = "none"
     devops_organization: DevOpsOrganization
     devops_project: DevOpsProject
+    # The bootstrap's preview-<stack> identity: a pull request's preview reads this stack's project as it, so the
+    # stack makes it a member of the project's Readers (components/devops/project.py).
+    iac_preview_identity: ServicePrincipalDescriptor
     production_approvers: tuple[Email, ...] = Field(min_length=1)
     minimum_reviewers: int = Field(default=1, ge=1, le=10)
     approval_timeout_minutes: int = Field(default=1440, ge=5, le=43200)

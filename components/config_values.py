@@ -179,6 +179,16 @@ DevOpsProject = Annotated[
         "ending with a letter or digit",
     ),
 ]
+# A graph subject descriptor of a Microsoft Entra service principal: Azure DevOps names it "aadsp." and an encoded ID
+# (the descriptor a ServicePrincipalEntitlement reports, which GroupMembership's members take).
+ServicePrincipalDescriptor = Annotated[
+    str,
+    _worded(
+        r"^aadsp\.[A-Za-z0-9_=+/-]{8,512}$",
+        "must be an Azure DevOps service principal descriptor: 'aadsp.' and its encoded ID, as the bootstrap's "
+        "output previewIdentityDescriptors prints it",
+    ),
+]
 
 RepositoryName = Annotated[
     str,

@@ -280,6 +280,7 @@ class Estate(Component):
             DevOpsArgs(
                 project_name=config.devops_project,
                 security_extension=config.security_scan_extension,
+                iac_preview_identity=config.iac_preview_identity,
                 services=[
                     DevOpsService(
                         spec,

@@ -42,6 +42,7 @@ STACK_FILE = BOOTSTRAP / "Pulumi.main.yaml"
 SCHEMA = ROOT / "tests" / "reference" / "pulumi-project.schema.json"
 STACKS = ("dev", "prod")
 SUBSCRIPTION = f"/subscriptions/{SUBSCRIPTION_ID}"
+CONTAINER = "azure-native:storage:BlobContainer"
 
 
 def _one(result: Capture, token: str, **inputs: Any) -> Registration:
@@ -87,7 +88,12 @@ def test_every_stack_file_sets_the_keys_the_cli_requires() -> None:
         assert required <= keys, f"{stack_file.name} lacks {sorted(required - keys)}"
 
 
-VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@example.com"]'}
+VALID = {
+    "namePrefix": "myorg",
+    "location": "westeurope",
+    "approvers": '["a@example.com"]',
+    "operators": '["5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b"]',
+}
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,13 @@ VALID = {"namePrefix": "myorg", "location": "westeurope", "approvers": '["a@exam
         ({"minimumReviewers": "0"}, 'aks-estate-bootstrap:minimumReviewers = "0": Input should be greater than'),
         ({"stateSoftDeleteDays": "400"}, "aks-estate-bootstrap:stateSoftDeleteDays"),
         ({"passphrase": "x"}, 'aks-estate-bootstrap:passphrase = "x": is not a setting the bootstrap knows'),
+        ({"operators": None}, "aks-estate-bootstrap:operators = (missing): is required"),
+        ({"operators": "[]"}, "aks-estate-bootstrap:operators = []: needs at least 1 item(s)"),
+        ({"operators": '["someone@example.com"]'}, 'aks-estate-bootstrap:operators.0 = "someone@example.com": '),
+        (
+            {"operators": '["5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b", "5B2E8C1A-3F47-4D9E-A6B0-7C1D2E3F4A5B"]'},
+            "aks-estate-bootstrap:operators = [",
+        ),
     ],
 )
 def test_bad_config_is_one_clear_message(change: dict[str, str | None], message: str) -> None:
@@ -115,6 +128,12 @@ def test_repeated_approvers_name_the_rule() -> None:
         bootstrap_config.parse({**VALID, "approvers": '["a@example.com", "A@example.com"]'})
 
 
+def test_repeated_operators_name_the_rule() -> None:
+    operator = "5b2e8c1a-3f47-4d9e-a6b0-7c1d2e3f4a5b"
+    with pytest.raises(ConfigError, match="must not repeat an operator"):
+        bootstrap_config.parse({**VALID, "operators": f'["{operator}", "{operator.upper()}"]'})
+
+
 def test_valid_config_takes_the_defaults() -> None:
     parsed = bootstrap_config.parse(VALID)
     assert (parsed.devops_project, parsed.repository_name, parsed.minimum_reviewers) == (
@@ -125,6 +144,22 @@ def test_valid_config_takes_the_defaults() -> None:
 
 
 # --- the state backend and the secrets keys --------------------------------------------------------------------------
+
+
+def test_previous_state_versions_expire_after_the_soft_delete_days(boot: Capture) -> None:
+    # storage-previous-versions-expire (tests/test_bootstrap_policy.py breaks it) holds the rule's shape; this holds
+    # the number to the stack's own key.
+    (account,) = boot.of_type("azure-native:storage:StorageAccount")
+    (lifecycle,) = boot.of_type("azure-native:storage:ManagementPolicy")
+    (rule,) = lifecycle.inputs["policy"]["rules"]
+    config, _ = capture.load_stack_config(STACK_FILE)
+    prefix = f"{bootstrap_config.NAMESPACE}:"
+    days = bootstrap_config.parse(
+        {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    ).state_soft_delete_days
+    assert rule["definition"]["actions"] == {"version": {"delete": {"daysAfterCreationGreaterThan": days}}}
+    assert account.urn in lifecycle.dependencies
+    assert lifecycle.inputs["managementPolicyName"] == "default"
 
 
 def test_state_account_is_protected(boot: Capture) -> None:
@@ -148,6 +183,34 @@ def test_rbac_vault_with_purge_protection_and_one_rsa_key_per_stack(boot: Captur
     keys = boot.of_type("azure-native:keyvault:Key")
     assert sorted(k.inputs["keyName"] for k in keys) == ["pulumi-dev", "pulumi-prod"]
     assert all(k.protect and k.inputs["properties"]["kty"] == "RSA" for k in keys)
+
+
+def rotating_keys(result: Capture) -> list[str]:
+    """Secrets keys given a rotation policy. Pulumi's azurekeyvault:// URL names no version, and go-cloud's keeper then
+    uses the key's current one (google/go-cloud secrets/azurekeyvault/akv.go, openKeeper), so a rotation makes the
+    stack's data key undecryptable: a key rotates only by the README's procedure, never by itself."""
+    return sorted(
+        str(k.inputs["keyName"])
+        for k in result.of_type("azure-native:keyvault:Key")
+        if "rotationPolicy" in k.inputs.get("properties", {})
+    )
+
+
+def test_no_secrets_key_rotates_by_itself(boot: Capture) -> None:
+    assert rotating_keys(boot) == []
+
+
+def test_a_rotation_policy_on_a_secrets_key_is_reported(boot: Capture) -> None:
+    key = next(k for k in boot.of_type("azure-native:keyvault:Key") if k.inputs["keyName"] == "pulumi-prod")
+    policy = {"lifetimeActions": [{"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}
+    rotating = Registration(
+        **{
+            **key.__dict__,
+            "inputs": {**key.inputs, "properties": {**key.inputs["properties"], "rotationPolicy": policy}},
+        }
+    )
+    planted = Capture(boot.stack, [rotating if r is key else r for r in boot.resources], boot.outputs)
+    assert rotating_keys(planted) == ["pulumi-prod"]
 
 
 def test_no_passphrase_anywhere(boot: Capture) -> None:
@@ -192,12 +255,60 @@ def _role_name(assignment: Registration) -> str:
     return next(name for name, role_id in IAC_ROLES.items() if role_id == guid)
 
 
+def _operators() -> list[str]:
+    return list(yaml.safe_load(STACK_FILE.read_text())["config"]["aks-estate-bootstrap:operators"])
+
+
 def grants_by_identity(boot: Capture) -> dict[str, set[tuple[str, str]]]:
+    """Role and scope of every assignment by grantee: an identity's name, or `operator <object ID>` for a person."""
     principals = {r.outputs["principalId"]: name for name, r in _identities(boot).items()}
+    principals |= {operator: f"operator {operator}" for operator in _operators()}
     granted: dict[str, set[tuple[str, str]]] = {name: set() for name in principals.values()}
     for assignment in boot.of_type(ROLE_ASSIGNMENT):
         granted[principals[assignment.inputs["principalId"]]].add((_role_name(assignment), assignment.inputs["scope"]))
     return granted
+
+
+def operator_access_errors(boot: Capture) -> list[str]:
+    """How each operator's assignments differ from the data-plane roles of every stack at exactly its container and
+    key (bootstrap/access.py OperatorAccess), assigned to a user."""
+    expected: set[tuple[str, str]] = set()
+    for stack in STACKS:
+        expected.add(("Storage Blob Data Contributor", _scope_of(boot, CONTAINER, "containerName", f"state-{stack}")))
+        expected.add(
+            ("Key Vault Crypto User", _scope_of(boot, "azure-native:keyvault:Key", "keyName", f"pulumi-{stack}"))
+        )
+    errors = []
+    granted = grants_by_identity(boot)
+    for operator in _operators():
+        got = granted[f"operator {operator}"]
+        errors += [f"{operator}: missing {role} at {scope}" for role, scope in sorted(expected - got)]
+        errors += [f"{operator}: unexpected {role} at {scope}" for role, scope in sorted(got - expected)]
+        for assignment in boot.of_type(ROLE_ASSIGNMENT):
+            if assignment.inputs["principalId"] == operator and assignment.inputs["principalType"] != "User":
+                errors.append(f"{operator}: {assignment.name} is assigned to a {assignment.inputs['principalType']}")
+    return errors
+
+
+def test_each_operator_gets_both_data_plane_roles_of_every_stack_at_exact_scopes(boot: Capture) -> None:
+    assert len(_operators()) == 1
+    (operator,) = _operators()
+    assert len(grants_by_identity(boot)[f"operator {operator}"]) == 2 * len(STACKS)
+    assert operator_access_errors(boot) == []
+
+
+def test_an_operator_role_at_the_vault_is_reported(boot: Capture) -> None:
+    (vault,) = boot.of_type("azure-native:keyvault:Vault")
+    key = next(
+        r
+        for r in boot.of_type(ROLE_ASSIGNMENT)
+        if r.inputs["principalId"] in _operators() and _role_name(r) == "Key Vault Crypto User"
+    )
+    moved = Registration(**{**key.__dict__, "inputs": {**key.inputs, "scope": vault.id}})
+    planted = Capture(boot.stack, [moved if r is key else r for r in boot.resources], boot.outputs)
+    errors = operator_access_errors(planted)
+    assert any(f"unexpected Key Vault Crypto User at {vault.id}" in e for e in errors), errors
+    assert any(f"missing Key Vault Crypto User at {key.inputs['scope']}" in e for e in errors), errors
 
 
 def _scope_of(boot: Capture, token: str, key: str, value: str) -> str:
@@ -261,7 +372,11 @@ def test_the_iac_role_assignments_stay_under_the_bootstraps_component_type(boot:
     """IacAccess is the estate's RoleGrants under the bootstrap's own type token (its TYPE); the assignments' URNs
     carry it, so a lost override would move, that is replace, every one of them."""
     types = {registration.urn: registration.type for registration in boot.resources}
-    parents = {types[assignment.parent or ""] for assignment in boot.of_type(ROLE_ASSIGNMENT)}
+    parents = {
+        types[assignment.parent or ""]
+        for assignment in boot.of_type(ROLE_ASSIGNMENT)
+        if assignment.inputs["principalId"] not in _operators()
+    }
     assert parents == {"aks-estate:bootstrap:IacAccess"}
 
 
@@ -350,23 +465,84 @@ def test_each_definition_may_use_exactly_what_its_yaml_uses(boot: Capture) -> No
 
 
 def _checks(boot: Capture, token: str) -> set[str]:
-    environments = {r.id: r.inputs["name"] for r in boot.of_type(ENVIRONMENT)}
-    return {environments[c.inputs["targetResourceId"]] for c in boot.of_type(token)}
+    """The names of the environments and connections `token`'s checks target, as `<type>:<name>`."""
+    targets = {r.id: f"environment:{r.inputs['name']}" for r in boot.of_type(ENVIRONMENT)}
+    targets |= {r.id: f"endpoint:{r.inputs['serviceEndpointName']}" for r in boot.of_type(AZURE_RM_CONNECTION)}
+    found = set()
+    for check in boot.of_type(token):
+        target = targets[check.inputs["targetResourceId"]]
+        # The type names what the ID is (terraform-provider-azuredevops approvalsandchecks/common_check.go).
+        assert target.startswith(f"{check.inputs['targetResourceType']}:"), (check.name, target)
+        found.add(target)
+    return found
 
 
-def test_environments_carry_their_checks(boot: Capture) -> None:
+def test_environments_and_connections_carry_their_checks(boot: Capture) -> None:
     # Approvers who exclude the requester, and the other IaC gates (federated connections, a closed variable group,
     # blocking validation), are policy rules the whole pack holds the bootstrap to (tests/test_bootstrap_policy.py).
     assert _checks(boot, "azuredevops:index/checkApproval:CheckApproval") == {
-        "aks-estate-iac-prod",
-        "aks-estate-iac-prod-preview",
+        "environment:aks-estate-iac-prod",
+        "endpoint:aks-estate-iac-preview-prod",
     }
     assert _checks(boot, "azuredevops:index/checkBranchControl:CheckBranchControl") == {
-        "aks-estate-iac-dev",
-        "aks-estate-iac-prod",
+        "environment:aks-estate-iac-dev",
+        "environment:aks-estate-iac-prod",
+        "endpoint:aks-estate-iac-deploy-dev",
+        "endpoint:aks-estate-iac-deploy-prod",
     }
     for check in boot.of_type("azuredevops:index/checkBranchControl:CheckBranchControl"):
         assert check.inputs["allowedBranches"] == "refs/heads/main"
+        assert check.inputs["verifyBranchProtection"] is True
+
+
+# A pull request's dev preview runs the pull request's code as preview-dev at once, by design (README, IaC pipelines):
+# that identity reads only, and reaches dev's state and key alone.
+UNCHECKED_BY_DESIGN = {"aks-estate-iac-preview-dev"}
+
+
+def unchecked_connections(boot: Capture) -> list[str]:
+    """Connections authorized for a definition (every one can run a branch's YAML: a pull request's, or any branch a
+    user queues it on) that no check targets as the endpoint it is. A stage waits for the checks of every resource it
+    uses (azure-devops-docs docs/pipelines/process/approvals.md), so a check on an environment does not hold a job
+    that uses the connection without that environment."""
+    connections = {r.id: r.inputs["serviceEndpointName"] for r in boot.of_type(AZURE_RM_CONNECTION)}
+    checks = [
+        c
+        for token in (
+            "azuredevops:index/checkApproval:CheckApproval",
+            "azuredevops:index/checkBranchControl:CheckBranchControl",
+        )
+        for c in boot.of_type(token)
+    ]
+    checked = {c.inputs["targetResourceId"] for c in checks if c.inputs["targetResourceType"] == "endpoint"}
+    authorized = {
+        a.inputs["resourceId"] for a in boot.of_type(PIPELINE_AUTHORIZATION) if a.inputs["type"] == "endpoint"
+    }
+    return sorted(
+        connections[endpoint] for endpoint in authorized - checked if connections[endpoint] not in UNCHECKED_BY_DESIGN
+    )
+
+
+def test_every_authorized_connection_but_dev_preview_carries_a_check(boot: Capture) -> None:
+    assert {r.inputs["serviceEndpointName"] for r in boot.of_type(AZURE_RM_CONNECTION)} - UNCHECKED_BY_DESIGN == {
+        "aks-estate-iac-preview-prod",
+        "aks-estate-iac-deploy-dev",
+        "aks-estate-iac-deploy-prod",
+    }
+    assert unchecked_connections(boot) == []
+
+
+def test_a_connection_check_aimed_at_an_environment_is_reported(boot: Capture) -> None:
+    (environment,) = (r for r in boot.of_type(ENVIRONMENT) if r.inputs["name"] == "aks-estate-iac-prod")
+    (approval,) = (r for r in boot.of_type("azuredevops:index/checkApproval:CheckApproval") if "preview-prod" in r.name)
+    moved = Registration(
+        **{
+            **approval.__dict__,
+            "inputs": {**approval.inputs, "targetResourceId": environment.id, "targetResourceType": "environment"},
+        }
+    )
+    planted = Capture(boot.stack, [moved if r is approval else r for r in boot.resources], boot.outputs)
+    assert unchecked_connections(planted) == ["aks-estate-iac-preview-prod"]
 
 
 def test_the_pr_pipeline_is_blocking_build_validation_on_main(boot: Capture) -> None:
@@ -493,8 +669,8 @@ def test_only_the_prod_deployer_may_serve_the_iac_project_from_its_pool(boot: Ca
         "identityId": deploy_prod.id,
         "roleName": "Administrator",
     }
-    (membership,) = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
-    assert membership.inputs["members"] == [deploy_prod.outputs["descriptor"]]
+    memberships = boot.of_type("azuredevops:index/groupMembership:GroupMembership")
+    (membership,) = (m for m in memberships if m.inputs["members"] == [deploy_prod.outputs["descriptor"]])
     assert membership.inputs["mode"] == "add"
 
 

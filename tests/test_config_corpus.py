@@ -352,6 +352,14 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ),
     ("prod", "devopsProject", [], "a/b", 'aks-estate:devopsProject = "a/b": must be an Azure DevOps project name'),
     (
+        "dev",
+        "iacPreviewIdentity",
+        [],
+        "3c1f5e2a-7b94-4d08-a6e1-59f2c0d4b8e7",
+        'aks-estate:iacPreviewIdentity = "3c1f5e2a-7b94-4d08-a6e1-59f2c0d4b8e7": must be an Azure DevOps service '
+        "principal descriptor",
+    ),
+    (
         "prod",
         "productionApprovers",
         [],

@@ -228,6 +228,34 @@ def test_previews_never_refresh_and_drift_refreshes_and_expects_no_changes() -> 
     assert 'common=(--stack "$STACK" --policy-pack policy' in script
 
 
+def permalink_errors(script: str) -> list[str]:
+    """pulumi's `--suppress-permalink` is a string flag whose value without `=` is "false" (NoOptDefVal), which turns
+    the permalink back on for a diy backend (pulumi/pulumi pkg/cmd/pulumi up.go and preview.go): the flag must be
+    given as `=true`, once, in the flags every command shares."""
+    (common,) = re.findall(r"^\s*common=\(([^)]*)\)", script, re.MULTILINE)
+    flags = common.split()
+    errors = [
+        f"bare or false flag: {flag}"
+        for flag in flags
+        if flag in ("--suppress-permalink", "--suppress-permalink=false")
+    ]
+    if "--suppress-permalink=true" not in flags:
+        errors.append("the shared flags lack --suppress-permalink=true")
+    return errors
+
+
+def test_no_command_asks_for_a_state_permalink() -> None:
+    assert permalink_errors(_script()) == []
+
+
+def test_a_bare_suppress_permalink_flag_is_reported() -> None:
+    planted = _script().replace("--suppress-permalink=true", "--suppress-permalink")
+    assert permalink_errors(planted) == [
+        "bare or false flag: --suppress-permalink",
+        "the shared flags lack --suppress-permalink=true",
+    ]
+
+
 def test_the_cli_is_checked_against_the_releases_checksums_and_plugins_are_cached() -> None:
     steps = yaml.safe_load((INFRA / "templates" / "pulumi-cli.yml").read_text())["steps"]
     (cache,) = [step for step in steps if step.get("task") == "Cache@2"]

@@ -30,7 +30,7 @@ def test_a_stack_made_by_pulumi_new_needs_only_the_prompted_keys_and_the_quickst
     template = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["template"]["config"]
     prompted = {key.removeprefix("aks-estate:"): item.get("default", "example") for key, item in template.items()}
     answers = {key: value for key, value in prompted.items() if ":" not in key}
-    answers |= {"namePrefix": "myorg", "devopsOrganization": "myorg"}
+    answers |= {"namePrefix": "myorg", "devopsOrganization": "myorg", "iacPreviewIdentity": "aadsp.ZXhhbXBsZS1pZA"}
     answers |= {"adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]', "productionApprovers": '["a@b.co"]'}
     assert config.parse({**answers, "environment": "dev"}).environment == "dev"
     # A prod stack is private (its vault answers inside the estate network only), so it also builds the Managed

@@ -83,6 +83,7 @@ def test_the_program_reads_the_namespace_of_the_project_that_runs_it(
         "adminGroupObjectIds": '["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]',
         "devopsOrganization": "myorg",
         "devopsProject": "estate",
+        "iacPreviewIdentity": "aadsp.ZXhhbXBsZS1pZA",
         "productionApprovers": '["a@b.co"]',
     }
     pulumi.runtime.set_mocks(_NoResources(), project=project, stack="sandbox", preview=False)

@@ -95,11 +95,23 @@ class Registration:
         }
 
 
+@dataclass(frozen=True)
+class Invoke:
+    """One data-source call as the engine receives it (ResourceInvokeRequest): run as whoever runs the program, in a
+    preview as much as in an update."""
+
+    token: str
+    args: dict[str, Any]
+    # What the (mock) provider answered.
+    result: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Capture:
     stack: str
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    invokes: list[Invoke] = field(default_factory=list)
 
     def of_type(self, token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == token]
@@ -157,6 +169,16 @@ class CapturingMonitor(MockMonitor):
         self._urns: set[str] = set()
         self._on_register = on_register
         self.preview = preview
+        self.invokes: list[Invoke] = []
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        # The SDK sends no invoke whose arguments are unknown (pulumi/runtime/invoke.py, `_invoke`): what is recorded
+        # is what the provider would be asked.
+        response = super().Invoke(request)  # type: ignore[no-untyped-call]
+        args = redact(rpc.deserialize_properties(request.args, keep_internal=False))
+        result = redact(rpc.deserialize_properties(getattr(response, "return"), keep_internal=False))
+        self.invokes.append(Invoke(token=request.tok, args=args, result=result))
+        return response
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -316,7 +338,12 @@ def run(
     execute(monitor, stack, config, secret_keys, program, project=project)
     exported: dict[str, Any] = dict(getattr(get_root_resource(), "outputs", {}))
     outputs = _sync_await(_resolve_outputs(exported))
-    return Capture(stack=stack, resources=sorted(monitor.registrations, key=lambda r: r.urn), outputs=outputs)
+    return Capture(
+        stack=stack,
+        resources=sorted(monitor.registrations, key=lambda r: r.urn),
+        outputs=outputs,
+        invokes=monitor.invokes,
+    )
 
 
 def run_stack_file(stack: str, path: Path | None = None) -> Capture:

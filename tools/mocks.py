@@ -89,6 +89,10 @@ _SCOPED_IDS: dict[str, tuple[str | None, str]] = {
         None,
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/{blobServicesName}",
     ),
+    "azure-native:storage:ManagementPolicy": (
+        None,
+        "Microsoft.Storage/storageAccounts/{accountName}/managementPolicies/{managementPolicyName}",
+    ),
     "azure-native:storage:BlobContainer": (
         None,
         "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}",

@@ -136,6 +136,8 @@ class AzureEndpoints:
 class DevOpsArgs:
     project_name: str
     security_extension: SecurityExtensionMode
+    # The IaC preview identity of this stack (its graph descriptor): a Reader of the project.
+    iac_preview_identity: str
     services: Sequence[DevOpsService]
     # The names the committed YAML refers to (connections, environments, approvers, timeouts): the objects are
     # created with them.
@@ -169,6 +171,7 @@ class DevOps(Component):
                 project_name=args.project_name,
                 description="CI/CD for microservices on AKS with Azure Pipelines, managed by the aks-estate stack",
                 security_extension=args.security_extension,
+                readers=[args.iac_preview_identity],
             ),
             opts=self.child,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
@@ -36,6 +37,8 @@ class ProjectArgs:
     project_name: str
     description: str
     security_extension: SecurityExtensionMode
+    # Graph descriptors of identities that only read the project: the IaC pipeline's preview identity of this stack.
+    readers: Sequence[str] = ()
 
 
 class Project(Component):
@@ -66,6 +69,22 @@ class Project(Component):
             status_badges_are_private=True,
             opts=self.child,
         )
+        if args.readers:
+            # The provider's data sources read a project with CoreClient.GetProject (terraform-provider-azuredevops
+            # azuredevops/internal/service/core/data_project.go, dataProjectRead), "not found" for an organisation
+            # member outside it (permissions reference: Project Valid Users need "View project-level information").
+            # A preview runs those reads as the stack's preview identity, added here by whoever runs `pulumi up`: the
+            # project's creator, then deploy-<stack> as a Project Administrator (README, manual steps).
+            readers = azuredevops.get_group_output(
+                project_id=project.id, name="Readers", opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            azuredevops.GroupMembership(
+                f"{name}-readers",
+                group=readers.descriptor,
+                members=list(args.readers),
+                mode="add",
+                opts=self.child,
+            )
         if args.security_extension != "none":
             publisher, extension = SECURITY_EXTENSION
             azuredevops.Extension(

@@ -3,8 +3,8 @@
 The bootstrap is the estate's own control plane, so a few estate rules do not fit it by design: its identities need
 Reader and Contributor on the subscription (the estate creates its resource group), it serves both stacks (no
 environment tag), its vault has no Log Analytics to report to, and a pull request's prod preview cannot be
-branch-controlled. Those rules exempt resources of the bootstrap project (`EXEMPTIONS`, one reason each); the rules
-below replace them.
+branch-controlled (its connection carries an approval instead). Those rules exempt resources of the bootstrap project
+(`EXEMPTIONS`, one reason each); the rules below replace them.
 Storage and role-assigning rules apply to every stack: the estate registers neither today, and must not without them.
 """
 
@@ -52,9 +52,17 @@ def _normalized(condition: str) -> str:
     return re.sub(r"\s*([()])\s*", r"\1", " ".join(condition.split()))
 
 
-# The prod preview runs pull requests' code: an approval, never a branch check (PR runs are not on main).
-IAC_PROD_ENVIRONMENTS = ("aks-estate-iac-prod", "aks-estate-iac-prod-preview")
+IAC_PROD_ENVIRONMENTS = ("aks-estate-iac-prod",)
 IAC_MAIN_ONLY_ENVIRONMENTS = ("aks-estate-iac-dev", "aks-estate-iac-prod")
+# A pull request's prod preview needs no environment check: its connection carries the approval.
+IAC_ENVIRONMENTS = (*IAC_MAIN_ONLY_ENVIRONMENTS, "aks-estate-iac-prod-preview")
+# A definition runs whatever YAML the queued branch holds, and a stage waits for the checks of every resource it uses
+# (azure-devops-docs docs/pipelines/process/approvals.md), so the connections carry their own checks. prod's preview
+# runs pull requests' code: an approval, never a branch check (PR runs are not on main). Deployers: protected main.
+# preview-dev runs every pull request's code unapproved by design, and reads only.
+AZURE_RM_CONNECTION = "azuredevops:index/serviceEndpointAzureRM:ServiceEndpointAzureRM"
+IAC_APPROVED_CONNECTIONS = ("aks-estate-iac-preview-prod",)
+IAC_MAIN_ONLY_CONNECTIONS = ("aks-estate-iac-deploy-dev", "aks-estate-iac-deploy-prod")
 
 
 def project_of(urn: str) -> str:
@@ -89,7 +97,7 @@ EXEMPTIONS = tuple(
         (
             "devops-production-environment-checks",
             "a pull request's prod preview cannot be branch-controlled (PR runs are not on main); "
-            "iac-environment-checks holds the IaC environments instead",
+            "iac-environment-checks and iac-connection-checks hold the IaC environments and connections instead",
         ),
         (
             "devops-min-reviewers",
@@ -128,6 +136,39 @@ def _blob_recovery(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]
             )
 
 
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+
+
+def _expires_versions(policy: Any, days: Any) -> bool:
+    """An enabled Lifecycle rule deleting block blobs' previous versions once older than `days` (no later)."""
+    for rule in lookup(policy.props, "policy.rules") or []:
+        if rule.get("enabled") is False or rule.get("type") != "Lifecycle":
+            continue
+        age = lookup(rule, "definition.actions.version.delete.daysAfterCreationGreaterThan")
+        blob_types = lookup(rule, "definition.filters.blobTypes") or []
+        prefixes = lookup(rule, "definition.filters.prefixMatch") or []
+        within = isinstance(age, (int, float)) and isinstance(days, (int, float)) and age <= days
+        if within and "blockBlob" in blob_types and not prefixes:
+            return True
+    return False
+
+
+def _versions_expire(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    policies = [r for r in resources if r.resource_type == MANAGEMENT_POLICY]
+    for service in (r for r in resources if r.resource_type == BLOB_SERVICE):
+        if service.props.get("isVersioningEnabled") is not True:
+            continue
+        days = lookup(service.props, "deleteRetentionPolicy.days")
+        accounts = [r for r in resources if r.resource_type == STORAGE_ACCOUNT and depends_on(service, r)]
+        for account in accounts:
+            if not any(depends_on(p, account) and _expires_versions(p, days) for p in policies):
+                yield (
+                    f"{account.name}: versioning keeps every previous version, and no enabled lifecycle rule deletes "
+                    f"block blobs' previous versions within the soft-delete days ({days})",
+                    account.urn,
+                )
+
+
 def _no_owner(props: Props) -> Iterable[str]:
     if role_guid(props) == OWNER:
         yield "roleDefinitionId grants Owner; grant the narrow roles the principal needs"
@@ -153,33 +194,61 @@ def _role_assigning_conditioned(props: Props) -> Iterable[str]:
             yield f"{role}: the condition lets it {action} assignments of role-assigning roles {escalating}"
 
 
+def _guarded(resources: Sequence[Any], target: Any, kind: str, token: str, valid: Any) -> bool:
+    """Whether a valid check of `token` is wired to `target` as a resource of `kind` (targetResourceType)."""
+    return any(
+        r.resource_type == token and r.props.get("targetResourceType") == kind and depends_on(r, target) and valid(r)
+        for r in resources
+    )
+
+
 def _iac_environment_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
     environments = {
         str(r.props.get("name")): r
         for r in resources
         if r.resource_type == ENVIRONMENT and project_of(r.urn) == BOOTSTRAP_PROJECT
     }
-
-    def guarded(env: Any, token: str, valid: Any) -> bool:
-        return any(
-            r.resource_type == token and depends_on(r, env) and valid(r)
-            for r in resources
-            if r.props.get("targetResourceType") == "environment"
-        )
-
     for name, env in sorted(environments.items()):
-        if name in IAC_PROD_ENVIRONMENTS and not guarded(env, CHECK_APPROVAL, _valid_approval):
+        if name in IAC_PROD_ENVIRONMENTS and not _guarded(resources, env, ENVIRONMENT_KIND, *APPROVAL):
             yield f"environment {name!r} has no approval check with approvers that excludes the requester", env.urn
-        if name in IAC_MAIN_ONLY_ENVIRONMENTS and not guarded(env, CHECK_BRANCH_CONTROL, _valid_branch_control):
+        if name in IAC_MAIN_ONLY_ENVIRONMENTS and not _guarded(resources, env, ENVIRONMENT_KIND, *BRANCH):
             yield f"environment {name!r} has no branch control check limited to protected named branches", env.urn
-    expected = sorted({*IAC_PROD_ENVIRONMENTS, *IAC_MAIN_ONLY_ENVIRONMENTS}) if environments else []
-    for name in expected:
+    for name in sorted(IAC_ENVIRONMENTS) if environments else []:
         if name not in environments:
             yield f"the bootstrap creates no environment {name!r}, which pipelines/infra/ uses", None
 
 
+def _iac_connection_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    connections = {
+        str(r.props.get("serviceEndpointName")): r
+        for r in resources
+        if r.resource_type == AZURE_RM_CONNECTION and project_of(r.urn) == BOOTSTRAP_PROJECT
+    }
+    for name, connection in sorted(connections.items()):
+        if name in IAC_APPROVED_CONNECTIONS and not _guarded(resources, connection, ENDPOINT_KIND, *APPROVAL):
+            yield (
+                f"service connection {name!r} has no approval check on the connection with approvers that excludes "
+                "the requester",
+                connection.urn,
+            )
+        if name in IAC_MAIN_ONLY_CONNECTIONS and not _guarded(resources, connection, ENDPOINT_KIND, *BRANCH):
+            yield (
+                f"service connection {name!r} has no branch control check on the connection limited to protected "
+                "named branches",
+                connection.urn,
+            )
+    for name in sorted({*IAC_APPROVED_CONNECTIONS, *IAC_MAIN_ONLY_CONNECTIONS}) if connections else []:
+        if name not in connections:
+            yield f"the bootstrap creates no service connection {name!r}, which pipelines/infra/ uses", None
+
+
+ENVIRONMENT_KIND = "environment"
+ENDPOINT_KIND = "endpoint"
+APPROVAL = (CHECK_APPROVAL, _valid_approval)
+BRANCH = (CHECK_BRANCH_CONTROL, _valid_branch_control)
 STORAGE_SHARED_KEY = "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
 BLOB_DATA_PROTECTION = "https://learn.microsoft.com/azure/storage/blobs/data-protection-overview"
+LIFECYCLE = "https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview"
 CONSTRAIN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
 POLICIES: list[Any] = [
     resource_rule(
@@ -204,6 +273,18 @@ POLICIES: list[Any] = [
             Severity.HIGH,
             "Add BlobServiceProperties wired to the account with isVersioningEnabled, deleteRetentionPolicy and "
             "containerDeleteRetentionPolicy on (bootstrap/state.py).",
+        ),
+    ),
+    stack_rule(
+        "storage-previous-versions-expire",
+        "A storage account that keeps blob versions has a lifecycle rule deleting previous versions of block blobs "
+        "once older than its soft-delete days, so versions do not grow without bound.",
+        _versions_expire,
+        About(
+            architecture(LIFECYCLE, "lifecycle management: delete previous versions after a number of days"),
+            Severity.MEDIUM,
+            "Add a ManagementPolicy wired to the account whose Lifecycle rule deletes previous versions "
+            "(actions.version.delete.daysAfterCreationGreaterThan) of blockBlob (bootstrap/state.py).",
         ),
     ),
     resource_rule(
@@ -233,13 +314,25 @@ POLICIES: list[Any] = [
     ),
     stack_rule(
         "iac-environment-checks",
-        "The IaC prod and prod-preview environments need an approval; dev and prod deploy from protected main only.",
+        "The IaC prod environment needs an approval; dev and prod deploy from protected main only.",
         _iac_environment_checks,
         About(
             architecture(APPROVALS, "approvals and branch control checks on the environments that deploy"),
             Severity.HIGH,
-            "Give aks-estate-iac-prod and -prod-preview an approval, -dev and -prod a branch control check on main "
+            "Give aks-estate-iac-prod an approval, -dev and -prod a branch control check on main "
             "(bootstrap/program.py).",
+        ),
+    ),
+    stack_rule(
+        "iac-connection-checks",
+        "The IaC prod preview connection needs an approval and the deploy connections a branch control check on "
+        "protected main, each on the connection itself: a definition runs whatever YAML its branch holds.",
+        _iac_connection_checks,
+        About(
+            architecture(APPROVALS, "checks on every resource a stage uses, service connections included"),
+            Severity.CRITICAL,
+            "Give aks-estate-iac-preview-prod an approval and -deploy-dev, -deploy-prod a branch control check on "
+            "main, with targetResourceType endpoint (bootstrap/program.py, _connection_checks).",
         ),
     ),
 ]
