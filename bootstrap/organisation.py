@@ -34,9 +34,11 @@ class OrganisationAccessArgs:
     # Keyed by identity name; the values are the identities' service principal object IDs.
     readers: Mapping[str, pulumi.Input[str]]
     project_creators: Mapping[str, pulumi.Input[str]]
-    # The IaC project, and the deploy identity whose stack builds the Managed DevOps Pool that serves it.
+    # The IaC project, and the deploy and preview identities of the stack that builds the Managed DevOps Pool
+    # serving it: only that stack's program reads the IaC project.
     iac_project_id: pulumi.Input[str]
     pool_owner: str
+    pool_previewer: str
 
 
 class OrganisationAccess(BootstrapComponent):
@@ -58,14 +60,17 @@ class OrganisationAccess(BootstrapComponent):
                 account_license_type="stakeholder",
                 opts=self.child,
             )
-            # A pull request's preview of prod reads the IaC project by name (components/devops/agent_queue.py).
-            azuredevops.GroupMembership(
-                f"{name}-{identity}-iac-readers",
-                group=iac_readers.descriptor,
-                members=[reader.descriptor],
-                mode="add",
-                opts=self.child,
-            )
+            if identity == args.pool_previewer:
+                # A pull request's preview of prod reads the IaC project by name (components/devops/agent_queue.py);
+                # no other stack's program does, so no other preview identity, which runs unapproved pull
+                # requests' code, is made a member.
+                azuredevops.GroupMembership(
+                    f"{name}-{identity}-iac-readers",
+                    group=iac_readers.descriptor,
+                    members=[reader.descriptor],
+                    mode="add",
+                    opts=self.child,
+                )
             self.reader_descriptors[identity] = reader.descriptor
         for identity, object_id in args.project_creators.items():
             # Basic access: the estate's stacks create repositories and pipelines, which Stakeholders cannot.

@@ -145,6 +145,7 @@ class Bootstrap(BootstrapComponent):
                 project_creators={names.identity("deploy", s): identities["deploy", s].principal_id for s in STACKS},
                 iac_project_id=project_id,
                 pool_owner=names.identity("deploy", names.POOL_STACK),
+                pool_previewer=names.identity("preview", names.POOL_STACK),
             ),
             opts=self.child,
         )

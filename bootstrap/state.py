@@ -59,10 +59,13 @@ class StateBackend(BootstrapComponent):
             opts=self.child,
         )
         # Every checkpoint write keeps the previous version, so without a lifecycle rule the versions grow without
-        # bound. A previous version older than the soft-delete window goes (learn.microsoft.com/azure/storage/blobs/
-        # lifecycle-management-overview: actions.version.delete.daysAfterCreationGreaterThan counts from the version's
-        # creation, when an overwrite made it previous), and then stays restorable for the soft-delete days too. The
-        # diy backend writes block blobs (go-cloud blob/azureblob, UploadStream), the only type the filter names.
+        # bound. A previous version older than the soft-delete window goes: its age counts from when that content was
+        # first written, not from when an overwrite made it previous (learn.microsoft.com/azure/storage/blobs/
+        # lifecycle-management-policy-structure, "Action run conditions"; versioning-overview), so after a quiet
+        # spell the checkpoint an `up` replaced goes at the next policy run. Deleting a version with soft delete on
+        # soft-deletes it (versioning-overview, "Deleting a blob or version"): it stays restorable for the
+        # soft-delete days. The diy backend writes block blobs (go-cloud blob/azureblob, UploadStream), the only
+        # type the filter names.
         storage.ManagementPolicy(
             f"{name}-lifecycle",
             account_name=account.name,

@@ -129,3 +129,24 @@ def test_a_stack_that_does_not_make_its_preview_identity_a_reader_is_reported(de
     found = unreadable(planted, boot)
     assert found
     assert all("reads project aks-estate-dev, whose Readers lack preview-dev" in line for line in found)
+
+
+def _iac_reader_descriptors(boot: Capture) -> set[str]:
+    return {
+        member for r in boot.of_type(MEMBERSHIP) if r.name.endswith("-iac-readers") for member in r.inputs["members"]
+    }
+
+
+def _descriptor(boot: Capture, identity: str) -> str:
+    return str(next(r.outputs["descriptor"] for r in boot.of_type(ENTITLEMENT) if r.name.endswith(f"-{identity}")))
+
+
+def test_only_the_preview_identity_whose_stack_reads_the_iac_project_is_among_its_readers(
+    dev: Capture, prod: Capture, boot: Capture
+) -> None:
+    # preview-dev runs every pull request's code unapproved; dev's program reads no IaC project (test above), so
+    # membership there would be a right nothing uses.
+    readers = _iac_reader_descriptors(boot)
+    assert _descriptor(boot, names.identity("preview", "prod")) in readers
+    assert _descriptor(boot, names.identity("preview", "dev")) not in readers
+    assert "aks-estate-iac" not in _projects_read(dev, _project_names(dev, boot))
