@@ -243,6 +243,7 @@ class Estate(Component):
                         },
                         registry_ids={role: registry.registry_id for role, registry in self._registries.items()},
                         vault_id=vault.vault_id,
+                        ci_secret_ids=vault.secret_ids,
                         services=[service.name for service in config.services],
                         ingress_certificates=any(service.tls_certificate for service in config.services),
                         app_insights_id=monitoring.app_insights_id,

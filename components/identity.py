@@ -240,6 +240,8 @@ class EstateAccess:
     clusters: Mapping[str, ClusterPrincipals]
     registry_ids: Mapping[str, pulumi.Input[str]]
     vault_id: pulumi.Input[str]
+    # By name: every secret CI reads (AzureKeyVault@2 with a SecretsFilter of exactly these names).
+    ci_secret_ids: Mapping[str, pulumi.Input[str]]
     services: Sequence[str]
     # Some service serves a Key Vault certificate through its ingress.
     ingress_certificates: bool
@@ -271,7 +273,16 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
             registries["nonprod"],
         ),
         Grant("release-import-prod", "Container Registry Data Importer and Data Reader", release, registries["prod"]),
-        Grant("pipelines-read-secrets", "Key Vault Secrets User", pipelines, vault),
+        # Each secret CI reads, not the vault: Key Vault Secrets User on a vault reads every secret in it, including
+        # the private key behind each ingress certificate (a certificate's key is a secret of the same name), and a
+        # service's own tests run in this identity's session (learn.microsoft.com/azure/key-vault/general/rbac-guide:
+        # built-in roles; "Secret scope role assignment"). AzureKeyVault@2 with named secrets gets each by name and
+        # lists nothing (microsoft/azure-pipelines-tasks Tasks/AzureKeyVaultV2/operations/KeyVault.ts,
+        # downloadSelectedSecrets).
+        *(
+            Grant(f"pipelines-read-secret-{name}", "Key Vault Secrets User", pipelines, secret_id)
+            for name, secret_id in sorted(access.ci_secret_ids.items())
+        ),
         # CI's integration tests send telemetry as the pipelines identity: Application Insights refuses keys in prod.
         Grant("pipelines-publish-telemetry", "Monitoring Metrics Publisher", pipelines, access.app_insights_id),
     ]

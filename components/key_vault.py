@@ -74,6 +74,8 @@ class KeyVault(Component):
     vault_name: pulumi.Output[str]
     vault_uri: pulumi.Output[str]
     secret_names: list[str]
+    # By name: the secrets CI reads, as role-assignment scopes (Key Vault RBAC accepts a single secret's ID).
+    secret_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:security:KeyVault", name, opts)
@@ -93,8 +95,9 @@ class KeyVault(Component):
         )
         # Secrets go through the ARM control plane, which the vault firewall does not filter, so `pulumi up` works
         # from anywhere while data-plane reads stay limited to the allowed ranges.
+        self.secret_ids = {}
         for secret_name, value in sorted(args.secrets.items()):
-            keyvault.Secret(
+            secret = keyvault.Secret(
                 f"{name}-secret-{secret_name}",
                 secret_name=secret_name,
                 vault_name=vault.name,
@@ -104,6 +107,7 @@ class KeyVault(Component):
                 # deployer; the vault's own deletion (soft-deleted with its secrets) is what removes them.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
+            self.secret_ids[secret_name] = secret.id
         send_logs_to_workspace(
             f"{name}-diagnostics",
             resource_id=vault.id,

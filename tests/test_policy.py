@@ -313,7 +313,7 @@ BREAKS = (
     Break(
         "role-assignment-no-privileged-roles",
         identity.ROLE_ASSIGNMENT,
-        "pipelines-read-secrets",
+        "pipelines-read-secret-appinsights-connection-string",
         inputs(put("roleDefinitionId", f"/providers/Microsoft.Authorization/roleDefinitions/{OWNER}")),
         "owner",
     ),

@@ -222,3 +222,37 @@ def test_the_production_connections_branch_control_is_checked_against_cd_runs(
     found = [str(f) for f in pipeline_links.check(Capture(prod.stack, narrowed, prod.outputs), builtin)]
     expected = f"which the branch control of endpoint '{names.production_service_connection}' refuses"
     assert any(expected in line and "'orders-cd'" in line for line in found), found
+
+
+def _served_certificate(shop: Capture) -> frozenset[str]:
+    # conftest's shop serves the Key Vault certificate "shop"; the add-on reads its private key as the secret of the
+    # same name behind it (learn.microsoft.com/azure/key-vault/certificates/about-certificates, "Composition of a
+    # Certificate"), so both IDs are what a reader of the key would need.
+    vault = only(shop, "azure-native:keyvault:Vault").id
+    return frozenset({f"{vault}/certificates/shop", f"{vault}/secrets/shop"})
+
+
+def test_no_code_running_job_can_read_a_served_certificates_private_key(shop: Capture) -> None:
+    # The staging and production ingresses serve this certificate: a test that could read it could impersonate the
+    # production host.
+    assert production_reach.production_reach(shop, _served_certificate(shop)) == []
+
+
+def test_a_vault_wide_secrets_reader_for_the_ci_identity_is_reported(shop: Capture) -> None:
+    template = shop.of_type(ROLE_ASSIGNMENT)[0]
+    planted = dataclasses.replace(
+        template,
+        urn=f"{template.urn}-planted",
+        inputs={
+            **template.inputs,
+            "principalId": _pipelines_principal(shop),
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/"
+            f"{BUILT_IN_ROLES['Key Vault Secrets User']}",
+            "scope": only(shop, "azure-native:keyvault:Vault").id,
+        },
+    )
+    found = production_reach.production_reach(
+        dataclasses.replace(shop, resources=[*shop.resources, planted]), _served_certificate(shop)
+    )
+    reader = BUILT_IN_ROLES["Key Vault Secrets User"]
+    assert any("runs repository code" in str(f) and reader in str(f) for f in found), found

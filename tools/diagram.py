@@ -149,6 +149,13 @@ class _Diagram:
             value = value.rsplit("/", 2)[0] if value.count("/") > 2 else ""
         return None
 
+    def resolve_drawn(self, value: Any) -> Registration | None:
+        """The drawn registration an ARM ID points at, or holds it: a grant on one secret is drawn on its vault."""
+        found = self.resolve(value)
+        while found is not None and found.urn not in self.drawn:
+            found = self.resolve(found.id.rsplit("/", 2)[0]) if found.id.count("/") > 2 else None
+        return found
+
     def principal(self, principal_id: Any) -> Registration | None:
         for registration in self.capture.resources:
             outputs = registration.outputs
@@ -216,7 +223,7 @@ class _Diagram:
             role = ROLE_NAMES.get(str(assignment.inputs.get("roleDefinitionId", "")).rsplit("/", 1)[-1], "")
             principal, target = (
                 self.principal(assignment.inputs.get("principalId")),
-                self.resolve(assignment.inputs.get("scope")),
+                self.resolve_drawn(assignment.inputs.get("scope")),
             )
             if not principal or not target:
                 continue

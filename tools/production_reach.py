@@ -100,7 +100,12 @@ def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[F
         return sorted(
             f"{role} on {scope}"
             for role, scope in scopes.get(endpoint) or []
-            if any(scope == target or scope.startswith(f"{target}/") for target in production_ids)
+            # A role on a scope holds on everything below it (Azure RBAC inherits downward): a grant on the vault
+            # reaches a certificate in it as surely as one on the certificate.
+            if any(
+                scope == target or scope.startswith(f"{target}/") or target.startswith(f"{scope}/")
+                for target in production_ids
+            )
         )
 
     def code_jobs_using(document: Any, project: str, endpoint: str) -> tuple[bool, list[str]]:
