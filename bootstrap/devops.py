@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_azuredevops as azuredevops
@@ -16,7 +15,7 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.environments import Approval, approver_id
+from components.devops.checks import Approval, require_approval, require_protected_branches
 from components.devops.pipelines import Authorization, PipelineDefinition, define_pipelines
 from components.devops.service_connections import ArmConnectionSpec, arm_connection
 from components.identity import FederatedSubject
@@ -89,33 +88,27 @@ class IacConnection(BootstrapComponent):
     def __init__(self, name: str, args: IacConnectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("IacConnection", name, opts)
         connection = arm_connection(f"{name}-connection", args.connection, parent=self)
-        # terraform-provider-azuredevops approvalsandchecks/common_check.go: "endpoint" is a service connection.
-        target = {
-            "project_id": args.connection.project_id,
-            "target_resource_id": connection.id,
-            "target_resource_type": "endpoint",
-        }
         checks = args.checks
         if checks.allowed_branch is not None:
-            azuredevops.CheckBranchControl(
+            require_protected_branches(
                 f"{name}-branch-control",
-                display_name=f"Use from {checks.allowed_branch} only, while it is protected",
+                args.connection.project_id,
+                connection.id,
+                # terraform-provider-azuredevops approvalsandchecks/common_check.go: "endpoint" is a service connection.
+                target_type="endpoint",
                 allowed_branches=checks.allowed_branch,
-                verify_branch_protection=True,
-                ignore_unknown_protection_status=False,
-                **target,
-                opts=self.child,
+                display_name=f"Use from {checks.allowed_branch} only, while it is protected",
+                parent=self,
             )
         if checks.approval is not None:
-            azuredevops.CheckApproval(
+            require_approval(
                 f"{name}-approval",
-                approvers=[self._approver(email) for email in checks.approval.approver_emails],
-                minimum_required_approvers=1,
-                requester_can_approve=False,
-                timeout=checks.approval.timeout_minutes,
+                args.connection.project_id,
+                connection.id,
+                target_type="endpoint",
+                approval=checks.approval,
                 instructions=checks.approval.instructions,
-                **target,
-                opts=self.child,
+                parent=self,
             )
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
@@ -125,11 +118,6 @@ class IacConnection(BootstrapComponent):
             connection.workload_identity_federation_subject,
         )
         self.register_outputs({"connectionId": self.connection_id})
-
-    def _approver(self, email: str) -> pulumi.Output[str]:
-        found = azuredevops.get_users_output(principal_name=email, opts=pulumi.InvokeOutputOptions(parent=self))
-        users: pulumi.Output[list[Any]] = found.users
-        return users.apply(lambda matches: approver_id(email, matches))
 
 
 @dataclass(frozen=True)

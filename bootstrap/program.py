@@ -24,7 +24,8 @@ from bootstrap.organisation import OrganisationAccess, OrganisationAccessArgs
 from bootstrap.secrets import SecretsKeys, SecretsKeysArgs
 from bootstrap.state import StateBackend, StateBackendArgs
 from components.component import resource_group
-from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
+from components.devops.checks import Approval
+from components.devops.environments import DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
 from components.devops.service_connections import ArmConnectionSpec

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from components import config, config_messages, config_parts, naming
-from components.devops.environments import Approval, approver_id
+from components.devops.checks import Approval, approver_id
 from components.devops.kubernetes import non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, starter_files
 from components.devops_pool import pipelines_pool_name

@@ -63,7 +63,8 @@ def _pipelines_principal(estate: Capture) -> str:
     return str(identity.outputs["principalId"])
 
 
-def _grant_ci_identity_a_production_namespace(estate: Capture) -> list[Registration]:
+def _grant_the_ci_identity(estate: Capture, role: str, scope: str) -> list[Registration]:
+    """The estate's resources and one more role assignment: `role` on `scope` for the CI (pipelines) identity."""
     template = estate.of_type(ROLE_ASSIGNMENT)[0]
     planted = dataclasses.replace(
         template,
@@ -71,12 +72,17 @@ def _grant_ci_identity_a_production_namespace(estate: Capture) -> list[Registrat
         inputs={
             **template.inputs,
             "principalId": _pipelines_principal(estate),
-            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/"
-            f"{BUILT_IN_ROLES['Azure Kubernetes Service RBAC Writer']}",
-            "scope": f"{cluster(estate, 'production').id}/namespaces/orders",
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{BUILT_IN_ROLES[role]}",
+            "scope": scope,
         },
     )
     return [*estate.resources, planted]
+
+
+def _grant_ci_identity_a_production_namespace(estate: Capture) -> list[Registration]:
+    return _grant_the_ci_identity(
+        estate, "Azure Kubernetes Service RBAC Writer", f"{cluster(estate, 'production').id}/namespaces/orders"
+    )
 
 
 def _admit_ci_to_the_production_connection(estate: Capture) -> list[Registration]:
@@ -239,20 +245,8 @@ def test_no_code_running_job_can_read_a_served_certificates_private_key(shop: Ca
 
 
 def test_a_vault_wide_secrets_reader_for_the_ci_identity_is_reported(shop: Capture) -> None:
-    template = shop.of_type(ROLE_ASSIGNMENT)[0]
-    planted = dataclasses.replace(
-        template,
-        urn=f"{template.urn}-planted",
-        inputs={
-            **template.inputs,
-            "principalId": _pipelines_principal(shop),
-            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/"
-            f"{BUILT_IN_ROLES['Key Vault Secrets User']}",
-            "scope": only(shop, "azure-native:keyvault:Vault").id,
-        },
-    )
-    found = production_reach.production_reach(
-        dataclasses.replace(shop, resources=[*shop.resources, planted]), _served_certificate(shop)
-    )
+    vault = only(shop, "azure-native:keyvault:Vault").id
+    planted = _grant_the_ci_identity(shop, "Key Vault Secrets User", vault)
+    found = production_reach.production_reach(dataclasses.replace(shop, resources=planted), _served_certificate(shop))
     reader = BUILT_IN_ROLES["Key Vault Secrets User"]
     assert any("runs repository code" in str(f) and reader in str(f) for f in found), found

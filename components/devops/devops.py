@@ -12,7 +12,8 @@ from components import naming
 from components.component import Component
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.environments import Approval, DeploymentEnvironment, DeploymentEnvironmentArgs
+from components.devops.checks import Approval
+from components.devops.environments import DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.kubernetes import InternalIngress, InternalIngressArgs
 from components.devops.pipelines import (
     Authorization,

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
 from components.component import Component
+from components.devops.checks import Approval, require_approval, require_protected_branches
 from components.devops.required_templates import RequiredTemplates, require_templates
 
 ENVIRONMENT: Literal["environment"] = "environment"
-
-
-@dataclass(frozen=True)
-class Approval:
-    """People of whom one must approve each deployment; the one who queued the run never counts."""
-
-    approver_emails: Sequence[str]
-    timeout_minutes: int
-    # What the approver must have seen; the default fits the service pipelines' production stage.
-    instructions: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.approver_emails:
-            raise ValueError("an approval check needs at least one approver")
-        if len(set(map(str.casefold, self.approver_emails))) != len(self.approver_emails):
-            raise ValueError(f"approvers must not repeat: {list(self.approver_emails)}")
 
 
 @dataclass(frozen=True)
@@ -42,16 +26,6 @@ class DeploymentEnvironmentArgs:
     exclusive_lock: bool
     # Only runs extending these templates may deploy here (the services' environments).
     required_templates: RequiredTemplates | None = None
-
-
-def approver_id(email: str, users: Sequence[Any]) -> str:
-    """The Azure DevOps identity ID (storage key) of the one user whose principal name is `email`."""
-    if len(users) != 1:
-        raise LookupError(
-            f"production approver {email!r} matches {len(users)} Azure DevOps users: add the person to the "
-            "organisation (Basic or Stakeholder access) under exactly this principal name before deploying"
-        )
-    return str(users[0].id)
 
 
 class DeploymentEnvironment(Component):
@@ -73,27 +47,26 @@ class DeploymentEnvironment(Component):
             "target_resource_type": ENVIRONMENT,
         }
         if args.approval is not None:
-            azuredevops.CheckApproval(
+            require_approval(
                 f"{name}-approval",
-                approvers=[self._approver(email) for email in args.approval.approver_emails],
-                minimum_required_approvers=1,
-                requester_can_approve=False,
-                timeout=args.approval.timeout_minutes,
+                args.project_id,
+                environment.id,
+                target_type=ENVIRONMENT,
+                approval=args.approval,
                 instructions=args.approval.instructions
                 or f"Approve only a run whose staging deployment and acceptance tests succeeded; it "
                 f"deploys to {args.environment_name}.",
-                **target,
-                opts=self.child,
+                parent=self,
             )
         if args.allowed_branch is not None:
-            azuredevops.CheckBranchControl(
+            require_protected_branches(
                 f"{name}-branch-control",
-                display_name=f"Deploy {args.allowed_branch} only, while it is protected",
+                args.project_id,
+                environment.id,
+                target_type=ENVIRONMENT,
                 allowed_branches=args.allowed_branch,
-                verify_branch_protection=True,
-                ignore_unknown_protection_status=False,
-                **target,
-                opts=self.child,
+                display_name=f"Deploy {args.allowed_branch} only, while it is protected",
+                parent=self,
             )
         if args.exclusive_lock:
             # One deployment at a time: a run that overtakes another would deploy an older image over a newer one.
@@ -114,9 +87,3 @@ class DeploymentEnvironment(Component):
         self.environment_id = environment.id
         self.environment_name = environment.name
         self.register_outputs({"environmentId": self.environment_id, "environmentName": self.environment_name})
-
-    def _approver(self, email: str) -> pulumi.Output[str]:
-        # Approvals are granted to identities, not addresses; the user must already be in the organisation.
-        found = azuredevops.get_users_output(principal_name=email, opts=pulumi.InvokeOutputOptions(parent=self))
-        users: pulumi.Output[list[Any]] = found.users
-        return users.apply(lambda matches: approver_id(email, matches))

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 
 from components.component import Component
+from components.devops.checks import require_protected_branches
 from components.devops.required_templates import RequiredTemplates, require_templates
 from components.identity import FederatedSubject
 
@@ -138,19 +139,15 @@ class ServiceConnections(Component):
             ),
             parent=self,
         )
-        # A branch control check on a service connection validates, like the environment's, the ref of every
-        # repository the run uses before any job of the stage that names the connection starts
-        # (learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control").
-        azuredevops.CheckBranchControl(
+        # On a service connection as on an environment, the check runs before any job of a stage that names it.
+        require_protected_branches(
             f"{name}-production-branch-control",
-            project_id=args.project_id,
-            target_resource_id=production.id,
-            target_resource_type="endpoint",
-            display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
+            args.project_id,
+            production.id,
+            target_type="endpoint",
             allowed_branches=args.production.allowed_branches,
-            verify_branch_protection=True,
-            ignore_unknown_protection_status=False,
-            opts=self.child,
+            display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
+            parent=self,
         )
         for key, connection, templates in (
             ("azure", azure, args.azure_templates),
