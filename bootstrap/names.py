@@ -17,7 +17,7 @@ KEY_VAULT_VARIABLE = "pulumiKeyVault"
 # The pool the IaC pipelines run on: the prod estate's Managed DevOps Pool (components/devops_pool.py), which also
 # serves this project (aks-estate:managedAgentPool.iacProject).
 AGENT_POOL_VARIABLE = "agentPool"
-POOL_STACK = "prod"
+POOL_STACK = naming.IAC_POOL_STACK
 PIPELINES: dict[PipelineKind, tuple[str, str]] = {
     "pr": ("aks-estate-iac-pr", "pipelines/infra/pr.azure-pipelines.yml"),
     "deploy": ("aks-estate-iac-deploy", "pipelines/infra/deploy.azure-pipelines.yml"),

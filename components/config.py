@@ -181,6 +181,26 @@ class EstateConfig(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _ci_secrets_are_not_certificates(self) -> Self:
+        # A Key Vault certificate owns the secret of its name (its private key; a certificate whose name a secret
+        # already holds cannot be created: learn.microsoft.com/azure/key-vault/certificates/about-certificates,
+        # "Composition of a Certificate"), and CI may read each ciSecret.
+        certificates = {service.tls_certificate for service in self.services if service.tls_certificate}
+        _refuse(
+            [
+                (
+                    f"ciSecrets.{name}",
+                    name,
+                    "names a service's tlsCertificate: that name is the certificate's private key, which CI must "
+                    "not read",
+                )
+                for name in self.ci_secrets
+                if name in certificates
+            ]
+        )
+        return self
+
+    @model_validator(mode="after")
     def _one_agent_pool(self) -> Self:
         if self.agent_pool is not None and self.managed_agent_pool is not None:
             _refuse(
@@ -198,6 +218,17 @@ class EstateConfig(ConfigModel):
     @model_validator(mode="after")
     def _iac_project_is_another(self) -> Self:
         pool = self.managed_agent_pool
+        if pool is not None and pool.iac_project is not None and self.environment != naming.IAC_POOL_STACK:
+            _refuse(
+                [
+                    (
+                        "managedAgentPool.iacProject",
+                        pool.iac_project,
+                        f"is for the {naming.IAC_POOL_STACK} stack only: the bootstrap makes only its identities "
+                        "members of the IaC project, so another stack's preview could not read it",
+                    )
+                ]
+            )
         if pool is not None and pool.iac_project == self.devops_project:
             _refuse(
                 [

@@ -19,6 +19,9 @@ SERVICE_NAME_PATTERN = r"^[a-z](?!.*--)[a-z0-9-]*[a-z0-9]$"
 SERVICE_NAME_MAX = 30
 APPINSIGHTS_SECRET = "appinsights-connection-string"
 RESERVED_SECRET_NAMES = frozenset({APPINSIGHTS_SECRET})
+# The stack whose Managed DevOps Pool also serves the bootstrap's IaC project: the bootstrap grants only this stack's
+# identities there (bootstrap/organisation.py), so only its config may name that project.
+IAC_POOL_STACK = "prod"
 # The tag that says which stage's images a registry holds ("nonprod" or "prod").
 REGISTRY_ROLE_TAG = "aks-estate-registry"
 

@@ -73,6 +73,12 @@ def with_value(raw: dict[str, str], key: str, path: Iterable[str | int], value: 
     return {**raw, key: json.dumps(document[key])}
 
 
+def prod_as_dev(raw: dict[str, str]) -> dict[str, str]:
+    """The prod stack's raw config as a dev stack's: its pool no longer serves the IaC project (prod's alone may)."""
+    pool = {key: value for key, value in json.loads(raw["managedAgentPool"]).items() if key != "iacProject"}
+    return {**raw, "environment": "dev", "managedAgentPool": json.dumps(pool)}
+
+
 def stack_file_with(directory: Path, stack: str, change: Callable[[dict[str, Any]], object]) -> Path:
     """`Pulumi.<stack>.yaml` copied into `directory` with its `config` mapping changed by `change`."""
     document = yaml.safe_load((capture.ROOT / f"Pulumi.{stack}.yaml").read_text())

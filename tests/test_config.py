@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components import config, naming
-from tests.helpers import stack_config, with_value
+from tests.helpers import prod_as_dev, stack_config, with_value
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_prod_refuses_weakened_key_vault_and_reviews(prod_raw: dict[str, str]) -
 
 
 def test_dev_may_weaken_what_prod_may_not(prod_raw: dict[str, str]) -> None:
-    dev = _with(_with(prod_raw, "environment", "dev"), "keyVaultPurgeProtection", "false")
+    dev = _with(prod_as_dev(prod_raw), "keyVaultPurgeProtection", "false")
     assert config.parse(with_value(dev, "clusters", ["production", "tier"], "Free")).key_vault_purge_protection is False
 
 

@@ -611,3 +611,23 @@ def test_the_engine_path_reads_secure_entries_from_the_stack_file(tmp_path: Path
     (line,) = stack_file.plaintext_in_file(mixed, config_messages.NAMESPACE)
     assert line.startswith("aks-estate:ciSecrets.two = [not shown]: must be set with")
     assert "token-value" not in line
+
+
+def test_a_ci_secret_named_like_a_served_certificate_is_refused() -> None:
+    # The certificate's private key is the vault's secret of its name; CI reads every ciSecret.
+    service = {"name": "orders", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop"}
+    served = with_value(PROD, "services", [], [service])
+    config.parse(with_value(served, "ciSecrets", [], {"other": "x"}), secret_keys=frozenset({"ciSecrets"}))
+    assert _refusal(with_value(served, "ciSecrets", [], {"shop": "x"})) == [
+        "  aks-estate:ciSecrets.shop = \"shop\": names a service's tlsCertificate: that name is the certificate's "
+        "private key, which CI must not read"
+    ]
+
+
+def test_only_the_iac_pool_stack_may_serve_the_iac_project() -> None:
+    assert json.loads(PROD["managedAgentPool"]).get("iacProject"), "prod's pool serves the IaC project"
+    lines = _refusal({**PROD, "environment": "dev"})
+    assert any(
+        line.startswith('  aks-estate:managedAgentPool.iacProject = "aks-estate-iac": is for the prod stack')
+        for line in lines
+    ), lines

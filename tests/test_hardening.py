@@ -11,7 +11,7 @@ import pytest
 from components import config
 from components.cluster import NodePoolArgs, user_pool_name
 from components.config_hardening import VM_LOCAL_DISKS
-from tests.helpers import APP_INSIGHTS, WORKSPACE, cluster, only, pool, stack_config, user_pool
+from tests.helpers import APP_INSIGHTS, WORKSPACE, cluster, only, pool, prod_as_dev, stack_config, user_pool
 from tools import offline_preview
 from tools.capture import Capture
 
@@ -87,7 +87,7 @@ def test_prod_refuses_unhardened_nodes(prod_raw: dict[str, str], changes: dict[s
 
 def test_a_managed_disk_on_dev_needs_no_local_storage(prod_raw: dict[str, str]) -> None:
     dev = {**_with_pool(prod_raw, "staging", "userPool", vmSize="Standard_E4ds_v5", osDiskType="Managed")}
-    dev = _with_pool({**dev, "environment": "dev"}, "staging", "userPool", encryptionAtHost=False)
+    dev = _with_pool(prod_as_dev(dev), "staging", "userPool", encryptionAtHost=False)
     assert config.parse(dev).clusters.staging.user_pool.os_disk_type == "Managed"
 
 

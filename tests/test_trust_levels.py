@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
+from bootstrap.access import IAC_ROLES
 from components import naming
 from components.identity import BUILT_IN_ROLES
 from tests import validators
@@ -19,6 +20,8 @@ from tools import pipeline_links, production_reach
 from tools.capture import Capture, Registration
 
 DEVOPS = "azuredevops:index/"
+# Every role ID either program names, for planting grants the estate does not make.
+ROLES = {**BUILT_IN_ROLES, **IAC_ROLES}
 Mutation = Callable[[Capture], list[Registration]]
 
 
@@ -72,7 +75,7 @@ def _grant_the_ci_identity(estate: Capture, role: str, scope: str) -> list[Regis
         inputs={
             **template.inputs,
             "principalId": _pipelines_principal(estate),
-            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{BUILT_IN_ROLES[role]}",
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}",
             "scope": scope,
         },
     )
@@ -231,11 +234,11 @@ def test_the_production_connections_branch_control_is_checked_against_cd_runs(
 
 
 def _served_certificate(shop: Capture) -> frozenset[str]:
-    # conftest's shop serves the Key Vault certificate "shop"; the add-on reads its private key as the secret of the
-    # same name behind it (learn.microsoft.com/azure/key-vault/certificates/about-certificates, "Composition of a
-    # Certificate"), so both IDs are what a reader of the key would need.
+    # conftest's shop serves the Key Vault certificate "shop", which is also a key and a secret of its name
+    # (learn.microsoft.com/azure/key-vault/certificates/about-certificates, "Composition of a Certificate"): a reader
+    # of the secret has the private key, a user of the key can sign as the host.
     vault = only(shop, "azure-native:keyvault:Vault").id
-    return frozenset({f"{vault}/certificates/shop", f"{vault}/secrets/shop"})
+    return frozenset({f"{vault}/{kind}/shop" for kind in ("certificates", "secrets", "keys")})
 
 
 def test_no_code_running_job_can_read_a_served_certificates_private_key(shop: Capture) -> None:
@@ -244,9 +247,18 @@ def test_no_code_running_job_can_read_a_served_certificates_private_key(shop: Ca
     assert production_reach.production_reach(shop, _served_certificate(shop)) == []
 
 
-def test_a_vault_wide_secrets_reader_for_the_ci_identity_is_reported(shop: Capture) -> None:
+@pytest.mark.parametrize(
+    ("role", "below_the_vault"),
+    [
+        ("Key Vault Secrets User", ""),
+        ("Key Vault Secrets User", "/secrets/shop"),
+        ("Key Vault Crypto User", "/keys/shop"),
+    ],
+)
+def test_a_ci_identity_that_could_use_the_certificate_is_reported(
+    shop: Capture, role: str, below_the_vault: str
+) -> None:
     vault = only(shop, "azure-native:keyvault:Vault").id
-    planted = _grant_the_ci_identity(shop, "Key Vault Secrets User", vault)
+    planted = _grant_the_ci_identity(shop, role, f"{vault}{below_the_vault}")
     found = production_reach.production_reach(dataclasses.replace(shop, resources=planted), _served_certificate(shop))
-    reader = BUILT_IN_ROLES["Key Vault Secrets User"]
-    assert any("runs repository code" in str(f) and reader in str(f) for f in found), found
+    assert any("runs repository code" in str(f) and ROLES[role] in str(f) for f in found), found
