@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pulumi
@@ -16,14 +15,8 @@ from components.config import EstateConfig
 from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
-from components.devops.devops import (
-    AzureEndpoints,
-    DevOps,
-    DevOpsArgs,
-    DevOpsService,
-    pipeline_context,
-)
-from components.devops_pool import PendingAgentPool, pipelines_pool_name
+from components.devops.devops import AzureEndpoints, DevOps, DevOpsArgs, DevOpsService
+from components.devops_pool import PendingAgentPool
 from components.identity import (
     Assigner,
     ClusterPrincipals,
@@ -37,49 +30,9 @@ from components.identity import (
 from components.key_vault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import estate_network
+from components.pipeline_inputs import estate_pipeline_context, service_specs
 from components.registry import Registry, RegistryArgs
-from components.service_files.context import PipelineContext
-from components.service_files.spec import ServiceSpec
 from components.tenancy import ClusterTenants, ClusterTenantsArgs
-
-
-def estate_pipeline_context(
-    config: EstateConfig, names: naming.EstateNames, secret_names: Sequence[str]
-) -> PipelineContext:
-    """The names the committed templates use, from the stack's config: connections, registries, clusters, the vault's
-    secrets, the pool, the approvers, and the private range a private estate's telemetry resolves to."""
-    return pipeline_context(
-        names,
-        secret_names,
-        config.production_approvers,
-        pipelines_pool_name(config),
-        config.approval_timeout_minutes,
-        project=config.devops_project,
-        security_scan=config.security_scan_extension != "none",
-        private_https=[config.network.subnets.private_endpoints] if config.network.private else [],
-    )
-
-
-def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[ServiceSpec]:
-    """What each service's manifests need, including both ends of every declared call."""
-    ports = {service.name: service.port for service in config.services}
-    return [
-        ServiceSpec(
-            name=service.name,
-            port=service.port,
-            replicas=service.replicas,
-            max_replicas=service.max_replicas,
-            build=service.build,
-            expose=service.expose,
-            host=service.host,
-            tls_certificate_uri=f"https://{names.key_vault}.vault.azure.net/certificates/{service.tls_certificate}"
-            if service.tls_certificate
-            else None,
-            calls=tuple((callee, ports[callee]) for callee in service.calls),
-            callers=tuple(caller.name for caller in config.services if service.name in caller.calls),
-        )
-        for service in config.services
-    ]
 
 
 class Estate(Component):

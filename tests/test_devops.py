@@ -28,7 +28,7 @@ from components.devops.checks import Approval, approver_id
 from components.devops.kubernetes import non_interactive_kubeconfig
 from components.devops.repository import INITIAL_COMMIT_FILE, MAIN_BRANCH, starter_files
 from components.devops_pool import pipelines_pool_name
-from components.estate import estate_pipeline_context, service_specs
+from components.pipeline_inputs import estate_pipeline_context, service_specs
 from components.service_files import entry_pipelines, templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
 from components.service_files.entry import BUILDS, Kind, stage_template

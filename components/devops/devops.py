@@ -53,45 +53,6 @@ STAGES: tuple[naming.Stage, ...] = ("staging", "production")
 PRODUCTION_BRANCHES = f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
 
 
-def pipeline_context(
-    names: naming.EstateNames,
-    key_vault_secrets: Sequence[str],
-    promotion_approvers: Sequence[str],
-    agent_pool: str | None,
-    approval_timeout_minutes: int,
-    *,
-    project: str,
-    security_scan: bool,
-    private_https: Sequence[str] = (),
-) -> PipelineContext:
-    """The names the committed YAML uses, all known before `pulumi up`: the pipelines refer to resources by name."""
-    return PipelineContext(
-        project=project,
-        azure_service_connection=names.azure_service_connection,
-        registry_service_connection=names.registry_service_connection,
-        production_service_connection=names.production_service_connection,
-        resource_group=names.resource_group,
-        nonprod_registry_name=names.registry("nonprod"),
-        nonprod_registry_login_server=_login_server(names.registry("nonprod")),
-        prod_registry_name=names.registry("prod"),
-        prod_registry_login_server=_login_server(names.registry("prod")),
-        staging_cluster=names.cluster("staging"),
-        production_cluster=names.cluster("production"),
-        key_vault_name=names.key_vault,
-        key_vault_secrets=tuple(key_vault_secrets),
-        promotion_approvers=tuple(promotion_approvers),
-        agent_pool=agent_pool,
-        approval_timeout_minutes=approval_timeout_minutes,
-        security_scan=security_scan,
-        private_https=tuple(private_https),
-    )
-
-
-def _login_server(registry_name: str) -> str:
-    # Azure public cloud gives every registry the login server "<name>.azurecr.io" (lowercase, as our names are).
-    return f"{registry_name}.azurecr.io"
-
-
 def required(ctx: PipelineContext, *kinds: Kind) -> RequiredTemplates:
     """The templates of `kinds`, for every build kind, as a required-template check lists them."""
     return RequiredTemplates(
