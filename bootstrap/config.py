@@ -33,7 +33,8 @@ class BootstrapConfig(ConfigModel):
     # their own projects (aks-estate:devopsProject), so this must be another name.
     devops_project: DevOpsProject = "aks-estate-iac"
     repository_name: RepositoryName = "aks-estate"
-    # Who approves a prod deployment and a pull request's prod preview (aks-estate-iac-prod, -prod-preview).
+    # Who approves a prod deployment and every use of prod's preview identity: the environment aks-estate-iac-prod
+    # and the connection aks-estate-iac-preview-prod.
     approvers: tuple[Email, ...] = Field(min_length=1)
     # Entra ID object IDs of the users who run Pulumi against the estate's stacks by hand (each stack's first
     # `pulumi up` runs from a person's machine): each gets the state and key roles of every stack.

@@ -174,7 +174,8 @@ class Bootstrap(BootstrapComponent):
                     "Approve only after reading the prod preview of this commit on the run's summary page.",
                     MAIN_BRANCH,
                 ),
-                # Its approval is the connection's (aks-estate-iac-preview-prod), which every stage using it waits for.
+                # No check of its own: the approval is the connection's (aks-estate-iac-preview-prod), which every
+                # stage using it waits for; the environment keeps the pull requests' prod previews as its history.
                 (
                     names.PROD_PREVIEW_ENVIRONMENT,
                     "aks-estate IaC: a pull request's code previews the prod stack",
