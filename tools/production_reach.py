@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tools.capture import Capture
-from tools.pipeline_links import _T, CONNECTION_INPUTS, Finding, _index, expand
+from tools.pipeline_links import _T, CONNECTION_INPUTS, Finding, _Definition, _Estate, _index, expand
 
 
 def _jobs(document: Any) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
@@ -58,6 +58,15 @@ def _connections(steps: list[dict[str, Any]]) -> set[str]:
         for key in CONNECTION_INPUTS.get(str(step["task"]), ())
         if key in (step.get("inputs") or {})
     }
+
+
+def expanded_definitions(estate: _Estate) -> Iterator[tuple[_Definition, Any | None]]:
+    """Each pipeline definition with its YAML expanded (templates inlined, parameters substituted), or None where the
+    inventory does not hold its file (the pipeline link check names that too)."""
+    every_file = {path: text for files in estate.files.values() for path, text in files.items()}
+    for definition in sorted(estate.definitions, key=lambda d: d.name):
+        files = {**every_file, **estate.files.get(definition.repository_id, {})}
+        yield definition, expand(files, definition.yml_path) if definition.yml_path in files else None
 
 
 def _endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None]:
@@ -120,14 +129,11 @@ def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[F
     by_name = {
         f"{estate.projects.get(project, '')}/{name}": rid for rid, (project, name) in estate.repositories.items()
     }
-    every_file = {path: text for files in estate.files.values() for path, text in files.items()}
-    for definition in sorted(estate.definitions, key=lambda d: d.name):
-        files = {**every_file, **estate.files.get(definition.repository_id, {})}
-        if definition.yml_path not in files:
-            # What cannot be read cannot be cleared: the pipeline link check names the missing file too.
+    for definition, document in expanded_definitions(estate):
+        if document is None:
+            # What cannot be read cannot be cleared.
             findings.append(Finding(definition.yml_path, "", f"pipeline {definition.name!r}: its YAML is not held"))
             continue
-        document = expand(files, definition.yml_path)
         for endpoint in sorted({rid for (kind, _, _), rid in estate.named.items() if kind == "endpoint"}):
             reached = reach(endpoint)
             _, exposed = code_jobs_using(document, definition.project_id, endpoint)
