@@ -202,44 +202,41 @@ def _guarded(resources: Sequence[Any], target: Any, kind: str, token: str, valid
     )
 
 
-def _iac_environment_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
-    environments = {
-        str(r.props.get("name")): r
+def _iac_checks(
+    resources: Sequence[Any],
+    kind: tuple[str, str, str, str],
+    approved: Sequence[str],
+    main_only: Sequence[str],
+    used: Sequence[str],
+) -> Iterable[tuple[str, str | None]]:
+    """The IaC project's `kind` (what it is called, its type token, the property naming it, its targetResourceType):
+    each of `approved` carries an approval check, each of `main_only` a branch control check, each of `used` exists."""
+    what, token, name_property, target_kind = kind
+    on = " on the connection" if target_kind == ENDPOINT_KIND else ""
+    found = {
+        str(r.props.get(name_property)): r
         for r in resources
-        if r.resource_type == ENVIRONMENT and project_of(r.urn) == BOOTSTRAP_PROJECT
+        if r.resource_type == token and project_of(r.urn) == BOOTSTRAP_PROJECT
     }
-    for name, env in sorted(environments.items()):
-        if name in IAC_PROD_ENVIRONMENTS and not _guarded(resources, env, ENVIRONMENT_KIND, *APPROVAL):
-            yield f"environment {name!r} has no approval check with approvers that excludes the requester", env.urn
-        if name in IAC_MAIN_ONLY_ENVIRONMENTS and not _guarded(resources, env, ENVIRONMENT_KIND, *BRANCH):
-            yield f"environment {name!r} has no branch control check limited to protected named branches", env.urn
-    for name in sorted(IAC_ENVIRONMENTS) if environments else []:
-        if name not in environments:
-            yield f"the bootstrap creates no environment {name!r}, which pipelines/infra/ uses", None
+    for name, target in sorted(found.items()):
+        if name in approved and not _guarded(resources, target, target_kind, *APPROVAL):
+            yield f"{what} {name!r} has no approval check{on} with approvers that excludes the requester", target.urn
+        if name in main_only and not _guarded(resources, target, target_kind, *BRANCH):
+            yield f"{what} {name!r} has no branch control check{on} limited to protected named branches", target.urn
+    for name in sorted(used) if found else []:
+        if name not in found:
+            yield f"the bootstrap creates no {what} {name!r}, which pipelines/infra/ uses", None
+
+
+def _iac_environment_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
+    kind = ("environment", ENVIRONMENT, "name", ENVIRONMENT_KIND)
+    return _iac_checks(resources, kind, IAC_PROD_ENVIRONMENTS, IAC_MAIN_ONLY_ENVIRONMENTS, IAC_ENVIRONMENTS)
 
 
 def _iac_connection_checks(resources: Sequence[Any]) -> Iterable[tuple[str, str | None]]:
-    connections = {
-        str(r.props.get("serviceEndpointName")): r
-        for r in resources
-        if r.resource_type == AZURE_RM_CONNECTION and project_of(r.urn) == BOOTSTRAP_PROJECT
-    }
-    for name, connection in sorted(connections.items()):
-        if name in IAC_APPROVED_CONNECTIONS and not _guarded(resources, connection, ENDPOINT_KIND, *APPROVAL):
-            yield (
-                f"service connection {name!r} has no approval check on the connection with approvers that excludes "
-                "the requester",
-                connection.urn,
-            )
-        if name in IAC_MAIN_ONLY_CONNECTIONS and not _guarded(resources, connection, ENDPOINT_KIND, *BRANCH):
-            yield (
-                f"service connection {name!r} has no branch control check on the connection limited to protected "
-                "named branches",
-                connection.urn,
-            )
-    for name in sorted({*IAC_APPROVED_CONNECTIONS, *IAC_MAIN_ONLY_CONNECTIONS}) if connections else []:
-        if name not in connections:
-            yield f"the bootstrap creates no service connection {name!r}, which pipelines/infra/ uses", None
+    kind = ("service connection", AZURE_RM_CONNECTION, "serviceEndpointName", ENDPOINT_KIND)
+    used = sorted({*IAC_APPROVED_CONNECTIONS, *IAC_MAIN_ONLY_CONNECTIONS})
+    return _iac_checks(resources, kind, IAC_APPROVED_CONNECTIONS, IAC_MAIN_ONLY_CONNECTIONS, used)
 
 
 ENVIRONMENT_KIND = "environment"
