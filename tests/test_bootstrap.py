@@ -33,7 +33,7 @@ from tests.helpers import (
     ROLE_ASSIGNMENT,
     VARIABLE_GROUP,
 )
-from tools import capture, offline_preview, pipeline_links
+from tools import capture, devops_index, offline_preview, pipeline_links
 from tools.capture import ROOT, Capture, Registration
 from tools.mocks import SUBSCRIPTION_ID
 
@@ -636,7 +636,7 @@ def test_every_name_the_iac_pipelines_use_resolves_and_is_authorized(boot: Captu
     assert alone
     assert all("pool 'mdp-myorg-prod' does not exist" in finding for finding in alone), alone
     # It read them: three definitions, each through its templates.
-    runs = list(pipeline_links._runs(pipeline_links._index(with_pool, {"aks-estate": _iac_files()}), builtin))
+    runs = list(pipeline_links.runs(devops_index.build_index(with_pool, {"aks-estate": _iac_files()}), builtin))
     runs = [run for run in runs if run.definition.name.startswith("aks-estate-iac-")]
     assert sorted(run.definition.name for run in runs) == [
         "aks-estate-iac-deploy",

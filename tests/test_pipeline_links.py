@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests import validators
-from tools import capture, pipeline_links
+from tools import capture, devops_index, pipeline_links
 from tools.capture import Capture, Registration
 
 DEVOPS = "azuredevops:index/"
@@ -38,8 +38,8 @@ def test_every_name_in_every_committed_pipeline_resolves_and_is_authorized(
 
 def test_the_check_walks_every_definition_through_its_templates(prod: Capture, builtin: frozenset[str]) -> None:
     # A check that reads nothing passes everything: it must have found the objects the CD pipeline uses via templates.
-    estate = pipeline_links._index(prod, {})
-    runs = {run.definition.name: run for run in pipeline_links._runs(estate, builtin)}
+    estate = devops_index.build_index(prod, {})
+    runs = {run.definition.name: run for run in pipeline_links.runs(estate, builtin)}
     services = len(settings_services(prod))
     # Three per service, and the templates repository's build validation.
     assert len(runs) == 3 * services + 1

@@ -53,8 +53,8 @@ def test_the_walk_sees_the_production_connection_where_cd_uses_it(prod: Capture)
     }
     names = naming.EstateNames("contoso", "prod")
     jobs = {
-        name: (production_reach._runs_repository_code(job, steps), production_reach._connections(steps))
-        for name, job, steps in production_reach._jobs(pipeline_links.expand(files, "pipelines/cd-python.yml"))
+        name: (production_reach.runs_repository_code(job, steps), production_reach.connections(steps))
+        for name, job, steps in production_reach.jobs(pipeline_links.expand(files, "pipelines/cd-python.yml"))
     }
     assert jobs["Promote"] == (False, {names.production_service_connection})
     assert jobs["Deploy"][0] is False

@@ -25,10 +25,9 @@ from typing import Any
 
 import yaml
 
-from tools import mocks
 from tools.capture import Capture
+from tools.devops_index import Definition, DevOpsIndex, build_index
 
-_T = "azuredevops:index/"
 _MACRO = re.compile(r"\$\((\w+)\)")
 # The inputs through which a built-in task names a service connection, with their aliases, from each task's
 # task.json in microsoft/azure-pipelines-tasks (inputs of type `connectedService:*`).
@@ -106,120 +105,11 @@ class Finding:
         return f"{self.file}: {self.path or '(document)'}: {self.problem}"
 
 
-@dataclass(frozen=True)
-class _Definition:
-    id: str
-    name: str
-    project_id: str
-    repository_id: str
-    yml_path: str
-    branch: str
-
-
-@dataclass
-class _Estate:
-    """The Azure DevOps objects of an inventory, indexed the way a queued run looks them up."""
-
-    repositories: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (project id, name)
-    files: dict[str, dict[str, str]] = field(default_factory=dict)  # repository id -> path -> content
-    definitions: list[_Definition] = field(default_factory=list)
-    authorized: set[tuple[str, str, str]] = field(default_factory=set)  # (pipeline id, type, resource id)
-    named: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (kind, project id, name) -> id
-    environment_resources: dict[tuple[str, str], str] = field(default_factory=dict)  # (env id, name) -> endpoint
-    group_variables: dict[str, dict[str, str]] = field(default_factory=dict)  # variable group id -> name -> value
-    extensions: set[tuple[str, str]] = field(default_factory=set)
-    projects: dict[str, str] = field(default_factory=dict)  # project id -> name
-    # (type, resource id) -> the (repository "project/name", ref, template path) its required-template check admits
-    required_templates: dict[tuple[str, str], set[tuple[str, str, str]]] = field(default_factory=dict)
-    # environment id -> (allowed refs, whether they must be protected) of its branch control check
-    branch_controls: dict[str, tuple[frozenset[str], bool]] = field(default_factory=dict)
-    protected: set[tuple[str, str]] = field(default_factory=set)  # (repository id, ref) under a branch policy
-
-
-def _index(capture: Capture, extra_files: Mapping[str, Mapping[str, str]]) -> _Estate:
-    estate = _Estate()
-    kinds = {
-        "queue:Queue": "queue",
-        "environment:Environment": "environment",
-        "variableGroup:VariableGroup": "variablegroup",
-    }
-    for r in capture.resources:
-        token = r.type.removeprefix(_T)
-        values = {**r.outputs, **r.inputs}
-        if token == "git:Git":
-            estate.repositories[r.id] = (values["projectId"], values["name"])
-        elif token == "gitRepositoryFile:GitRepositoryFile":
-            estate.files.setdefault(values["repositoryId"], {})[values["file"]] = values["content"]
-        elif token == "buildDefinition:BuildDefinition":
-            repository = values["repository"]
-            estate.definitions.append(
-                _Definition(
-                    r.id,
-                    values["name"],
-                    values["projectId"],
-                    repository["repoId"],
-                    repository["ymlPath"],
-                    str(repository.get("branchName", "")),
-                )
-            )
-        elif token == "pipelineAuthorization:PipelineAuthorization":
-            estate.authorized.add((str(values.get("pipelineId", "")), values["type"], str(values["resourceId"])))
-        elif token.startswith("serviceEndpoint"):
-            estate.named["endpoint", values["projectId"], values["serviceEndpointName"]] = r.id
-        elif token in kinds:
-            estate.named[kinds[token], values["projectId"], values["name"]] = r.id
-            if token == "variableGroup:VariableGroup":
-                estate.group_variables[r.id] = {v["name"]: v.get("value", "") for v in values.get("variables", [])}
-        elif token == "environmentResourceKubernetes:EnvironmentResourceKubernetes":
-            estate.environment_resources[str(values["environmentId"]), values["name"]] = values["serviceEndpointId"]
-        else:
-            _index_project_level(estate, r.id, token, values)
-    _managed_pool_queues(capture, estate)
-    for repository_id, (_, name) in estate.repositories.items():
-        if name in extra_files:
-            estate.files.setdefault(repository_id, {}).update(extra_files[name])
-    return estate
-
-
-def _index_project_level(estate: _Estate, resource_id: str, token: str, values: Mapping[str, Any]) -> None:
-    if token == "extension:Extension":
-        estate.extensions.add((values["publisherId"], values["extensionId"]))
-    elif token == "project:Project":
-        estate.projects[resource_id] = values["name"]
-    elif token == "checkRequiredTemplate:CheckRequiredTemplate":
-        estate.required_templates[values["targetResourceType"], str(values["targetResourceId"])] = {
-            (t["repositoryName"], t["repositoryRef"], t["templatePath"]) for t in values["requiredTemplates"]
-        }
-    elif token == "checkBranchControl:CheckBranchControl":
-        allowed = frozenset(b.strip() for b in str(values.get("allowedBranches", "")).split(",") if b.strip())
-        estate.branch_controls[str(values["targetResourceId"])] = (
-            allowed,
-            values.get("verifyBranchProtection") is True,
-        )
-    elif token.startswith("branchPolicy"):
-        for scope in (values.get("settings") or {}).get("scopes") or []:
-            if scope.get("matchType") == "Exact" and values.get("enabled", True) is not False:
-                estate.protected.add((str(scope.get("repositoryId")), str(scope.get("repositoryRef"))))
-
-
-def _managed_pool_queues(capture: Capture, estate: _Estate) -> None:
-    """A Managed DevOps Pool creates a queue of its own name in each project its organisation profile lists
-    (docs/managed-devops-pools/configure-security.md); the stack finds it by name (components/devops/agent_queue.py),
-    and its ID is the organisation's, as the mocks hand it out."""
-    projects = {r.inputs.get("name"): r.id for r in capture.of_type(f"{_T}project:Project")}
-    for pool in capture.of_type("azure-native:devopsinfrastructure:Pool"):
-        name = str(pool.inputs["poolName"])
-        for organization in pool.inputs.get("organizationProfile", {}).get("organizations", []):
-            for project in organization.get("projects", []):
-                if project in projects:
-                    estate.named["queue", projects[project], name] = mocks.agent_queue_id(projects[project], name)
-
-
 @dataclass
 class _Run:
     """What one definition's YAML uses, gathered while its templates are expanded."""
 
-    definition: _Definition
+    definition: Definition
     label: str
     findings: list[Finding] = field(default_factory=list)
     used: set[tuple[str, str]] = field(default_factory=set)  # (type, resource id)
@@ -287,7 +177,7 @@ def expand(files: Mapping[str, str], path: str) -> Any:
 
 
 class _Walker:
-    def __init__(self, estate: _Estate, builtin: frozenset[str], run: _Run) -> None:
+    def __init__(self, estate: DevOpsIndex, builtin: frozenset[str], run: _Run) -> None:
         self.estate, self.builtin, self.run = estate, builtin, run
         self.project = run.definition.project_id
 
@@ -464,7 +354,7 @@ class _Walker:
                     self.run.used.add(("endpoint", found))
 
 
-def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
+def runs(estate: DevOpsIndex, builtin: frozenset[str]) -> Iterator[_Run]:
     for definition in sorted(estate.definitions, key=lambda d: d.name):
         repository = estate.repositories.get(definition.repository_id, ("", "?"))[1]
         run = _Run(definition, f"{repository}:{definition.yml_path}")
@@ -474,7 +364,7 @@ def _runs(estate: _Estate, builtin: frozenset[str]) -> Iterator[_Run]:
         yield run
 
 
-def _branch_control(estate: _Estate, run: _Run, names: Mapping[str, str]) -> Iterator[Finding]:
+def _branch_control(estate: DevOpsIndex, run: _Run, names: Mapping[str, str]) -> Iterator[Finding]:
     """A branch control check validates the branch of every repository a run uses (the pipeline's own and each
     repository resource's ref) against its allowed list, and with verifyBranchProtection that each is protected by a
     branch policy (learn.microsoft.com/azure/devops/pipelines/process/approvals, "Branch control")."""
@@ -505,13 +395,13 @@ def check(
 ) -> list[Finding]:
     """Every link problem of the inventory's pipelines. `extra_files` supplies, by repository name, the files of
     repositories whose content the stack does not commit (e.g. the IaC repository, pushed from this checkout)."""
-    estate = _index(capture, extra_files or {})
+    estate = build_index(capture, extra_files or {})
     names = {rid: f"{kind} {name!r}" for (kind, _, name), rid in estate.named.items()}
     names |= {rid: f"repository {name!r}" for rid, (_, name) in estate.repositories.items()}
     findings: list[Finding] = []
     # An authorization without a pipeline opens the resource to every pipeline of the project.
     open_to_all = {(kind, rid) for pid, kind, rid in estate.authorized if not pid}
-    for run in _runs(estate, builtin):
+    for run in runs(estate, builtin):
         findings.extend(run.findings)
         granted = {(kind, rid) for pid, kind, rid in estate.authorized if pid == run.definition.id}
         pipeline = repr(run.definition.name)

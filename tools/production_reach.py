@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from tools.capture import Capture
-from tools.pipeline_links import _T, CONNECTION_INPUTS, Finding, _Definition, _Estate, _index, expand
+from tools.devops_index import AZDO, Definition, DevOpsIndex, build_index
+from tools.pipeline_links import CONNECTION_INPUTS, Finding, expand
 
 
-def _jobs(document: Any) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+def jobs(document: Any) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
     """Each job of an expanded pipeline as (name, job, its steps); a pipeline of bare steps is one job."""
     if isinstance(document, dict):
         if "steps" in document and "job" not in document and "deployment" not in document:
@@ -38,10 +39,10 @@ def _jobs(document: Any) -> Iterator[tuple[str, dict[str, Any], list[dict[str, A
                         [s for s in steps if isinstance(s, dict)],
                     )
                 else:
-                    yield from _jobs(item)
+                    yield from jobs(item)
 
 
-def _runs_repository_code(job: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
+def runs_repository_code(job: dict[str, Any], steps: list[dict[str, Any]]) -> bool:
     if job.get("pool") == "server":
         return False
     checkouts = [str(step["checkout"]) for step in steps if "checkout" in step]
@@ -50,7 +51,7 @@ def _runs_repository_code(job: dict[str, Any], steps: list[dict[str, Any]]) -> b
     return "self" in checkouts
 
 
-def _connections(steps: list[dict[str, Any]]) -> set[str]:
+def connections(steps: list[dict[str, Any]]) -> set[str]:
     return {
         str((step.get("inputs") or {})[key])
         for step in steps
@@ -60,7 +61,7 @@ def _connections(steps: list[dict[str, Any]]) -> set[str]:
     }
 
 
-def expanded_definitions(estate: _Estate) -> Iterator[tuple[_Definition, Any | None]]:
+def expanded_definitions(estate: DevOpsIndex) -> Iterator[tuple[Definition, Any | None]]:
     """Each pipeline definition with its YAML expanded (templates inlined, parameters substituted), or None where the
     inventory does not hold its file (the pipeline link check names that too)."""
     every_file = {path: text for files in estate.files.values() for path, text in files.items()}
@@ -69,7 +70,7 @@ def expanded_definitions(estate: _Estate) -> Iterator[tuple[_Definition, Any | N
         yield definition, expand(files, definition.yml_path) if definition.yml_path in files else None
 
 
-def _endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None]:
+def endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None]:
     """Endpoint ID -> (role definition, scope) of every role assignment of the identity it signs in as; None for a
     connection that signs in as a principal the stack does not hold, whose rights cannot be read here."""
     principals = {
@@ -82,7 +83,7 @@ def _endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None
         grants.setdefault(str(r.inputs["principalId"]), []).append((role, str(r.inputs["scope"])))
     found: dict[str, list[tuple[str, str]] | None] = {}
     for r in capture.resources:
-        if r.type.removeprefix(_T).startswith("serviceEndpoint"):
+        if r.type.removeprefix(AZDO).startswith("serviceEndpoint"):
             client = ({**r.outputs, **r.inputs}.get("credentials") or {}).get("serviceprincipalid")
             if client is not None:
                 principal = principals.get(str(client))
@@ -97,8 +98,8 @@ def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[F
     whose jobs run the service's code) or that uses it in a job running repository code."""
     if not production_ids:
         raise ValueError("production_reach needs the production cluster's and registry's resource IDs")
-    estate = _index(capture, {})
-    scopes = _endpoint_scopes(capture)
+    estate = build_index(capture, {})
+    scopes = endpoint_scopes(capture)
     findings = [
         Finding(name, "", "signs in as a principal the stack does not hold: its rights cannot be checked")
         for (kind, _, name), rid in sorted(estate.named.items())
@@ -119,10 +120,10 @@ def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[F
 
     def code_jobs_using(document: Any, project: str, endpoint: str) -> tuple[bool, list[str]]:
         used, exposed = False, []
-        for name, job, steps in _jobs(document):
-            if endpoint in {estate.named.get(("endpoint", project, c)) for c in _connections(steps)}:
+        for name, job, steps in jobs(document):
+            if endpoint in {estate.named.get(("endpoint", project, c)) for c in connections(steps)}:
                 used = True
-                if _runs_repository_code(job, steps):
+                if runs_repository_code(job, steps):
                     exposed.append(name)
         return used, exposed
 

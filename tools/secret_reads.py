@@ -14,8 +14,9 @@ from typing import Any
 
 from components.identity import BUILT_IN_ROLES
 from tools.capture import Capture
-from tools.pipeline_links import CONNECTION_INPUTS, Finding, _index
-from tools.production_reach import _endpoint_scopes, _jobs, expanded_definitions
+from tools.devops_index import build_index
+from tools.pipeline_links import CONNECTION_INPUTS, Finding
+from tools.production_reach import endpoint_scopes, expanded_definitions, jobs
 
 TASK = "AzureKeyVault@2"
 # Roles whose data actions include Microsoft.KeyVault/vaults/secrets/getSecret/action.
@@ -36,15 +37,15 @@ def _downloads(steps: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
 
 
 def unreadable_secrets(capture: Capture) -> list[Finding]:
-    estate = _index(capture, {})
-    scopes = _endpoint_scopes(capture)
+    estate = build_index(capture, {})
+    scopes = endpoint_scopes(capture)
     written = {
         (str(r.inputs["vaultName"]), str(r.inputs["secretName"])): r.id
         for r in capture.of_type("azure-native:keyvault:Secret")
     }
     findings: list[Finding] = []
     for definition, document in expanded_definitions(estate):
-        for job, _, steps in _jobs(document) if document is not None else []:
+        for job, _, steps in jobs(document) if document is not None else []:
             for connection, vault, names in _downloads(steps):
                 where = f"job {job}"
                 endpoint = estate.named.get(("endpoint", definition.project_id, connection))
