@@ -1,6 +1,6 @@
 """Settings read from the environment, the way Kubernetes hands them to the container."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -16,6 +16,46 @@ _MAX_PORT = 65535
 
 class ConfigError(ValueError):
     """An environment variable holds a value the service cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WholeNumber:
+    """A variable holding an integer, `default` when blank: `unit` words what `int` accepts and
+    `rule` what `valid` does, for the message that refuses the value."""
+
+    name: str
+    default: int
+    unit: str
+    valid: Callable[[int], bool]
+    rule: str
+
+    def read(self, environ: Mapping[str, str]) -> int:
+        raw = environ.get(self.name, "")
+        if not raw.strip():
+            return self.default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{self.name} must be {self.unit}, got {raw!r}") from None
+        if not self.valid(value):
+            raise ConfigError(f"{self.name} must {self.rule}, got {value}")
+        return value
+
+
+_PORT = _WholeNumber(
+    "PORT",
+    DEFAULT_PORT,
+    unit="an integer",
+    valid=lambda port: 1 <= port <= _MAX_PORT,
+    rule=f"be between 1 and {_MAX_PORT}",
+)
+_SHUTDOWN_TIMEOUT = _WholeNumber(
+    "SHUTDOWN_TIMEOUT_SECONDS",
+    DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+    unit="a whole number of seconds",
+    valid=lambda seconds: seconds >= 0,
+    rule="not be negative",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +75,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str]) -> Self:
         return cls(
             service_name=environ.get("SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
-            port=_parse_port(environ.get("PORT", "")),
+            port=_PORT.read(environ),
             log_level=_parse_log_level(environ.get("LOG_LEVEL", "")),
-            shutdown_timeout_seconds=_parse_timeout(environ.get("SHUTDOWN_TIMEOUT_SECONDS", "")),
+            shutdown_timeout_seconds=_SHUTDOWN_TIMEOUT.read(environ),
             appinsights_connection_string=_connection_string(environ),
             telemetry_entra_auth=_telemetry_entra_auth(environ),
         )
@@ -84,34 +124,8 @@ def _telemetry_entra_auth(environ: Mapping[str, str]) -> bool:
     return value == "entra"
 
 
-def _parse_port(raw: str) -> int:
-    if not raw.strip():
-        return DEFAULT_PORT
-    try:
-        port = int(raw)
-    except ValueError:
-        raise ConfigError(f"PORT must be an integer, got {raw!r}") from None
-    if not 1 <= port <= _MAX_PORT:
-        raise ConfigError(f"PORT must be between 1 and {_MAX_PORT}, got {port}")
-    return port
-
-
 def _parse_log_level(raw: str) -> str:
     level = raw.strip().upper() or "INFO"
     if level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}, got {raw!r}")
     return level
-
-
-def _parse_timeout(raw: str) -> int:
-    if not raw.strip():
-        return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"SHUTDOWN_TIMEOUT_SECONDS must be a whole number of seconds, got {raw!r}"
-        ) from None
-    if seconds < 0:
-        raise ConfigError(f"SHUTDOWN_TIMEOUT_SECONDS must not be negative, got {seconds}")
-    return seconds
