@@ -12,7 +12,7 @@ from components import naming
 from components.component import Component
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.checks import Approval
+from components.devops.checks import Approval, CheckTarget
 from components.devops.environments import DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.kubernetes import InternalIngress, InternalIngressArgs
 from components.devops.pipelines import (
@@ -198,9 +198,7 @@ class DevOps(Component):
             on_pool = required(ctx, "pr", "ci", "cd")
             require_templates(
                 f"{name}-agent-queue-templates",
-                project_id,
-                queue.queue_id,
-                target_type="queue",
+                CheckTarget(project_id=project_id, target_resource_id=queue.queue_id, target_resource_type="queue"),
                 required=RequiredTemplates(
                     on_pool.repository_name, [*on_pool.template_paths, TEMPLATES_VALIDATION_TEMPLATE]
                 ),

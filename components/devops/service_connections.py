@@ -21,7 +21,7 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 
 from components.component import Component
-from components.devops.checks import require_protected_branches
+from components.devops.checks import CheckTarget, require_protected_branches
 from components.devops.required_templates import RequiredTemplates, require_templates
 from components.identity import FederatedSubject
 
@@ -139,12 +139,16 @@ class ServiceConnections(Component):
             ),
             parent=self,
         )
+
+        def endpoint(connection: pulumi.CustomResource) -> CheckTarget:
+            return CheckTarget(
+                project_id=args.project_id, target_resource_id=connection.id, target_resource_type="endpoint"
+            )
+
         # On a service connection as on an environment, the check runs before any job of a stage that names it.
         require_protected_branches(
             f"{name}-production-branch-control",
-            args.project_id,
-            production.id,
-            target_type="endpoint",
+            endpoint(production),
             allowed_branches=args.production.allowed_branches,
             display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
             parent=self,
@@ -156,9 +160,7 @@ class ServiceConnections(Component):
         ):
             require_templates(
                 f"{name}-{key}-required-templates",
-                args.project_id,
-                connection.id,
-                target_type="endpoint",
+                endpoint(connection),
                 required=templates,
                 parent=self,
             )
