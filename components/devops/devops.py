@@ -26,7 +26,12 @@ from components.devops.platform import PlatformRepositories, PlatformRepositorie
 from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
 from components.devops.repository import MAIN_BRANCH, ServiceRepository, ServiceRepositoryArgs, starter_files
 from components.devops.required_templates import RequiredTemplates, require_templates
-from components.devops.service_connections import ProductionConnection, ServiceConnections, ServiceConnectionsArgs
+from components.devops.service_connections import (
+    AzureSubscription,
+    ProductionConnection,
+    ServiceConnections,
+    ServiceConnectionsArgs,
+)
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
 from components.service_files import templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
@@ -49,7 +54,7 @@ from components.service_files.layout import (
 from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
-# What the production connection admits, as the production environment does: the service's main, the templates' release.
+# What the production environment and the production connection admit: the service's main, the templates' release.
 PRODUCTION_BRANCHES = f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
 
 
@@ -79,8 +84,7 @@ class DevOpsService:
 class AzureEndpoints:
     """What of the Azure side the Azure DevOps side connects to."""
 
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
     resource_group_name: pulumi.Input[str]
     # The pipelines' identity, which the workload-identity connections sign in as.
     identity_name: pulumi.Input[str]
@@ -143,8 +147,7 @@ class DevOps(Component):
             f"{name}-connections",
             ServiceConnectionsArgs(
                 project_id=project_id,
-                tenant_id=args.azure.tenant_id,
-                subscription_id=args.azure.subscription_id,
+                subscription=args.azure.subscription,
                 identity_client_id=args.azure.identity_client_id,
                 azure_connection_name=ctx.azure_service_connection,
                 azure_credential_name=args.azure_credential_name,
@@ -216,7 +219,7 @@ class DevOps(Component):
             # (protected by its own policies, components/devops/platform.py).
             "production": (
                 Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
-                f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}",
+                PRODUCTION_BRANCHES,
             ),
         }
         environments = {

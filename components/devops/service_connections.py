@@ -29,6 +29,14 @@ WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
 
 
 @dataclass(frozen=True)
+class AzureSubscription:
+    """What a connection acts on: one subscription, in the tenant whose identity the connection signs in as."""
+
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class ProductionConnection:
     """The connection that signs in as the release identity, and what admits a run to it."""
 
@@ -45,8 +53,7 @@ class ProductionConnection:
 @dataclass(frozen=True)
 class ServiceConnectionsArgs:
     project_id: pulumi.Input[str]
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
     identity_client_id: pulumi.Input[str]
     azure_connection_name: str
     azure_credential_name: str
@@ -66,8 +73,7 @@ class ArmConnectionSpec:
     project_id: pulumi.Input[str]
     connection_name: str
     description: str
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
     identity_client_id: pulumi.Input[str]
 
 
@@ -80,11 +86,11 @@ def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) 
         description=spec.description,
         service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
         credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=spec.identity_client_id),
-        azurerm_spn_tenantid=spec.tenant_id,
-        azurerm_subscription_id=spec.subscription_id,
+        azurerm_spn_tenantid=spec.subscription.tenant_id,
+        azurerm_subscription_id=spec.subscription.subscription_id,
         # Azure DevOps shows the name as a label only and the provider has no way to look it up; the ID is a name
         # that needs no extra config and never drifts from the subscription actually targeted.
-        azurerm_subscription_name=spec.subscription_id,
+        azurerm_subscription_name=spec.subscription.subscription_id,
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
@@ -106,8 +112,7 @@ class ServiceConnections(Component):
                 connection_name=args.azure_connection_name,
                 description="aks-estate: Azure Resource Manager as the pipelines identity "
                 "(workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
+                subscription=args.subscription,
                 identity_client_id=args.identity_client_id,
             ),
             parent=self,
@@ -119,9 +124,9 @@ class ServiceConnections(Component):
             description="aks-estate: the non-production registry as the pipelines identity (workload identity)",
             service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
             credentials=azuredevops.ServiceEndpointAzureEcrCredentialsArgs(serviceprincipalid=args.identity_client_id),
-            azurecr_spn_tenantid=args.tenant_id,
-            azurecr_subscription_id=args.subscription_id,
-            azurecr_subscription_name=args.subscription_id,
+            azurecr_spn_tenantid=args.subscription.tenant_id,
+            azurecr_subscription_id=args.subscription.subscription_id,
+            azurecr_subscription_name=args.subscription.subscription_id,
             azurecr_name=args.registry_name,
             resource_group=args.registry_resource_group_name,
             opts=self.child,
@@ -133,8 +138,7 @@ class ServiceConnections(Component):
                 connection_name=args.production.connection_name,
                 description="aks-estate: Azure Resource Manager as the release identity, for promotion and the "
                 "production deployment only (workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
+                subscription=args.subscription,
                 identity_client_id=args.production.identity_client_id,
             ),
             parent=self,
