@@ -17,7 +17,7 @@ from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
 from components.devops.checks import Approval, CheckTarget, require_approval, require_protected_branches
 from components.devops.pipelines import Authorization, PipelineDefinition, define_pipelines
-from components.devops.service_connections import ArmConnectionSpec, arm_connection
+from components.devops.service_connections import ArmConnectionSpec, arm_connection, federated_subject
 from components.identity import FederatedSubject
 
 
@@ -111,11 +111,7 @@ class IacConnection(BootstrapComponent):
             )
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
-        self.federated_subject = FederatedSubject(
-            args.credential_name,
-            connection.workload_identity_federation_issuer,
-            connection.workload_identity_federation_subject,
-        )
+        self.federated_subject = federated_subject(args.credential_name, connection)
         self.register_outputs({"connectionId": self.connection_id})
 
 

@@ -28,6 +28,7 @@ from components.devops.repository import MAIN_BRANCH, ServiceRepository, Service
 from components.devops.required_templates import RequiredTemplates, require_templates
 from components.devops.service_connections import (
     AzureSubscription,
+    Connection,
     ProductionConnection,
     ServiceConnections,
     ServiceConnectionsArgs,
@@ -149,14 +150,12 @@ class DevOps(Component):
                 project_id=project_id,
                 subscription=args.azure.subscription,
                 identity_client_id=args.azure.identity_client_id,
-                azure_connection_name=ctx.azure_service_connection,
-                azure_credential_name=args.azure_credential_name,
-                registry_connection_name=ctx.registry_service_connection,
-                registry_credential_name=args.registry_credential_name,
+                azure=Connection(ctx.azure_service_connection, args.azure_credential_name, required(ctx, "ci", "cd")),
+                registry=Connection(
+                    ctx.registry_service_connection, args.registry_credential_name, required(ctx, "ci")
+                ),
                 registry_name=args.azure.nonprod_registry_name,
                 registry_resource_group_name=args.azure.resource_group_name,
-                azure_templates=required(ctx, "ci", "cd"),
-                registry_templates=required(ctx, "ci"),
                 production=ProductionConnection(
                     connection_name=ctx.production_service_connection,
                     credential_name=args.production_credential_name,

@@ -37,14 +37,21 @@ class AzureSubscription:
 
 
 @dataclass(frozen=True)
-class ProductionConnection:
-    """The connection that signs in as the release identity, and what admits a run to it."""
+class Connection:
+    """One connection: its name, the name of the federated credential its identity trusts it under, and the templates
+    a run must extend to use it (every connection deploys or pushes)."""
 
     connection_name: str
     credential_name: str
-    identity_client_id: pulumi.Input[str]
-    # CD's templates only: CI's run the service's code.
     templates: RequiredTemplates
+
+
+@dataclass(frozen=True)
+class ProductionConnection(Connection):
+    """The connection that signs in as the release identity (its templates: CD's only, CI's run the service's code),
+    and what else admits a run to it."""
+
+    identity_client_id: pulumi.Input[str]
     # The refs every repository of the run must be at (the service's main, the templates' release), as the production
     # environment's branch control requires; each must be protected by branch policies.
     allowed_branches: str
@@ -54,17 +61,12 @@ class ProductionConnection:
 class ServiceConnectionsArgs:
     project_id: pulumi.Input[str]
     subscription: AzureSubscription
+    # The pipelines identity, which the Azure connection (for CI and CD) and the registry one (for CI) sign in as.
     identity_client_id: pulumi.Input[str]
-    azure_connection_name: str
-    azure_credential_name: str
-    registry_connection_name: str
-    registry_credential_name: str
+    azure: Connection
+    registry: Connection
     registry_name: pulumi.Input[str]
     registry_resource_group_name: pulumi.Input[str]
-    # Every connection deploys or pushes: only runs extending these may use them (the Azure one: CI and CD; the
-    # registry one: CI).
-    azure_templates: RequiredTemplates
-    registry_templates: RequiredTemplates
     production: ProductionConnection
 
 
@@ -95,6 +97,16 @@ def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) 
     )
 
 
+def federated_subject(
+    credential_name: str, connection: azuredevops.ServiceEndpointAzureRM | azuredevops.ServiceEndpointAzureEcr
+) -> FederatedSubject:
+    """The issuer and subject Azure DevOps presents when a job signs in through `connection`, under the name of the
+    federated credential that trusts them."""
+    return FederatedSubject(
+        credential_name, connection.workload_identity_federation_issuer, connection.workload_identity_federation_subject
+    )
+
+
 class ServiceConnections(Component):
     azure_connection_id: pulumi.Output[str]
     registry_connection_id: pulumi.Output[str]
@@ -109,7 +121,7 @@ class ServiceConnections(Component):
             f"{name}-azure",
             ArmConnectionSpec(
                 project_id=args.project_id,
-                connection_name=args.azure_connection_name,
+                connection_name=args.azure.connection_name,
                 description="aks-estate: Azure Resource Manager as the pipelines identity "
                 "(workload identity federation)",
                 subscription=args.subscription,
@@ -120,7 +132,7 @@ class ServiceConnections(Component):
         registry = azuredevops.ServiceEndpointAzureEcr(
             f"{name}-registry",
             project_id=args.project_id,
-            service_endpoint_name=args.registry_connection_name,
+            service_endpoint_name=args.registry.connection_name,
             description="aks-estate: the non-production registry as the pipelines identity (workload identity)",
             service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
             credentials=azuredevops.ServiceEndpointAzureEcrCredentialsArgs(serviceprincipalid=args.identity_client_id),
@@ -157,39 +169,25 @@ class ServiceConnections(Component):
             display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
             parent=self,
         )
-        for key, connection, templates in (
-            ("azure", azure, args.azure_templates),
-            ("registry", registry, args.registry_templates),
-            ("production", production, args.production.templates),
+        for key, resource, connection in (
+            ("azure", azure, args.azure),
+            ("registry", registry, args.registry),
+            ("production", production, args.production),
         ):
             require_templates(
                 f"{name}-{key}-required-templates",
-                endpoint(connection),
-                required=templates,
+                endpoint(resource),
+                required=connection.templates,
                 parent=self,
             )
         self.azure_connection_id = azure.id
         self.registry_connection_id = registry.id
         self.production_connection_id = production.id
         self.federated_subjects = [
-            FederatedSubject(
-                args.azure_credential_name,
-                azure.workload_identity_federation_issuer,
-                azure.workload_identity_federation_subject,
-            ),
-            FederatedSubject(
-                args.registry_credential_name,
-                registry.workload_identity_federation_issuer,
-                registry.workload_identity_federation_subject,
-            ),
+            federated_subject(args.azure.credential_name, azure),
+            federated_subject(args.registry.credential_name, registry),
         ]
-        self.production_federated_subjects = [
-            FederatedSubject(
-                args.production.credential_name,
-                production.workload_identity_federation_issuer,
-                production.workload_identity_federation_subject,
-            )
-        ]
+        self.production_federated_subjects = [federated_subject(args.production.credential_name, production)]
         self.register_outputs(
             {
                 "azureConnectionId": self.azure_connection_id,
