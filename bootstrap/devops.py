@@ -15,9 +15,9 @@ import pulumi_azuredevops as azuredevops
 from bootstrap import names
 from bootstrap.component import BootstrapComponent
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.checks import Approval, require_approval, require_protected_branches
+from components.devops.checks import Approval, CheckTarget, require_approval, require_protected_branches
 from components.devops.pipelines import Authorization, PipelineDefinition, define_pipelines
-from components.devops.service_connections import ArmConnectionSpec, arm_connection
+from components.devops.service_connections import ArmConnectionSpec, arm_connection, federated_subject
 from components.identity import FederatedSubject
 
 
@@ -89,13 +89,14 @@ class IacConnection(BootstrapComponent):
         super().__init__("IacConnection", name, opts)
         connection = arm_connection(f"{name}-connection", args.connection, parent=self)
         checks = args.checks
+        # terraform-provider-azuredevops approvalsandchecks/common_check.go: "endpoint" is a service connection.
+        target = CheckTarget(
+            project_id=args.connection.project_id, target_resource_id=connection.id, target_resource_type="endpoint"
+        )
         if checks.allowed_branch is not None:
             require_protected_branches(
                 f"{name}-branch-control",
-                args.connection.project_id,
-                connection.id,
-                # terraform-provider-azuredevops approvalsandchecks/common_check.go: "endpoint" is a service connection.
-                target_type="endpoint",
+                target,
                 allowed_branches=checks.allowed_branch,
                 display_name=f"Use from {checks.allowed_branch} only, while it is protected",
                 parent=self,
@@ -103,20 +104,14 @@ class IacConnection(BootstrapComponent):
         if checks.approval is not None:
             require_approval(
                 f"{name}-approval",
-                args.connection.project_id,
-                connection.id,
-                target_type="endpoint",
+                target,
                 approval=checks.approval,
                 instructions=checks.approval.instructions,
                 parent=self,
             )
         self.connection_id = connection.id
         # The same issuer/subject pair the estate federates its pipelines identity with (components/devops).
-        self.federated_subject = FederatedSubject(
-            args.credential_name,
-            connection.workload_identity_federation_issuer,
-            connection.workload_identity_federation_subject,
-        )
+        self.federated_subject = federated_subject(args.credential_name, connection)
         self.register_outputs({"connectionId": self.connection_id})
 
 

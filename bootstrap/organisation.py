@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_azuredevops as azuredevops
@@ -53,13 +54,7 @@ class OrganisationAccess(BootstrapComponent):
         )
         self.reader_descriptors = {}
         for identity, object_id in args.readers.items():
-            reader = azuredevops.ServicePrincipalEntitlement(
-                f"{name}-{identity}",
-                origin="aad",
-                origin_id=object_id,
-                account_license_type="stakeholder",
-                opts=self.child,
-            )
+            reader = self._member(f"{name}-{identity}", object_id, "stakeholder")
             if identity == args.pool_previewer:
                 # A pull request's preview of prod reads the IaC project by name (components/devops/agent_queue.py);
                 # no other stack's program does, so no other preview identity, which runs unapproved pull
@@ -74,13 +69,7 @@ class OrganisationAccess(BootstrapComponent):
             self.reader_descriptors[identity] = reader.descriptor
         for identity, object_id in args.project_creators.items():
             # Basic access: the estate's stacks create repositories and pipelines, which Stakeholders cannot.
-            member = azuredevops.ServicePrincipalEntitlement(
-                f"{name}-{identity}",
-                origin="aad",
-                origin_id=object_id,
-                account_license_type="express",
-                opts=self.child,
-            )
+            member = self._member(f"{name}-{identity}", object_id, "express")
             azuredevops.SecurityPermissions(
                 f"{name}-{identity}-create-projects",
                 namespace_id=COLLECTION_NAMESPACE_ID,
@@ -93,6 +82,14 @@ class OrganisationAccess(BootstrapComponent):
             if identity == args.pool_owner:
                 self._serve_iac_project(f"{name}-{identity}", member, args.iac_project_id, iac_readers.descriptor)
         self.register_outputs({"readerDescriptors": self.reader_descriptors})
+
+    def _member(
+        self, name: str, object_id: pulumi.Input[str], licence: Literal["stakeholder", "express"]
+    ) -> azuredevops.ServicePrincipalEntitlement:
+        """The identity as a member of the organisation, by its Entra ID object ID, with the access level `licence`."""
+        return azuredevops.ServicePrincipalEntitlement(
+            name, origin="aad", origin_id=object_id, account_license_type=licence, opts=self.child
+        )
 
     def _serve_iac_project(
         self,

@@ -28,7 +28,7 @@ from components.devops.checks import Approval
 from components.devops.environments import DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.pipelines import Authorization
 from components.devops.repository import MAIN_BRANCH
-from components.devops.service_connections import ArmConnectionSpec
+from components.devops.service_connections import ArmConnectionSpec, AzureSubscription
 from components.devops_pool import PoolNames
 from components.identity import (
     Assigner,
@@ -100,8 +100,7 @@ class Bootstrap(BootstrapComponent):
                             connection_name=names.service_connection(role, stack),
                             description="aks-estate IaC: Azure Resource Manager as one identity (workload identity "
                             "federation)",
-                            tenant_id=client.tenant_id,
-                            subscription_id=client.subscription_id,
+                            subscription=AzureSubscription(client.tenant_id, client.subscription_id),
                             identity_client_id=identity.client_id,
                         ),
                         credential_name=names.federated_credential(role, stack),

@@ -16,6 +16,7 @@ from components.config_parts import Cluster as ClusterConfig
 from components.config_parts import Registry as RegistryConfig
 from components.defender import Defender, DefenderArgs
 from components.devops.devops import AzureEndpoints, DevOps, DevOpsArgs, DevOpsService
+from components.devops.service_connections import AzureSubscription
 from components.devops_pool import PendingAgentPool
 from components.identity import (
     Assigner,
@@ -250,8 +251,7 @@ class Estate(Component):
                 pipeline_context=estate_pipeline_context(config, names, vault.secret_names),
                 minimum_reviewers=config.minimum_reviewers,
                 azure=AzureEndpoints(
-                    tenant_id=tenant_id,
-                    subscription_id=subscription_id,
+                    subscription=AzureSubscription(tenant_id, subscription_id),
                     resource_group_name=group.name,
                     identity_name=self._pipelines_identity.identity_name,
                     identity_client_id=self._pipelines_identity.client_id,

@@ -336,11 +336,12 @@ def test_azure_connections_authenticate_by_workload_identity_federation_only(est
         tenant,
         subscription,
     )
-    assert (registry["serviceEndpointName"], registry["azurecrSpnTenantid"], registry["azurecrName"]) == (
-        names.registry_service_connection,
-        tenant,
-        names.registry("nonprod"),
-    )
+    assert (
+        registry["serviceEndpointName"],
+        registry["azurecrSpnTenantid"],
+        registry["azurecrSubscriptionId"],
+        registry["azurecrName"],
+    ) == (names.registry_service_connection, tenant, subscription, names.registry("nonprod"))
 
 
 @pytest.mark.parametrize("production", [False, True], ids=["pipelines", "release"])

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
-TargetType = Literal["endpoint", "environment"]
+
+class CheckTarget(TypedDict):
+    """The protected resource a check guards: the arguments every check resource takes alike, as `**target`. All checks
+    share one base schema with these three, and any check may guard any of these resource types
+    (terraform-provider-azuredevops approvalsandchecks/common_check.go, `genBaseCheckResource`, `targetResourceTypes`).
+    "queue" is a project's agent queue: "Checks can be configured on ... agent pools" (azure-devops-docs
+    docs/pipelines/process/approvals.md)."""
+
+    project_id: pulumi.Input[str]
+    target_resource_id: pulumi.Input[str]
+    target_resource_type: Literal["endpoint", "environment", "queue"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,8 @@ def approver_id(email: str, users: Sequence[Any]) -> str:
 
 def require_approval(
     name: str,
-    project_id: pulumi.Input[str],
-    target_id: pulumi.Input[str],
+    target: CheckTarget,
     *,
-    target_type: TargetType,
     approval: Approval,
     instructions: str,
     parent: pulumi.Resource,
@@ -65,19 +73,15 @@ def require_approval(
         requester_can_approve=False,
         timeout=approval.timeout_minutes,
         instructions=instructions,
-        project_id=project_id,
-        target_resource_id=target_id,
-        target_resource_type=target_type,
+        **target,
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
 
 def require_protected_branches(
     name: str,
-    project_id: pulumi.Input[str],
-    target_id: pulumi.Input[str],
+    target: CheckTarget,
     *,
-    target_type: TargetType,
     allowed_branches: str,
     display_name: str,
     parent: pulumi.Resource,
@@ -85,9 +89,7 @@ def require_protected_branches(
     """`allowed_branches`: comma-separated full refs, as the check takes them."""
     azuredevops.CheckBranchControl(
         name,
-        project_id=project_id,
-        target_resource_id=target_id,
-        target_resource_type=target_type,
+        **target,
         display_name=display_name,
         allowed_branches=allowed_branches,
         verify_branch_protection=True,

@@ -12,7 +12,7 @@ from components import naming
 from components.component import Component
 from components.devops.agent_queue import AgentQueue, AgentQueueArgs
 from components.devops.branch_policies import BranchPolicies, BranchPoliciesArgs
-from components.devops.checks import Approval
+from components.devops.checks import Approval, CheckTarget
 from components.devops.environments import DeploymentEnvironment, DeploymentEnvironmentArgs
 from components.devops.kubernetes import InternalIngress, InternalIngressArgs
 from components.devops.pipelines import (
@@ -26,7 +26,13 @@ from components.devops.platform import PlatformRepositories, PlatformRepositorie
 from components.devops.project import Project, ProjectArgs, SecurityExtensionMode
 from components.devops.repository import MAIN_BRANCH, ServiceRepository, ServiceRepositoryArgs, starter_files
 from components.devops.required_templates import RequiredTemplates, require_templates
-from components.devops.service_connections import ProductionConnection, ServiceConnections, ServiceConnectionsArgs
+from components.devops.service_connections import (
+    AzureSubscription,
+    Connection,
+    ProductionConnection,
+    ServiceConnections,
+    ServiceConnectionsArgs,
+)
 from components.identity import FederatedCredentials, FederatedCredentialsArgs
 from components.service_files import templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
@@ -49,7 +55,7 @@ from components.service_files.layout import (
 from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
-# What the production connection admits, as the production environment does: the service's main, the templates' release.
+# What the production environment and the production connection admit: the service's main, the templates' release.
 PRODUCTION_BRANCHES = f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}"
 
 
@@ -79,8 +85,7 @@ class DevOpsService:
 class AzureEndpoints:
     """What of the Azure side the Azure DevOps side connects to."""
 
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
     resource_group_name: pulumi.Input[str]
     # The pipelines' identity, which the workload-identity connections sign in as.
     identity_name: pulumi.Input[str]
@@ -143,17 +148,14 @@ class DevOps(Component):
             f"{name}-connections",
             ServiceConnectionsArgs(
                 project_id=project_id,
-                tenant_id=args.azure.tenant_id,
-                subscription_id=args.azure.subscription_id,
+                subscription=args.azure.subscription,
                 identity_client_id=args.azure.identity_client_id,
-                azure_connection_name=ctx.azure_service_connection,
-                azure_credential_name=args.azure_credential_name,
-                registry_connection_name=ctx.registry_service_connection,
-                registry_credential_name=args.registry_credential_name,
+                azure=Connection(ctx.azure_service_connection, args.azure_credential_name, required(ctx, "ci", "cd")),
+                registry=Connection(
+                    ctx.registry_service_connection, args.registry_credential_name, required(ctx, "ci")
+                ),
                 registry_name=args.azure.nonprod_registry_name,
                 registry_resource_group_name=args.azure.resource_group_name,
-                azure_templates=required(ctx, "ci", "cd"),
-                registry_templates=required(ctx, "ci"),
                 production=ProductionConnection(
                     connection_name=ctx.production_service_connection,
                     credential_name=args.production_credential_name,
@@ -198,9 +200,7 @@ class DevOps(Component):
             on_pool = required(ctx, "pr", "ci", "cd")
             require_templates(
                 f"{name}-agent-queue-templates",
-                project_id,
-                queue.queue_id,
-                target_type="queue",
+                CheckTarget(project_id=project_id, target_resource_id=queue.queue_id, target_resource_type="queue"),
                 required=RequiredTemplates(
                     on_pool.repository_name, [*on_pool.template_paths, TEMPLATES_VALIDATION_TEMPLATE]
                 ),
@@ -218,7 +218,7 @@ class DevOps(Component):
             # (protected by its own policies, components/devops/platform.py).
             "production": (
                 Approval(list(ctx.promotion_approvers), ctx.approval_timeout_minutes),
-                f"{MAIN_BRANCH},{TEMPLATES_RELEASE_REF}",
+                PRODUCTION_BRANCHES,
             ),
         }
         environments = {

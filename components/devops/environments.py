@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
 from components.component import Component
-from components.devops.checks import Approval, require_approval, require_protected_branches
+from components.devops.checks import Approval, CheckTarget, require_approval, require_protected_branches
 from components.devops.required_templates import RequiredTemplates, require_templates
-
-ENVIRONMENT: Literal["environment"] = "environment"
 
 
 @dataclass(frozen=True)
@@ -41,17 +38,13 @@ class DeploymentEnvironment(Component):
             description=args.description,
             opts=self.child,
         )
-        target = {
-            "project_id": args.project_id,
-            "target_resource_id": environment.id,
-            "target_resource_type": ENVIRONMENT,
-        }
+        target = CheckTarget(
+            project_id=args.project_id, target_resource_id=environment.id, target_resource_type="environment"
+        )
         if args.approval is not None:
             require_approval(
                 f"{name}-approval",
-                args.project_id,
-                environment.id,
-                target_type=ENVIRONMENT,
+                target,
                 approval=args.approval,
                 instructions=args.approval.instructions
                 or f"Approve only a run whose staging deployment and acceptance tests succeeded; it "
@@ -61,9 +54,7 @@ class DeploymentEnvironment(Component):
         if args.allowed_branch is not None:
             require_protected_branches(
                 f"{name}-branch-control",
-                args.project_id,
-                environment.id,
-                target_type=ENVIRONMENT,
+                target,
                 allowed_branches=args.allowed_branch,
                 display_name=f"Deploy {args.allowed_branch} only, while it is protected",
                 parent=self,
@@ -78,9 +69,7 @@ class DeploymentEnvironment(Component):
         if args.required_templates is not None:
             require_templates(
                 f"{name}-required-templates",
-                args.project_id,
-                environment.id,
-                target_type=ENVIRONMENT,
+                target,
                 required=args.required_templates,
                 parent=self,
             )

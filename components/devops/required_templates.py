@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_azuredevops as azuredevops
 
+from components.devops.checks import CheckTarget
 from components.service_files.layout import TEMPLATES_RELEASE_REF
 
 
@@ -29,21 +29,14 @@ class RequiredTemplates:
 
 def require_templates(
     name: str,
-    project_id: pulumi.Input[str],
-    target_id: pulumi.Input[str],
+    target: CheckTarget,
     *,
-    # "queue": a project's agent queue (terraform-provider-azuredevops approvalsandchecks/common_check.go,
-    # targetResourceTypes; "Checks can be configured on ... agent pools", azure-devops-docs
-    # docs/pipelines/process/approvals.md).
-    target_type: Literal["endpoint", "environment", "queue"],
     required: RequiredTemplates,
     parent: pulumi.Resource,
 ) -> azuredevops.CheckRequiredTemplate:
     return azuredevops.CheckRequiredTemplate(
         name,
-        project_id=project_id,
-        target_resource_id=target_id,
-        target_resource_type=target_type,
+        **target,
         required_templates=[
             azuredevops.CheckRequiredTemplateRequiredTemplateArgs(
                 repository_type="azuregit",

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_azuredevops as azuredevops
 
 from components.component import Component
-from components.devops.checks import require_protected_branches
+from components.devops.checks import CheckTarget, require_protected_branches
 from components.devops.required_templates import RequiredTemplates, require_templates
 from components.identity import FederatedSubject
 
@@ -29,14 +29,29 @@ WORKLOAD_IDENTITY_FEDERATION = "WorkloadIdentityFederation"
 
 
 @dataclass(frozen=True)
-class ProductionConnection:
-    """The connection that signs in as the release identity, and what admits a run to it."""
+class AzureSubscription:
+    """What a connection acts on: one subscription, in the tenant whose identity the connection signs in as."""
+
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One connection: its name, the name of the federated credential its identity trusts it under, and the templates
+    a run must extend to use it (every connection deploys or pushes)."""
 
     connection_name: str
     credential_name: str
-    identity_client_id: pulumi.Input[str]
-    # CD's templates only: CI's run the service's code.
     templates: RequiredTemplates
+
+
+@dataclass(frozen=True)
+class ProductionConnection(Connection):
+    """The connection that signs in as the release identity (its templates: CD's only, CI's run the service's code),
+    and what else admits a run to it."""
+
+    identity_client_id: pulumi.Input[str]
     # The refs every repository of the run must be at (the service's main, the templates' release), as the production
     # environment's branch control requires; each must be protected by branch policies.
     allowed_branches: str
@@ -45,19 +60,13 @@ class ProductionConnection:
 @dataclass(frozen=True)
 class ServiceConnectionsArgs:
     project_id: pulumi.Input[str]
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
+    # The pipelines identity, which the Azure connection (for CI and CD) and the registry one (for CI) sign in as.
     identity_client_id: pulumi.Input[str]
-    azure_connection_name: str
-    azure_credential_name: str
-    registry_connection_name: str
-    registry_credential_name: str
+    azure: Connection
+    registry: Connection
     registry_name: pulumi.Input[str]
     registry_resource_group_name: pulumi.Input[str]
-    # Every connection deploys or pushes: only runs extending these may use them (the Azure one: CI and CD; the
-    # registry one: CI).
-    azure_templates: RequiredTemplates
-    registry_templates: RequiredTemplates
     production: ProductionConnection
 
 
@@ -66,8 +75,7 @@ class ArmConnectionSpec:
     project_id: pulumi.Input[str]
     connection_name: str
     description: str
-    tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+    subscription: AzureSubscription
     identity_client_id: pulumi.Input[str]
 
 
@@ -80,12 +88,22 @@ def arm_connection(name: str, spec: ArmConnectionSpec, parent: pulumi.Resource) 
         description=spec.description,
         service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
         credentials=azuredevops.ServiceEndpointAzureRMCredentialsArgs(serviceprincipalid=spec.identity_client_id),
-        azurerm_spn_tenantid=spec.tenant_id,
-        azurerm_subscription_id=spec.subscription_id,
+        azurerm_spn_tenantid=spec.subscription.tenant_id,
+        azurerm_subscription_id=spec.subscription.subscription_id,
         # Azure DevOps shows the name as a label only and the provider has no way to look it up; the ID is a name
         # that needs no extra config and never drifts from the subscription actually targeted.
-        azurerm_subscription_name=spec.subscription_id,
+        azurerm_subscription_name=spec.subscription.subscription_id,
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def federated_subject(
+    credential_name: str, connection: azuredevops.ServiceEndpointAzureRM | azuredevops.ServiceEndpointAzureEcr
+) -> FederatedSubject:
+    """The issuer and subject Azure DevOps presents when a job signs in through `connection`, under the name of the
+    federated credential that trusts them."""
+    return FederatedSubject(
+        credential_name, connection.workload_identity_federation_issuer, connection.workload_identity_federation_subject
     )
 
 
@@ -103,11 +121,10 @@ class ServiceConnections(Component):
             f"{name}-azure",
             ArmConnectionSpec(
                 project_id=args.project_id,
-                connection_name=args.azure_connection_name,
+                connection_name=args.azure.connection_name,
                 description="aks-estate: Azure Resource Manager as the pipelines identity "
                 "(workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
+                subscription=args.subscription,
                 identity_client_id=args.identity_client_id,
             ),
             parent=self,
@@ -115,13 +132,13 @@ class ServiceConnections(Component):
         registry = azuredevops.ServiceEndpointAzureEcr(
             f"{name}-registry",
             project_id=args.project_id,
-            service_endpoint_name=args.registry_connection_name,
+            service_endpoint_name=args.registry.connection_name,
             description="aks-estate: the non-production registry as the pipelines identity (workload identity)",
             service_endpoint_authentication_scheme=WORKLOAD_IDENTITY_FEDERATION,
             credentials=azuredevops.ServiceEndpointAzureEcrCredentialsArgs(serviceprincipalid=args.identity_client_id),
-            azurecr_spn_tenantid=args.tenant_id,
-            azurecr_subscription_id=args.subscription_id,
-            azurecr_subscription_name=args.subscription_id,
+            azurecr_spn_tenantid=args.subscription.tenant_id,
+            azurecr_subscription_id=args.subscription.subscription_id,
+            azurecr_subscription_name=args.subscription.subscription_id,
             azurecr_name=args.registry_name,
             resource_group=args.registry_resource_group_name,
             opts=self.child,
@@ -133,57 +150,44 @@ class ServiceConnections(Component):
                 connection_name=args.production.connection_name,
                 description="aks-estate: Azure Resource Manager as the release identity, for promotion and the "
                 "production deployment only (workload identity federation)",
-                tenant_id=args.tenant_id,
-                subscription_id=args.subscription_id,
+                subscription=args.subscription,
                 identity_client_id=args.production.identity_client_id,
             ),
             parent=self,
         )
+
+        def endpoint(connection: pulumi.CustomResource) -> CheckTarget:
+            return CheckTarget(
+                project_id=args.project_id, target_resource_id=connection.id, target_resource_type="endpoint"
+            )
+
         # On a service connection as on an environment, the check runs before any job of a stage that names it.
         require_protected_branches(
             f"{name}-production-branch-control",
-            args.project_id,
-            production.id,
-            target_type="endpoint",
+            endpoint(production),
             allowed_branches=args.production.allowed_branches,
             display_name=f"Promote and deploy {args.production.allowed_branches} only, while protected",
             parent=self,
         )
-        for key, connection, templates in (
-            ("azure", azure, args.azure_templates),
-            ("registry", registry, args.registry_templates),
-            ("production", production, args.production.templates),
+        for key, resource, connection in (
+            ("azure", azure, args.azure),
+            ("registry", registry, args.registry),
+            ("production", production, args.production),
         ):
             require_templates(
                 f"{name}-{key}-required-templates",
-                args.project_id,
-                connection.id,
-                target_type="endpoint",
-                required=templates,
+                endpoint(resource),
+                required=connection.templates,
                 parent=self,
             )
         self.azure_connection_id = azure.id
         self.registry_connection_id = registry.id
         self.production_connection_id = production.id
         self.federated_subjects = [
-            FederatedSubject(
-                args.azure_credential_name,
-                azure.workload_identity_federation_issuer,
-                azure.workload_identity_federation_subject,
-            ),
-            FederatedSubject(
-                args.registry_credential_name,
-                registry.workload_identity_federation_issuer,
-                registry.workload_identity_federation_subject,
-            ),
+            federated_subject(args.azure.credential_name, azure),
+            federated_subject(args.registry.credential_name, registry),
         ]
-        self.production_federated_subjects = [
-            FederatedSubject(
-                args.production.credential_name,
-                production.workload_identity_federation_issuer,
-                production.workload_identity_federation_subject,
-            )
-        ]
+        self.production_federated_subjects = [federated_subject(args.production.credential_name, production)]
         self.register_outputs(
             {
                 "azureConnectionId": self.azure_connection_id,
