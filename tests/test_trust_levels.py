@@ -289,6 +289,10 @@ def test_staging_serves_its_own_certificate_and_no_code_running_identity_reaches
     assert _staging_reach(shop) == []
 
 
+def test_the_shipped_stacks_hold_no_production_certificate_in_staging(estate: Capture) -> None:
+    assert _staging_reach(estate) == []
+
+
 def _staging_add_on(estate: Capture) -> str:
     return str(cluster(estate, "staging").outputs["ingressProfile"]["webAppRouting"]["identity"]["objectId"])
 

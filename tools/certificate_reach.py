@@ -62,11 +62,13 @@ class ServedCertificate:
     service: str
     namespace: str
     ingress: str
-    secret_id: str  # `<vault resource ID>/secrets/<name>`, or the URI itself for a vault the stack does not hold
+    # `<vault resource ID>/secrets/<name>`; the URI itself for a vault the stack does not hold, whose grants the
+    # inventory cannot show (a staging Ingress naming the same URI as production's is still reported).
+    secret_id: str
 
 
 @dataclass(frozen=True)
-class Grant:
+class Assignment:
     principal: str
     role: str
     scope: str
@@ -78,9 +80,9 @@ def _covers(scope: str, target: str) -> bool:
     return target == scope or target.startswith(f"{scope}/")
 
 
-def _grants(capture: Capture) -> list[Grant]:
+def _assignments(capture: Capture) -> list[Assignment]:
     return [
-        Grant(
+        Assignment(
             str(r.inputs["principalId"]), str(r.inputs["roleDefinitionId"]).rsplit("/", 1)[-1], str(r.inputs["scope"])
         )
         for r in capture.of_type(ROLE_ASSIGNMENT)
@@ -156,7 +158,7 @@ def staging_certificate_reach(capture: Capture) -> list[Finding]:
     served = list(served_certificates(capture))
     production = {s.secret_id.lower() for s in served if s.stage == "production"}
     cluster = _staging_cluster(capture)
-    grants = _grants(capture)
+    grants = _assignments(capture)
     code = code_principals(capture)
 
     def writers(namespace: str | None) -> list[str]:
