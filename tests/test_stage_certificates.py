@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from components import config
-from components.identity import BUILT_IN_ROLES
+from components.identity import BUILT_IN_ROLES, ClusterPrincipals, EstateAccess, estate_grants
 from tests.helpers import CLUSTER, only, role_assignments, stack_config, with_value
 from tools import capture
 from tools.capture import Capture
@@ -146,3 +146,23 @@ def test_each_node_subnet_opens_plain_http_only_while_its_own_stage_serves_no_ce
 ) -> None:
     assert _public_ports(shop) == {"staging": ["443"], "production": ["443"]}
     assert _public_ports(http_staging) == {"staging": ["80", "443"], "production": ["443"]}
+
+
+def test_a_certificate_two_services_serve_is_read_once_by_its_own_stages_add_on() -> None:
+    stages = ("staging", "production")
+    access = EstateAccess(
+        pipelines_principal_id="pipelines",
+        production_principal_id="release",
+        clusters={
+            stage: ClusterPrincipals(f"/clusters/{stage}", f"kubelet-{stage}", f"add-on-{stage}") for stage in stages
+        },
+        registry_ids={"nonprod": "/registries/nonprod", "prod": "/registries/prod"},
+        vault_id="/vault",
+        ci_secret_ids={},
+        services=["gateway", "shop"],
+        served_certificates={"staging": ["shop-staging", "shop-staging"], "production": []},
+        app_insights_id="/insights",
+        telemetry_principal_ids={stage: {} for stage in stages},
+    )
+    reads = [(g.purpose, g.principal_id) for g in estate_grants(access) if g.role == "Key Vault Certificate User"]
+    assert reads == [("staging-app-routing-read-certificate-shop-staging", "add-on-staging")]
