@@ -146,15 +146,52 @@ class EstateConfig(ConfigModel):
             _refuse(
                 [
                     (
-                        f"services[{index}].tlsCertificate",
-                        service.tls_certificate,
+                        f"services[{index}].{key}",
+                        certificate,
                         "needs a Key Vault the clusters can reach: the vault denies by default "
                         "(keyVaultNetworkDefaultAction Deny), so the ingress could not read the certificate",
                     )
                     for index, service in enumerate(self.services)
-                    if service.tls_certificate
+                    for key, certificate in service.served_certificates
                 ]
             )
+        return self
+
+    @model_validator(mode="after")
+    def _staging_serves_nothing_of_production(self) -> Self:
+        # The add-on copies a served certificate, private key included, into a Secret of the service's namespace
+        # (Azure/aks-app-routing-operator pkg/controller/keyvault/kv_util.go buildSPC: secretObjects `keyvault-<ingress
+        # name>` of type kubernetes.io/tls), and the pipelines identity, in whose session a service's own tests run,
+        # reads Secrets in every staging namespace (AKS RBAC Writer).
+        certificates = {
+            service.tls_certificate: index
+            for index, service in reversed(list(enumerate(self.services)))
+            if service.tls_certificate
+        }
+        hosts = {service.host: index for index, service in reversed(list(enumerate(self.services))) if service.host}
+        violations: list[Violation] = []
+        for index, service in enumerate(self.services):
+            certificate = service.staging_tls_certificate
+            if certificate and certificate in certificates:
+                violations.append(
+                    (
+                        f"services[{index}].stagingTlsCertificate",
+                        certificate,
+                        f"is the certificate production serves (services[{certificates[certificate]}]"
+                        ".tlsCertificate): staging's copy of its private key is readable by every service's tests; "
+                        "give staging a certificate of its own",
+                    )
+                )
+            if service.staging_host and service.staging_host in hosts and hosts[service.staging_host] != index:
+                violations.append(
+                    (
+                        f"services[{index}].stagingHost",
+                        service.staging_host,
+                        f"is a host production serves (services[{hosts[service.staging_host]}].host): a certificate "
+                        "staging served for it would be valid for production's host",
+                    )
+                )
+        _refuse(violations)
         return self
 
     @model_validator(mode="after")
@@ -185,14 +222,16 @@ class EstateConfig(ConfigModel):
         # A Key Vault certificate owns the secret of its name (its private key; a certificate whose name a secret
         # already holds cannot be created: learn.microsoft.com/azure/key-vault/certificates/about-certificates,
         # "Composition of a Certificate"), and CI may read each ciSecret.
-        certificates = {service.tls_certificate for service in self.services if service.tls_certificate}
+        certificates = {
+            certificate: key for service in self.services for key, certificate in service.served_certificates
+        }
         _refuse(
             [
                 (
                     f"ciSecrets.{name}",
                     name,
-                    "names a service's tlsCertificate: that name is the certificate's private key, which CI must "
-                    "not read",
+                    f"names a service's {certificates[name]}: that name is the certificate's private key, "
+                    "which CI must not read",
                 )
                 for name in self.ci_secrets
                 if name in certificates

@@ -142,11 +142,22 @@ class Service(ConfigModel):
     import_service_connection_id: UUID | None = None
     # Traffic in through the AKS application routing add-on; unset keeps the service reachable only in-cluster.
     expose: Literal["public", "internal"] | None = None
+    # What production serves: its host name, and a certificate in the stack's Key Vault served for it.
     host: HostName | None = None
-    # A certificate in the stack's Key Vault, served by the ingress for `host`.
     tls_certificate: SecretName | None = None
+    # What staging serves, never production's pair: the add-on copies a served certificate with its private key into
+    # the service's namespace, which in staging the pipelines identity (a service's own tests) may read. Unset, the
+    # staging ingress has no host rule and plain HTTP (acceptance tests reach the service by a port-forward).
+    staging_host: HostName | None = None
+    staging_tls_certificate: SecretName | None = None
     # The services this one calls; each call opens exactly that path.
     calls: tuple[ServiceName, ...] = ()
+
+    @property
+    def served_certificates(self) -> list[tuple[str, str]]:
+        """(config key, certificate name) of each certificate an ingress serves: production's, then staging's."""
+        keys = (("tlsCertificate", self.tls_certificate), ("stagingTlsCertificate", self.staging_tls_certificate))
+        return [(key, name) for key, name in keys if name]
 
     @model_validator(mode="after")
     def _replicas(self) -> Self:
@@ -165,12 +176,38 @@ class Service(ConfigModel):
             violations.append(("host", self.host, "needs expose (public or internal): only an exposed service has one"))
         if self.tls_certificate is not None and self.host is None:
             violations.append(("tlsCertificate", self.tls_certificate, "needs host: the certificate is served for it"))
+        violations.extend(self._staging_ingress())
         if len(set(self.calls)) != len(self.calls):
             violations.append(("calls", list(self.calls), "must not name a service twice"))
         if self.name in self.calls:
             violations.append(("calls", list(self.calls), "must not name the service itself"))
         _refuse(violations)
         return self
+
+    def _staging_ingress(self) -> list[Violation]:
+        violations: list[Violation] = []
+        if self.expose is None and self.staging_host is not None:
+            violations.append(
+                ("stagingHost", self.staging_host, "needs expose (public or internal): only an exposed service has one")
+            )
+        if self.staging_tls_certificate is not None and self.staging_host is None:
+            violations.append(
+                (
+                    "stagingTlsCertificate",
+                    self.staging_tls_certificate,
+                    "needs stagingHost: the certificate is served for it",
+                )
+            )
+        if self.staging_host is not None and self.staging_host == self.host:
+            violations.append(
+                (
+                    "stagingHost",
+                    self.staging_host,
+                    "must differ from host: both clusters cannot answer for one name, and a certificate staging "
+                    "served for it would be valid for production's host",
+                )
+            )
+        return violations
 
 
 # --- Agents (issue 11): the Managed DevOps Pool the stack builds in the estate network ----------------------------

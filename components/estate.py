@@ -199,7 +199,16 @@ class Estate(Component):
                         vault_id=vault.vault_id,
                         ci_secret_ids=vault.secret_ids,
                         services=[service.name for service in config.services],
-                        ingress_certificates=any(service.tls_certificate for service in config.services),
+                        served_certificates={
+                            "staging": [
+                                service.staging_tls_certificate
+                                for service in config.services
+                                if service.staging_tls_certificate
+                            ],
+                            "production": [
+                                service.tls_certificate for service in config.services if service.tls_certificate
+                            ],
+                        },
                         app_insights_id=monitoring.app_insights_id,
                         telemetry_principal_ids={
                             stage: tenant.telemetry_principal_ids for stage, tenant in tenants.items()

@@ -243,8 +243,8 @@ class EstateAccess:
     # By name: every secret CI reads (AzureKeyVault@2 with a SecretsFilter of exactly these names).
     ci_secret_ids: Mapping[str, pulumi.Input[str]]
     services: Sequence[str]
-    # Some service serves a Key Vault certificate through its ingress.
-    ingress_certificates: bool
+    # By stage: the names of the Key Vault certificates that stage's ingresses serve.
+    served_certificates: Mapping[str, Sequence[str]]
     app_insights_id: pulumi.Input[str]
     # By stage, then service: the identity each service's pods send telemetry as.
     telemetry_principal_ids: Mapping[str, Mapping[str, pulumi.Input[str]]]
@@ -286,17 +286,24 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
         # CI's integration tests send telemetry as the pipelines identity: Application Insights refuses keys in prod.
         Grant("pipelines-publish-telemetry", "Monitoring Metrics Publisher", pipelines, access.app_insights_id),
     ]
-    if access.ingress_certificates:
-        # The application routing add-on reads each ingress's certificate from the vault with its own identity.
-        grants.extend(
-            Grant(
-                f"{stage}-app-routing-read-certificates",
-                "Key Vault Certificate User",
-                cluster.app_routing_object_id,
-                vault,
-            )
-            for stage, cluster in clusters.items()
+    # Each cluster's application routing add-on reads only the certificates its own stage serves: one that could read
+    # a production certificate would copy it into any staging namespace whose Ingress names it, and the pipelines
+    # identity writes Ingresses and reads Secrets there. The add-on reads a certificate as the secret of its name
+    # (Azure/aks-app-routing-operator pkg/controller/keyvault/kv_util.go buildSPC: objectType "secret"; the Secrets
+    # Store CSI provider needs GET on exactly the objects it names), so the scope is that secret: an assignment on
+    # `<vault>/certificates/<name>` is reported not to reach it (ForbiddenByRbac, Azure/azure-sdk-for-python#19919),
+    # while secret-scoped ones are Key Vault's documented individual scope (rbac-guide, "Secret scope role
+    # assignment"; README, "Known limitations").
+    grants.extend(
+        Grant(
+            f"{stage}-app-routing-read-certificate-{certificate}",
+            "Key Vault Certificate User",
+            cluster.app_routing_object_id,
+            pulumi.Output.concat(vault, "/secrets/", certificate),
         )
+        for stage, cluster in clusters.items()
+        for certificate in sorted(set(access.served_certificates.get(stage, ())))
+    )
     for stage, cluster in clusters.items():
         deployer, principal = DEPLOYERS[stage], deployers[stage]
         grants.append(

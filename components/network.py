@@ -40,8 +40,9 @@ class NetworkArgs:
     subnets: Mapping[SubnetRole, SubnetPlan]
     # Ports the node subnets admit from the internet: the application routing add-on's public load balancer sends
     # client traffic to the nodes, and a custom subnet NSG is not managed by AKS (learn.microsoft.com/azure/aks/
-    # concepts-network, "Network security groups": with your own subnet, AKS does not update its NSG).
-    public_ingress_ports: Sequence[int]
+    # concepts-network, "Network security groups": with your own subnet, AKS does not update its NSG). By stage: each
+    # cluster's ingress serves its own stage's certificates.
+    public_ingress_ports: Mapping[str, Sequence[int]]
     # A NAT gateway with a static public address for the agents' subnet (named here; empty: none). The agents need
     # outbound HTTPS to Azure DevOps; a NAT gateway is the explicit way out that Azure recommends over the default
     # outbound access it is retiring (learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access),
@@ -51,6 +52,7 @@ class NetworkArgs:
 
 
 NODE_SUBNETS: dict[str, SubnetRole] = {"staging": "staging-nodes", "production": "production-nodes"}
+_STAGES: dict[SubnetRole, str] = {role: stage for stage, role in NODE_SUBNETS.items()}
 
 
 def subnet_plans(names: EstateNames, plan: NetworkPlan) -> dict[SubnetRole, SubnetPlan]:
@@ -87,7 +89,7 @@ class Network(Component):
                 f"{name}-nsg-{role}",
                 network_security_group_name=plan.security_group_name,
                 **args.placement,
-                security_rules=_rules(role, args.public_ingress_ports),
+                security_rules=_rules(role, args.public_ingress_ports.get(_STAGES.get(role, ""), ())),
                 opts=self.child,
             )
             for role, plan in args.subnets.items()
@@ -205,7 +207,10 @@ def estate_network(
             network_name=names.virtual_network,
             address_space=config.network.address_space,
             subnets=subnet_plans(names, config.network),
-            public_ingress_ports=public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
+            public_ingress_ports={
+                "staging": public_ingress_ports((s.expose, bool(s.staging_tls_certificate)) for s in config.services),
+                "production": public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
+            },
             # A private estate's agents leave through a NAT gateway; dev's stay on Azure's default outbound access.
             agents_nat_gateway_name=names.nat_gateway("agents") if config.network.private else "",
             agents_egress_ip_name=names.public_ip("agents-egress") if config.network.private else "",

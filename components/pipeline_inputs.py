@@ -80,11 +80,16 @@ def service_specs(config: EstateConfig, names: naming.EstateNames) -> list[Servi
             build=service.build,
             expose=service.expose,
             host=service.host,
-            tls_certificate_uri=f"https://{names.key_vault}.vault.azure.net/certificates/{service.tls_certificate}"
-            if service.tls_certificate
-            else None,
+            tls_certificate_uri=_certificate_uri(names, service.tls_certificate),
+            staging_host=service.staging_host,
+            staging_tls_certificate_uri=_certificate_uri(names, service.staging_tls_certificate),
             calls=tuple((callee, ports[callee]) for callee in service.calls),
             callers=tuple(caller.name for caller in config.services if service.name in caller.calls),
         )
         for service in config.services
     ]
+
+
+def _certificate_uri(names: naming.EstateNames, certificate: str | None) -> str | None:
+    # Without a version: the add-on then reads the certificate's current version (app-routing-dns-ssl.md).
+    return f"https://{names.key_vault}.vault.azure.net/certificates/{certificate}" if certificate else None

@@ -176,9 +176,18 @@ def estate(request: pytest.FixtureRequest, dev: capture.Capture, prod: capture.C
     return dev if request.param == "dev" else prod
 
 
-# Traffic in and between services: an exposed gateway with a certificate calling an internally exposed ledger.
+# Traffic in and between services: an exposed gateway with a certificate per stage calling an internally exposed
+# ledger.
 SHOP_SERVICES = [
-    {"name": "gateway", "expose": "public", "host": "shop.contoso.com", "tlsCertificate": "shop", "calls": ["ledger"]},
+    {
+        "name": "gateway",
+        "expose": "public",
+        "host": "shop.contoso.com",
+        "tlsCertificate": "shop",
+        "stagingHost": "staging.shop.contoso.com",
+        "stagingTlsCertificate": "shop-staging",
+        "calls": ["ledger"],
+    },
     {"name": "ledger", "port": 9000, "expose": "internal", "build": "container"},
 ]
 

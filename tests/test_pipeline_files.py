@@ -77,13 +77,15 @@ MANIFEST_FILES = {"staging": STAGING_MANIFEST, "production": PRODUCTION_MANIFEST
 
 Files = dict[str, str]
 
-# Traffic in and between services: a public gateway with its own host and certificate calling an internal ledger.
+# Traffic in and between services: a public gateway with a host and certificate per stage calling an internal ledger.
 GATEWAY = ServiceSpec(
     name="gateway",
     port=8080,
     expose="public",
     host="shop.contoso.com",
     tls_certificate_uri="https://kv-contoso-dev.vault.azure.net/certificates/shop",
+    staging_host="staging.shop.contoso.com",
+    staging_tls_certificate_uri="https://kv-contoso-dev.vault.azure.net/certificates/shop-staging",
     calls=(("ledger", 9000),),
 )
 # Built the container way: any language, its Dockerfile's stages run the tests.
@@ -895,8 +897,8 @@ def test_promotion_can_be_restricted_to_the_production_approvers() -> None:
 # --- traffic into and between services ----------------------------------------------------------------------------
 
 
-def _kinds(service: ServiceSpec, wanted: str) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in documents(manifest(service, "staging")) if d["kind"] == wanted}
+def _kinds(service: ServiceSpec, wanted: str, stage: str = "staging") -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents(manifest(service, stage)) if d["kind"] == wanted}
 
 
 def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace() -> None:
@@ -910,16 +912,43 @@ def test_an_unexposed_service_has_no_ingress_and_admits_only_its_own_namespace()
     ]
 
 
-def test_an_exposed_service_gets_an_ingress_of_its_class_with_tls_from_key_vault() -> None:
-    (gateway,) = _kinds(GATEWAY, "Ingress").values()
-    assert gateway["metadata"]["annotations"] == {
-        "kubernetes.azure.com/tls-cert-keyvault-uri": GATEWAY.tls_certificate_uri
-    }
+@pytest.mark.parametrize(
+    ("stage", "host", "certificate"),
+    [
+        ("production", "shop.contoso.com", GATEWAY.tls_certificate_uri),
+        ("staging", "staging.shop.contoso.com", GATEWAY.staging_tls_certificate_uri),
+    ],
+)
+def test_an_exposed_service_gets_an_ingress_of_its_class_with_its_stages_tls_from_key_vault(
+    stage: str, host: str, certificate: str
+) -> None:
+    (gateway,) = _kinds(GATEWAY, "Ingress", stage).values()
+    assert gateway["metadata"]["annotations"] == {"kubernetes.azure.com/tls-cert-keyvault-uri": certificate}
     assert gateway["spec"]["ingressClassName"] == "webapprouting.kubernetes.azure.com"
-    assert gateway["spec"]["tls"] == [{"hosts": ["shop.contoso.com"], "secretName": "keyvault-gateway"}]
+    assert gateway["spec"]["tls"] == [{"hosts": [host], "secretName": "keyvault-gateway"}]
     (rule,) = gateway["spec"]["rules"]
-    assert rule["host"] == "shop.contoso.com"
+    assert rule["host"] == host
     assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "gateway", "port": {"name": "http"}}}
+
+
+def test_staging_without_a_pair_of_its_own_serves_plain_http_on_any_host_never_productions_certificate() -> None:
+    # The add-on copies a served certificate into the namespace, where in staging a service's own tests read it.
+    production_only = dataclasses.replace(GATEWAY, staging_host=None, staging_tls_certificate_uri=None)
+    (staging,) = _kinds(production_only, "Ingress").values()
+    assert "annotations" not in staging["metadata"]
+    assert "tls" not in staging["spec"]
+    assert "host" not in staging["spec"]["rules"][0]
+    assert _kinds(production_only, "Ingress", "production") == _kinds(GATEWAY, "Ingress", "production")
+
+
+def test_a_spec_serving_productions_certificate_in_staging_is_refused() -> None:
+    with pytest.raises(ValueError, match="staging_tls_certificate_uri: production's certificate"):
+        dataclasses.replace(GATEWAY, staging_tls_certificate_uri=GATEWAY.tls_certificate_uri)
+    with pytest.raises(ValueError, match="staging_tls_certificate_uri: a certificate is served for a host"):
+        dataclasses.replace(GATEWAY, staging_host=None)
+
+
+def test_an_internal_service_without_a_host_gets_an_ingress_of_the_internal_class() -> None:
     (ledger,) = _kinds(LEDGER, "Ingress").values()
     assert ledger["spec"]["ingressClassName"] == "nginx-internal"
     assert "tls" not in ledger["spec"]

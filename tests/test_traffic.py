@@ -48,17 +48,19 @@ def test_the_add_on_may_read_the_certificates_and_nothing_else(shop: Capture) ->
     assert len(grants) == 2
     app_routing = {c.outputs["ingressProfile"]["webAppRouting"]["identity"]["objectId"] for c in shop.of_type(CLUSTER)}
     assert {g["principalId"] for g in grants} == app_routing
-    assert {g["scope"] for g in grants} == {vault.id}
+    # Each stage's own certificate, as the secret the add-on reads (tests/test_stage_certificates.py: whose is which).
+    assert {g["scope"] for g in grants} == {f"{vault.id}/secrets/shop", f"{vault.id}/secrets/shop-staging"}
     assert all(g["roleDefinitionId"].endswith(role_id(KEY_VAULT_CERTIFICATE_USER)) for g in grants)
 
 
 def test_the_committed_manifests_carry_the_ingress_and_both_ends_of_the_call(shop: Capture) -> None:
     gateway = {d["metadata"]["name"] for d in manifests(shop, "gateway") if d["kind"] == "NetworkPolicy"}
     ledger = {d["metadata"]["name"] for d in manifests(shop, "ledger") if d["kind"] == "NetworkPolicy"}
-    (ingress,) = [d for d in manifests(shop, "gateway") if d["kind"] == "Ingress"]
-    assert ingress["metadata"]["annotations"] == {
-        "kubernetes.azure.com/tls-cert-keyvault-uri": "https://kv-contoso-dev.vault.azure.net/certificates/shop"
-    }
+    for stage, certificate in (("staging", "shop-staging"), ("production", "shop")):
+        (ingress,) = [d for d in service_manifests(shop, "gateway", stage) if d["kind"] == "Ingress"]
+        assert ingress["metadata"]["annotations"] == {
+            "kubernetes.azure.com/tls-cert-keyvault-uri": f"https://kv-contoso-dev.vault.azure.net/certificates/{certificate}"
+        }
     assert "gateway-allow-egress-to-ledger" in gateway
     assert "ledger-allow-from-gateway" in ledger
     assert "ledger-allow-ingress-controller" in ledger

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -14,9 +15,11 @@ import yaml
 from bootstrap.access import IAC_ROLES
 from components import naming
 from components.identity import BUILT_IN_ROLES
+from components.service_files.layout import CI_PIPELINE_PATH
+from components.service_files.manifests import renderer
 from tests import validators
 from tests.helpers import ROLE_ASSIGNMENT, cluster, only, registry
-from tools import pipeline_links, production_reach
+from tools import certificate_reach, pipeline_links, production_reach
 from tools.capture import Capture, Registration
 
 DEVOPS = "azuredevops:index/"
@@ -68,13 +71,18 @@ def _pipelines_principal(estate: Capture) -> str:
 
 def _grant_the_ci_identity(estate: Capture, role: str, scope: str) -> list[Registration]:
     """The estate's resources and one more role assignment: `role` on `scope` for the CI (pipelines) identity."""
+    return _grant(estate, _pipelines_principal(estate), role, scope)
+
+
+def _grant(estate: Capture, principal: str, role: str, scope: str) -> list[Registration]:
+    """The estate's resources and one more role assignment: `role` on `scope` for `principal`."""
     template = estate.of_type(ROLE_ASSIGNMENT)[0]
     planted = dataclasses.replace(
         template,
         urn=f"{template.urn}-planted",
         inputs={
             **template.inputs,
-            "principalId": _pipelines_principal(estate),
+            "principalId": principal,
             "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{ROLES[role]}",
             "scope": scope,
         },
@@ -262,3 +270,93 @@ def test_a_ci_identity_that_could_use_the_certificate_is_reported(
     planted = _grant_the_ci_identity(shop, role, f"{vault}{below_the_vault}")
     found = production_reach.production_reach(dataclasses.replace(shop, resources=planted), _served_certificate(shop))
     assert any("runs repository code" in str(f) and ROLES[role] in str(f) for f in found), found
+
+
+# --- staging holds no certificate production serves ---------------------------------------------------------------
+
+
+def _staging_reach(estate: Capture, resources: list[Registration] | None = None) -> list[str]:
+    changed = estate if resources is None else dataclasses.replace(estate, resources=resources)
+    return [str(f) for f in certificate_reach.staging_certificate_reach(changed)]
+
+
+def test_staging_serves_its_own_certificate_and_no_code_running_identity_reaches_productions(shop: Capture) -> None:
+    # The check must have something to judge: a certificate served in each stage, and the identity a service's own
+    # code runs as, which holds RBAC Writer on the staging namespaces (and so reads the staging copy of shop-staging).
+    served = {(s.stage, s.secret_id.rsplit("/", 1)[-1]) for s in certificate_reach.served_certificates(shop)}
+    assert served == {("staging", "shop-staging"), ("production", "shop")}
+    assert _pipelines_principal(shop) in certificate_reach.code_principals(shop)
+    assert _staging_reach(shop) == []
+
+
+def test_the_shipped_stacks_hold_no_production_certificate_in_staging(estate: Capture) -> None:
+    assert _staging_reach(estate) == []
+
+
+def _staging_add_on(estate: Capture) -> str:
+    return str(cluster(estate, "staging").outputs["ingressProfile"]["webAppRouting"]["identity"]["objectId"])
+
+
+def _production_certificate_everywhere(service: dict[str, Any], stage: str) -> tuple[Any, Any]:
+    return service.get("host"), service.get("tlsCertificateUri")
+
+
+def test_a_renderer_that_serves_productions_certificate_in_staging_is_reported(
+    shop: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(renderer(), "served", _production_certificate_everywhere)
+    found = _staging_reach(shop)
+    reader = (
+        f"{_pipelines_principal(shop)} (Azure Kubernetes Service RBAC Writer on "
+        f"{cluster(shop, 'staging').id}/namespaces/gateway)"
+    )
+    assert any(
+        line.startswith("gateway staging manifest: Ingress gateway/gateway: names production's certificate ")
+        and line.endswith(
+            f"/secrets/shop: the add-on copies its private key into Secret keyvault-gateway, which {reader} read"
+        )
+        for line in found
+    ), found
+    # Only because a code-running identity reads Secrets there: without its namespace grants, nothing to report.
+    writer = ROLES["Azure Kubernetes Service RBAC Writer"]
+    kept = [
+        r for r in shop.resources if not (r.type == ROLE_ASSIGNMENT and r.inputs["roleDefinitionId"].endswith(writer))
+    ]
+    assert _staging_reach(shop, kept) == []
+
+
+def _staging_entry_serves_productions_certificate(estate: Capture) -> list[Registration]:
+    """What a config accepting stagingTlsCertificate == tlsCertificate would commit into the gateway's CI entry."""
+
+    def edit(r: Registration) -> Registration:
+        if r.type != f"{DEVOPS}gitRepositoryFile:GitRepositoryFile" or r.inputs["file"] != CI_PIPELINE_PATH:
+            return r
+        document = yaml.safe_load(r.inputs["content"])
+        manifest = document["extends"]["parameters"]["manifest"]
+        if "tlsCertificateUri" not in manifest:
+            return r
+        manifest["stagingTlsCertificateUri"] = manifest["tlsCertificateUri"]
+        return dataclasses.replace(r, inputs={**r.inputs, "content": yaml.safe_dump(document)})
+
+    return [edit(r) for r in estate.resources]
+
+
+def test_a_staging_entry_naming_productions_certificate_is_reported(shop: Capture) -> None:
+    found = _staging_reach(shop, _staging_entry_serves_productions_certificate(shop))
+    assert any("Ingress gateway/gateway: names production's certificate" in line for line in found), found
+
+
+@pytest.mark.parametrize("below_the_vault", ["/secrets/shop", ""])
+def test_a_staging_add_on_that_may_read_productions_certificate_is_reported(
+    shop: Capture, below_the_vault: str
+) -> None:
+    # The vault-wide grant is the design before per-stage certificates: any staging Ingress naming shop got a copy.
+    vault = only(shop, "azure-native:keyvault:Vault").id
+    planted = _grant(shop, _staging_add_on(shop), "Key Vault Certificate User", f"{vault}{below_the_vault}")
+    found = _staging_reach(shop, planted)
+    assert any(
+        line.startswith(f"staging application routing add-on: Key Vault Certificate User on {vault}{below_the_vault}")
+        and "reads production's certificate" in line
+        and _pipelines_principal(shop) in line
+        for line in found
+    ), found

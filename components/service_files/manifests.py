@@ -41,6 +41,14 @@ def manifest_parameters(service: ServiceSpec, telemetry_client_ids: Mapping[str,
         **({"expose": service.expose} if service.expose else {}),
         **({"host": service.host} if service.host else {}),
         **({"tlsCertificateUri": service.tls_certificate_uri} if service.tls_certificate_uri else {}),
+        # Beside production's keys, not in their place: until `templatesRelease` moves, CI renders with the previous
+        # renderer, which reads `host` and `tlsCertificateUri` only.
+        **({"stagingHost": service.staging_host} if service.staging_host else {}),
+        **(
+            {"stagingTlsCertificateUri": service.staging_tls_certificate_uri}
+            if service.staging_tls_certificate_uri
+            else {}
+        ),
         "calls": [{"service": callee, "port": port} for callee, port in service.calls],
         "callers": list(service.callers),
         "telemetryClientIds": dict(telemetry_client_ids),

@@ -30,6 +30,8 @@ _SAMPLE = ServiceSpec(
     expose="internal",
     host="sample.example.internal",
     tls_certificate_uri="https://kv-example.vault.azure.net/certificates/sample",
+    staging_host="sample-staging.example.internal",
+    staging_tls_certificate_uri="https://kv-example.vault.azure.net/certificates/sample-staging",
     calls=(("callee", 8080),),
     callers=("caller",),
 )

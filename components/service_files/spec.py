@@ -51,9 +51,13 @@ class ServiceSpec:
     build: Literal["python", "container"] = "python"
     # Traffic in: through the application routing add-on's public or internal controller; None keeps it in-cluster.
     expose: Literal["public", "internal"] | None = None
+    # Production's host, and a Key Vault certificate's URI (`https://<vault>.vault.azure.net/certificates/<name>`)
+    # served for it; staging's own pair, never production's (the add-on copies a served certificate into the
+    # namespace, which in staging a service's own tests may read).
     host: str | None = None
-    # A Key Vault certificate's URI (`https://<vault>.vault.azure.net/certificates/<name>`), served for `host`.
     tls_certificate_uri: str | None = None
+    staging_host: str | None = None
+    staging_tls_certificate_uri: str | None = None
     # Traffic between services: the (name, port) of each service this one calls, and the names of those calling it.
     calls: tuple[tuple[str, int], ...] = ()
     callers: tuple[str, ...] = ()
@@ -75,10 +79,7 @@ class ServiceSpec:
             raise ValueError(
                 f"ServiceSpec.max_replicas: {self.max_replicas} must be at least replicas ({self.replicas})"
             )
-        if (self.host or self.tls_certificate_uri) and self.expose is None:
-            raise ValueError(f"ServiceSpec.host: {self.host!r} needs expose: only an exposed service has an Ingress")
-        if self.tls_certificate_uri and not self.host:
-            raise ValueError("ServiceSpec.tls_certificate_uri: a certificate is served for a host; set host")
+        self._check_ingress()
         for peer in (*(name for name, _ in self.calls), *self.callers):
             if not _DNS_LABEL.match(peer) or peer == self.name:
                 raise ValueError(f"ServiceSpec.calls/callers: {peer!r} must be another service's name")
@@ -88,6 +89,23 @@ class ServiceSpec:
                     f"ServiceSpec.{request}: {getattr(self, request)!r} must not exceed {limit} "
                     f"({getattr(self, limit)!r}); Kubernetes rejects such a pod"
                 )
+
+    def _check_ingress(self) -> None:
+        pairs = {
+            "": (self.host, self.tls_certificate_uri),
+            "staging_": (self.staging_host, self.staging_tls_certificate_uri),
+        }
+        for prefix, (host, certificate) in pairs.items():
+            if (host or certificate) and self.expose is None:
+                raise ValueError(f"ServiceSpec.{prefix}host: {host!r} needs expose: only an exposed service has one")
+            if certificate and not host:
+                raise ValueError(
+                    f"ServiceSpec.{prefix}tls_certificate_uri: a certificate is served for a host; set {prefix}host"
+                )
+        if self.staging_tls_certificate_uri and self.staging_tls_certificate_uri == self.tls_certificate_uri:
+            raise ValueError(
+                "ServiceSpec.staging_tls_certificate_uri: production's certificate; staging serves one of its own"
+            )
 
 
 def _quantity(service: ServiceSpec, field_name: str) -> Decimal:

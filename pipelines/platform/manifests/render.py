@@ -102,7 +102,7 @@ def manifests(
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
         },
         *_baseline_policies(name, port, metadata, selector, private_https),
-        *_traffic_in(service, metadata, selector),
+        *_traffic_in(service, stage, metadata, selector),
         *_traffic_between_services(service, metadata, selector),
     ]
 
@@ -272,10 +272,21 @@ def _namespace_pods(namespace: str) -> dict[str, Any]:
     }
 
 
-def _traffic_in(service: dict[str, Any], metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
-    expose, host, certificate = service.get("expose"), service.get("host"), service.get("tlsCertificateUri")
+def served(service: dict[str, Any], stage: str) -> tuple[str | None, str | None]:
+    """The host and Key Vault certificate URI the `stage` cluster's Ingress serves. Staging gets its own pair only,
+    never production's: the add-on copies the certificate, private key included, into the Secret `keyvault-<name>`
+    of the service's namespace, where in staging a service's own tests may read it; without a pair of its own,
+    staging answers on any host over plain HTTP (acceptance tests reach the service by a port-forward anyway)."""
+    if stage == "production":
+        return service.get("host"), service.get("tlsCertificateUri")
+    return service.get("stagingHost"), service.get("stagingTlsCertificateUri")
+
+
+def _traffic_in(service: dict[str, Any], stage: str, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
+    expose = service.get("expose")
     if not expose:
         return []
+    host, certificate = served(service, stage)
     name, port = str(service["name"]), int(service["port"])
     rule: dict[str, Any] = {
         "http": {
