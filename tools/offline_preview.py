@@ -4,10 +4,11 @@
         [--previous DIR]
 
 Writes DIR/resources.json, outputs.json, summary.md and the diagram (default DIR: out/<stack>, out/bootstrap-<stack>
-for the bootstrap program), runs the policy pack
+for the bootstrap program), runs the policy pack and, for the estate, the run-time link checks (tools/link_checks.py)
 over the inventory, and prints a summary. Invalid config exits 2 with one message naming the key, the value and the
 rule; nothing is registered and nothing is written. A mandatory policy violation exits 3 after writing the files,
-as `pulumi preview --policy-pack policy` would fail.
+as `pulumi preview --policy-pack policy` would fail; so does a link check's finding, a link the first real run would
+find broken or open.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from components.config import ConfigError
 from components.config_messages import NAMESPACE
 from policy import offline as policy_offline
 from policy.rules import POLICIES
-from tools import capture, cost_overview, diagram, network_paths, offline_diff
+from tools import capture, cost_overview, diagram, link_checks, network_paths, offline_diff
 
 MANUAL_STEPS = {
     "azure-native:security:SecurityConnector": "Authorize the Defender for DevOps connector once in the portal: "
@@ -68,6 +69,8 @@ class Program:
     project: str
     top_component: str
     out_prefix: str
+    # The link checks follow the estate's pipelines to its clusters, registries and vault; the bootstrap has none.
+    link_checks: bool
 
     def run_stack(self, stack: str) -> capture.Capture:
         """The program under the mock engine with its committed stack file `Pulumi.<stack>.yaml`."""
@@ -76,12 +79,13 @@ class Program:
 
 
 PROGRAMS = {
-    "estate": Program(capture.ROOT / "__main__.py", NAMESPACE, "aks-estate:estate:Estate", ""),
+    "estate": Program(capture.ROOT / "__main__.py", NAMESPACE, "aks-estate:estate:Estate", "", link_checks=True),
     "bootstrap": Program(
         capture.ROOT / "bootstrap" / "__main__.py",
         "aks-estate-bootstrap",
         "aks-estate:bootstrap:Bootstrap",
         "bootstrap-",
+        link_checks=False,
     ),
 }
 TOP_COMPONENTS = {program.top_component for program in PROGRAMS.values()}
@@ -241,6 +245,16 @@ def _print_table(result: capture.Capture, heading: str) -> None:
     print(f"  + {sum(count for _, _, count in table)} to create ({components} components)")
 
 
+def _print_link_checks(links: link_checks.Results) -> int:
+    """Prints the link checks' outcome, the findings to stderr; returns how many there are."""
+    broken = [(check, finding) for check, findings in links for finding in findings]
+    if links:
+        print(f"link checks: {len(links)} checks, {len(broken)} findings")
+    for check, finding in broken:
+        print(f"  {check.name}: {finding}", file=sys.stderr)
+    return len(broken)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tools.offline_preview", description=__doc__.splitlines()[0])
     parser.add_argument("--program", choices=sorted(PROGRAMS), default="estate", help="which program (default estate)")
@@ -302,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     inventory = [registration.as_json() for registration in result.resources]
     summary = render_summary(result, config_file.name, violations) + "\n" + cost_overview.render(inventory)
+    # With --unknowns the outputs that name production (and the IDs grants are scoped to) are not known yet.
+    links = link_checks.run(result) if program.link_checks and not args.unknowns else []
+    if links:
+        summary += "\n" + "\n".join(link_checks.section(links))
     if previous is not None:
         changes = offline_diff.diff(previous, inventory)
         _write(out / "changes.json", [change.as_json() for change in changes])
@@ -322,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  undecided at preview (advisory; enforced by `pulumi up`): {', '.join(undecided)}")
     for violation in violations:
         print(f"  {violation.policy}: {violation.message} ({violation.urn or 'stack'})", file=sys.stderr)
-    return 3 if violations else 0
+    broken = _print_link_checks(links)
+    return 3 if violations or broken else 0
 
 
 if __name__ == "__main__":
