@@ -71,7 +71,8 @@ CHECKS = (
     LinkCheck(
         "staging-certificates",
         "no certificate production serves is copied into a staging namespace, nor readable by the staging "
-        "ingress add-on, where an identity running a service's own code reads Secrets",
+        "ingress add-on, where an identity running a service's own code reads Secrets (the manifests as this "
+        "checkout's renderer draws them: CI runs it once `templatesRelease` moves to these templates)",
         staging_certificate_reach,
     ),
 )
