@@ -299,7 +299,7 @@ class Estate(Component):
         self.pipelines_identity_client_id = self._pipelines_identity.client_id
         self.registry_login_servers = {role: registry.login_server for role, registry in self._registries.items()}
         self.registry_ids = {role: registry.registry_id for role, registry in self._registries.items()}
-        self.cluster_names = {stage: cluster.cluster_name_after_user_pool for stage, cluster in self._clusters.items()}
+        self.cluster_names = {stage: cluster.cluster_name for stage, cluster in self._clusters.items()}
         self.cluster_ids = {stage: cluster.cluster_id for stage, cluster in self._clusters.items()}
         self.devops_project_url = self._devops.project_url
         self.repository_urls = self._devops.repository_urls
