@@ -20,10 +20,9 @@ from components.identity import Assigner, Grant, RoleGrants, role_assignment_nam
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    # A preview reads the clusters: the Kubernetes provider's kubeconfig comes from listClusterUserCredential (a POST
-    # Reader does not allow), and the in-cluster objects are read through Azure RBAC for Kubernetes.
+    # A preview fetches the clusters' kubeconfig for the Kubernetes provider: listClusterUserCredential, a POST Reader
+    # does not allow. No Kubernetes data role: a preview reads nothing inside a cluster (bootstrap/program.py).
     "Azure Kubernetes Service Cluster User Role": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
-    "Azure Kubernetes Service RBAC Reader": "7f6c6a51-bcf8-42ba-9220-52d62157d7db",
     "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
     "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",

@@ -282,7 +282,14 @@ class Bootstrap(BootstrapComponent):
             IacGrant(f"{prefix}-key", "Key Vault Crypto User", principal, keys.key_ids[names.secrets_key(stack)]),
         ]
         if role == "preview":
-            # The clusters do not exist yet when the bootstrap runs: the subscription is the narrowest scope.
+            # The estate's resource group and clusters do not exist yet when the bootstrap runs, and Azure assigns a
+            # role only at a scope that exists: the subscription is the narrowest scope, shared with the other stack.
+            # A preview needs the cluster-user kubeconfig (listClusterUserCredential, a POST Reader does not allow:
+            # components/devops/kubernetes.py) but no Kubernetes data role: it runs without --refresh and
+            # pulumi-kubernetes diffs client-side, falling back silently when a server-side dry run is Forbidden
+            # (pulumi/pulumi-kubernetes provider/pkg/provider/provider.go, Diff; Create and Update with preview). The
+            # kubeconfig alone reads no object under Azure RBAC for Kubernetes (API discovery only), so no cluster,
+            # the other stack's included, opens to the pull requests' code this identity runs.
             return [
                 IacGrant(f"{prefix}-read", "Reader", principal, subscription_scope),
                 IacGrant(
@@ -290,9 +297,6 @@ class Bootstrap(BootstrapComponent):
                     "Azure Kubernetes Service Cluster User Role",
                     principal,
                     subscription_scope,
-                ),
-                IacGrant(
-                    f"{prefix}-cluster-read", "Azure Kubernetes Service RBAC Reader", principal, subscription_scope
                 ),
                 *data,
             ]

@@ -143,7 +143,7 @@ class Cluster(Component):
     app_routing_object_id: pulumi.Output[str]
     node_resource_group: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
-    fqdn: pulumi.Output[str]
+    cluster_name_after_user_pool: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aks-estate:containers:Cluster", name, opts)
@@ -235,10 +235,10 @@ class Cluster(Component):
             cluster.identity,
             parent=self,
         )
-        user_pool = user_pool_name(args.user_pool)
-        self.user_pool = containerservice.AgentPool(
-            f"{name}-pool-{user_pool}",
-            agent_pool_name=user_pool,
+        pool_name = user_pool_name(args.user_pool)
+        user_pool = containerservice.AgentPool(
+            f"{name}-pool-{pool_name}",
+            agent_pool_name=pool_name,
             resource_group_name=args.placement["resource_group_name"],
             resource_name_=cluster.name,
             mode=containerservice.AgentPoolMode.USER,
@@ -273,11 +273,12 @@ class Cluster(Component):
         self.cluster_name = cluster.name
         self.kubelet_object_id = cluster.identity_profile.apply(_kubelet_object_id)
         self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda profile: (profile and profile.issuer_url) or "")
-        # A private cluster is reached by its private FQDN (resolved by the zone AKS links to the estate network).
-        self.fqdn = (
-            cluster.private_fqdn.apply(lambda fqdn: fqdn or "")
-            if args.private
-            else cluster.fqdn.apply(lambda f: f or "")
+        # What writes through the API server waits for the user pool: the application routing operator registers the
+        # NginxIngressController CRD only once it runs (Azure/aks-app-routing-operator pkg/controller/crd.go,
+        # loadCRDs), while pulumi-kubernetes retries "no matches for kind" for about 31 s only (provider/pkg/await/
+        # await.go, Creation; pkg/retry/retry.go). The pool's creation, after the cluster's, gives the add-on minutes.
+        self.cluster_name_after_user_pool = pulumi.Output.all(cluster.name, user_pool.name).apply(
+            lambda names: str(names[0])
         )
         # Created by AKS with the cluster: what waits on it (the budget's filter) waits on the cluster.
         self.node_resource_group = cluster.node_resource_group.apply(lambda group: group or "")

@@ -267,7 +267,10 @@ class Estate(Component):
                     production_identity_name=self._production_identity.identity_name,
                     production_identity_client_id=self._production_identity.client_id,
                     nonprod_registry_name=self._registries["nonprod"].registry_name,
-                    cluster_names={stage: cluster.cluster_name for stage, cluster in self._clusters.items()},
+                    cluster_names={
+                        stage: cluster.cluster_name_after_user_pool for stage, cluster in self._clusters.items()
+                    },
+                    cluster_ids={stage: cluster.cluster_id for stage, cluster in self._clusters.items()},
                     telemetry_client_ids={stage: tenant.telemetry_client_ids for stage, tenant in tenants.items()},
                 ),
                 azure_credential_name=names.federated_credential(names.azure_service_connection),

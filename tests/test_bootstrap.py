@@ -326,7 +326,6 @@ def test_roles_are_the_contracts_at_the_narrowest_scope(boot: Capture) -> None:
         assert granted[f"preview-{stack}"] == {
             ("Reader", SUBSCRIPTION),
             ("Azure Kubernetes Service Cluster User Role", SUBSCRIPTION),
-            ("Azure Kubernetes Service RBAC Reader", SUBSCRIPTION),
             *data,
         }
         assert granted[f"deploy-{stack}"] == {
@@ -334,6 +333,53 @@ def test_roles_are_the_contracts_at_the_narrowest_scope(boot: Capture) -> None:
             ("Role Based Access Control Administrator", SUBSCRIPTION),
             *data,
         }
+
+
+# The built-in roles that read or write objects inside a cluster through Azure RBAC for Kubernetes
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers).
+AKS_DATA_ROLES = {
+    "7f6c6a51-bcf8-42ba-9220-52d62157d7db": "Azure Kubernetes Service RBAC Reader",
+    "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb": "Azure Kubernetes Service RBAC Writer",
+    "3498e952-d568-435e-9b2c-8d77e338d7f7": "Azure Kubernetes Service RBAC Admin",
+    "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
+}
+
+
+def previewers_with_cluster_data_roles(boot: Capture) -> list[str]:
+    """Each AKS data role a `preview-*` identity holds. A preview reads nothing inside a cluster: it never refreshes,
+    pulumi-kubernetes diffs client-side and falls back when a server-side dry run is Forbidden (pulumi/pulumi-kubernetes
+    provider/pkg/provider/provider.go, Diff; Create and Update with preview), and with dev and prod in one
+    subscription any such role would open prod's clusters to the pull requests' code preview-dev runs."""
+    previewers = {
+        r.outputs["principalId"]: name for name, r in _identities(boot).items() if name.startswith("preview-")
+    }
+    found = []
+    for assignment in boot.of_type(ROLE_ASSIGNMENT):
+        role = AKS_DATA_ROLES.get(assignment.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+        if role and assignment.inputs["principalId"] in previewers:
+            found.append(f"{previewers[assignment.inputs['principalId']]}: {role} at {assignment.inputs['scope']}")
+    return found
+
+
+def test_no_preview_identity_holds_a_kubernetes_data_role(boot: Capture) -> None:
+    assert previewers_with_cluster_data_roles(boot) == []
+
+
+def test_a_preview_identity_with_a_kubernetes_data_role_is_reported(boot: Capture) -> None:
+    (credentials,) = [a for a in boot.of_type(ROLE_ASSIGNMENT) if a.name.endswith("preview-dev-cluster-credentials")]
+    reader = credentials.inputs["roleDefinitionId"].rsplit("/", 1)[0] + "/7f6c6a51-bcf8-42ba-9220-52d62157d7db"
+    readded = Registration(
+        **{
+            **credentials.__dict__,
+            "urn": credentials.urn.replace("cluster-credentials", "cluster-read"),
+            "name": credentials.name.replace("cluster-credentials", "cluster-read"),
+            "inputs": {**credentials.inputs, "roleDefinitionId": reader},
+        }
+    )
+    planted = Capture(boot.stack, [*boot.resources, readded], boot.outputs)
+    assert previewers_with_cluster_data_roles(planted) == [
+        f"preview-dev: Azure Kubernetes Service RBAC Reader at {SUBSCRIPTION}"
+    ]
 
 
 def test_only_the_rbac_administrator_is_conditioned_and_it_names_exactly_the_estates_roles(

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
+import yaml
 
 from components.cluster import (
     SYSTEM_POOL_TAINT,
@@ -14,7 +18,7 @@ from components.cluster import (
 )
 from components.container_insights import CONTAINER_INSIGHTS_STREAM
 from tests.helpers import AGENT_POOL, ROLE_ASSIGNMENT, WORKSPACE, cluster, only, pool, user_pool
-from tools.capture import Capture
+from tools.capture import ROOT, Capture
 from tools.mocks import TENANT_ID
 
 STAGES = ["staging", "production"]
@@ -22,11 +26,41 @@ DCR = "azure-native:monitor:DataCollectionRule"
 DCRA = "azure-native:monitor:DataCollectionRuleAssociation"
 
 
+def admin_groups(stack_file: Path) -> list[str]:
+    return list(yaml.safe_load(stack_file.read_text())["config"]["aks-estate:adminGroupObjectIds"])
+
+
+def shared_admin_groups(groups: Mapping[str, list[str]]) -> list[str]:
+    """Each group two stacks both name as their clusters' admins. Members of a cluster's admin group are its cluster
+    admins, and the README asks for each deploy identity in its stack's group: a shared group would make deploy-dev
+    cluster admin on prod. No stack can refuse it itself, as each stack's config sees only its own file."""
+    return [
+        f"{first} and {second} both name {group}"
+        for (first, mine), (second, theirs) in itertools.combinations(sorted(groups.items()), 2)
+        for group in sorted(set(mine) & set(theirs))
+    ]
+
+
+def test_the_committed_stacks_name_different_admin_groups() -> None:
+    groups = {stack: admin_groups(ROOT / f"Pulumi.{stack}.yaml") for stack in ("dev", "prod")}
+    assert all(groups.values())
+    assert shared_admin_groups(groups) == []
+
+
+def test_an_admin_group_both_stacks_name_is_reported(tmp_path: Path) -> None:
+    (dev_group,) = admin_groups(ROOT / "Pulumi.dev.yaml")
+    (prod_group,) = admin_groups(ROOT / "Pulumi.prod.yaml")
+    planted = tmp_path / "Pulumi.prod.yaml"
+    planted.write_text((ROOT / "Pulumi.prod.yaml").read_text().replace(prod_group, dev_group))
+    groups = {"dev": admin_groups(ROOT / "Pulumi.dev.yaml"), "prod": admin_groups(planted)}
+    assert shared_admin_groups(groups) == [f"dev and prod both name {dev_group}"]
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_entra_id_admins_are_the_configured_group_of_the_signed_in_tenant(estate: Capture, stage: str) -> None:
     # Entra ID, Azure RBAC and no local accounts are policy rules (aks-entra-azure-rbac, aks-local-accounts-disabled).
     aad = cluster(estate, stage).inputs["aadProfile"]
-    assert aad["adminGroupObjectIDs"] == ["6f1b3a52-9c4e-4d8a-b1f0-2e7c5d9a8b41"]
+    assert aad["adminGroupObjectIDs"] == admin_groups(ROOT / f"Pulumi.{estate.stack}.yaml")
     # The tenant the provider signs in to (getClientConfig), not a value typed into config.
     assert aad["tenantID"] == TENANT_ID
 

@@ -218,11 +218,44 @@ def test_the_azure_devops_provider_uses_the_pipelines_azure_cli_session() -> Non
     assert "unset AZDO_PERSONAL_ACCESS_TOKEN" in step["inputs"]["inlineScript"]
 
 
+def _commands(script: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s*(\w+)\) command=\((.*)\) ;;$", script, re.MULTILINE))
+
+
+def refreshing_preview_errors(script: str) -> list[str]:
+    """The `preview)` arm, with the flags every command shares, must not refresh: a refresh reads every resource back
+    from its provider, the internal ingress controller (a custom resource) from the API server, and the preview
+    identities hold no Kubernetes data role; even Azure Kubernetes Service RBAC Reader's dataActions name no custom
+    resource (learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers)."""
+    (common,) = re.findall(r"^\s*common=\(([^)]*)\)", script, re.MULTILINE)
+    flags = [*_commands(script)["preview"].split(), *common.split()]
+    if any(flag == "-r" or (flag.startswith("--refresh") and flag != "--refresh=false") for flag in flags):
+        return [
+            "the preview command refreshes: a refreshing preview would need a custom-resource read role in every "
+            "cluster for the preview identities, which hold no Kubernetes data role (bootstrap/program.py)"
+        ]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("preview) command=(pulumi preview ", "preview) command=(pulumi preview --refresh "),
+        ('common=(--stack "$STACK" ', 'common=(--stack "$STACK" -r '),
+    ],
+)
+def test_a_refreshing_preview_is_reported(old: str, new: str) -> None:
+    script = _script()
+    assert old in script
+    (error,) = refreshing_preview_errors(script.replace(old, new, 1))
+    assert "a refreshing preview would need a custom-resource read role" in error
+
+
 def test_previews_never_refresh_and_drift_refreshes_and_expects_no_changes() -> None:
     script = _script()
-    commands = dict(re.findall(r"^\s*(\w+)\) command=\((.*)\) ;;$", script, re.MULTILINE))
+    commands = _commands(script)
     assert set(commands) == {"preview", "up", "drift"}
-    assert "--refresh" not in commands["preview"]
+    assert refreshing_preview_errors(script) == []
     assert commands["drift"].startswith("pulumi preview --refresh --expect-no-changes")
     assert all('"${common[@]}"' in command for command in commands.values())
     assert 'common=(--stack "$STACK" --policy-pack policy' in script

@@ -4,6 +4,7 @@ clusters, the internal controller where a service asks for one, the certificate 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from tools import network_paths, pipeline_links
 from tools.capture import Capture
 
 KEY_VAULT_CERTIFICATE_USER = "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"
+NGINX_CONTROLLER = "kubernetes:approuting.kubernetes.azure.com/v1alpha1:NginxIngressController"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+STAGES = ("staging", "production")
 
 
 def manifests(estate: Capture, service: str) -> list[dict[str, Any]]:
@@ -29,13 +33,91 @@ def test_both_clusters_run_the_application_routing_add_on(shop: Capture) -> None
 
 
 def test_an_internal_service_brings_the_internal_controller_to_each_cluster(shop: Capture) -> None:
-    controllers = shop.of_type("kubernetes:approuting.kubernetes.azure.com/v1alpha1:NginxIngressController")
+    controllers = shop.of_type(NGINX_CONTROLLER)
     assert len(controllers) == 2
     for controller in controllers:
         assert controller.inputs["spec"]["ingressClassName"] == "nginx-internal"
         assert controller.inputs["spec"]["loadBalancerAnnotations"] == {
             "service.beta.kubernetes.io/azure-load-balancer-internal": "true"
         }
+
+
+def _transitive_dependencies(estate: Capture, urn: str) -> set[str]:
+    by_urn = {r.urn: r for r in estate.resources}
+    seen: set[str] = set()
+    pending = list(by_urn[urn].dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency not in seen:
+            seen.add(dependency)
+            pending.extend(by_urn[dependency].dependencies if dependency in by_urn else ())
+    return seen
+
+
+def controllers_not_waiting_for_their_user_pool(estate: Capture) -> list[str]:
+    """Each internal NginxIngressController whose transitive dependencies lack its own stage's user AgentPool. The
+    application routing operator registers the controller's CRD only once it runs (Azure/aks-app-routing-operator
+    pkg/controller/crd.go, loadCRDs) and pulumi-kubernetes retries "no matches for kind" for about 31 s (provider/pkg/
+    await/await.go, Creation; pkg/retry/retry.go): the pool's creation, after the cluster's, is the add-on's time."""
+    pools = {stage: [p.urn for p in estate.of_type(AGENT_POOL) if f"-{stage}-pool-" in p.name] for stage in STAGES}
+    assert all(len(urns) == 1 for urns in pools.values()), pools
+    missing = []
+    for controller in estate.of_type(NGINX_CONTROLLER):
+        (stage,) = [stage for stage in STAGES if f"-targets-{stage}" in controller.name]
+        if pools[stage][0] not in _transitive_dependencies(estate, controller.urn):
+            missing.append(f"{controller.name} does not wait for {pools[stage][0]}")
+    return missing
+
+
+def test_each_internal_controller_waits_for_its_stages_user_pool(shop: Capture) -> None:
+    assert len(shop.of_type(NGINX_CONTROLLER)) == 2
+    assert controllers_not_waiting_for_their_user_pool(shop) == []
+
+
+def test_a_controller_not_waiting_for_its_user_pool_is_reported(shop: Capture) -> None:
+    pools = {p.urn for p in shop.of_type(AGENT_POOL)}
+    (staging,) = [p for p in pools if "-staging-pool-" in p]
+    cut = [
+        replace(r, dependencies=tuple(d for d in r.dependencies if d != staging)) if r.dependencies else r
+        for r in shop.resources
+    ]
+    planted = Capture(shop.stack, cut, shop.outputs)
+    (error,) = controllers_not_waiting_for_their_user_pool(planted)
+    assert "-targets-staging-internal-ingress does not wait for" in error
+
+
+def providers_replaced_with_more_than_their_cluster(estate: Capture) -> list[str]:
+    """Each Kubernetes provider whose clusterIdentifier is not its own cluster's ID. Its kubeconfig waits for the user
+    pool, so a preview that replaces the pool sees it unknown, and an unknown kubeconfig alone plans the provider's
+    replacement (with the controller) unless clusterIdentifier stays the same (pulumi/pulumi-kubernetes provider/pkg/
+    provider/provider.go, DiffConfig)."""
+    clusters = {c.inputs["resourceName"]: c.id for c in estate.of_type(CLUSTER)}
+    wrong = []
+    for provider in estate.of_type("pulumi:providers:kubernetes"):
+        (stage,) = [stage for stage in STAGES if f"-targets-{stage}-" in provider.name]
+        (cluster_id,) = [cluster_id for name, cluster_id in clusters.items() if name.endswith(f"-{stage}")]
+        if provider.inputs.get("clusterIdentifier") != cluster_id:
+            wrong.append(f"{provider.name}: clusterIdentifier {provider.inputs.get('clusterIdentifier')!r}")
+    return wrong
+
+
+def test_each_kubernetes_provider_is_identified_by_its_cluster(shop: Capture) -> None:
+    assert len(shop.of_type("pulumi:providers:kubernetes")) == 2
+    assert providers_replaced_with_more_than_their_cluster(shop) == []
+
+
+def test_a_provider_without_its_clusters_identifier_is_reported(shop: Capture) -> None:
+    (pool,) = [p for p in shop.of_type(AGENT_POOL) if "-staging-pool-" in p.name]
+    planted = Capture(
+        shop.stack,
+        [
+            replace(r, inputs={**r.inputs, "clusterIdentifier": pool.id}) if r.name.endswith("staging-provider") else r
+            for r in shop.resources
+        ],
+        shop.outputs,
+    )
+    (error,) = providers_replaced_with_more_than_their_cluster(planted)
+    assert error.startswith("estate-devops-targets-staging-provider: clusterIdentifier")
 
 
 def test_the_shipped_stacks_have_no_internal_controller(estate: Capture) -> None:

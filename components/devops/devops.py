@@ -94,7 +94,9 @@ class AzureEndpoints:
     production_identity_name: pulumi.Input[str]
     production_identity_client_id: pulumi.Input[str]
     nonprod_registry_name: pulumi.Input[str]
+    # Each cluster's name, resolved once its user pool exists (Cluster.cluster_name_after_user_pool), and its ID.
     cluster_names: Mapping[naming.Stage, pulumi.Input[str]]
+    cluster_ids: Mapping[naming.Stage, pulumi.Input[str]]
     # By stage, then service: the identity each service's pods send telemetry as (its manifests name it).
     telemetry_client_ids: Mapping[naming.Stage, Mapping[str, pulumi.Input[str]]]
 
@@ -244,6 +246,7 @@ class DevOps(Component):
                     InternalIngressArgs(
                         resource_group_name=args.azure.resource_group_name,
                         cluster_name=args.azure.cluster_names[stage],
+                        cluster_id=args.azure.cluster_ids[stage],
                     ),
                     opts=self.child,
                 )

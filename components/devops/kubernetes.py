@@ -66,7 +66,10 @@ def _decoded(kubeconfigs: Sequence[Any]) -> str:
 @dataclass(frozen=True)
 class InternalIngressArgs:
     resource_group_name: pulumi.Input[str]
+    # Resolved once the cluster's user pool exists (Cluster.cluster_name_after_user_pool): the kubeconfig, so the
+    # provider and the controller, wait for it.
     cluster_name: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
 
 
 class InternalIngress(Component):
@@ -90,6 +93,11 @@ class InternalIngress(Component):
         provider = kubernetes.Provider(
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(credentials.kubeconfigs.apply(_decoded)),
+            # The kubeconfig is unknown in a preview that replaces the user pool, and an unknown kubeconfig alone
+            # plans the provider's replacement, so the controller's; with a cluster identifier that stays the same,
+            # the provider is replaced only when the cluster is (pulumi/pulumi-kubernetes provider/pkg/provider/
+            # provider.go, DiffConfig).
+            cluster_identifier=args.cluster_id,
             opts=self.child,
         )
         # The add-on's own resource for an extra controller; its class is what internal Ingresses name
