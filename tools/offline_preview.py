@@ -48,8 +48,9 @@ MANUAL_STEPS = {
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
     "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "
-    "to the Entra ID group its stack names in `aks-estate:adminGroupObjectIds`: the estate creates Kubernetes objects "
-    "through Azure RBAC for Kubernetes, and Entra group membership is outside what this program manages.",
+    "to the Entra ID group its stack names in `aks-estate:adminGroupObjectIds`, a group of its own per stack (its "
+    "members are cluster admins of every cluster naming it): the estate writes the internal ingress controller "
+    "through the API server, and Entra group membership is outside what this program manages.",
 }
 
 # Azure refuses a pool with encryption at host until the subscription has the feature
