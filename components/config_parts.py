@@ -151,7 +151,7 @@ class Service(ConfigModel):
     tls_certificate: SecretName | None = None
     # What staging serves, never production's pair: the add-on copies a served certificate with its private key into
     # the service's namespace, which in staging the pipelines identity (a service's own tests) may read. Unset, the
-    # staging ingress has no host rule and plain HTTP (acceptance tests reach the service by a port-forward).
+    # staging ingress is internal only, for <name>.staging.internal over plain HTTP (acceptance tests port-forward).
     staging_host: HostName | None = None
     staging_tls_certificate: SecretName | None = None
     # The services this one calls; each call opens exactly that path.
