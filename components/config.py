@@ -36,6 +36,7 @@ from components.config_parts import (
     Service,
     Violation,
     _refuse,
+    ingress_host_violations,
 )
 from components.config_production import production_violations
 from components.config_values import (
@@ -160,8 +161,8 @@ class EstateConfig(ConfigModel):
     @model_validator(mode="after")
     def _staging_serves_nothing_of_production(self) -> Self:
         # The add-on copies a served certificate, private key included, into a Secret of the service's namespace
-        # (Azure/aks-app-routing-operator pkg/controller/keyvault/kv_util.go buildSPC: secretObjects `keyvault-<ingress
-        # name>` of type kubernetes.io/tls), and the pipelines identity, in whose session a service's own tests run,
+        # (Azure/aks-app-routing-operator pkg/controller/keyvault/spc/reconcile.go buildSpc: secretObjects `keyvault-
+        # <ingress name>` of type kubernetes.io/tls), and the pipelines identity, which runs a service's own tests,
         # reads Secrets in every staging namespace (AKS RBAC Writer).
         certificates = {
             service.tls_certificate: index
@@ -191,7 +192,7 @@ class EstateConfig(ConfigModel):
                         "staging served for it would be valid for production's host",
                     )
                 )
-        _refuse(violations)
+        _refuse([*violations, *ingress_host_violations(self.services)])
         return self
 
     @model_validator(mode="after")

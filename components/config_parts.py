@@ -4,6 +4,7 @@ a rule that spans fields is refused, naming each key. `components/config.py` ass
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -28,6 +29,9 @@ from components.config_values import (
 )
 
 Violation = tuple[str, Any, str]
+# The staging host of a service without stagingHost is `<name>.staging.internal` (pipelines/platform/manifests/
+# render.py UNPAIRED_STAGING_DOMAIN, which a test holds equal).
+UNPAIRED_STAGING_DOMAIN = "staging.internal"
 
 
 def _refuse(violations: list[Violation]) -> None:
@@ -147,7 +151,7 @@ class Service(ConfigModel):
     tls_certificate: SecretName | None = None
     # What staging serves, never production's pair: the add-on copies a served certificate with its private key into
     # the service's namespace, which in staging the pipelines identity (a service's own tests) may read. Unset, the
-    # staging ingress has no host rule and plain HTTP (acceptance tests reach the service by a port-forward).
+    # staging ingress is internal only, for <name>.staging.internal over plain HTTP (acceptance tests port-forward).
     staging_host: HostName | None = None
     staging_tls_certificate: SecretName | None = None
     # The services this one calls; each call opens exactly that path.
@@ -198,6 +202,15 @@ class Service(ConfigModel):
                     "needs stagingHost: the certificate is served for it",
                 )
             )
+        if self.staging_host is not None and self.staging_host.endswith(f".{UNPAIRED_STAGING_DOMAIN}"):
+            violations.append(
+                (
+                    "stagingHost",
+                    self.staging_host,
+                    f"must not end in .{UNPAIRED_STAGING_DOMAIN}: staging names a service without stagingHost "
+                    f"<name>.{UNPAIRED_STAGING_DOMAIN} on the internal controller",
+                )
+            )
         if self.staging_host is not None and self.staging_host == self.host:
             violations.append(
                 (
@@ -208,6 +221,36 @@ class Service(ConfigModel):
                 )
             )
         return violations
+
+
+def ingress_host_violations(services: Sequence[Service]) -> list[Violation]:
+    """Two Ingresses of one class and cluster must not claim one host: ingress-nginx keeps the oldest Ingress's
+    location for a host and path and routes every later one's requests to it (kubernetes/ingress-nginx internal/
+    ingress/controller/store/store.go sortIngressSlice, controller.go getBackendServers), and the add-on runs it
+    without the admission webhook that would refuse the second, so nothing fails. A missing production host is the
+    catch-all host; a missing stagingHost gets `<name>.staging.internal` (pipelines/platform/manifests/render.py)."""
+    violations: list[Violation] = []
+    # A named host is one name on every controller; the catch-all (no host) is one per class.
+    claims: dict[tuple[str, str, str | None], int] = {}
+    for index, service in enumerate(services):
+        if service.expose is None:
+            continue
+        for key, host in (("host", service.host), ("stagingHost", service.staging_host)):
+            if key == "stagingHost" and host is None:
+                continue
+            claim = (key, host or "", None if host else service.expose)
+            if claim not in claims:
+                claims[claim] = index
+                continue
+            other = f"services[{claims[claim]}].{key}"
+            rule = (
+                f"is {other} too: two services' Ingresses claiming one host route every request to the older"
+                if host
+                else f"is needed: {other} is missing too and both are exposed {service.expose}, so both Ingresses "
+                "would claim every host and route every request to the older"
+            )
+            violations.append((f"services[{index}].{key}", host, rule))
+    return violations
 
 
 # --- Agents (issue 11): the Managed DevOps Pool the stack builds in the estate network ----------------------------

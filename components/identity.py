@@ -289,9 +289,9 @@ def estate_grants(access: EstateAccess) -> list[Grant]:
     # Each cluster's application routing add-on reads only the certificates its own stage serves: one that could read
     # a production certificate would copy it into any staging namespace whose Ingress names it, and the pipelines
     # identity writes Ingresses and reads Secrets there. The add-on reads a certificate as the secret of its name
-    # (Azure/aks-app-routing-operator pkg/controller/keyvault/kv_util.go buildSPC: objectType "secret"; the Secrets
-    # Store CSI provider needs GET on exactly the objects it names), so the scope is that secret: an assignment on
-    # `<vault>/certificates/<name>` is reported not to reach it (ForbiddenByRbac, Azure/azure-sdk-for-python#19919),
+    # (Azure/aks-app-routing-operator pkg/controller/keyvault/spc/reconcile.go buildSpc: objectType "secret"; the
+    # Secrets Store CSI provider needs GET on exactly the objects it names), so the scope is that secret: an assignment
+    # on `<vault>/certificates/<name>` is reported not to reach it (ForbiddenByRbac, Azure/azure-sdk-for-python#19919),
     # while secret-scoped ones are Key Vault's documented individual scope (rbac-guide, "Secret scope role
     # assignment"; README, "Known limitations").
     grants.extend(

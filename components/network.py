@@ -208,7 +208,10 @@ def estate_network(
             address_space=config.network.address_space,
             subnets=subnet_plans(names, config.network),
             public_ingress_ports={
-                "staging": public_ingress_ports((s.expose, bool(s.staging_tls_certificate)) for s in config.services),
+                # Staging publishes only a service with a stagingHost; the others answer on the internal controller.
+                "staging": public_ingress_ports(
+                    (s.expose, bool(s.staging_tls_certificate)) for s in config.services if s.staging_host
+                ),
                 "production": public_ingress_ports((s.expose, bool(s.tls_certificate)) for s in config.services),
             },
             # A private estate's agents leave through a NAT gateway; dev's stay on Azure's default outbound access.

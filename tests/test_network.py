@@ -276,7 +276,7 @@ def test_moving_a_public_cluster_into_the_private_network_is_a_change_azure_refu
 
 
 @pytest.mark.slow
-def test_a_public_service_opens_https_and_http_to_the_node_subnets_only(tmp_path: Path) -> None:
+def test_a_public_service_opens_https_and_http_to_its_production_node_subnet_only(tmp_path: Path) -> None:
     document = yaml.safe_load((capture.ROOT / "Pulumi.dev.yaml").read_text())
     document["config"]["aks-estate:services"] = [{"name": "orders", "expose": "public", "host": "shop.contoso.com"}]
     path = tmp_path / "Pulumi.dev.yaml"
@@ -284,7 +284,8 @@ def test_a_public_service_opens_https_and_http_to_the_node_subnets_only(tmp_path
     exposed = capture.run_stack_file("dev", path)
     rules = {r.inputs["networkSecurityGroupName"]: r.inputs.get("securityRules", []) for r in exposed.of_type(NSG)}
     for name, security_rules in rules.items():
-        if name.endswith("-nodes"):
+        # Without a stagingHost, staging serves it on the internal controller only.
+        if name.endswith("production-nodes"):
             (rule,) = security_rules
             assert (rule["direction"], rule["access"], rule["sourceAddressPrefix"]) == ("Inbound", "Allow", "Internet")
             assert rule["destinationPortRanges"] == ["80", "443"]

@@ -931,13 +931,15 @@ def test_an_exposed_service_gets_an_ingress_of_its_class_with_its_stages_tls_fro
     assert rule["http"]["paths"][0]["backend"] == {"service": {"name": "gateway", "port": {"name": "http"}}}
 
 
-def test_staging_without_a_pair_of_its_own_serves_plain_http_on_any_host_never_productions_certificate() -> None:
-    # The add-on copies a served certificate into the namespace, where in staging a service's own tests read it.
+def test_staging_without_a_pair_of_its_own_answers_inside_the_network_never_with_productions_certificate() -> None:
+    # The add-on copies a served certificate into the namespace, where in staging a service's own tests read it; a
+    # public service's pre-release code stays off the internet (the acceptance tests port-forward).
     production_only = dataclasses.replace(GATEWAY, staging_host=None, staging_tls_certificate_uri=None)
     (staging,) = _kinds(production_only, "Ingress").values()
     assert "annotations" not in staging["metadata"]
     assert "tls" not in staging["spec"]
-    assert "host" not in staging["spec"]["rules"][0]
+    assert staging["spec"]["ingressClassName"] == "nginx-internal"
+    assert staging["spec"]["rules"][0]["host"] == "gateway.staging.internal"
     assert _kinds(production_only, "Ingress", "production") == _kinds(GATEWAY, "Ingress", "production")
 
 
@@ -949,10 +951,11 @@ def test_a_spec_serving_productions_certificate_in_staging_is_refused() -> None:
 
 
 def test_an_internal_service_without_a_host_gets_an_ingress_of_the_internal_class() -> None:
-    (ledger,) = _kinds(LEDGER, "Ingress").values()
-    assert ledger["spec"]["ingressClassName"] == "nginx-internal"
-    assert "tls" not in ledger["spec"]
-    assert "host" not in ledger["spec"]["rules"][0]
+    for stage, host in (("staging", {"host": "ledger.staging.internal"}), ("production", {})):
+        (ledger,) = _kinds(LEDGER, "Ingress", stage).values()
+        assert ledger["spec"]["ingressClassName"] == "nginx-internal"
+        assert "tls" not in ledger["spec"]
+        assert {key: value for key, value in ledger["spec"]["rules"][0].items() if key == "host"} == host
 
 
 def test_exactly_the_declared_paths_are_open() -> None:

@@ -66,11 +66,38 @@ def test_a_stage_of_its_own_is_accepted_and_staging_may_serve_nothing() -> None:
             [{**STAGED, "stagingHost": "ledger.contoso.com"}, OTHER],
             'aks-estate:services[0].stagingHost = "ledger.contoso.com": is a host production serves (services[1].host)',
         ),
+        (
+            [GATEWAY, {**OTHER, "host": "shop.contoso.com"}],
+            'aks-estate:services[1].host = "shop.contoso.com": is services[0].host too: two services\' Ingresses '
+            "claiming one host route every request to the older",
+        ),
+        (
+            [STAGED, {**OTHER, "stagingHost": "staging.shop.contoso.com"}],
+            'aks-estate:services[1].stagingHost = "staging.shop.contoso.com": is services[0].stagingHost too',
+        ),
+        (
+            [{"name": "gateway", "expose": "internal"}, {"name": "ledger", "expose": "internal"}],
+            "aks-estate:services[1].host = null: is needed: services[0].host is missing too and both are exposed "
+            "internal, so both Ingresses would claim every host",
+        ),
+        (
+            [{**GATEWAY, "stagingHost": "gateway.staging.internal"}],
+            'aks-estate:services[0].stagingHost = "gateway.staging.internal": must not end in .staging.internal: '
+            "staging names a service without stagingHost <name>.staging.internal on the internal controller",
+        ),
     ],
 )
 def test_staging_never_serves_what_production_serves(services: list[dict[str, Any]], line: str) -> None:
     lines = _refusal(_services(*services))
     assert any(found.startswith(f"  {line}") for found in lines), lines
+
+
+def test_services_claiming_no_host_of_one_controller_twice_are_accepted() -> None:
+    # The catch-all is one per class: a public and an internal service may both go without a host.
+    parsed = config.parse(_services({"name": "gateway", "expose": "public"}, {"name": "ledger", "expose": "internal"}))
+    assert [(s.expose, s.host) for s in parsed.services] == [("public", None), ("internal", None)]
+    parsed = config.parse(_services(STAGED, {**OTHER, "stagingHost": "staging.ledger.contoso.com"}))
+    assert [s.staging_host for s in parsed.services] == ["staging.shop.contoso.com", "staging.ledger.contoso.com"]
 
 
 def test_a_ci_secret_named_like_a_staging_certificate_is_refused() -> None:
@@ -120,7 +147,7 @@ def _add_on_grants(estate: Capture) -> dict[str, set[str]]:
 
 
 def test_each_add_on_reads_exactly_the_certificates_its_stage_serves(shop: Capture, http_staging: Capture) -> None:
-    # The add-on reads a certificate as the secret of its name (aks-app-routing-operator kv_util.go buildSPC).
+    # The add-on reads a certificate as the secret of its name (aks-app-routing-operator spc/reconcile.go buildSpc).
     vault = only(shop, "azure-native:keyvault:Vault").id
     assert _add_on_grants(shop) == {
         "staging": {f"{vault}/secrets/shop-staging"},
@@ -141,11 +168,10 @@ def _public_ports(estate: Capture) -> dict[str, list[str]]:
     return found
 
 
-def test_each_node_subnet_opens_plain_http_only_while_its_own_stage_serves_no_certificate(
-    shop: Capture, http_staging: Capture
-) -> None:
+def test_each_node_subnet_opens_only_what_its_own_stage_publishes(shop: Capture, http_staging: Capture) -> None:
     assert _public_ports(shop) == {"staging": ["443"], "production": ["443"]}
-    assert _public_ports(http_staging) == {"staging": ["80", "443"], "production": ["443"]}
+    # Without a stagingHost, staging serves the public gateway on the internal controller only: nothing to open.
+    assert _public_ports(http_staging) == {"staging": [], "production": ["443"]}
 
 
 def test_a_certificate_two_services_serve_is_read_once_by_its_own_stages_add_on() -> None:

@@ -297,8 +297,9 @@ def _staging_add_on(estate: Capture) -> str:
     return str(cluster(estate, "staging").outputs["ingressProfile"]["webAppRouting"]["identity"]["objectId"])
 
 
-def _production_certificate_everywhere(service: dict[str, Any], stage: str) -> tuple[Any, Any]:
-    return service.get("host"), service.get("tlsCertificateUri")
+def _production_certificate_everywhere(service: dict[str, Any], stage: str) -> tuple[Any, Any, str]:
+    exposed = renderer().PUBLIC_INGRESS_CLASS if service["expose"] == "public" else renderer().INTERNAL_INGRESS_CLASS
+    return service.get("host"), service.get("tlsCertificateUri"), exposed
 
 
 def test_a_renderer_that_serves_productions_certificate_in_staging_is_reported(

@@ -5,8 +5,8 @@ An Ingress of the application routing add-on's classes that names a Key Vault ce
 `kubernetes.azure.com/tls-cert-keyvault-uri` makes the add-on create a SecretProviderClass `keyvault-<ingress>` in
 the Ingress's namespace, read the certificate as the secret of its name with the add-on's own identity, and sync it,
 private key included, into the Secret `keyvault-<ingress>` of type kubernetes.io/tls in that namespace
-(Azure/aks-app-routing-operator pkg/controller/keyvault/ingress_secret_provider_class.go `Reconcile`, kv_util.go
-`buildSPC`: objectType "secret", secretObjects). So:
+(Azure/aks-app-routing-operator pkg/controller/keyvault/spc/ingress.go `ingressToSpcOpts`, `getIngressSpcName`;
+spc/reconcile.go `buildSpc`: objectType "secret", secretObjects). So:
 
 - a staging manifest whose Ingress names a production certificate puts that key in a staging namespace, where every
   identity holding AKS RBAC Writer, Admin or Cluster Admin on the namespace or the cluster reads Secrets (built-in
@@ -123,7 +123,8 @@ def served_certificates(capture: Capture) -> Iterator[ServedCertificate]:
 
 def _certificate(uri: str) -> tuple[str, str]:
     """(vault name, certificate name) of `https://<vault>.vault.azure.net/certificates/<name>[/<version>]`, read as
-    the add-on reads it (kv_util.go buildSPC: the host's first label, the path's second segment)."""
+    the add-on reads it (aks-app-routing-operator spc/parse_kv.go parseKeyVaultCertURI: the host's first label, the
+    path's second segment)."""
     parsed = urlparse(uri)
     return parsed.hostname.split(".")[0].lower() if parsed.hostname else "", parsed.path.split("/")[2].lower()
 

@@ -52,6 +52,7 @@ from components.service_files.layout import (
     TEMPLATES_RELEASE_REF,
     TEMPLATES_VALIDATION_TEMPLATE,
 )
+from components.service_files.manifests import ingress_class, renderer
 from components.service_files.spec import ServiceSpec
 
 STAGES: tuple[naming.Stage, ...] = ("staging", "production")
@@ -239,8 +240,11 @@ class DevOps(Component):
             )
             for stage, (approval, allowed_branch) in gates.items()
         }
-        if any(service.spec.expose == "internal" for service in args.services):
-            for stage in STAGES:
+        # A cluster gets the internal controller when an Ingress there names its class: an internal service's, or
+        # in staging any exposed service's without a stagingHost (the renderer decides, so the two cannot drift).
+        internal_class = renderer().INTERNAL_INGRESS_CLASS
+        for stage in STAGES:
+            if any(ingress_class(service.spec, stage) == internal_class for service in args.services):
                 InternalIngress(
                     f"{name}-targets-{stage}",
                     InternalIngressArgs(

@@ -2,9 +2,10 @@
 
 Namespaces are ARM resources (components/tenancy.py) and deployments go through the pipelines' workload-identity
 connection with Azure RBAC, so nothing else needs the API server. A second application routing controller behind an
-internal load balancer is the add-on's own custom resource, which only the API server takes; the stack creates it
-only when some service is exposed internally, and then `pulumi up` must reach the API server (from the agents' network
-when the API server is private).
+internal load balancer is the add-on's own custom resource, which only the API server takes; the stack creates it in
+a cluster only when an Ingress there names its class (an internal service's, or in staging an exposed service's
+without a stagingHost), and then `pulumi up` must reach the API server (from the agents' network when the API server
+is private).
 
 Reaching the cluster: the clusters use Microsoft Entra ID with local accounts disabled, so there is no static
 credential to fetch. The provider gets the cluster-user kubeconfig in `exec` format (a kubelogin exec plugin instead

@@ -55,6 +55,13 @@ def manifest_parameters(service: ServiceSpec, telemetry_client_ids: Mapping[str,
     }
 
 
+def ingress_class(service: ServiceSpec, stage: str) -> str | None:
+    """The class the renderer gives the service's Ingress in `stage`; None for a service without one."""
+    if service.expose is None:
+        return None
+    return str(renderer().served(manifest_parameters(service, {}), stage)[2])
+
+
 def kubernetes_manifest(
     parameters: Mapping[str, Any],
     stage: str,

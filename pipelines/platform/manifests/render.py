@@ -31,6 +31,11 @@ PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 INGRESS_NAMESPACE = "app-routing-system"
 PUBLIC_INGRESS_CLASS = "webapprouting.kubernetes.azure.com"
 INTERNAL_INGRESS_CLASS = "nginx-internal"
+# The domain of a staging Ingress without a staging host of its own (`<service>.staging.internal`): ICANN reserves
+# the top-level domain ".internal" for private use (Board resolution 2024.07.29.06), so no public name is claimed,
+# and an Ingress host only has to be a DNS-1123 subdomain (kubernetes/kubernetes pkg/apis/networking/validation/
+# validation.go validateIngressRules).
+UNPAIRED_STAGING_DOMAIN = "staging.internal"
 # The add-on reads a Key Vault certificate named by this annotation into the Ingress's TLS secret `keyvault-<name>`.
 TLS_CERTIFICATE_ANNOTATION = "kubernetes.azure.com/tls-cert-keyvault-uri"
 # AKS workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
@@ -272,21 +277,28 @@ def _namespace_pods(namespace: str) -> dict[str, Any]:
     }
 
 
-def served(service: dict[str, Any], stage: str) -> tuple[str | None, str | None]:
-    """The host and Key Vault certificate URI the `stage` cluster's Ingress serves. Staging gets its own pair only,
-    never production's: the add-on copies the certificate, private key included, into the Secret `keyvault-<name>`
-    of the service's namespace, where in staging a service's own tests may read it; without a pair of its own,
-    staging answers on any host over plain HTTP (acceptance tests reach the service by a port-forward anyway)."""
+def served(service: dict[str, Any], stage: str) -> tuple[str, str | None, str]:
+    """The host, Key Vault certificate URI and ingress class of the `stage` cluster's Ingress. Staging gets its own
+    pair only, never production's: the add-on copies the certificate, private key included, into the Secret
+    `keyvault-<name>` of the service's namespace, where in staging a service's own tests may read it. Without a
+    staging pair, staging answers only inside the network, on the internal controller, for a host of its own: no
+    pipeline reaches the service through it (acceptance tests port-forward), so nothing pre-release is published,
+    and no two services' Ingresses of one class claim the same host and path, which ingress-nginx would resolve
+    silently by routing every one to the oldest (kubernetes/ingress-nginx internal/ingress/controller/controller.go
+    getBackendServers keeps the first Ingress's location, store.go sortIngressSlice orders them oldest first)."""
+    name, expose = str(service["name"]), service.get("expose")
+    exposed_class = PUBLIC_INGRESS_CLASS if expose == "public" else INTERNAL_INGRESS_CLASS
     if stage == "production":
-        return service.get("host"), service.get("tlsCertificateUri")
-    return service.get("stagingHost"), service.get("stagingTlsCertificateUri")
+        return service.get("host") or "", service.get("tlsCertificateUri"), exposed_class
+    if service.get("stagingHost"):
+        return service["stagingHost"], service.get("stagingTlsCertificateUri"), exposed_class
+    return f"{name}.{UNPAIRED_STAGING_DOMAIN}", None, INTERNAL_INGRESS_CLASS
 
 
 def _traffic_in(service: dict[str, Any], stage: str, metadata: Any, selector: dict[str, str]) -> list[dict[str, Any]]:
-    expose = service.get("expose")
-    if not expose:
+    if not service.get("expose"):
         return []
-    host, certificate = served(service, stage)
+    host, certificate, ingress_class = served(service, stage)
     name, port = str(service["name"]), int(service["port"])
     rule: dict[str, Any] = {
         "http": {
@@ -302,7 +314,7 @@ def _traffic_in(service: dict[str, Any], stage: str, metadata: Any, selector: di
             "kind": "Ingress",
             "metadata": metadata(name, **annotations),
             "spec": {
-                "ingressClassName": PUBLIC_INGRESS_CLASS if expose == "public" else INTERNAL_INGRESS_CLASS,
+                "ingressClassName": ingress_class,
                 **({"tls": [{"hosts": [host], "secretName": f"keyvault-{name}"}]} if certificate else {}),
                 "rules": [{**({"host": host} if host else {}), **rule}],
             },
