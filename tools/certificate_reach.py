@@ -24,14 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-import yaml
-
 from components.identity import BUILT_IN_ROLES
-from components.service_files.layout import CI_PIPELINE_PATH
-from components.service_files.manifests import kubernetes_manifest, renderer
-from components.service_files.spec import MANIFEST_PARAMETER
+from components.service_files.manifests import renderer
 from tools.capture import Capture, Registration
 from tools.devops_index import build_index
+from tools.ingress_links import ingresses
 from tools.pipeline_links import Finding
 from tools.production_reach import connections, expanded_definitions, jobs, runs_repository_code
 
@@ -96,27 +93,21 @@ def _staging_cluster(capture: Capture) -> Registration:
 
 
 def served_certificates(capture: Capture) -> Iterator[ServedCertificate]:
-    """Every certificate an Ingress names in the manifests CI renders for each service and stage: the renderer of
-    this checkout with the `manifest` parameters the stack commits into each service's CI entry."""
-    estate = build_index(capture, {})
+    """Every certificate an Ingress names in the manifests CI renders for each service and stage (ingress_links)."""
     vaults = {str(r.inputs.get("vaultName", "")).lower(): r.id for r in capture.of_type("azure-native:keyvault:Vault")}
     annotation = renderer().TLS_CERTIFICATE_ANNOTATION
-    for repository_id, files in sorted(estate.files.items()):
-        if CI_PIPELINE_PATH not in files:
-            continue
-        parameters = yaml.safe_load(files[CI_PIPELINE_PATH])["extends"]["parameters"][MANIFEST_PARAMETER]
-        for stage in renderer().STAGES:
-            # The registry and the telemetry endpoint shape the Deployment only, never the Ingress.
-            for document in kubernetes_manifest(parameters, stage, "", ""):
-                uri = (document.get("metadata", {}).get("annotations") or {}).get(annotation)
-                if document.get("kind") != "Ingress" or not uri:
+    for stage, by_service in ingresses(capture).items():
+        for service, found in by_service.items():
+            for ingress in found:
+                uri = (ingress["metadata"].get("annotations") or {}).get(annotation)
+                if not uri:
                     continue
                 vault, name = _certificate(str(uri))
                 yield ServedCertificate(
                     stage,
-                    estate.repositories[repository_id][1],
-                    str(document["metadata"]["namespace"]),
-                    str(document["metadata"]["name"]),
+                    service,
+                    str(ingress["metadata"]["namespace"]),
+                    str(ingress["metadata"]["name"]),
                     f"{vaults[vault]}/secrets/{name}" if vault in vaults else str(uri),
                 )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from tools.capture import Capture
 from tools.certificate_reach import served_certificates, staging_certificate_reach
+from tools.ingress_links import internal_controllers_out_of_step, published_in_staging, route_clashes
 from tools.pipeline_links import Finding
 from tools.production_reach import production_reach
 from tools.secret_reads import unreadable_secrets
@@ -74,6 +75,22 @@ CHECKS = (
         "ingress add-on, where an identity running a service's own code reads Secrets (the manifests as this "
         "checkout's renderer draws them: CI runs it once `templatesRelease` moves to these templates)",
         staging_certificate_reach,
+    ),
+    LinkCheck(
+        "ingress-routes",
+        "no two services' Ingresses claim one host, path and path type on one class in one cluster",
+        route_clashes,
+    ),
+    LinkCheck(
+        "ingress-controllers",
+        "each cluster runs the internal ingress controller exactly when an Ingress there names its class",
+        internal_controllers_out_of_step,
+    ),
+    LinkCheck(
+        "staging-publication",
+        "staging publishes a service on the public class, and its node subnet admits the internet, only for a "
+        "staging host of the service's own",
+        published_in_staging,
     ),
 )
 
