@@ -427,3 +427,52 @@ def test_pull_requests_publish_the_offline_diff_beside_the_previews() -> None:
         "pr.azure-pipelines.yml": entry.replace("- template: templates/offline-diff.yml", "- script: echo"),
     }
     assert _offline_diff_step(without) is None
+
+
+FAKE_GIT = '#!/bin/bash\nif [ "$1" = worktree ]; then mkdir -p "$4"; fi\n'
+# The preview as the step sees it: this branch's run (with --previous) exits with the stack's FAKE_<STACK> status.
+FAKE_PREVIEW = """#!/bin/bash
+out=""; stack=""; previous=0
+while [ $# -gt 0 ]; do
+  case "$1" in --out) out="$2"; shift;; --stack) stack="$2"; shift;; --previous) previous=1; shift;; esac; shift
+done
+mkdir -p "$out" && echo "# $stack" > "$out/summary.md"
+status_variable="FAKE_${stack^^}"
+if [ "$previous" = 1 ]; then exit "${!status_variable:-0}"; fi
+"""
+
+
+def run_offline_diff(tmp_path: Path, script: str, **statuses: str) -> subprocess.CompletedProcess[str]:
+    bin_dir, sources = tmp_path / "bin", tmp_path / "src"
+    for path, body in ((bin_dir / "git", FAKE_GIT), (sources / ".venv" / "bin" / "python", FAKE_PREVIEW)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+        path.chmod(stat.S_IRWXU)
+    for macro, value in {
+        "$(System.PullRequest.TargetBranch)": "refs/heads/main",
+        "$(Agent.TempDirectory)": str(tmp_path / "agent"),
+        "$(Build.ArtifactStagingDirectory)": str(tmp_path / "staging"),
+        "$(Build.SourcesDirectory)": str(sources),
+    }.items():
+        script = script.replace(macro, value)
+    environment = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SYSTEM_ACCESSTOKEN": "x", **statuses}
+    return subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, check=False
+    )
+
+
+def test_a_failing_stack_preview_still_publishes_both_summaries_and_fails_the_step(tmp_path: Path) -> None:
+    step = _offline_diff_step(_files())
+    assert step is not None
+    result = run_offline_diff(tmp_path, step["bash"], FAKE_DEV="3")
+    assert result.returncode == 3, result.stdout + result.stderr
+    uploads = [line for line in result.stdout.splitlines() if "task.uploadsummary" in line]
+    assert [upload.rsplit("/", 2)[-2] for upload in uploads] == ["dev", "prod"]
+    # Invalid config (2) stops at once: there is no summary to publish.
+    (tmp_path / "invalid").mkdir()
+    assert run_offline_diff(tmp_path / "invalid", step["bash"], FAKE_PROD="2").returncode == 2
+    # Planted: without capturing the status, `set -e` stops at dev's finding, before any summary reaches the page.
+    (tmp_path / "planted").mkdir()
+    planted = run_offline_diff(tmp_path / "planted", step["bash"].replace("|| status=$?", ""), FAKE_DEV="3")
+    assert planted.returncode == 3
+    assert "task.uploadsummary" not in planted.stdout
