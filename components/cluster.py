@@ -225,6 +225,12 @@ class Cluster(Component):
                 parent=self,
                 protect=args.protect,
                 ignore_changes=_ignored_changes(args.upgrade_channel),
+                # A cluster is named, so its replacement can only follow its deletion. azure-native deletes first on
+                # replacements its own Diff plans, but `pulumi up --replace` (README, "Upgrading a stack created before
+                # the private estate") plans create-first unless this option says otherwise (pulumi/pulumi
+                # pkg/resource/deploy/step_generator.go, the targeted-replace diff), and azure-native's Create then
+                # refuses the existing name (provider/pkg/provider/provider.go defaultCreate, CanCreate).
+                delete_before_replace=True,
             ),
         )
         # The identity joins the pool's machines and load balancers to the subnet: the pool waits for the grant (with a

@@ -209,3 +209,11 @@ def test_the_user_pool_waits_for_its_cluster_to_join_the_subnet(prod: Capture) -
         assert len(grants) == 1, [r.name for r in prod.of_type(ROLE_ASSIGNMENT) if "subnet" in r.name]
         assert grants[0].urn in pool.dependencies
         assert grants[0].inputs["scope"] == pool.inputs["vnetSubnetID"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_cluster_is_replaced_delete_first_as_the_readme_replaces_it(estate: Capture, stage: str) -> None:
+    # README, "Upgrading a stack created before the private estate": `pulumi up --replace <cluster URN>`, which plans
+    # create-first unless the resource says otherwise, and azure-native refuses to create a name that exists.
+    assert "pulumi up --replace <cluster URN>" in (ROOT / "README.md").read_text()
+    assert cluster(estate, stage).delete_before_replace
