@@ -180,6 +180,17 @@ def test_the_firewall_step_is_listed_only_for_a_public_vault_that_denies_by_defa
     assert step not in offline_preview.render_summary(dev, "Pulumi.dev.yaml", [])
 
 
+def test_the_admin_group_step_is_listed_only_where_a_cluster_runs_the_internal_ingress_controller(
+    dev: Capture, prod: Capture, shop: Capture, boot: Capture
+) -> None:
+    # The controller is the one object the stack writes through an API server; without it the deploy identity needs
+    # no Kubernetes role, and a member of the admin group is cluster admin of every cluster naming the group.
+    step = offline_preview.MANUAL_STEPS["pulumi:providers:kubernetes"]
+    assert step in offline_preview.render_summary(shop, "Pulumi.dev.yaml", [])
+    for capture_, name in ((dev, "Pulumi.dev.yaml"), (prod, "Pulumi.prod.yaml"), (boot, "Pulumi.main.yaml")):
+        assert "adminGroupObjectIds" not in offline_preview.render_summary(capture_, name, [])
+
+
 def test_the_agent_pool_steps_follow_the_pool_the_stack_runs_on(dev: Capture, prod: Capture) -> None:
     # The existing organisation pool (and the vault IP rules its egress needs) is a step only for a stack that names
     # one; the stack's own Managed DevOps Pool leaves the one-time provider registration and pool rights.

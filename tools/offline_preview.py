@@ -47,10 +47,12 @@ MANUAL_STEPS = {
     "(Organization settings > Agent pools > Security).",
     "azuredevops:index/checkApproval:CheckApproval": "Make sure every production approver is a member of the Azure "
     "DevOps organisation.",
-    "azuredevops:index/securityPermissions:SecurityPermissions": "Add each deploy identity (deploy-dev, deploy-prod) "
-    "to the Entra ID group its stack names in `aks-estate:adminGroupObjectIds`, a group of its own per stack (its "
-    "members are cluster admins of every cluster naming it): the estate writes the internal ingress controller "
-    "through the API server, and Entra group membership is outside what this program manages.",
+    # Only while a cluster runs the internal ingress controller, the one object the estate writes through an API
+    # server (its provider is the only Kubernetes provider): otherwise the deploy identity needs no Kubernetes role.
+    "pulumi:providers:kubernetes": "Add this stack's deploy identity (deploy-<stack>) to the Entra ID group the "
+    "stack names in `aks-estate:adminGroupObjectIds`, a group of its own per stack (its members are cluster admins of "
+    "every cluster naming it): the stack writes the internal ingress controller through the API server, and Entra "
+    "group membership is outside what this program manages.",
 }
 
 # Azure refuses a pool with encryption at host until the subscription has the feature
