@@ -206,6 +206,12 @@ class Alerts(Component):
             **self._args.placement,
             kind="LogAlert",
             description=description,
+            # A new workspace has no KubePodInventory table until Container Insights first writes, and the rule
+            # service validates the query at create time unless told not to (skipQueryValidation, default false:
+            # pulumi_azure_native/monitor/scheduled_query_rule.py; "so that a rule can be deployed before a table
+            # exists", Azure/azure-rest-api-specs PR #32650). The queries are static and tested against the
+            # table's columns in tests/test_alerts.py instead.
+            skip_query_validation=True,
             severity=2,
             enabled=True,
             # Scoped to the cluster: the query reads only rows whose _ResourceId is that cluster.

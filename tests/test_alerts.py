@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from components.alerts import _cluster_metrics
+from components.alerts import OOM_QUERY, RESTARTS_QUERY, _cluster_metrics
 from components.config_parts import Alerts as Thresholds
 from tests.helpers import (
     ACTION_GROUP,
@@ -15,6 +17,7 @@ from tests.helpers import (
     METRIC_ALERT,
     REGISTRY,
     VAULT,
+    drop,
     inputs,
     only,
     put,
@@ -207,3 +210,46 @@ def test_the_cost_overview_lists_every_pool_tier_and_registry_sku(prod: Capture)
         for entry in inventory
     ]
     assert "(User)" not in cost_overview.render(orphaned)
+
+
+def unvalidated_rules_missing(estate: list[Registration]) -> list[str]:
+    """Log alert rules the rule service would validate at create time, before the table they read exists."""
+    return [r.name for r in estate if r.type == LOG_ALERT and r.inputs.get("skipQueryValidation") is not True]
+
+
+def test_log_alert_rules_can_be_created_before_container_insights_writes(prod: Capture, dev: Capture) -> None:
+    for estate in (prod, dev):
+        assert estate.of_type(LOG_ALERT)
+        assert unvalidated_rules_missing(estate.resources) == []
+    rule = prod.of_type(LOG_ALERT)[0]
+    assert unvalidated_rules_missing(replaced(prod.resources, inputs(drop("skipQueryValidation"))(rule))) == [rule.name]
+
+
+# The columns of KubePodInventory (learn.microsoft.com/azure/azure-monitor/reference/tables/kubepodinventory).
+KUBE_POD_INVENTORY = {
+    "ClusterId", "ClusterName", "Computer", "ContainerCreationTimeStamp", "ContainerID", "ContainerLastStatus",
+    "ContainerName", "ContainerRestartCount", "ContainerStartTime", "ContainerStatus", "ContainerStatusReason",
+    "ControllerKind", "ControllerName", "InstanceName", "Name", "Namespace", "PodCreationTimeStamp", "PodIp",
+    "PodLabel", "PodRestartCount", "PodStartTime", "PodStatus", "PodUid", "ServiceName", "SourceSystem",
+    "TenantId", "TimeGenerated", "Type", "_ResourceId",
+}  # fmt: skip
+
+
+def unknown_columns(query: str) -> set[str]:
+    """Names a query reads that are neither KubePodInventory's columns nor ones the query itself defines.
+
+    KQL's functions and operators are lower case; the table's columns and the query's own are capitalised.
+    """
+    text = re.sub(r'"[^"]*"', "", query)
+    table, _, body = text.partition("\n")
+    if table.strip() != "KubePodInventory":
+        return {table.strip()}
+    defined = set(re.findall(r"\b([A-Z]\w*)\s*=(?!=)", body))
+    return set(re.findall(r"(?<![.\w])([A-Z_]\w*)", body)) - defined - KUBE_POD_INVENTORY
+
+
+@pytest.mark.parametrize("query", [RESTARTS_QUERY, OOM_QUERY])
+def test_log_queries_read_only_the_tables_columns(query: str) -> None:
+    assert unknown_columns(query) == set()
+    assert unknown_columns(query.replace("ContainerName", "ContainerNames")) == {"ContainerNames"}
+    assert unknown_columns(query.replace("KubePodInventory", "KubePodInventry")) == {"KubePodInventry"}
