@@ -95,9 +95,18 @@ RESTARTS_QUERY = """KubePodInventory
 | summarize Restarts = max(ContainerRestartCount) - min(ContainerRestartCount),
     Reasons = make_set(ContainerStatusReason) by Namespace, Name, ContainerName
 | where Restarts > {restarts} or set_has_element(Reasons, "CrashLoopBackOff")"""
+# ContainerLastStatus is the container's lastState.terminated as JSON (reason, startedAt, finishedAt), re-sent with
+# every inventory (microsoft/Docker-Provider source/plugins/ruby/in_kube_podinventory.rb, ContainerLastStatus), and
+# the kubelet keeps lastState until the container terminates again (core/v1 ContainerStatus.lastState): only a kill
+# that finished inside the window is news, or one kill would page until the pod is replaced.
 OOM_QUERY = """KubePodInventory
-| where ContainerLastStatus has "OOMKilled"
+| extend LastStatus = parse_json(ContainerLastStatus)
+| where tostring(LastStatus.reason) == "OOMKilled" and todatetime(LastStatus.finishedAt) > ago({window}m)
 | distinct Namespace, Name, ContainerName"""
+# How far back each log alert looks; the OOM query's own cut-off is the same window.
+LOG_WINDOW_MINUTES = 15
+# One alert per pod, fired and resolved on its own: every value of each column ("*") splits the result.
+LOG_ALERT_DIMENSIONS = ("Namespace", "Name")
 
 
 class Alerts(Component):
@@ -137,7 +146,13 @@ class Alerts(Component):
                 RESTARTS_QUERY.format(restarts=args.thresholds.container_restarts),
                 "Containers restarting or in CrashLoopBackOff",
             )
-            self._log_alert(name, f"{cluster.name}-oom-killed", cluster.cluster_id, OOM_QUERY, "Containers OOM-killed")
+            self._log_alert(
+                name,
+                f"{cluster.name}-oom-killed",
+                cluster.cluster_id,
+                OOM_QUERY.format(window=LOG_WINDOW_MINUTES),
+                "Containers OOM-killed",
+            )
             # Resource Health of a cluster is its API server's availability (learn.microsoft.com/azure/
             # service-health/resource-health-overview); activity log alerts on it cost nothing.
             self._health_alert(name, cluster.name, cluster.cluster_id)
@@ -217,12 +232,16 @@ class Alerts(Component):
             # Scoped to the cluster: the query reads only rows whose _ResourceId is that cluster.
             scopes=[scope],
             evaluation_frequency="PT5M",
-            window_size="PT15M",
+            window_size=f"PT{LOG_WINDOW_MINUTES}M",
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(
                 all_of=[
                     monitor.ConditionArgs(
                         query=query,
                         time_aggregation="Count",
+                        dimensions=[
+                            monitor.DimensionArgs(name=column, operator="Include", values=["*"])
+                            for column in LOG_ALERT_DIMENSIONS
+                        ],
                         operator="GreaterThan",
                         threshold=0,
                         failing_periods=monitor.ConditionFailingPeriodsArgs(

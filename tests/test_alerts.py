@@ -248,8 +248,62 @@ def unknown_columns(query: str) -> set[str]:
     return set(re.findall(r"(?<![.\w])([A-Z_]\w*)", body)) - defined - KUBE_POD_INVENTORY
 
 
-@pytest.mark.parametrize("query", [RESTARTS_QUERY, OOM_QUERY])
-def test_log_queries_read_only_the_tables_columns(query: str) -> None:
-    assert unknown_columns(query) == set()
-    assert unknown_columns(query.replace("ContainerName", "ContainerNames")) == {"ContainerNames"}
-    assert unknown_columns(query.replace("KubePodInventory", "KubePodInventry")) == {"KubePodInventry"}
+def _queries(estate: Capture) -> dict[str, str]:
+    return {r.name: r.inputs["criteria"]["allOf"][0]["query"] for r in estate.of_type(LOG_ALERT)}
+
+
+def test_log_queries_read_only_the_tables_columns(prod: Capture) -> None:
+    queries = _queries(prod)
+    assert len(queries) == 4
+    for query in queries.values():
+        assert unknown_columns(query) == set()
+        assert unknown_columns(query.replace("ContainerName", "ContainerNames")) == {"ContainerNames"}
+        assert unknown_columns(query.replace("KubePodInventory", "KubePodInventry")) == {"KubePodInventry"}
+
+
+def _output_columns(query: str) -> set[str]:
+    """The columns a query's last `summarize ... by` or `distinct` leaves, the only ones a dimension can split on."""
+    *_, last = re.findall(r"(?:\bby|\bdistinct)\s+(\w+(?:,\s*\w+)*)", query)
+    return {column.strip() for column in last.split(",")}
+
+
+def per_pod_findings(estate: list[Registration]) -> list[str]:
+    """Log alerts that would fire once for all pods (no split per pod), or OOM alerts on kills outside their window."""
+    findings = []
+    for rule in (r for r in estate if r.type == LOG_ALERT):
+        condition = rule.inputs["criteria"]["allOf"][0]
+        split = {d["name"]: (d["operator"], d["values"]) for d in condition.get("dimensions", [])}
+        if split != {"Namespace": ("Include", ["*"]), "Name": ("Include", ["*"])}:
+            findings.append(f"{rule.name}: split {split}")
+        if not set(split) <= _output_columns(condition["query"]):
+            findings.append(f"{rule.name}: splits on columns the query drops")
+        window = re.fullmatch(r"PT(\d+)M", rule.inputs["windowSize"])
+        if rule.name.endswith("oom-killed") and (
+            window is None or f"todatetime(LastStatus.finishedAt) > ago({window[1]}m)" not in condition["query"]
+        ):
+            findings.append(f"{rule.name}: kills not bounded by the window")
+    return findings
+
+
+def test_log_alerts_fire_per_pod_and_oom_only_for_new_kills(prod: Capture) -> None:
+    assert per_pod_findings(prod.resources) == []
+    assert 'LastStatus.reason) == "OOMKilled"' in OOM_QUERY
+    assert "by Namespace, Name, ContainerName" in RESTARTS_QUERY
+    oom = next(r for r in prod.of_type(LOG_ALERT) if r.name.endswith("oom-killed"))
+    restarts = next(r for r in prod.of_type(LOG_ALERT) if r.name.endswith("container-restarts"))
+    query = oom.inputs["criteria"]["allOf"][0]["query"]
+    plants = [
+        (
+            oom,
+            [
+                drop("criteria.allOf.0.dimensions"),
+                put("criteria.allOf.0.query", query.replace(" and todatetime(LastStatus.finishedAt) > ago(15m)", "")),
+                put("windowSize", "PT30M"),
+                put("criteria.allOf.0.query", query.replace("distinct Namespace, Name,", "distinct")),
+            ],
+        ),
+        (restarts, [drop("criteria.allOf.0.dimensions.1")]),
+    ]
+    for rule, mutations in plants:
+        for mutation in mutations:
+            assert per_pod_findings(replaced(prod.resources, inputs(mutation)(rule))) != []
