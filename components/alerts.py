@@ -3,7 +3,11 @@
 The cluster rules are Microsoft's recommended alerts for AKS as platform metric alerts (Azure Monitor Baseline Alerts,
 azure.github.io/azure-monitor-baseline-alerts/services/ContainerService/managedClusters: node CPU, working-set memory,
 disk, node condition NotReady/Unknown, unschedulable pods) plus two Container Insights log search alerts (restarts
-and CrashLoopBackOff, OOM kills) and a Resource Health alert for the API server's availability. Not managed
+, CrashLoopBackOff and failed image pulls, OOM kills) and a Resource Health alert for the API server's availability.
+The registries have no alert of their own: Resource Health does not cover Microsoft.ContainerRegistry (MicrosoftDocs/
+azure-monitor-docs articles/service-health/resource-health-checks-resource-types.md) and their metrics count pulls,
+total and successful, which a metric alert cannot subtract; a pull that fails reaches the cluster's restarts alert
+as ImagePullBackOff instead. Not managed
 Prometheus: its recommended rule groups need an Azure Monitor workspace, a data collection endpoint and rule per
 cluster and bill every ingested sample, while the platform metrics are collected for free and Container Insights
 already sends KubePodInventory to the estate's workspace (components/cluster.py).
@@ -46,7 +50,6 @@ class AlertsArgs:
     app_insights_id: pulumi.Input[str]
     vault_name: str
     vault_id: pulumi.Input[str]
-    registries: Mapping[str, pulumi.Input[str]]
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,13 @@ def _cluster_metrics(thresholds: Thresholds) -> list[_Metric]:
 
 # Container Insights' KubePodInventory (learn.microsoft.com/azure/azure-monitor/reference/tables/kubepodinventory):
 # ContainerRestartCount is cumulative per container, so restarts within the window are its max minus its min.
+# ContainerStatusReason is the waiting reason: the kubelet's back-off after a crash, or after failed pulls
+# (kubernetes pkg/kubelet/images/types.go: ErrImagePull "ErrImagePull", ErrImagePullBackOff "ImagePullBackOff").
 RESTARTS_QUERY = """KubePodInventory
 | summarize Restarts = max(ContainerRestartCount) - min(ContainerRestartCount),
     Reasons = make_set(ContainerStatusReason) by Namespace, Name, ContainerName
-| where Restarts > {restarts} or set_has_element(Reasons, "CrashLoopBackOff")"""
+| where Restarts > {restarts}
+    or array_length(set_intersect(Reasons, dynamic(["CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff"]))) > 0"""
 # ContainerLastStatus is the container's lastState.terminated as JSON (reason, startedAt, finishedAt), re-sent with
 # every inventory (microsoft/Docker-Provider source/plugins/ruby/in_kube_podinventory.rb, ContainerLastStatus), and
 # the kubelet keeps lastState until the container terminates again (core/v1 ContainerStatus.lastState): only a kill
@@ -144,7 +150,7 @@ class Alerts(Component):
                 f"{cluster.name}-container-restarts",
                 cluster.cluster_id,
                 RESTARTS_QUERY.format(restarts=args.thresholds.container_restarts),
-                "Containers restarting or in CrashLoopBackOff",
+                "Containers restarting, in CrashLoopBackOff or failing to pull their image",
             )
             self._log_alert(
                 name,
@@ -170,8 +176,6 @@ class Alerts(Component):
             VAULT_METRICS,
             _Metric("availability", "Availability", "Average", "LessThan", requests.vault_availability_percent),
         )
-        for registry_name, registry_id in args.registries.items():
-            self._health_alert(name, registry_name, registry_id)
         self.action_group_id = group.id
         self.register_outputs({"actionGroupId": self.action_group_id})
 
