@@ -44,6 +44,8 @@ class AlertsArgs:
     action_group_name: str
     action_group_short_name: str
     emails: Sequence[str]
+    # The URL is the webhook's credential: the component hands it to the provider as a secret, since config read
+    # with require_object arrives plain even when the stack file holds it `secure` (pulumi/pulumi#7127).
     webhook_url: str | None
     thresholds: Thresholds
     clusters: Sequence[WatchedCluster]
@@ -134,7 +136,9 @@ class Alerts(Component):
                 for index, email in enumerate(args.emails)
             ],
             webhook_receivers=[
-                monitor.WebhookReceiverArgs(name="webhook", service_uri=args.webhook_url, use_common_alert_schema=True)
+                monitor.WebhookReceiverArgs(
+                    name="webhook", service_uri=pulumi.Output.secret(args.webhook_url), use_common_alert_schema=True
+                )
             ]
             if args.webhook_url
             else None,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
+from components import config
 from components.alerts import OOM_QUERY, RESTARTS_QUERY, _cluster_metrics
 from components.config_parts import Alerts as Thresholds
 from tests.helpers import (
@@ -19,9 +22,11 @@ from tests.helpers import (
     VAULT,
     drop,
     inputs,
+    offline_preview_run,
     only,
     put,
     replaced,
+    stack_config,
     stack_file_with,
 )
 from tools import capture, cost_overview
@@ -151,7 +156,8 @@ def test_thresholds_come_from_config() -> None:
 
 @pytest.fixture(scope="module")
 def customised(tmp_path_factory: pytest.TempPathFactory) -> Capture:
-    alerts = {"emails": ["oncall@contoso.com"], "webhookUrl": "https://hooks.contoso.com/alerts", "nodeCpuPercent": 65}
+    # As `pulumi config set --secret --path aks-estate:alerts.webhookUrl` writes it.
+    alerts = {"emails": ["oncall@contoso.com"], "webhookUrl": {"secure": "v1:AAAA:ciphertext"}, "nodeCpuPercent": 65}
     budget = {"amount": 1234, "startDate": "2027-03-01"}
     path = stack_file_with(
         tmp_path_factory.mktemp("alerts"),
@@ -164,7 +170,13 @@ def customised(tmp_path_factory: pytest.TempPathFactory) -> Capture:
 def test_configured_receivers_thresholds_and_budget_reach_the_resources(customised: Capture) -> None:
     group = only(customised, ACTION_GROUP)
     assert [r["emailAddress"] for r in group.inputs["emailReceivers"]] == ["oncall@contoso.com"]
-    assert [r["serviceUri"] for r in group.inputs["webhookReceivers"]] == ["https://hooks.contoso.com/alerts"]
+    # The offline placeholder passed the config's https rule and reached the provider as a secret, never in clear.
+    # The mock monitor's deserializer marks the whole list secret when one value in it is (pulumi/runtime/rpc.py,
+    # deserialize_property); the program sent serviceUri itself as a secret.
+    assert group.inputs["webhookReceivers"] == capture.SECRET
+    (receiver,) = group.wire_inputs["webhookReceivers"]["value"]
+    assert receiver["serviceUri"] == capture.URL_SECRET_PLACEHOLDER
+    assert capture.URL_SECRET_PLACEHOLDER not in json.dumps([r.as_json() for r in customised.resources])
     cpu = [r for r in customised.of_type(METRIC_ALERT) if r.inputs["ruleName"].endswith("-node-cpu")]
     assert {r.inputs["criteria"]["allOf"][0]["threshold"] for r in cpu} == {65}
     budget = only(customised, BUDGET)
@@ -344,3 +356,34 @@ def test_resource_health_alerts_watch_only_types_resource_health_reports_on(prod
     registry = only(prod, REGISTRY, named="nonprod")
     planted = replaced(prod.resources, inputs(put("scopes", [registry.id]))(rule))
     assert silent_health_alerts(planted) == [rule.name]
+
+
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"
+
+
+def test_a_plaintext_webhook_url_is_refused_naming_the_key_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = stack_file_with(tmp_path, "prod", put("aks-estate:alerts", {"webhookUrl": WEBHOOK}))
+    out = tmp_path / "out"
+    run = offline_preview_run("--stack", "prod", "--config-file", str(path), "--out", str(out))
+    assert run.code == 2
+    printed = capsys.readouterr().err + run.stdout
+    assert "aks-estate:alerts.webhookUrl = [not shown]: must be set with `pulumi config set --secret" in printed
+    assert WEBHOOK not in printed
+    assert run.capture is None
+    assert not out.exists()
+
+
+def test_the_language_hosts_view_refuses_an_unmarked_webhook_and_hides_a_marked_one() -> None:
+    """config.parse, as the real run reaches it: the whole `alerts` key is secret once any part is `secure`."""
+    raw = {**stack_config("prod"), "alerts": json.dumps({"webhookUrl": "http://hooks.example.com/x"})}
+    with pytest.raises(config.ConfigError) as unmarked:
+        config.parse(raw)
+    assert "aks-estate:alerts.webhookUrl = [not shown]" in str(unmarked.value)
+    with pytest.raises(config.ConfigError) as marked:
+        config.parse(raw, secret_keys=frozenset({"alerts"}))
+    assert "aks-estate:alerts.webhookUrl = [secret]: must be an https:// URL" in str(marked.value)
+    assert "hooks.example.com" not in str(unmarked.value) + str(marked.value)
+    accepted = config.parse({**raw, "alerts": json.dumps({"webhookUrl": WEBHOOK})}, secret_keys=frozenset({"alerts"}))
+    assert accepted.alerts.webhook_url == WEBHOOK
