@@ -24,6 +24,7 @@ from pulumi_azure_native import consumption, monitor
 
 from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
+from components.identity import Assigner, Grant, assign_grants
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
 APP_INSIGHTS_METRICS = "microsoft.insights/components"
@@ -52,6 +53,9 @@ class AlertsArgs:
     app_insights_id: pulumi.Input[str]
     vault_name: str
     vault_id: pulumi.Input[str]
+    # Where the clusters' Container Insights rows are: each log alert's identity reads them there.
+    workspace_id: pulumi.Input[str]
+    assigner: Assigner
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ class Alerts(Component):
         )
 
     def _log_alert(self, name: str, rule: str, scope: pulumi.Input[str], query: str, description: str) -> None:
-        monitor.ScheduledQueryRule(
+        alert = monitor.ScheduledQueryRule(
             f"{name}-{rule}",
             rule_name=rule,
             **self._args.placement,
@@ -259,7 +263,22 @@ class Alerts(Component):
                 ]
             ),
             actions=monitor.ActionsArgs(action_groups=[self._group_id]),
+            # Without an identity a rule queries as whoever last edited it, with their rights of that moment
+            # (azure-monitor-docs alerts-create-log-alert-rule.md, "Identity"), and a rule whose queries fail for
+            # a week is disabled (alerts-troubleshoot-log.md). Its own identity needs a reader role on every
+            # workspace the query reads (same article) and, the query being resource-centric, on the cluster.
+            identity=monitor.MicrosoftCommonIdentityArgs(type=monitor.IdentityType.SYSTEM_ASSIGNED),
             opts=self.child,
+        )
+        principal = alert.identity.apply(_principal_id)
+        assign_grants(
+            f"{name}-{rule}",
+            self._args.assigner,
+            [
+                Grant(f"{rule}-reads-cluster", "Reader", principal, scope),
+                Grant(f"{rule}-reads-workspace", "Reader", principal, self._args.workspace_id),
+            ],
+            parent=self,
         )
 
     def _health_alert(self, name: str, target: str, scope: pulumi.Input[str]) -> None:
@@ -284,6 +303,12 @@ class Alerts(Component):
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
             opts=self.child,
         )
+
+
+def _principal_id(identity: monitor.outputs.IdentityResponse | None) -> str:
+    if identity is None or not identity.principal_id:
+        raise ValueError("a log alert rule with a system-assigned identity came back without its principal")
+    return str(identity.principal_id)
 
 
 @dataclass(frozen=True)

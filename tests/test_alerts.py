@@ -11,6 +11,7 @@ import pytest
 from components import config
 from components.alerts import OOM_QUERY, RESTARTS_QUERY, _cluster_metrics
 from components.config_parts import Alerts as Thresholds
+from components.identity import BUILT_IN_ROLES, estate_assignable_role_ids
 from tests.helpers import (
     ACTION_GROUP,
     APP_INSIGHTS,
@@ -387,3 +388,54 @@ def test_the_language_hosts_view_refuses_an_unmarked_webhook_and_hides_a_marked_
     assert "hooks.example.com" not in str(unmarked.value) + str(marked.value)
     accepted = config.parse({**raw, "alerts": json.dumps({"webhookUrl": WEBHOOK})}, secret_keys=frozenset({"alerts"}))
     assert accepted.alerts.webhook_url == WEBHOOK
+
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
+
+
+def unreadable_rules(estate: list[Registration]) -> list[str]:
+    """Log alert rules without their own identity, or whose identity may not read the cluster or the workspace.
+
+    A rule without one queries with its last editor's rights (azure-monitor-docs alerts-create-log-alert-rule.md).
+    """
+    (workspace,) = [r.id for r in estate if r.type == WORKSPACE]
+    reader = BUILT_IN_ROLES["Reader"]
+    granted = {
+        (r.inputs["principalId"], r.inputs["scope"])
+        for r in estate
+        if r.type == ROLE_ASSIGNMENT and str(r.inputs["roleDefinitionId"]).endswith(f"/{reader}")
+    }
+    findings = []
+    for rule in (r for r in estate if r.type == LOG_ALERT):
+        if rule.inputs.get("identity", {}).get("type") != "SystemAssigned":
+            findings.append(f"{rule.name}: no identity of its own")
+            continue
+        principal = rule.outputs["identity"]["principalId"]
+        findings.extend(
+            f"{rule.name}: cannot read {scope}"
+            for scope in (rule.inputs["scopes"][0], workspace)
+            if (principal, scope) not in granted
+        )
+    return findings
+
+
+def test_each_log_alert_reads_as_its_own_identity_with_reader_on_cluster_and_workspace(
+    prod: Capture, dev: Capture
+) -> None:
+    for estate in (prod, dev):
+        assert unreadable_rules(estate.resources) == []
+    # The bootstrap lets the deployer assign Reader (its ABAC condition lists these roles).
+    assert BUILT_IN_ROLES["Reader"] in estate_assignable_role_ids()
+    rule = next(r for r in prod.of_type(LOG_ALERT) if r.name.endswith("oom-killed"))
+    principal = rule.outputs["identity"]["principalId"]
+    grants = [r for r in prod.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == principal]
+    assert len(grants) == 2
+    assert unreadable_rules(replaced(prod.resources, inputs(drop("identity"))(rule))) == [
+        f"{rule.name}: no identity of its own"
+    ]
+    for grant in grants:
+        without = [r for r in prod.resources if r.urn != grant.urn]
+        assert unreadable_rules(without) == [f"{rule.name}: cannot read {grant.inputs['scope']}"]
+        elsewhere = inputs(put("scope", only(prod, VAULT).id))(grant)
+        assert unreadable_rules(replaced(prod.resources, elsewhere)) != []
