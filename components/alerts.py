@@ -100,8 +100,9 @@ def _cluster_metrics(thresholds: Thresholds) -> list[_Metric]:
 
 # Container Insights' KubePodInventory (learn.microsoft.com/azure/azure-monitor/reference/tables/kubepodinventory):
 # ContainerRestartCount is cumulative per container, so restarts within the window are its max minus its min.
-# ContainerStatusReason is the waiting reason: the kubelet's back-off after a crash, or after failed pulls
-# (kubernetes pkg/kubelet/images/types.go: ErrImagePull "ErrImagePull", ErrImagePullBackOff "ImagePullBackOff").
+# ContainerStatusReason is the reason of the container's current state (Docker-Provider source/plugins/ruby/
+# in_kube_podinventory.rb): waiting on the kubelet's back-off after a crash, or after failed pulls (kubernetes
+# pkg/kubelet/images/types.go: ErrImagePull "ErrImagePull", ErrImagePullBackOff "ImagePullBackOff").
 RESTARTS_QUERY = """KubePodInventory
 | summarize Restarts = max(ContainerRestartCount) - min(ContainerRestartCount),
     Reasons = make_set(ContainerStatusReason) by Namespace, Name, ContainerName
