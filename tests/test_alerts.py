@@ -334,18 +334,21 @@ RESOURCE_HEALTH_TYPES = {
     "Microsoft.Network/natGateways",
     "Microsoft.Compute/virtualMachineScaleSets",
 }
-ARM_TYPES = {CLUSTER: "Microsoft.ContainerService/managedClusters", REGISTRY: "Microsoft.ContainerRegistry/registries"}
+
+
+def _arm_type(resource_id: str) -> str:
+    """`Namespace/type` of an ARM resource ID (the mock's IDs are shaped like Azure's)."""
+    namespace, kind, *_ = resource_id.rsplit("/providers/", 1)[-1].split("/")
+    return f"{namespace}/{kind}".lower()
 
 
 def silent_health_alerts(estate: list[Registration]) -> list[str]:
     """Resource Health alerts scoped to a resource whose type Resource Health does not report on."""
-    types = {r.id: ARM_TYPES.get(r.type, r.type) for r in estate if r.custom}
-    lowered = {t.lower() for t in RESOURCE_HEALTH_TYPES}
+    known = {t.lower() for t in RESOURCE_HEALTH_TYPES}
     return [
         rule.name
         for rule in estate
-        if rule.type == HEALTH_ALERT
-        and any(str(types.get(scope)).lower() not in lowered for scope in rule.inputs.get("scopes", []))
+        if rule.type == HEALTH_ALERT and any(_arm_type(scope) not in known for scope in rule.inputs.get("scopes", []))
     ]
 
 
