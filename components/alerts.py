@@ -3,7 +3,11 @@
 The cluster rules are Microsoft's recommended alerts for AKS as platform metric alerts (Azure Monitor Baseline Alerts,
 azure.github.io/azure-monitor-baseline-alerts/services/ContainerService/managedClusters: node CPU, working-set memory,
 disk, node condition NotReady/Unknown, unschedulable pods) plus two Container Insights log search alerts (restarts
-and CrashLoopBackOff, OOM kills) and a Resource Health alert for the API server's availability. Not managed
+, CrashLoopBackOff and failed image pulls, OOM kills) and a Resource Health alert for the API server's availability.
+The registries have no alert of their own: Resource Health does not cover Microsoft.ContainerRegistry (MicrosoftDocs/
+azure-monitor-docs articles/service-health/resource-health-checks-resource-types.md) and their metrics count pulls,
+total and successful, which a metric alert cannot subtract; a pull that fails reaches the cluster's restarts alert
+as ImagePullBackOff instead. Not managed
 Prometheus: its recommended rule groups need an Azure Monitor workspace, a data collection endpoint and rule per
 cluster and bill every ingested sample, while the platform metrics are collected for free and Container Insights
 already sends KubePodInventory to the estate's workspace (components/cluster.py).
@@ -20,6 +24,7 @@ from pulumi_azure_native import consumption, monitor
 
 from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
+from components.identity import Assigner, Grant, assign_grants
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
 APP_INSIGHTS_METRICS = "microsoft.insights/components"
@@ -40,13 +45,17 @@ class AlertsArgs:
     action_group_name: str
     action_group_short_name: str
     emails: Sequence[str]
+    # The URL is the webhook's credential: the component hands it to the provider as a secret, since config read
+    # with require_object arrives plain even when the stack file holds it `secure` (pulumi/pulumi#7127).
     webhook_url: str | None
     thresholds: Thresholds
     clusters: Sequence[WatchedCluster]
     app_insights_id: pulumi.Input[str]
     vault_name: str
     vault_id: pulumi.Input[str]
-    registries: Mapping[str, pulumi.Input[str]]
+    # Where the clusters' Container Insights rows are: each log alert's identity reads them there.
+    workspace_id: pulumi.Input[str]
+    assigner: Assigner
 
 
 @dataclass(frozen=True)
@@ -91,13 +100,26 @@ def _cluster_metrics(thresholds: Thresholds) -> list[_Metric]:
 
 # Container Insights' KubePodInventory (learn.microsoft.com/azure/azure-monitor/reference/tables/kubepodinventory):
 # ContainerRestartCount is cumulative per container, so restarts within the window are its max minus its min.
+# ContainerStatusReason is the reason of the container's current state (Docker-Provider source/plugins/ruby/
+# in_kube_podinventory.rb): waiting on the kubelet's back-off after a crash, or after failed pulls (kubernetes
+# pkg/kubelet/images/types.go: ErrImagePull "ErrImagePull", ErrImagePullBackOff "ImagePullBackOff").
 RESTARTS_QUERY = """KubePodInventory
 | summarize Restarts = max(ContainerRestartCount) - min(ContainerRestartCount),
     Reasons = make_set(ContainerStatusReason) by Namespace, Name, ContainerName
-| where Restarts > {restarts} or set_has_element(Reasons, "CrashLoopBackOff")"""
+| where Restarts > {restarts}
+    or array_length(set_intersect(Reasons, dynamic(["CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff"]))) > 0"""
+# ContainerLastStatus is the container's lastState.terminated as JSON (reason, startedAt, finishedAt), re-sent with
+# every inventory (microsoft/Docker-Provider source/plugins/ruby/in_kube_podinventory.rb, ContainerLastStatus), and
+# the kubelet keeps lastState until the container terminates again (core/v1 ContainerStatus.lastState): only a kill
+# that finished inside the window is news, or one kill would page until the pod is replaced.
 OOM_QUERY = """KubePodInventory
-| where ContainerLastStatus has "OOMKilled"
+| extend LastStatus = parse_json(ContainerLastStatus)
+| where tostring(LastStatus.reason) == "OOMKilled" and todatetime(LastStatus.finishedAt) > ago({window}m)
 | distinct Namespace, Name, ContainerName"""
+# How far back each log alert looks; the OOM query's own cut-off is the same window.
+LOG_WINDOW_MINUTES = 15
+# One alert per pod, fired and resolved on its own: every value of each column ("*") splits the result.
+LOG_ALERT_DIMENSIONS = ("Namespace", "Name")
 
 
 class Alerts(Component):
@@ -119,7 +141,9 @@ class Alerts(Component):
                 for index, email in enumerate(args.emails)
             ],
             webhook_receivers=[
-                monitor.WebhookReceiverArgs(name="webhook", service_uri=args.webhook_url, use_common_alert_schema=True)
+                monitor.WebhookReceiverArgs(
+                    name="webhook", service_uri=pulumi.Output.secret(args.webhook_url), use_common_alert_schema=True
+                )
             ]
             if args.webhook_url
             else None,
@@ -135,9 +159,15 @@ class Alerts(Component):
                 f"{cluster.name}-container-restarts",
                 cluster.cluster_id,
                 RESTARTS_QUERY.format(restarts=args.thresholds.container_restarts),
-                "Containers restarting or in CrashLoopBackOff",
+                "Containers restarting, in CrashLoopBackOff or failing to pull their image",
             )
-            self._log_alert(name, f"{cluster.name}-oom-killed", cluster.cluster_id, OOM_QUERY, "Containers OOM-killed")
+            self._log_alert(
+                name,
+                f"{cluster.name}-oom-killed",
+                cluster.cluster_id,
+                OOM_QUERY.format(window=LOG_WINDOW_MINUTES),
+                "Containers OOM-killed",
+            )
             # Resource Health of a cluster is its API server's availability (learn.microsoft.com/azure/
             # service-health/resource-health-overview); activity log alerts on it cost nothing.
             self._health_alert(name, cluster.name, cluster.cluster_id)
@@ -155,8 +185,6 @@ class Alerts(Component):
             VAULT_METRICS,
             _Metric("availability", "Availability", "Average", "LessThan", requests.vault_availability_percent),
         )
-        for registry_name, registry_id in args.registries.items():
-            self._health_alert(name, registry_name, registry_id)
         self.action_group_id = group.id
         self.register_outputs({"actionGroupId": self.action_group_id})
 
@@ -200,23 +228,33 @@ class Alerts(Component):
         )
 
     def _log_alert(self, name: str, rule: str, scope: pulumi.Input[str], query: str, description: str) -> None:
-        monitor.ScheduledQueryRule(
+        alert = monitor.ScheduledQueryRule(
             f"{name}-{rule}",
             rule_name=rule,
             **self._args.placement,
             kind="LogAlert",
             description=description,
+            # A new workspace has no KubePodInventory table until Container Insights first writes, and the rule
+            # service validates the query at create time unless told not to (skipQueryValidation, default false:
+            # pulumi_azure_native/monitor/scheduled_query_rule.py; "so that a rule can be deployed before a table
+            # exists", Azure/azure-rest-api-specs PR #32650). The queries are static and tested against the
+            # table's columns in tests/test_alerts.py instead.
+            skip_query_validation=True,
             severity=2,
             enabled=True,
             # Scoped to the cluster: the query reads only rows whose _ResourceId is that cluster.
             scopes=[scope],
             evaluation_frequency="PT5M",
-            window_size="PT15M",
+            window_size=f"PT{LOG_WINDOW_MINUTES}M",
             criteria=monitor.ScheduledQueryRuleCriteriaArgs(
                 all_of=[
                     monitor.ConditionArgs(
                         query=query,
                         time_aggregation="Count",
+                        dimensions=[
+                            monitor.DimensionArgs(name=column, operator="Include", values=["*"])
+                            for column in LOG_ALERT_DIMENSIONS
+                        ],
                         operator="GreaterThan",
                         threshold=0,
                         failing_periods=monitor.ConditionFailingPeriodsArgs(
@@ -226,7 +264,22 @@ class Alerts(Component):
                 ]
             ),
             actions=monitor.ActionsArgs(action_groups=[self._group_id]),
+            # Without an identity a rule queries as whoever last edited it, with their rights of that moment
+            # (azure-monitor-docs alerts-create-log-alert-rule.md, "Identity"), and a rule whose queries fail for
+            # a week is disabled (alerts-troubleshoot-log.md). Its own identity needs a reader role on every
+            # workspace the query reads (same article) and, the query being resource-centric, on the cluster.
+            identity=monitor.MicrosoftCommonIdentityArgs(type=monitor.IdentityType.SYSTEM_ASSIGNED),
             opts=self.child,
+        )
+        principal = alert.identity.apply(_principal_id)
+        assign_grants(
+            f"{name}-{rule}",
+            self._args.assigner,
+            [
+                Grant(f"{rule}-reads-cluster", "Reader", principal, scope),
+                Grant(f"{rule}-reads-workspace", "Reader", principal, self._args.workspace_id),
+            ],
+            parent=self,
         )
 
     def _health_alert(self, name: str, target: str, scope: pulumi.Input[str]) -> None:
@@ -251,6 +304,12 @@ class Alerts(Component):
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
             opts=self.child,
         )
+
+
+def _principal_id(identity: monitor.outputs.IdentityResponse | None) -> str:
+    if identity is None or not identity.principal_id:
+        raise ValueError("a log alert rule with a system-assigned identity came back without its principal")
+    return str(identity.principal_id)
 
 
 @dataclass(frozen=True)

@@ -358,16 +358,9 @@ def _stack_rule(stack: str, environment: Any) -> str | None:
 def parse(raw: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(), stack: str | None = None) -> EstateConfig:
     """Validate the raw `aks-estate:*` keys (without the namespace) of stack `stack`; raise ConfigError naming every
     broken rule."""
-    if raw.get("ciSecrets") not in (None, "", "{}") and "ciSecrets" not in secret_keys:
-        raise ConfigError(
-            refusal(
-                [
-                    "aks-estate:ciSecrets = [not shown]: must be set with `pulumi config set --secret --path "
-                    "'aks-estate:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
-                ]
-            )
-        )
     values = {key: decode(value) for key, value in raw.items()}
+    if unmarked := stack_file.unmarked_secrets(values, secret_keys, NAMESPACE):
+        raise ConfigError(refusal(unmarked))
     stack_line = _stack_rule(stack, values.get("environment")) if stack is not None else None
     try:
         parsed = EstateConfig.model_validate(values)

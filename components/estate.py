@@ -344,7 +344,8 @@ class Estate(Component):
                 app_insights_id=self._monitoring.app_insights_id,
                 vault_name=names.key_vault,
                 vault_id=self._key_vault.vault_id,
-                registries={names.registry(role): registry.registry_id for role, registry in self._registries.items()},
+                workspace_id=self._monitoring.workspace_id,
+                assigner=Assigner(subscription_id, f"{config.name_prefix}/{config.environment}"),
             ),
             opts=self.child,
         )

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 PAT_KEY = "azuredevops:personalAccessToken"
+WEBHOOK_PATH = "alerts.webhookUrl"
 _PAT_RULE = (
     f"{PAT_KEY} = [not shown]: must not sit in the stack file in plain text: set it with `pulumi config set --secret "
     f"{PAT_KEY}`, or leave it out and export AZDO_PERSONAL_ACCESS_TOKEN"
@@ -27,17 +28,42 @@ def plaintext_secrets(document: Mapping[str, Any], namespace: str) -> list[str]:
     token = document.get(PAT_KEY)
     if token is not None and not _is_secure(token):
         lines.append(_PAT_RULE)
+    alerts = document.get(f"{namespace}:alerts")
+    if isinstance(alerts, dict) and alerts.get("webhookUrl") is not None and not _is_secure(alerts["webhookUrl"]):
+        lines.append(webhook_rule(namespace))
     ci_secrets = document.get(f"{namespace}:ciSecrets")
     if _is_secure(ci_secrets):
         return lines
     entries = ci_secrets.items() if isinstance(ci_secrets, dict) else [("", ci_secrets)] if ci_secrets else []
-    lines.extend(
-        f"{namespace}:ciSecrets{'.' + str(name) if name else ''} = [not shown]: must be set with `pulumi config set "
-        f"--secret --path '{namespace}:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
-        for name, value in entries
-        if not _is_secure(value)
-    )
+    lines.extend(_ci_secret_rule(namespace, str(name)) for name, value in entries if not _is_secure(value))
     return lines
+
+
+def unmarked_secrets(values: Mapping[str, Any], secret_keys: frozenset[str], namespace: str) -> list[str]:
+    """Secrets among the decoded config whose key the language host does not list as secret: they were plain text."""
+    lines = []
+    if values.get("ciSecrets") not in (None, "", {}) and "ciSecrets" not in secret_keys:
+        lines.append(_ci_secret_rule(namespace, ""))
+    alerts = values.get("alerts")
+    if isinstance(alerts, dict) and alerts.get("webhookUrl") is not None and "alerts" not in secret_keys:
+        lines.append(webhook_rule(namespace))
+    return lines
+
+
+def _ci_secret_rule(namespace: str, name: str) -> str:
+    return (
+        f"{namespace}:ciSecrets{'.' + name if name else ''} = [not shown]: must be set with `pulumi config set "
+        f"--secret --path '{namespace}:ciSecrets.<name>' <value>`: a plaintext value would sit in the stack file"
+    )
+
+
+def webhook_rule(namespace: str) -> str:
+    # An incoming webhook's URL is its credential: whoever has it posts to the channel (Slack's and Teams' alike).
+    return (
+        f"{namespace}:{WEBHOOK_PATH} = [not shown]: must be set with `pulumi config set --secret --path "
+        f"'{namespace}:{WEBHOOK_PATH}' <url>`: the URL is the webhook's credential, and a plaintext value would sit in "
+        "the stack file"
+    )
 
 
 def plaintext_in_file(path: Path, namespace: str) -> list[str]:

@@ -393,7 +393,7 @@ CORPUS: list[tuple[str, str, list[str | int], Any, str]] = [
     ("prod", "ciSecrets", [], {"Bad_Name": "x"}, 'aks-estate:ciSecrets.Bad_Name = "Bad_Name": must be 2-64 lowercase'),
     ("prod", "nmePrefix", [], "contoso", 'aks-estate:nmePrefix = "contoso": is not a setting this stack knows'),
     ("prod", "alerts", [], {"emails": ["not-an-address"]}, 'aks-estate:alerts.emails[0] = "not-an-address"'),
-    ("prod", "alerts", [], {"webhookUrl": "http://hooks.example.com/x"}, "aks-estate:alerts.webhookUrl"),
+    ("prod", "alerts", [], {"webhookUrl": "https://h.example.com/x"}, "aks-estate:alerts.webhookUrl = [not shown]"),
     ("dev", "alerts", [], {"nodeCpuPercent": 120}, "aks-estate:alerts.nodeCpuPercent = 120: Input should be less"),
     ("prod", "budget", [], {"amount": 0}, "aks-estate:budget.amount = 0: Input should be greater than 0"),
     ("prod", "budget", [], {"amount": 100, "startDate": "2027-01-15"}, 'budget.startDate = "2027-01-15": must be'),

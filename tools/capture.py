@@ -31,6 +31,10 @@ SECRET = config_messages.SECRET_PLACEHOLDER
 UNKNOWN = "[unknown]"  # policy/offline.py UNKNOWN_MARK reads it back as the engine's unknown
 # The value a `secure:` config entry gets offline: nothing here can decrypt the stack's secrets provider.
 SECRET_CONFIG_PLACEHOLDER = "offline-placeholder-secret"
+# Secure entries the config validates as https URLs get one, so the offline run accepts what the real run (decrypted)
+# accepts; `.invalid` never resolves (RFC 2606).
+URL_SECRET_PLACEHOLDER = "https://offline-placeholder.invalid/secret"
+URL_SECRETS = frozenset({f"{PROJECT}:{stack_file.WEBHOOK_PATH}"})
 
 
 @dataclass(frozen=True)
@@ -267,19 +271,19 @@ def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
     config: dict[str, str] = {}
     secret_keys: list[str] = []
 
-    def plain(value: Any, key: str) -> Any:
+    def plain(value: Any, key: str, path: str) -> Any:
         if isinstance(value, dict) and set(value) == {"secure"}:
             if key not in secret_keys:
                 secret_keys.append(key)
-            return SECRET_CONFIG_PLACEHOLDER
+            return URL_SECRET_PLACEHOLDER if path in URL_SECRETS else SECRET_CONFIG_PLACEHOLDER
         if isinstance(value, dict):
-            return {k: plain(v, key) for k, v in value.items()}
+            return {k: plain(v, key, f"{path}.{k}") for k, v in value.items()}
         if isinstance(value, list):
-            return [plain(v, key) for v in value]
+            return [plain(v, key, path) for v in value]
         return value
 
     for key, value in (document.get("config") or {}).items():
-        resolved = plain(value, key)
+        resolved = plain(value, key, key)
         if isinstance(resolved, (dict, list)):
             config[key] = json.dumps(resolved)
         elif isinstance(resolved, bool):

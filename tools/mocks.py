@@ -205,6 +205,16 @@ def _azure_outputs(token: str, inputs: dict[str, Any], urn: str, resource_id: st
                     },
                 }
             }
+    elif (
+        token == "azure-native:monitor:ScheduledQueryRule"
+        and inputs.get("identity", {}).get("type") == "SystemAssigned"
+    ):
+        # Azure answers a system-assigned identity with the service principal it created for the rule.
+        outputs["identity"] = {
+            **inputs["identity"],
+            "principalId": stable_uuid(urn, "principal"),
+            "tenantId": TENANT_ID,
+        }
     elif token == "azure-native:managedidentity:UserAssignedIdentity":
         outputs["principalId"] = stable_uuid(urn, "principal")
         outputs["clientId"] = stable_uuid(urn, "client")
