@@ -1,5 +1,6 @@
-"""The starter's Dockerfile finds every file it copies in the build context its .dockerignore leaves, and the test
-code it copies for the pipelines' test stages never reaches the runtime image.
+"""The starter's Dockerfile finds every file it copies in the build context its .dockerignore leaves, the test code
+it copies for the pipelines' test stages never reaches the runtime image, and its HEALTHCHECK reports what the
+liveness probe would.
 
 The `test` stage and those built on it (test-results, integration-test, acceptance) are what a `build: container`
 pipeline runs (pipelines/platform/steps/container-tests.yml, `docker build --target ...`; CD's acceptance run): a
@@ -9,13 +10,22 @@ a port of moby/patternmatcher, checked here against upstream's own cases.
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import shlex
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
 from components.devops.repository import starter_files
+from components.service_files.manifests import kubernetes_manifest, manifest_parameters
+from components.service_files.spec import ServiceSpec
 from tests.dockerignore import excluded, read_patterns
 
 STARTER = starter_files()
@@ -116,6 +126,68 @@ def test_the_runtime_image_holds_no_test_code() -> None:
     assert runtime_context_sources(STARTER["Dockerfile"]) == {"requirements.txt", "pyproject.toml", "README.md", "src"}
 
 
+def healthcheck_command(dockerfile: str) -> list[str]:
+    """The exec-form command of the Dockerfile's one HEALTHCHECK."""
+    (line,) = [line for line in _instructions(dockerfile) if line.startswith("HEALTHCHECK ")]
+    command: list[str] = json.loads(line.split(" CMD ", 1)[1])
+    return command
+
+
+@contextmanager
+def _serving(status: int) -> Iterator[tuple[int, list[str]]]:
+    """A local server answering every GET with `status`; yields its port and the paths asked for."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _health(command: list[str], port: int) -> int:
+    # The image's `python` is the runtime venv's; this test's interpreter runs the same standard-library code.
+    argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
+    env = {**os.environ, "PORT": str(port)}
+    return subprocess.run(argv, env=env, capture_output=True, timeout=30, check=False).returncode
+
+
+def healthcheck_problems(dockerfile: str) -> list[str]:
+    """How the HEALTHCHECK fails its job: Docker (`docker run`, Compose) marks the container unhealthy after
+    `--retries` non-zero exits (Dockerfile reference, HEALTHCHECK), so the command must exit 0 exactly when the
+    service answers the request the Deployment's liveness probe makes, on the port the image serves on."""
+    command = healthcheck_command(dockerfile)
+    parameters = manifest_parameters(ServiceSpec(name="orders"), {"staging": "a", "production": "b"})
+    (deployment,) = [o for o in kubernetes_manifest(parameters, "staging", "r", "c") if o["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    liveness = container["livenessProbe"]["httpGet"]["path"]
+    problems = []
+    with _serving(200) as (port, asked):
+        if _health(command, port) != 0:
+            problems.append("exits non-zero while the service answers 200")
+    if asked != [liveness]:
+        problems.append(f"asks {asked}, not the liveness probe's {liveness}")
+    with _serving(503) as (port, asked):
+        if _health(command, port) == 0:
+            problems.append("exits 0 while the service answers 503")
+    return problems
+
+
+def test_the_healthcheck_asks_the_liveness_probe_path_and_reports_its_answer() -> None:
+    assert healthcheck_problems(STARTER["Dockerfile"]) == []
+
+
 # --- planted mistakes ---------------------------------------------------------------------------------------------
 
 
@@ -138,6 +210,20 @@ def test_dropping_the_source_from_the_allow_list_is_caught() -> None:
 def test_a_source_missing_from_the_starter_is_caught() -> None:
     dockerfile = STARTER["Dockerfile"].replace("COPY tests ./tests", "COPY test ./tests")
     assert any(entry.startswith("test: no such file") for entry in context_sources_missing(dockerfile, "", STARTER))
+
+
+@pytest.mark.parametrize(
+    ("original", "planted", "problem"),
+    [
+        ("'/healthz'", "'/readyz'", "not the liveness probe's /healthz"),
+        ("urllib.request.urlopen(", "0 and urllib.request.urlopen(", "exits 0 while the service answers 503"),
+        ("os.environ['PORT']", "'8080'", "exits non-zero while the service answers 200"),
+    ],
+)
+def test_a_healthcheck_that_misreports_is_caught(original: str, planted: str, problem: str) -> None:
+    dockerfile = STARTER["Dockerfile"].replace(original, planted)
+    assert dockerfile != STARTER["Dockerfile"]
+    assert any(problem in found for found in healthcheck_problems(dockerfile))
 
 
 def test_test_code_reaching_the_runtime_image_is_caught() -> None:
