@@ -21,6 +21,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.devops.repository import starter_files
 from components.service_files import entry_pipelines, templates_repository_files
 from components.service_files.context import PipelineContext, pipeline_names
 from components.service_files.entry import stage_template
@@ -72,6 +73,7 @@ BILLING = ServiceSpec(name="billing", port=9090)
 SERVICES = (ORDERS, BILLING)
 CD_STAGES = ["Staging", "AcceptanceTests", "ManualValidation", "Promote", "Production"]
 DIGEST = "sha256:" + "ab" * 32
+STARTER_DOCKERFILE = starter_files()["Dockerfile"]
 REGISTRIES = {"staging": CTX.nonprod_registry_login_server, "production": CTX.prod_registry_login_server}
 MANIFEST_FILES = {"staging": STAGING_MANIFEST, "production": PRODUCTION_MANIFEST}
 
@@ -295,12 +297,35 @@ def checkov_trees(_: Capture) -> dict[str, validators.CheckovTree]:
         "pipelines": validators.pipelines_tree(pipelines),
         "manifests": validators.kubernetes_tree(manifests),
         **planted,
+        "starter-dockerfile": _dockerfile_tree(STARTER_DOCKERFILE),
+        "starter-dockerfile-without-healthcheck": _dockerfile_tree(_without_healthcheck(STARTER_DOCKERFILE)),
     }
+
+
+def _dockerfile_tree(content: str) -> validators.CheckovTree:
+    return validators.CheckovTree("dockerfile", {"Dockerfile": content}, frozenset({"/Dockerfile"}))
+
+
+def _without_healthcheck(dockerfile: str) -> str:
+    kept = [line for line in dockerfile.split("\n") if not line.startswith(("HEALTHCHECK ", "    CMD "))]
+    assert len(kept) == dockerfile.count("\n") - 1, "the plant removes the HEALTHCHECK instruction's two lines"
+    return "\n".join(kept)
 
 
 @pytest.fixture(scope="module")
 def checkov_results(checkov: dict[str, dict[str, validators.ValidatorResult]]) -> dict[str, validators.ValidatorResult]:
     return checkov["test_pipeline_files"]
+
+
+@pytest.mark.validators
+def test_checkov_passes_the_starter_dockerfile_and_needs_its_healthcheck(
+    checkov_results: dict[str, validators.ValidatorResult],
+) -> None:
+    # CI's Microsoft Security DevOps scan (`break: true`) may run checkov over the service repository among its
+    # default tools (the task is closed source, so unproven); CKV_DOCKER_2 fails a Dockerfile without HEALTHCHECK.
+    validators.clean(checkov_results["starter-dockerfile"])
+    with pytest.raises(AssertionError, match="CKV_DOCKER_2"):
+        validators.clean(checkov_results["starter-dockerfile-without-healthcheck"])
 
 
 @pytest.mark.validators
@@ -623,18 +648,45 @@ def test_cd_downloads_only_what_ci_publishes(rendered: dict[str, Files]) -> None
     assert {step["artifact"] for step in downloads} == {MANIFESTS_ARTIFACT, IMAGE_ARTIFACT} <= published
 
 
+# KubernetesManifest@1's deploy substitutes images on parsed objects, not lines (microsoft/azure-pipelines-tasks,
+# Tasks/KubernetesManifestV1/src/utils/DeploymentHelper.ts `updateResourceObjects`: js-yaml `safeLoadAll`, then the
+# objects written back and applied). Only workload kinds are touched (kubernetes-common kubernetesconstants.ts
+# `workloadTypes`, compared ignoring case), and in them every container and init container of the pod template
+# (KubernetesObjectUtility.ts `updateImageDetails`) whose image name equals a `containers` entry's name gets that entry
+# (`updateContainers`).
+_WORKLOAD_KINDS = frozenset({"deployment", "replicaset", "daemonset", "pod", "statefulset", "job", "cronjob"})
+
+
+def _image_name(image: str) -> str:
+    """KubernetesObjectUtility.ts `extractImageName`: the registry (up to the first "/") and the repository before
+    its first ":", without an "@sha256" digest; an image without "/" is cut at its first ":"."""
+    slash = image.find("/")
+    name = (
+        f"{image[:slash]}/{image[slash + 1 :].split(':', maxsplit=1)[0]}"
+        if slash > 0
+        else image.split(":", maxsplit=1)[0]
+    )
+    return name.split("@sha256")[0]
+
+
+def _pod_specs(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = obj.get("spec") or {}
+    if (spec.get("template") or {}).get("spec"):
+        return [spec["template"]["spec"]]
+    job = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    return [job["spec"]] if job.get("spec") else [spec]
+
+
 def substitute_like_kubernetes_manifest(manifest: str, container: str) -> str:
-    """KubernetesManifest@1's image substitution (azure-pipelines-tasks, kubernetes-common `manifest-utilities`):
-    the image name is the `containers` entry before ':' and '@'; a line `^ *image:` whose value, before its first ':',
-    equals that name is replaced by the whole entry."""
-    name = container.split(":", maxsplit=1)[0].split("@", maxsplit=1)[0]
-    lines = []
-    for line in manifest.split("\n"):
-        keyword = re.match(r"^ *image:", line)
-        if keyword and line[keyword.end() :].strip().replace("'", "").replace('"', "").split(":")[0] == name:
-            line = f"{keyword.group(0)} {container}"  # noqa: PLW2901
-        lines.append(line)
-    return "\n".join(lines)
+    """The stream KubernetesManifest@1 applies after substituting its `containers` input `container`."""
+    objects = list(yaml.safe_load_all(manifest))
+    for obj in objects:
+        if obj and str(obj.get("kind", "")).lower() in _WORKLOAD_KINDS:
+            for pod in _pod_specs(obj):
+                for entry in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+                    if _image_name(entry["image"].strip()) == _image_name(container):
+                        entry["image"] = container
+    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 @pytest.mark.parametrize("stage_name", ["staging", "production"])
@@ -650,6 +702,31 @@ def test_kubernetes_manifest_substitution_pins_each_cluster_to_its_registry_by_d
     ]
     (template,) = kind(content, "Deployment")
     assert template["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f":{renderer().UNPINNED_IMAGE_TAG}")
+
+
+def test_the_substitution_pins_only_the_image_of_the_same_registry_and_repository() -> None:
+    login_server = REGISTRIES["staging"]
+    content = manifest(ORDERS, "staging")
+    (deployment,) = kind(content, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    image = pod["containers"][0]["image"]
+    sidecars = [f"other.azurecr.io/orders:{renderer().UNPINNED_IMAGE_TAG}", "orders:1.0", f"{login_server}/ordersx:1"]
+    pod["containers"] += [{**pod["containers"][0], "name": f"c{i}", "image": other} for i, other in enumerate(sidecars)]
+    pod["initContainers"] = [{**pod["containers"][0], "name": "init", "image": image}]
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"image": image}}
+
+    pinned = f"{login_server}/orders@{DIGEST}"
+    deployed = substitute_like_kubernetes_manifest(yaml.safe_dump_all([deployment, configmap]), pinned)
+
+    (deployment,) = kind(deployed, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert [c["image"] for c in pod["containers"]] == [pinned, *sidecars]
+    assert [c["image"] for c in pod["initContainers"]] == [pinned]
+    assert kind(deployed, "ConfigMap")[0]["data"] == {"image": image}
+    # extractImageName keeps the registry: a digest for one registry never pins another's image.
+    assert substitute_like_kubernetes_manifest(content, f"other.azurecr.io/orders@{DIGEST}") == yaml.safe_dump_all(
+        list(yaml.safe_load_all(content)), sort_keys=False
+    )
 
 
 def test_acceptance_tests_reach_staging_through_a_port_forward(rendered: dict[str, Files]) -> None:

@@ -4,6 +4,7 @@ templates they include, the manifest renderer, and the repository's own build va
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from components.service_files.cd import cd_template
@@ -39,6 +40,25 @@ _SAMPLE_CLIENT_IDS = {
     "staging": "00000000-0000-0000-0000-000000000001",
     "production": "00000000-0000-0000-0000-000000000002",
 }
+_REGISTRY = "example.azurecr.io"
+_CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
+# The lock of the stack's own dependencies, which renders every other YAML file of this repository.
+PROGRAM_LOCK = PLATFORM_SOURCE_DIR.parents[1] / "requirements.txt"
+# Each written stream must parse (a Kubernetes object per document) to what `manifests()` returns for the same
+# arguments: a scalar the renderer's emitter mis-quotes changes type on the way, and kubectl would apply that instead.
+_PARSE_CHECK = f"""python - <<'EOF'
+import json, os, sys
+import yaml
+sys.path.insert(0, "manifests")
+import render
+service = json.loads(os.environ["SERVICE_MANIFEST"])
+for stage in ("staging", "production"):
+    with open(f"{{stage}}.yaml", encoding="utf-8") as stream:
+        written = list(yaml.safe_load_all(stream))
+    if written != render.manifests(service, stage, {_REGISTRY!r}, {_CONNECTION_STRING!r}):
+        sys.exit(f"{{stage}}.yaml does not parse to the objects the renderer built")
+    print(f"{{stage}}.yaml:", ", ".join(f"{{o['kind']}}/{{o['metadata']['name']}}" for o in written))
+EOF"""
 
 README = """# Pipeline templates
 
@@ -58,18 +78,35 @@ service at once, without a commit to any service repository.
 """
 
 
+def locked_requirement(name: str, lock: Path = PROGRAM_LOCK) -> str:
+    """The pip-compile entry of `name` in `lock`: its `==` pin and every hash, as pip reads it with --require-hashes."""
+    lines = lock.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.lower().startswith(f"{name}==")), None)
+    if start is None:
+        raise ValueError(f"{lock.name} has no {name}== entry")
+    end = next(i for i in range(start, len(lines)) if not lines[i].endswith("\\"))
+    return "\n".join(lines[start : end + 1])
+
+
 def validation_template(ctx: PipelineContext) -> dict[str, Any]:
     """Build validation of this repository's pull requests: the pull request's renderer runs for a sample service
-    with every optional part, for both stages, and every document it writes parses."""
+    with every optional part, for both stages, and the YAML stream it writes (what CI publishes and CD deploys)
+    parses, with PyYAML, to exactly the objects the renderer built."""
     parameters = json.dumps(manifest_parameters(_SAMPLE, _SAMPLE_CLIENT_IDS), separators=(",", ":"))
     render = [
-        f"python3 {MANIFEST_RENDERER} --stage {stage} --registry example.azurecr.io "
-        f'--connection-string "InstrumentationKey=00000000-0000-0000-0000-000000000000" --output "{stage}.yaml"'
+        f"python3 {MANIFEST_RENDERER} --stage {stage} --registry {_REGISTRY} "
+        f'--connection-string "{_CONNECTION_STRING}" --output "{stage}.yaml"'
         for stage in ("staging", "production")
     ]
-    check = (
-        'python3 -c \'import json, sys; [json.loads(d) for f in sys.argv[1:] for d in open(f).read().split("---") '
-        "if d.strip()]' staging.yaml production.yaml"
+    requirements = "$(Agent.TempDirectory)/validation-requirements.txt"
+    install = "\n".join(
+        [
+            "set -euo pipefail",
+            f"cat > \"{requirements}\" <<'EOF'",
+            locked_requirement("pyyaml"),
+            "EOF",
+            f'python -m pip install --disable-pip-version-check --require-hashes --no-deps -r "{requirements}"',
+        ]
     )
     return {
         "pool": pool(ctx),
@@ -77,7 +114,17 @@ def validation_template(ctx: PipelineContext) -> dict[str, Any]:
             # The pipeline's own repository: the pull request's merge commit, whose renderer is under review.
             {"checkout": "self"},
             {
-                "bash": "\n".join(["set -euo pipefail", f"python3 -m py_compile {MANIFEST_RENDERER}", *render, check]),
+                "task": "UsePythonVersion@0",
+                "displayName": f"Use Python {ctx.python_version}",
+                "inputs": {"versionSpec": ctx.python_version},
+            },
+            # The parser the stack itself is locked to (requirements.txt), installed by hash: the renderer needs no
+            # PyYAML, its check does.
+            {"bash": install, "displayName": "Install the YAML parser"},
+            {
+                "bash": "\n".join(
+                    ["set -euo pipefail", f"python3 -m py_compile {MANIFEST_RENDERER}", *render, _PARSE_CHECK]
+                ),
                 "displayName": "Render the manifests of a sample service",
                 "workingDirectory": "$(Build.SourcesDirectory)",
                 "env": {"SERVICE_MANIFEST": parameters},

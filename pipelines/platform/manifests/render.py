@@ -1,9 +1,10 @@
 """The Kubernetes manifests of one service in one cluster, from the parameters its entry pipeline passes.
 
 Shipped in the pipeline templates repository and run by CI's `Manifests` job with the agent's `python3`, so it uses
-the standard library only (agent images need not carry PyYAML). Output: a YAML stream in block style, the format
-KubernetesManifest@1 substitutes images in. The same module renders the manifests the stack's tests validate
-(tests/test_pipeline_files.py), so what is checked offline is what the pipeline deploys.
+the standard library only (agent images need not carry PyYAML). Output: a YAML stream in block style, for a reader
+of the published artifact; KubernetesManifest@1 parses it and substitutes images on the objects. The same module
+renders the manifests the stack's tests validate (tests/test_pipeline_files.py), so what is checked offline is what
+the pipeline deploys.
 
     SERVICE_MANIFEST='{"name": "orders", ...}' python3 manifests/render.py --stage staging \
         --registry crcontosoprodnonprod.azurecr.io --connection-string "..." --output staging.yaml
@@ -420,8 +421,10 @@ def _yaml(node: Any, indent: int) -> list[str]:
 
 
 def document_stream(objects: list[dict[str, Any]]) -> str:
-    """The objects as one YAML stream in block style, which KubernetesManifest@1 needs: it pins the image by
-    rewriting the line that starts with `image:` (azure-pipelines-tasks, kubernetes-common manifest-utilities)."""
+    """The objects as one YAML stream in block style. KubernetesManifest@1 reads any YAML: its deploy parses the
+    stream and pins images on the parsed workload objects (azure-pipelines-tasks Tasks/KubernetesManifestV1/src/utils/
+    DeploymentHelper.ts `updateResourceObjects`, KubernetesObjectUtility.ts `updateImageDetails`), so block style is
+    for the reviewer of the artifact, and every scalar is typed explicitly so the parse yields these objects."""
     return "".join("---\n" + "\n".join(_yaml(item, 0)) + "\n" for item in objects)
 
 
