@@ -126,24 +126,34 @@ def test_the_first_shipped_json_check_fails_on_the_shipped_renderer(tmp_path: Pa
     assert "JSONDecodeError" in result.stderr
 
 
-def test_a_renderer_writing_broken_yaml_fails_the_validation(tmp_path: Path) -> None:
-    # A key of a nested mapping written without its colon: the scanner finds no ":" where a key must end.
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # A key of a nested mapping written without its colon: the scanner finds no ":" where a key must end.
+        pytest.param(
+            'lines.append(f"{pad}{_key(key)}:")',
+            'lines.append(f"{pad}{_key(key)}")',
+            "yaml.scanner.ScannerError",
+            id="broken-yaml",
+        ),
+        # Valid YAML, but a string such as "8080" or "true" unquoted reads back as a number or a boolean.
+        pytest.param(
+            "return json.dumps(str(value))",
+            "return str(value)",
+            "does not parse to the objects the renderer built",
+            id="scalars-change-type",
+        ),
+    ],
+)
+def test_a_renderer_whose_stream_is_not_its_objects_fails_the_validation(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     source = RENDERER.read_text(encoding="utf-8")
-    broken = source.replace('lines.append(f"{pad}{_key(key)}:")', 'lines.append(f"{pad}{_key(key)}")')
-    assert broken != source
-    result = _run_check(tmp_path, broken)
+    planted = source.replace(old, new)
+    assert planted != source
+    result = _run_check(tmp_path, planted)
     assert result.returncode != 0
-    assert "yaml.scanner.ScannerError" in result.stderr
-
-
-def test_a_renderer_whose_scalars_change_type_fails_the_validation(tmp_path: Path) -> None:
-    # Valid YAML, but a string such as "8080" or "true" unquoted reads back as a number or a boolean.
-    source = RENDERER.read_text(encoding="utf-8")
-    unquoted = source.replace("return json.dumps(str(value))", "return str(value)")
-    assert unquoted != source
-    result = _run_check(tmp_path, unquoted)
-    assert result.returncode != 0
-    assert "does not parse to the objects the renderer built" in result.stderr
+    assert message in result.stderr
 
 
 def test_a_renderer_that_fails_fails_the_validation(tmp_path: Path) -> None:
