@@ -147,7 +147,12 @@ class Alerts(Component):
             ]
             if args.webhook_url
             else None,
-            opts=child,
+            # The URL is a credential, and Azure returns it in the group's webhookReceivers: the engine makes an output
+            # secret only where the top-level input of its name is (pulumi/pulumi pkg/resource/deploy/
+            # step_executor.go), and the secret here is nested in that list.
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["webhookReceivers"])
+            if args.webhook_url
+            else child,
         )
         self._args = args
         self._group_id = group.id

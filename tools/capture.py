@@ -77,6 +77,10 @@ class Registration:
     replace_with: tuple[str, ...] = field(default=(), compare=False)
     # The ID of an existing object the engine adopts instead of creating one (the `import_` option).
     import_id: str = field(default="", compare=False)
+    # Outputs the engine stores as secrets whatever the provider returns (the `additional_secret_outputs` option): the
+    # engine carries an input's secrecy to the output of the same name only for a top-level input
+    # (pulumi/pulumi pkg/resource/deploy/step_executor.go), so a secret nested in a list needs it.
+    additional_secret_outputs: tuple[str, ...] = field(default=(), compare=False)
     # The URNs this resource may have had before (tools/urn_snapshot.py); not part of the inventory contract.
     aliases: tuple[Alias, ...] = field(default=(), compare=False)
 
@@ -228,6 +232,7 @@ class CapturingMonitor(MockMonitor):
                 else None,
                 replace_with=tuple(request.replace_with),
                 import_id=request.importId,
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
                 aliases=tuple(_alias(alias) for alias in request.aliases),
             )
         )
