@@ -217,3 +217,19 @@ def test_a_cluster_is_replaced_delete_first_as_the_readme_replaces_it(estate: Ca
     # create-first unless the resource says otherwise, and azure-native refuses to create a name that exists.
     assert "pulumi up --replace <cluster URN>" in (ROOT / "README.md").read_text()
     assert cluster(estate, stage).delete_before_replace
+
+
+def test_the_readme_unprotects_every_protected_resource_a_cluster_replacement_takes_along(prod: Capture) -> None:
+    # A delete-first replacement replaces the resources whose inputs come from the cluster, and theirs in turn, and
+    # the engine stops at a protected one (pulumi/pulumi pkg/resource/deploy/step_generator.go,
+    # calculateDependentReplacements and the protect check of the delete-before-replace loop).
+    readme = (ROOT / "README.md").read_text()
+    procedure = readme[readme.index("To move: on dev first") : readme.index("inside the network: run the IaC")]
+    for stage in STAGES:
+        taken = {cluster(prod, stage).urn}
+        for registration in prod.resources:  # registrations come after what they depend on
+            if taken.intersection(registration.dependencies):
+                taken.add(registration.urn)
+        taken.discard(cluster(prod, stage).urn)  # the procedure unprotects the cluster itself first
+        protected = {r.type.rsplit(":", 1)[-1] for r in prod.resources if r.urn in taken and r.protect and r.custom}
+        assert all(f"`{kind}`" in procedure for kind in protected), (stage, protected)
