@@ -27,8 +27,11 @@ from components.devops.repository import starter_files
 from components.service_files.manifests import kubernetes_manifest, manifest_parameters
 from components.service_files.spec import ServiceSpec
 from tests.dockerignore import excluded, read_patterns
+from tools.capture import ROOT
 
 STARTER = starter_files()
+# The starter's package, as the runtime venv holds it.
+SERVICE_SOURCE = ROOT / "templates" / "service" / "src"
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ def _serving(status: int) -> Iterator[tuple[int, list[str]]]:
 def _health(command: list[str], port: int) -> int:
     # The image's `python` is the runtime venv's; this test's interpreter runs the same standard-library code.
     argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
-    env = {**os.environ, "PORT": str(port)}
+    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(SERVICE_SOURCE)}
     return subprocess.run(argv, env=env, capture_output=True, timeout=30, check=False).returncode
 
 
@@ -186,6 +189,51 @@ def healthcheck_problems(dockerfile: str) -> list[str]:
 
 def test_the_healthcheck_asks_the_liveness_probe_path_and_reports_its_answer() -> None:
     assert healthcheck_problems(STARTER["Dockerfile"]) == []
+
+
+def _asked_port(dockerfile: str, port: str) -> str:
+    """The port the HEALTHCHECK's command asks for with PORT=`port`, its request caught before it leaves."""
+    code = healthcheck_command(dockerfile)[-1]
+    catch = "import urllib.request\nurllib.request.urlopen = lambda url, **_: print(url.split(':')[2].split('/')[0])\n"
+    env = {**os.environ, "PORT": port, "PYTHONPATH": str(SERVICE_SOURCE)}
+    done = subprocess.run([sys.executable, "-c", catch + code], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _service_port(port: str) -> str:
+    """The port the starter service listens on with PORT=`port` (src/service/config.py)."""
+    code = "import os; from service.config import Settings; print(Settings.from_env(os.environ).port)"
+    env = {**os.environ, "PORT": port, "PYTHONPATH": str(SERVICE_SOURCE)}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("port", ["", "  ", "9090"])
+def test_the_healthcheck_reads_the_port_as_the_service_does(port: str) -> None:
+    # A blank PORT is the service's default, not an empty port (which http.client reads as 80).
+    assert _asked_port(STARTER["Dockerfile"], port) == _service_port(port)
+
+
+def test_a_healthcheck_reading_port_by_hand_is_caught() -> None:
+    by_hand = STARTER["Dockerfile"].replace(
+        "f'http://127.0.0.1:{Settings.from_env(os.environ).port}/healthz'",
+        "'http://127.0.0.1:' + os.environ['PORT'] + '/healthz'",
+    )
+    assert by_hand != STARTER["Dockerfile"]
+    assert _asked_port(by_hand, "") != _service_port("")
+
+
+def test_local_files_below_the_allowed_folders_stay_out_of_the_context() -> None:
+    patterns = read_patterns(STARTER[".dockerignore"])
+    local = ["tests/integration/.env", "src/service/.env", "tests/.venv/bin/python", "tests/.pytest_cache/v/x"]
+    assert [path for path in local if not excluded(path, patterns)] == []
+    # Planted: the exclusions above the allow-list, where the allow-list's later lines win again.
+    lines = STARTER[".dockerignore"].splitlines()
+    moved = "\n".join(
+        [*(line for line in lines if line.startswith("**/")), *(line for line in lines if not line.startswith("**/"))]
+    )
+    assert [path for path in local if not excluded(path, read_patterns(moved))] != []
 
 
 # --- planted mistakes ---------------------------------------------------------------------------------------------
@@ -215,9 +263,9 @@ def test_a_source_missing_from_the_starter_is_caught() -> None:
 @pytest.mark.parametrize(
     ("original", "planted", "problem"),
     [
-        ("'/healthz'", "'/readyz'", "not the liveness probe's /healthz"),
+        ("/healthz'", "/readyz'", "not the liveness probe's /healthz"),
         ("urllib.request.urlopen(", "0 and urllib.request.urlopen(", "exits 0 while the service answers 503"),
-        ("os.environ['PORT']", "'8080'", "exits non-zero while the service answers 200"),
+        ("Settings.from_env(os.environ).port", "8080", "exits non-zero while the service answers 200"),
     ],
 )
 def test_a_healthcheck_that_misreports_is_caught(original: str, planted: str, problem: str) -> None:
