@@ -9,6 +9,7 @@ whose PyYAML is the same locked version the install step pins (asserted below).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -108,6 +109,43 @@ def test_the_install_step_installs_the_pinned_parser_by_hash(tmp_path: Path) -> 
         text=True,
     )
     assert version.stdout.strip() == yaml.__version__
+
+
+def _download_for_the_agent(requirement: str, directory: Path) -> subprocess.CompletedProcess[str]:
+    """pip's own resolution of `requirement` for the agent's Python (UsePythonVersion's version) on Linux x86-64,
+    hash-checked as `--require-hashes` checks it: the test's interpreter may be another Python."""
+    requirements = directory / "requirements.txt"
+    requirements.write_text(requirement + "\n", encoding="utf-8")
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps"),
+            *("--only-binary=:all:", "--python-version", CTX.python_version, "--platform", "manylinux_2_17_x86_64"),
+            *("--require-hashes", "-r", str(requirements), "-d", str(directory / "wheels")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_the_pinned_parser_has_a_hashed_wheel_for_the_agents_python(tmp_path: Path) -> None:
+    pin = locked_requirement("pyyaml")
+    result = _download_for_the_agent(pin, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = (tmp_path / "wheels").iterdir()
+    assert f"-cp{CTX.python_version.replace('.', '')}-" in wheel.name
+    digest = f"--hash=sha256:{hashlib.sha256(wheel.read_bytes()).hexdigest()}"
+    assert digest in pin
+    # Planted: the pin without the agent's wheel's hash.
+    lines = [line.strip().removesuffix("\\").strip() for line in pin.splitlines()]
+    pruned = " ".join(line for line in lines if line != digest)
+    (tmp_path / "planted").mkdir()
+    planted = _download_for_the_agent(pruned, tmp_path / "planted")
+    assert planted.returncode != 0
+    assert "THESE PACKAGES DO NOT MATCH THE HASHES" in planted.stderr
 
 
 # --- planted mistakes ---------------------------------------------------------------------------------------------
