@@ -25,6 +25,7 @@ from pulumi_azure_native import consumption, monitor
 from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
 from components.identity import Assigner, Grant, assign_grants
+from components.naming import pre_release_role_names
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
 APP_INSIGHTS_METRICS = "microsoft.insights/components"
@@ -51,6 +52,8 @@ class AlertsArgs:
     thresholds: Thresholds
     clusters: Sequence[WatchedCluster]
     app_insights_id: pulumi.Input[str]
+    # The services whose staging and CI telemetry the Application Insights alerts leave out.
+    services: Sequence[str]
     vault_name: str
     vault_id: pulumi.Input[str]
     # Where the clusters' Container Insights rows are: each log alert's identity reads them there.
@@ -66,6 +69,7 @@ class _Metric:
     operator: str
     threshold: float
     dimensions: Mapping[str, Sequence[str]] | None = None
+    excluded: Mapping[str, Sequence[str]] | None = None
     frequency: str = "PT1M"
 
 
@@ -177,11 +181,18 @@ class Alerts(Component):
             # service-health/resource-health-overview); activity log alerts on it cost nothing.
             self._health_alert(name, cluster.name, cluster.cluster_id)
         requests = args.thresholds
-        for metric in (
-            _Metric("failed-requests", "requests/failed", "Count", "GreaterThan", requests.failed_requests),
-            _Metric("response-time", "requests/duration", "Average", "GreaterThan", requests.response_time_ms),
-            _Metric("exceptions", "exceptions/count", "Count", "GreaterThan", requests.exceptions),
+        # CI's integration tests, staging and production send to the one component; staging and CI report their own
+        # role names (components/naming.py). Those are excluded rather than production's included, so a service that
+        # names itself otherwise still pages: a false page over a missed one. All three metrics have the cloud/roleName
+        # dimension (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/reference/supported-metrics/
+        # microsoft-insights-components-metrics.md).
+        pre_release = {"cloud/roleName": pre_release_role_names(args.services)} if args.services else None
+        for signal, metric_name, aggregation, threshold in (
+            ("failed-requests", "requests/failed", "Count", requests.failed_requests),
+            ("response-time", "requests/duration", "Average", requests.response_time_ms),
+            ("exceptions", "exceptions/count", "Count", requests.exceptions),
         ):
+            metric = _Metric(signal, metric_name, aggregation, "GreaterThan", threshold, excluded=pre_release)
             self._metric_alert(name, "app-insights", args.app_insights_id, APP_INSIGHTS_METRICS, metric)
         self._metric_alert(
             name,
@@ -219,11 +230,11 @@ class Alerts(Component):
                         operator=metric.operator,
                         threshold=metric.threshold,
                         dimensions=[
-                            monitor.MetricDimensionArgs(name=key, operator="Include", values=list(values))
-                            for key, values in metric.dimensions.items()
+                            monitor.MetricDimensionArgs(name=key, operator=operator, values=list(values))
+                            for operator, dimensions in (("Include", metric.dimensions), ("Exclude", metric.excluded))
+                            for key, values in (dimensions or {}).items()
                         ]
-                        if metric.dimensions
-                        else None,
+                        or None,
                     )
                 ],
             ),

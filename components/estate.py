@@ -342,6 +342,7 @@ class Estate(Component):
                 thresholds=config.alerts,
                 clusters=[WatchedCluster(names.cluster(stage), self._clusters[stage].cluster_id) for stage in watched],
                 app_insights_id=self._monitoring.app_insights_id,
+                services=[service.name for service in config.services],
                 vault_name=names.key_vault,
                 vault_id=self._key_vault.vault_id,
                 workspace_id=self._monitoring.workspace_id,

@@ -9,6 +9,7 @@ and Kubernetes' DNS-1123 label rule for namespaces.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,25 @@ IAC_POOL_STACK = "prod"
 REGISTRY_ROLE_TAG = "aks-estate-registry"
 
 Stage = Literal["staging", "production"]
+# OpenTelemetry's service.namespace of each run that is not production, set through OTEL_RESOURCE_ATTRIBUTES (read by
+# every OTel SDK's environment resource detector): the manifests renderer gives each stage its own, CI's integration
+# tests run as "ci". The Azure Monitor exporter names the cloud role "<service.namespace>.<service.name>"
+# (azure-monitor-opentelemetry-exporter azure/monitor/opentelemetry/exporter/_utils.py _get_cloud_role), which the
+# Application Insights alerts exclude.
+CI_TELEMETRY_NAMESPACE = "ci"
+PRE_RELEASE_TELEMETRY_NAMESPACES = ("staging", CI_TELEMETRY_NAMESPACE)
+
+
+def telemetry_resource_attributes(namespace: str) -> str:
+    """The OTEL_RESOURCE_ATTRIBUTES value (comma-separated key=value) of a run in `namespace`."""
+    return f"service.namespace={namespace}"
+
+
+def pre_release_role_names(services: Sequence[str]) -> list[str]:
+    """The cloud role names staging and CI report each service under."""
+    return [f"{namespace}.{service}" for service in services for namespace in PRE_RELEASE_TELEMETRY_NAMESPACES]
+
+
 RegistryRole = Literal["nonprod", "prod"]
 SubnetRole = Literal["staging-nodes", "production-nodes", "private-endpoints", "agents"]
 SUBNET_ROLES: tuple[SubnetRole, ...] = ("staging-nodes", "production-nodes", "private-endpoints", "agents")

@@ -448,6 +448,9 @@ def test_ci_reads_key_vault_through_the_arm_connection_and_maps_secrets_to_env(r
     assert integration["env"] == {
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
         "DB_PASSWORD": "$(db-password)",
+        # Reported as "ci.orders", a role the production alerts leave out (tests/test_stage_telemetry.py).
+        "SERVICE_NAME": "orders",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=ci",
         "TELEMETRY_AUTHENTICATION": "entra",
     }
     steps = build_job["steps"]
@@ -1088,6 +1091,8 @@ def test_a_container_built_service_runs_no_python_step(rendered: dict[str, Files
     assert integration["parameters"]["env"] == {
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "$(appinsights-connection-string)",
         "DB_PASSWORD": "$(db-password)",
+        "SERVICE_NAME": "${{ parameters.service }}",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=ci",
     }
     acceptance = stage(compiled(LEDGER, CD_PIPELINE_PATH), "AcceptanceTests")["jobs"][0]
     (cli,) = tasks(acceptance, "AzureCLI@2")

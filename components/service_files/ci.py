@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.naming import APPINSIGHTS_SECRET
+from components.naming import APPINSIGHTS_SECRET, CI_TELEMETRY_NAMESPACE, telemetry_resource_attributes
 from components.service_files.context import PipelineContext, secret_env_name
 from components.service_files.layout import (
     CAPTURE_DIGEST_TEMPLATE,
@@ -68,6 +68,12 @@ def _quality_gate(service: TemplateService, ctx: PipelineContext) -> dict[str, A
 def _integration_tests(service: TemplateService, ctx: PipelineContext) -> list[dict[str, Any]]:
     # Secret variables reach a process only through an explicit mapping.
     env = {secret_env_name(secret): f"$({secret})" for secret in ctx.key_vault_secrets}
+    # The tests' telemetry reports as the service in CI's OpenTelemetry namespace, a cloud role name
+    # ("ci.<service>") the Application Insights alerts leave out (components/alerts.py).
+    telemetry = {
+        "SERVICE_NAME": "${{ parameters.service }}",
+        "OTEL_RESOURCE_ATTRIBUTES": telemetry_resource_attributes(CI_TELEMETRY_NAMESPACE),
+    }
     if service.build == "container":
         secrets = " ".join(f"--secret id={secret},env={secret_env_name(secret)}" for secret in ctx.key_vault_secrets)
         return [
@@ -77,7 +83,10 @@ def _integration_tests(service: TemplateService, ctx: PipelineContext) -> list[d
                     "suite": "integration",
                     "target": INTEGRATION_RESULTS_STAGE,
                     "secretArguments": secrets,
-                    "env": env,
+                    # `--build-arg NAME` without a value takes it from the step's environment; the Dockerfile's
+                    # integration stage declares the ARG to see it (an undeclared one is unused, with a warning).
+                    "buildArguments": " ".join(f"--build-arg {variable}" for variable in telemetry),
+                    "env": {**env, **telemetry},
                 },
             }
         ]
@@ -93,7 +102,7 @@ def _integration_tests(service: TemplateService, ctx: PipelineContext) -> list[d
                 "scriptLocation": "inlineScript",
                 "inlineScript": "python -m pytest tests/integration --junitxml=test-results/integration.xml",
             },
-            "env": {**env, TELEMETRY_AUTHENTICATION: "entra"},
+            "env": {**env, **telemetry, TELEMETRY_AUTHENTICATION: "entra"},
         },
         publish_test_results("integration"),
         {

@@ -73,7 +73,7 @@ def manifests(
             # The service never calls the Kubernetes API; the workload identity token is projected separately.
             "automountServiceAccountToken": False,
         },
-        _deployment(service, registry, connection_string, metadata, selector=selector, labels=labels),
+        _deployment(service, registry, connection_string, metadata, stage=stage, selector=selector, labels=labels),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -119,6 +119,7 @@ def _deployment(
     connection_string: str,
     metadata: Any,
     *,
+    stage: str,
     selector: dict[str, str],
     labels: dict[str, str],
 ) -> dict[str, Any]:
@@ -139,6 +140,10 @@ def _deployment(
             # refuses keys in prod), and the string only says where to send.
             {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": connection_string},
             {"name": "TELEMETRY_AUTHENTICATION", "value": "entra"},
+            # The stage as OpenTelemetry's service.namespace, read by every OTel SDK's environment resource detector:
+            # the Azure Monitor exporter then names the cloud role "<stage>.<service>", and the Application Insights
+            # alerts leave staging's out (components/alerts.py).
+            {"name": "OTEL_RESOURCE_ATTRIBUTES", "value": f"service.namespace={stage}"},
         ],
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {
