@@ -212,7 +212,11 @@ class Alerts(Component):
             f"{name}-{target}-{metric.signal}",
             rule_name=f"{target}-{metric.signal}",
             **at("global", self._args.placement),
-            description=f"{metric.metric} {metric.operator} {metric.threshold:g} on {target}",
+            # With a dimension, Azure Monitor watches each matching value as its own series and alerts on each
+            # (azure-monitor-docs alerts/alerts-metric-multiple-time-series-single-rule.md, "Multiple dimensions";
+            # an excluded value means every other one, future ones included): per cloud role, i.e. per service.
+            description=f"{metric.metric} {metric.operator} {metric.threshold:g} on {target}"
+            + (" per cloud role (service)" if metric.excluded else ""),
             severity=2,
             enabled=True,
             scopes=[scope],

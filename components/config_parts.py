@@ -294,9 +294,11 @@ class Alerts(ConfigModel):
     node_disk_percent: int = Field(default=80, ge=1, le=100)
     pending_pods: int = Field(default=0, ge=0, le=10000, description="alert above this many pods pending")
     container_restarts: int = Field(default=3, ge=0, le=1000, description="restarts of one container in 15 minutes")
-    failed_requests: int = Field(default=10, ge=1, le=100000, description="failed requests in 5 minutes")
-    response_time_ms: int = Field(default=2000, ge=10, le=600000)
-    exceptions: int = Field(default=10, ge=1, le=100000, description="exceptions in 5 minutes")
+    failed_requests: int = Field(default=10, ge=1, le=100000, description="failed requests of one service in 5 minutes")
+    response_time_ms: int = Field(
+        default=2000, ge=10, le=600000, description="average response time of one service in 5 minutes"
+    )
+    exceptions: int = Field(default=10, ge=1, le=100000, description="exceptions of one service in 5 minutes")
     vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
 
 

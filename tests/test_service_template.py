@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -147,6 +148,53 @@ def test_suites_needing_azure_report_skipped_with_the_reason(workspace: Workspac
     assert totals["tests"] > 0
     assert totals["skipped"] == totals["tests"], totals  # skipped, never silently passed
     assert f"{variable} is not set" in result.stdout
+
+
+# What CI's integration tests report as: the starter's integration module's name for its telemetry, under the
+# environment CI gives them, through the Azure Monitor exporter's own role-name rule (_get_cloud_role).
+_CI_ROLE = """
+import runpy, sys
+from azure.monitor.opentelemetry.exporter._utils import _get_cloud_role
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+names = runpy.run_path(sys.argv[1])
+print(_get_cloud_role(Resource.create({SERVICE_NAME: names["SERVICE"]})))
+"""
+
+
+def _ci_role(workspace: Workspace, module: Path) -> str:
+    # src/ on the path as the starter's pytest configuration puts it (pyproject.toml, pythonpath).
+    env = {
+        **workspace.env,
+        "PYTHONPATH": str(workspace.root / "src"),
+        "SERVICE_NAME": "orders",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=ci",
+    }
+    result = subprocess.run(
+        ["python", "-c", _CI_ROLE, str(module)],
+        cwd=workspace.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert result.returncode == 0, _tail(result)
+    return result.stdout.strip()
+
+
+def test_ci_integration_telemetry_reports_as_a_role_the_production_alerts_leave_out(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    # components/alerts.py excludes `ci.<service>` (components/naming.py pre_release_role_names).
+    module = workspace.root / "tests" / "integration" / "test_telemetry_export.py"
+    assert _ci_role(workspace, module) == "ci.orders"
+    # Planted: the starter's earlier fixed name, which forks made before this release keep.
+    fixed = tmp_path / "test_telemetry_export.py"
+    source = module.read_text(encoding="utf-8")
+    fixed.write_text(
+        re.sub(r"^SERVICE = .*$", 'SERVICE = "service-integration-test"', source, flags=re.MULTILINE), encoding="utf-8"
+    )
+    assert _ci_role(workspace, fixed) == "ci.service-integration-test"
 
 
 @pytest.mark.validators

@@ -24,6 +24,7 @@ from components.service_files.layout import CI_PIPELINE_PATH
 from tests.conftest import SHOP_SERVICES
 from tests.helpers import APP_INSIGHTS, METRIC_ALERT, stack_config
 from tests.test_pipeline_files import ALL, LEDGER, ORDERS, STARTER_DOCKERFILE, compiled, kind, manifest, tasks
+from tools import capture
 from tools.capture import Capture, Registration
 
 STAGES = ("staging", "production")
@@ -144,6 +145,16 @@ def test_every_app_insights_alert_leaves_out_staging_and_ci_of_every_service(est
         assert len(app_insights_alerts(stack)) == 3
         assert services
         assert misdimensioned_alerts(stack, services) == []
+
+
+def test_each_app_insights_alert_says_its_threshold_is_per_service(estate: Capture) -> None:
+    # A dimension makes Azure Monitor watch each remaining role as its own series (azure-monitor-docs
+    # alerts/alerts-metric-multiple-time-series-single-rule.md): the threshold is per service, and the alert says so
+    # to whoever it pages, as the README's `alerts` row does.
+    assert all(rule.inputs["description"].endswith(" per cloud role (service)") for rule in app_insights_alerts(estate))
+    readme = (capture.ROOT / "README.md").read_text()
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `alerts` |")]
+    assert "these three per service" in row
 
 
 def _replace_criterion(rule: Registration, change: Callable[[dict[str, Any]], None]) -> Registration:
