@@ -8,6 +8,7 @@ worker (`--dist loadfile`), or each worker installs its own copy.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 import shutil
@@ -163,23 +164,16 @@ print(_get_cloud_role(Resource.create({SERVICE_NAME: names["SERVICE"]})))
 
 def _ci_role(workspace: Workspace, module: Path) -> str:
     # src/ on the path as the starter's pytest configuration puts it (pyproject.toml, pythonpath).
-    env = {
-        **workspace.env,
-        "PYTHONPATH": str(workspace.root / "src"),
-        "SERVICE_NAME": "orders",
-        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=ci",
-    }
-    result = subprocess.run(
-        ["python", "-c", _CI_ROLE, str(module)],
-        cwd=workspace.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_SECONDS,
-        check=False,
+    ci = dataclasses.replace(
+        workspace,
+        env={
+            **workspace.env,
+            "PYTHONPATH": str(workspace.root / "src"),
+            "SERVICE_NAME": "orders",
+            "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=ci",
+        },
     )
-    assert result.returncode == 0, _tail(result)
-    return result.stdout.strip()
+    return ci.run_ok("python", "-c", _CI_ROLE, str(module)).stdout.strip()
 
 
 def test_ci_integration_telemetry_reports_as_a_role_the_production_alerts_leave_out(
