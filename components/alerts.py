@@ -293,7 +293,7 @@ class Alerts(Component):
         )
         principal = alert.identity.apply(_principal_id)
         assign_grants(
-            f"{name}-{rule}",
+            name,
             self._args.assigner,
             [
                 Grant(f"{rule}-reads-cluster", "Reader", principal, scope),
