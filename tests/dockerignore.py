@@ -9,9 +9,9 @@ A minimal port (POSIX paths only) of the matcher BuildKit's context transfer use
   escapes the next character, "[" and "]" pass through as a class; a pattern without any of these matches exactly,
   one ending in "**" by prefix, one starting with "**" by suffix (and "**/foo" also matches "foo").
 - patternmatcher.go, `MatchesOrParentMatches`: every pattern in order, a path matches a pattern when it or one of
-  its parent directories does, and the LAST matching pattern decides (an exception re-includes). The walkers that
-  send the context (tonistiigi/fsutil, docker-py's `exclude_paths`) use the same patterns through
-  `MatchesUsingParentResults`, which gives the same answer.
+  its parent directories does, and the LAST matching pattern decides (an exception re-includes). BuildKit's walker
+  (tonistiigi/fsutil) uses the same patterns through `MatchesUsingParentResults`, which gives the same answer;
+  docker-py's `exclude_paths` is no stand-in (it differs on `**/dir` against `dir/file`, among upstream's cases).
 """
 
 from __future__ import annotations

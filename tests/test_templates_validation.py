@@ -151,19 +151,6 @@ def test_the_pinned_parser_has_a_hashed_wheel_for_the_agents_python(tmp_path: Pa
 # --- planted mistakes ---------------------------------------------------------------------------------------------
 
 
-def test_the_first_shipped_json_check_fails_on_the_shipped_renderer(tmp_path: Path) -> None:
-    # The check as first shipped parsed each document as JSON, which a block-style YAML stream is not.
-    step = _step("Render the manifests of a sample service")
-    json_check = (
-        'python3 -c \'import json, sys; [json.loads(d) for f in sys.argv[1:] for d in open(f).read().split("---") '
-        "if d.strip()]' staging.yaml production.yaml"
-    )
-    script = step["bash"][: step["bash"].index("python - <<'EOF'")] + json_check
-    result = _run_check(tmp_path, RENDERER.read_text(encoding="utf-8"), script)
-    assert result.returncode != 0
-    assert "JSONDecodeError" in result.stderr
-
-
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

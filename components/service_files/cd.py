@@ -25,7 +25,7 @@ from components.service_files.spec import TemplateService
 # What promotion must follow may not be deselected under "Stages to run" when a run is queued: by default every stage
 # may be skipped ("isSkippable: Setting false prevents the stage from being skipped. By default it's always true",
 # Microsoft's Azure Pipelines schema, definitions.stage, as check-jsonschema vendors it). The production connection's
-# and environment's checks hold for the stages that use them; this holds the tests and the approval before them, so
+# and environment's checks hold for the stages that use them; this holds every stage, the tests and approval too, so
 # Promote, which runs outside the production environment, never runs unless ManualValidation was approved. A string:
 # that schema types the key as its "boolean", a string of true/false/yes/no (Azure Pipelines reads scalars as text).
 _UNSKIPPABLE = {"isSkippable": "false"}
