@@ -7,7 +7,6 @@ condition naming exactly the roles it may assign and remove.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -16,7 +15,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from bootstrap.component import BootstrapComponent
-from components.identity import Assigner, Grant, RoleGrants, role_assignment_name
+from components.identity import Assigner, Grant, RoleAssignmentSpec, RoleGrants, assign_role
 
 IAC_ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
@@ -109,21 +108,17 @@ class OperatorAccess(BootstrapComponent):
                     ("key", "Key Vault Crypto User", args.keys[stack]),
                 ):
                     purpose = f"operator-{operator}-{stack}-{suffix}"
-                    authorization.RoleAssignment(
+                    assign_role(
                         f"{name}-{operator}-{stack}-{suffix}",
-                        role_assignment_name=pulumi.Output.from_input(args.assigner.subscription_id).apply(
-                            functools.partial(role_assignment_name, stack_key=args.assigner.stack_key, purpose=purpose)
+                        RoleAssignmentSpec(
+                            assigner=args.assigner,
+                            purpose=purpose,
+                            principal_id=operator,
+                            role_id=IAC_ROLES[role],
+                            scope=scope,
+                            description=f"aks-estate-bootstrap: {role} for {purpose}",
+                            principal_type=authorization.PrincipalType.USER,
                         ),
-                        principal_id=operator,
-                        principal_type=authorization.PrincipalType.USER,
-                        role_definition_id=pulumi.Output.concat(
-                            "/subscriptions/",
-                            args.assigner.subscription_id,
-                            "/providers/Microsoft.Authorization/roleDefinitions/",
-                            IAC_ROLES[role],
-                        ),
-                        scope=scope,
-                        description=f"aks-estate-bootstrap: {role} for {purpose}",
-                        opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+                        self,
                     )
         self.register_outputs({})

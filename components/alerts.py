@@ -24,7 +24,7 @@ from pulumi_azure_native import consumption, monitor
 
 from components.component import Component, Placement, at
 from components.config_parts import Alerts as Thresholds
-from components.identity import Assigner, Grant, assign_grants
+from components.identity import Assigner, Grant, assign_grants, system_assigned_principal
 from components.naming import pre_release_role_names
 
 CLUSTER_METRICS = "Microsoft.ContainerService/managedClusters"
@@ -46,8 +46,9 @@ class AlertsArgs:
     action_group_name: str
     action_group_short_name: str
     emails: Sequence[str]
-    # The URL is the webhook's credential: the component hands it to the provider as a secret, since config read
-    # with require_object arrives plain even when the stack file holds it `secure` (pulumi/pulumi#7127).
+    # The URL is the webhook's credential: the component hands it to the provider as a secret, since config read from
+    # the language host's environment (components/config.py) arrives plain even when the stack file holds it
+    # `secure` (pulumi/pulumi#7127).
     webhook_url: str | None
     thresholds: Thresholds
     clusters: Sequence[WatchedCluster]
@@ -291,7 +292,7 @@ class Alerts(Component):
             identity=monitor.MicrosoftCommonIdentityArgs(type=monitor.IdentityType.SYSTEM_ASSIGNED),
             opts=self.child,
         )
-        principal = alert.identity.apply(_principal_id)
+        principal = alert.identity.apply(system_assigned_principal("a log alert rule with a system-assigned identity"))
         assign_grants(
             name,
             self._args.assigner,
@@ -324,12 +325,6 @@ class Alerts(Component):
             actions=monitor.ActionListArgs(action_groups=[monitor.ActionGroupArgs(action_group_id=self._group_id)]),
             opts=self.child,
         )
-
-
-def _principal_id(identity: monitor.outputs.IdentityResponse | None) -> str:
-    if identity is None or not identity.principal_id:
-        raise ValueError("a log alert rule with a system-assigned identity came back without its principal")
-    return str(identity.principal_id)
 
 
 @dataclass(frozen=True)

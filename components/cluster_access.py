@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, containerservice
 
-from components.identity import BUILT_IN_ROLES, Assigner, RoleAssignmentSpec, assign_role
+from components.identity import BUILT_IN_ROLES, Assigner, RoleAssignmentSpec, assign_role, system_assigned_principal
 
 
 def api_server_access(
@@ -55,17 +55,12 @@ def grant_subnet_join(
         RoleAssignmentSpec(
             assigner=join.assigner,
             purpose=f"{join.cluster_name}-subnet-network-contributor",
-            principal_id=identity.apply(_principal_id),
+            principal_id=identity.apply(
+                system_assigned_principal("the AKS cluster, whose identity needs Network Contributor on its subnet,")
+            ),
             role_id=BUILT_IN_ROLES["Network Contributor"],
             scope=join.subnet_id,
             description=f"{join.cluster_name} joins its load balancers to its node subnet",
         ),
         parent,
     )
-
-
-def _principal_id(identity: object) -> str:
-    principal_id = getattr(identity, "principal_id", None)
-    if not principal_id:
-        raise ValueError("AKS reported no system-assigned identity; it is needed to grant Network Contributor")
-    return str(principal_id)

@@ -146,7 +146,13 @@ class Estate(Component):
             for stage, settings in self._cluster_settings(config)
         }
         self._alerts_and_budget(
-            name, config=config, names=names, group=group, subscription_id=subscription_id, placement=placement
+            name,
+            config=config,
+            names=names,
+            group=group,
+            subscription_id=subscription_id,
+            assigner=assigner,
+            placement=placement,
         )
         tenants = {
             stage: ClusterTenants(
@@ -326,6 +332,7 @@ class Estate(Component):
         names: naming.EstateNames,
         group: resources.ResourceGroup,
         subscription_id: pulumi.Input[str],
+        assigner: Assigner,
         placement: Placement,
     ) -> Alerts:
         watched: tuple[naming.Stage, ...] = (
@@ -346,7 +353,7 @@ class Estate(Component):
                 vault_name=names.key_vault,
                 vault_id=self._key_vault.vault_id,
                 workspace_id=self._monitoring.workspace_id,
-                assigner=Assigner(subscription_id, f"{config.name_prefix}/{config.environment}"),
+                assigner=assigner,
             ),
             opts=self.child,
         )

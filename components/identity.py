@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -91,6 +91,7 @@ class RoleAssignmentSpec:
     description: str
     # An ABAC condition (version 2.0) narrowing what the role allows, e.g. which roles a role-assigning role assigns.
     condition: str | None = None
+    principal_type: authorization.PrincipalType = authorization.PrincipalType.SERVICE_PRINCIPAL
 
 
 def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) -> authorization.RoleAssignment:
@@ -101,7 +102,7 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
             functools.partial(role_assignment_name, stack_key=spec.assigner.stack_key, purpose=spec.purpose)
         ),
         principal_id=spec.principal_id,
-        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+        principal_type=spec.principal_type,
         role_definition_id=pulumi.Output.concat(
             "/subscriptions/",
             spec.assigner.subscription_id,
@@ -116,6 +117,19 @@ def assign_role(name: str, spec: RoleAssignmentSpec, parent: pulumi.Resource) ->
         # while the old one exists: delete first.
         opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
     )
+
+
+def system_assigned_principal(what: str) -> Callable[[object], str]:
+    """The principal ID of a resource's system-assigned identity, from its `identity` output; refuses a resource that
+    came back without one, naming `what` needs it."""
+
+    def principal(identity: object) -> str:
+        principal_id = getattr(identity, "principal_id", None)
+        if not principal_id:
+            raise ValueError(f"{what} came back without its system-assigned identity's principal")
+        return str(principal_id)
+
+    return principal
 
 
 def assign_grants(name: str, assigner: Assigner, grants: Sequence[Grant], parent: pulumi.Resource) -> None:
