@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from components.identity import BUILT_IN_ROLES
 from components.service_files.manifests import renderer
+from tools.azure_rbac import KUBERNETES_WRITERS, SECRET_READERS, covers
 from tools.capture import Capture, Registration
 from tools.devops_index import build_index
 from tools.ingress_links import ingresses
@@ -34,21 +34,6 @@ from tools.production_reach import connections, expanded_definitions, jobs, runs
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-# Azure RBAC for Kubernetes roles that read Secrets and write Ingresses in the namespaces of their scope
-# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers).
-KUBERNETES_WRITERS = {
-    BUILT_IN_ROLES["Azure Kubernetes Service RBAC Writer"]: "Azure Kubernetes Service RBAC Writer",
-    "3498e952-d568-435e-9b2c-8d77e338d7f7": "Azure Kubernetes Service RBAC Admin",
-    "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
-}
-# Key Vault roles with `vaults/secrets/getSecret/action`, which reads a certificate's private key (rbac-guide,
-# "Azure built-in roles for Key Vault data plane operations").
-SECRET_READERS = {
-    BUILT_IN_ROLES["Key Vault Certificate User"]: "Key Vault Certificate User",
-    BUILT_IN_ROLES["Key Vault Secrets User"]: "Key Vault Secrets User",
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
-}
 
 
 @dataclass(frozen=True)
@@ -69,12 +54,6 @@ class Assignment:
     principal: str
     role: str
     scope: str
-
-
-def _covers(scope: str, target: str) -> bool:
-    # A role on a scope holds on everything below it; Key Vault and ARM names are case-insensitive.
-    scope, target = scope.lower(), target.lower()
-    return target == scope or target.startswith(f"{scope}/")
 
 
 def _assignments(capture: Capture) -> list[Assignment]:
@@ -161,9 +140,9 @@ def staging_certificate_reach(capture: Capture) -> list[Finding]:
             if g.principal in code
             and g.role in KUBERNETES_WRITERS
             and (
-                _covers(g.scope, cluster.id)
-                or (namespace is None and _covers(f"{cluster.id}/namespaces", g.scope))
-                or (namespace is not None and _covers(g.scope, f"{cluster.id}/namespaces/{namespace}"))
+                covers(g.scope, cluster.id)
+                or (namespace is None and covers(f"{cluster.id}/namespaces", g.scope))
+                or (namespace is not None and covers(g.scope, f"{cluster.id}/namespaces/{namespace}"))
             )
         )
 
@@ -182,7 +161,7 @@ def staging_certificate_reach(capture: Capture) -> list[Finding]:
     for g in grants:
         if g.principal != add_on or g.role not in SECRET_READERS or not reachable:
             continue
-        for secret in sorted(secret for secret in production if _covers(g.scope, secret)):
+        for secret in sorted(secret for secret in production if covers(g.scope, secret)):
             findings.append(
                 Finding(
                     "staging application routing add-on",

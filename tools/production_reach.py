@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tools.azure_rbac import covers
 from tools.capture import Capture
 from tools.devops_index import AZDO, Definition, DevOpsIndex, build_index
 from tools.pipeline_links import CONNECTION_INPUTS, Finding, expand
@@ -112,10 +113,8 @@ def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[F
             for role, scope in scopes.get(endpoint) or []
             # A role on a scope holds on everything below it (Azure RBAC inherits downward): a grant on the vault
             # reaches a certificate in it as surely as one on the certificate.
-            if any(
-                scope == target or scope.startswith(f"{target}/") or target.startswith(f"{scope}/")
-                for target in production_ids
-            )
+            # A grant on something below a target (a namespace of the production cluster) acts on it too.
+            if any(covers(scope, target) or covers(target, scope) for target in production_ids)
         )
 
     def code_jobs_using(document: Any, project: str, endpoint: str) -> tuple[bool, list[str]]:

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.identity import BUILT_IN_ROLES
+from tools.azure_rbac import SECRET_READERS, covers
 from tools.capture import Capture
 from tools.devops_index import build_index
 from tools.pipeline_links import CONNECTION_INPUTS, Finding
 from tools.production_reach import endpoint_scopes, expanded_definitions, jobs
 
 TASK = "AzureKeyVault@2"
-# Roles whose data actions include Microsoft.KeyVault/vaults/secrets/getSecret/action.
-SECRET_READERS = frozenset({BUILT_IN_ROLES["Key Vault Secrets User"]})
 
 
 def _downloads(steps: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
@@ -58,10 +56,7 @@ def unreadable_secrets(capture: Capture) -> list[Finding]:
                     if secret_id is None:
                         problem = f"{TASK} downloads {name!r} from {vault}, which the stack does not write there"
                         findings.append(Finding(definition.yml_path, where, problem))
-                    elif not any(
-                        role in SECRET_READERS and (secret_id == scope or secret_id.startswith(f"{scope}/"))
-                        for role, scope in grants
-                    ):
+                    elif not any(role in SECRET_READERS and covers(scope, secret_id) for role, scope in grants):
                         problem = f"{TASK} downloads {name!r} as {connection!r}, whose identity cannot read it"
                         findings.append(Finding(definition.yml_path, where, problem))
     return findings
