@@ -126,21 +126,32 @@ def test_an_internal_controller_only_for_internal_services_is_reported(
         "staging cluster: nginx-internal: Ingresses of gateway, web and no controller serves it"
     ]
     monkeypatch.undo()
-    # And a controller on the other cluster (its provider names the production cluster): one no Ingress needs there,
-    # none where the Ingresses are.
-    providers = {p.name: p.urn for p in unpaired.of_type(ingress_links.KUBERNETES_PROVIDER)}
-    (staging_provider,) = [urn for name, urn in providers.items() if "-staging-" in name]
+    # And the staging provider given the production cluster's credentials (the credentials call asking for the other
+    # cluster): its controller lands there, none serves staging's Ingresses, and its identifier no longer matches.
+    providers = {p.name: p for p in unpaired.of_type(ingress_links.KUBERNETES_PROVIDER)}
+    (staging_provider,) = [p for name, p in providers.items() if "-staging-" in name]
     production_cluster = unpaired.outputs["clusters"]["production"]
     (production_id,) = [
         c.id for c in unpaired.of_type(ingress_links.CLUSTER) if c.inputs["resourceName"] == production_cluster
     ]
-    moved = [
-        replace(r, inputs={**r.inputs, "clusterIdentifier": production_id}) if r.urn == staging_provider else r
-        for r in unpaired.resources
-    ]
+    kubeconfig = dict(staging_provider.wire_inputs["kubeconfig"])
+    kubeconfig["value"] = kubeconfig["value"].replace(unpaired.outputs["clusters"]["staging"], production_cluster)
+    elsewhere = replace(staging_provider, wire_inputs={**staging_provider.wire_inputs, "kubeconfig": kubeconfig})
+    moved = [elsewhere if r.urn == staging_provider.urn else r for r in unpaired.resources]
     assert [str(f) for f in ingress_links.internal_controllers_out_of_step(replace(unpaired, resources=moved))] == [
+        f"{staging_provider.name}: clusterIdentifier: writes to {production_cluster} but is identified as "
+        f"{unpaired.outputs['clusters']['staging']}",
         "staging cluster: nginx-internal: Ingresses of gateway, web and no controller serves it",
         "production cluster: nginx-internal: a controller that no Ingress needs",
+    ]
+    # An identifier naming another cluster alone: the provider would not be replaced with the cluster it writes to.
+    misnamed = [
+        replace(r, inputs={**r.inputs, "clusterIdentifier": production_id}) if r.urn == staging_provider.urn else r
+        for r in unpaired.resources
+    ]
+    assert [str(f) for f in ingress_links.internal_controllers_out_of_step(replace(unpaired, resources=misnamed))] == [
+        f"{staging_provider.name}: clusterIdentifier: writes to {unpaired.outputs['clusters']['staging']} but is "
+        f"identified as {production_cluster}"
     ]
 
 

@@ -27,7 +27,7 @@ from components.network import NODE_SUBNETS
 from components.service_files.layout import CI_PIPELINE_PATH
 from components.service_files.manifests import kubernetes_manifest, renderer
 from components.service_files.spec import MANIFEST_PARAMETER
-from tools.capture import Capture
+from tools.capture import Capture, Registration
 from tools.devops_index import build_index
 from tools.pipeline_links import Finding
 
@@ -86,31 +86,39 @@ def route_clashes(capture: Capture) -> list[Finding]:
     return findings
 
 
-def _controller_stages(capture: Capture) -> set[str]:
-    """The stages whose cluster runs the stack's internal NginxIngressController: each controller's provider names its
-    cluster by `clusterIdentifier`, and the stack's outputs name each stage's cluster."""
-    stages = {
-        r.id: stage
-        for stage, name in capture.outputs["clusters"].items()
-        for r in capture.of_type(CLUSTER)
-        if r.inputs.get("resourceName") == name
-    }
-    providers = {
-        r.urn: stages.get(str(r.inputs.get("clusterIdentifier")), "") for r in capture.of_type(KUBERNETES_PROVIDER)
-    }
-    return {
-        providers[urn]
-        for controller in capture.of_type(NGINX_CONTROLLER)
-        for urn in controller.dependencies
-        if urn in providers
-    }
+def _kubeconfig_cluster(provider: Registration) -> str:
+    """The cluster a Kubernetes provider writes to: its kubeconfig's current context, which AKS names after the
+    cluster its credentials were listed for (listClusterUserCredential; components/devops/kubernetes.py)."""
+    kubeconfig = provider.wire_inputs.get("kubeconfig")
+    if isinstance(kubeconfig, dict):  # a secret, as the engine receives it: {<secret signature>: ..., "value": ...}
+        kubeconfig = kubeconfig.get("value")
+    document = yaml.safe_load(str(kubeconfig or "")) or {}
+    return str(document.get("current-context", "")) if isinstance(document, dict) else ""
+
+
+def _providers(capture: Capture) -> tuple[dict[str, str], list[Finding]]:
+    """Provider URN -> the stage whose cluster it writes to, as the stack's outputs name each stage's cluster; and
+    each provider whose `clusterIdentifier` (what decides its replacement) names another cluster than it writes to."""
+    by_name = {name: stage for stage, name in capture.outputs["clusters"].items()}
+    names = {r.id: str(r.inputs.get("resourceName")) for r in capture.of_type(CLUSTER)}
+    stages, findings = {}, []
+    for provider in capture.of_type(KUBERNETES_PROVIDER):
+        cluster = _kubeconfig_cluster(provider)
+        stages[provider.urn] = by_name.get(cluster, "")
+        identified = names.get(str(provider.inputs.get("clusterIdentifier")), "")
+        if identified != cluster:
+            problem = f"writes to {cluster or '(no cluster)'} but is identified as {identified or '(no cluster)'}"
+            findings.append(Finding(provider.name, "clusterIdentifier", problem))
+    return stages, findings
 
 
 def internal_controllers_out_of_step(capture: Capture) -> list[Finding]:
-    """Each cluster with an internal-class Ingress and no internal controller, or a controller no Ingress needs."""
+    """Each cluster with an internal-class Ingress and no internal controller, or a controller no Ingress needs,
+    judged by the cluster each controller's provider writes to; and each provider identified as another cluster."""
     internal = renderer().INTERNAL_INGRESS_CLASS
-    present = _controller_stages(capture)
-    findings = []
+    stages, findings = _providers(capture)
+    controllers = capture.of_type(NGINX_CONTROLLER)
+    present = {stages[urn] for controller in controllers for urn in controller.dependencies if urn in stages}
     for stage, by_service in ingresses(capture).items():
         needing = sorted(
             service
