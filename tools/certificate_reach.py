@@ -30,7 +30,7 @@ from tools.capture import Capture, Registration
 from tools.devops_index import build_index
 from tools.ingress_links import ingresses
 from tools.pipeline_links import Finding
-from tools.production_reach import connections, expanded_definitions, jobs, runs_repository_code
+from tools.production_reach import connections, endpoint_principals, expanded_definitions, jobs, runs_repository_code
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
@@ -66,8 +66,9 @@ def _assignments(capture: Capture) -> list[Assignment]:
 
 
 def _staging_cluster(capture: Capture) -> Registration:
-    # components/naming.py names each stage's cluster `aks-<prefix>-<env>-<stage>`.
-    (cluster,) = [r for r in capture.of_type(CLUSTER) if str(r.inputs.get("resourceName", "")).endswith("-staging")]
+    # The stack's output `clusters` names each stage's cluster.
+    name = capture.outputs["clusters"]["staging"]
+    (cluster,) = [r for r in capture.of_type(CLUSTER) if r.inputs.get("resourceName") == name]
     return cluster
 
 
@@ -102,15 +103,7 @@ def _certificate(uri: str) -> tuple[str, str]:
 def code_principals(capture: Capture) -> set[str]:
     """The principal IDs that jobs running repository code sign in as, through the connections their tasks name."""
     estate = build_index(capture, {})
-    principals = {
-        str(r.outputs.get("clientId")): str(r.outputs.get("principalId"))
-        for r in capture.of_type("azure-native:managedidentity:UserAssignedIdentity")
-    }
-    endpoints = {
-        r.id: principals.get(str(({**r.outputs, **r.inputs}.get("credentials") or {}).get("serviceprincipalid")))
-        for r in capture.resources
-        if r.type.startswith("azuredevops:index/serviceEndpoint")
-    }
+    endpoints = endpoint_principals(capture)
     found: set[str] = set()
     for definition, document in expanded_definitions(estate):
         for _, job, steps in jobs(document) if document is not None else ():

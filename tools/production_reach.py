@@ -71,25 +71,33 @@ def expanded_definitions(estate: DevOpsIndex) -> Iterator[tuple[Definition, Any 
         yield definition, expand(files, definition.yml_path) if definition.yml_path in files else None
 
 
-def endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None]:
-    """Endpoint ID -> (role definition, scope) of every role assignment of the identity it signs in as; None for a
-    connection that signs in as a principal the stack does not hold, whose rights cannot be read here."""
+def endpoint_principals(capture: Capture) -> dict[str, str | None]:
+    """Endpoint ID -> the principal ID of the identity it signs in as (the user-assigned identity whose client ID the
+    connection holds); None for a principal the stack does not hold."""
     principals = {
         str(r.outputs.get("clientId")): str(r.outputs.get("principalId"))
         for r in capture.of_type("azure-native:managedidentity:UserAssignedIdentity")
     }
-    grants: dict[str, list[tuple[str, str]]] = {}
-    for r in capture.of_type("azure-native:authorization:RoleAssignment"):
-        role = str(r.inputs["roleDefinitionId"]).rsplit("/", 1)[-1]
-        grants.setdefault(str(r.inputs["principalId"]), []).append((role, str(r.inputs["scope"])))
-    found: dict[str, list[tuple[str, str]] | None] = {}
+    found: dict[str, str | None] = {}
     for r in capture.resources:
         if r.type.removeprefix(AZDO).startswith("serviceEndpoint"):
             client = ({**r.outputs, **r.inputs}.get("credentials") or {}).get("serviceprincipalid")
             if client is not None:
-                principal = principals.get(str(client))
-                found[r.id] = None if principal is None else grants.get(principal, [])
+                found[r.id] = principals.get(str(client))
     return found
+
+
+def endpoint_scopes(capture: Capture) -> dict[str, list[tuple[str, str]] | None]:
+    """Endpoint ID -> (role definition, scope) of every role assignment of the identity it signs in as; None for a
+    connection that signs in as a principal the stack does not hold, whose rights cannot be read here."""
+    grants: dict[str, list[tuple[str, str]]] = {}
+    for r in capture.of_type("azure-native:authorization:RoleAssignment"):
+        role = str(r.inputs["roleDefinitionId"]).rsplit("/", 1)[-1]
+        grants.setdefault(str(r.inputs["principalId"]), []).append((role, str(r.inputs["scope"])))
+    return {
+        endpoint: None if principal is None else grants.get(principal, [])
+        for endpoint, principal in endpoint_principals(capture).items()
+    }
 
 
 def production_reach(capture: Capture, production_ids: frozenset[str]) -> list[Finding]:
