@@ -9,37 +9,16 @@ pip/_internal/req/req_install.py and resolution/resolvelib), so these tests catc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import yaml
 
+from components.requirements_lock import PIN, canonical, entries, logical_lines
 from tools.capture import ROOT
 
 LOCKS = ("requirements.txt", "requirements-dev.txt", "requirements-validators.txt", "requirements-pip.txt")
-PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 HASH = re.compile(r"^--hash=sha256:[0-9a-f]{64}$")
-
-
-@dataclass(frozen=True)
-class Entry:
-    line: str
-    name: str
-    version: str
-    hashes: tuple[str, ...]
-
-
-def canonical(name: str) -> str:
-    # PEP 503 normalisation: pip treats boolean.py and boolean-py as one project.
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def logical_lines(text: str) -> list[str]:
-    """pip's reading of a requirements file: comments dropped, backslash continuations joined."""
-    joined = re.sub(r"\\\n", " ", text)
-    lines = (re.sub(r"(^|\s)#.*$", "", line).strip() for line in joined.splitlines())
-    return [line for line in lines if line]
 
 
 def problems(text: str) -> list[str]:
@@ -56,17 +35,6 @@ def problems(text: str) -> list[str]:
         if not options or not all(HASH.match(option) for option in options):
             found.append(f"{requirement!r}: not followed by sha256 hashes only")
     return found
-
-
-def entries(text: str) -> dict[str, Entry]:
-    parsed: dict[str, Entry] = {}
-    for line in logical_lines(text):
-        requirement, *options = line.split()
-        match = PIN.match(requirement)
-        if match:
-            name = canonical(match["name"])
-            parsed[name] = Entry(line, name, match["version"], tuple(options))
-    return parsed
 
 
 def intent_pins(path_name: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from components.requirements_lock import canonical, entries
 from components.service_files.cd import cd_template
 from components.service_files.ci import ci_template, pool, pr_template
 from components.service_files.context import PipelineContext
@@ -80,12 +81,10 @@ service at once, without a commit to any service repository.
 
 def locked_requirement(name: str, lock: Path = PROGRAM_LOCK) -> str:
     """The pip-compile entry of `name` in `lock`: its `==` pin and every hash, as pip reads it with --require-hashes."""
-    lines = lock.read_text(encoding="utf-8").splitlines()
-    start = next((i for i, line in enumerate(lines) if line.lower().startswith(f"{name}==")), None)
-    if start is None:
+    entry = entries(lock.read_text(encoding="utf-8")).get(canonical(name))
+    if entry is None:
         raise ValueError(f"{lock.name} has no {name}== entry")
-    end = next(i for i in range(start, len(lines)) if not lines[i].endswith("\\"))
-    return "\n".join(lines[start : end + 1])
+    return entry.as_requirement()
 
 
 def validation_template(ctx: PipelineContext) -> dict[str, Any]:
