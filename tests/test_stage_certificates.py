@@ -11,7 +11,7 @@ import pytest
 from components import config
 from components.identity import BUILT_IN_ROLES, ClusterPrincipals, EstateAccess, estate_grants
 from tests.helpers import CLUSTER, only, role_assignments, stack_config, with_value
-from tools import capture
+from tools import capture, ingress_links
 from tools.capture import Capture
 
 DEV = stack_config("dev")
@@ -159,13 +159,7 @@ def test_each_add_on_reads_exactly_the_certificates_its_stage_serves(shop: Captu
 
 
 def _public_ports(estate: Capture) -> dict[str, list[str]]:
-    found = {}
-    for group in estate.of_type("azure-native:network:NetworkSecurityGroup"):
-        name = str(group.inputs["networkSecurityGroupName"])
-        rules = [r for r in group.inputs.get("securityRules", []) if r["name"] == "allow-public-ingress"]
-        if name.endswith(("staging-nodes", "production-nodes")):
-            found[name.rsplit("-", 2)[-2]] = [port for rule in rules for port in rule["destinationPortRanges"]]
-    return found
+    return {stage: ingress_links.internet_ports(estate, stage) for stage in ("staging", "production")}
 
 
 def test_each_node_subnet_opens_only_what_its_own_stage_publishes(shop: Capture, http_staging: Capture) -> None:

@@ -43,11 +43,6 @@ def unpaired() -> Capture:
     return capture.run("dev", {**raw, "aks-estate:services": json.dumps(UNPAIRED)}, secret_keys)
 
 
-def _node_ports(estate: Capture, stage: str) -> list[str]:
-    (group,) = [g for g in estate.of_type(NSG) if str(g.inputs["networkSecurityGroupName"]).endswith(f"{stage}-nodes")]
-    return [port for rule in group.inputs.get("securityRules", []) for port in rule["destinationPortRanges"]]
-
-
 def test_no_two_ingresses_of_one_class_and_cluster_claim_the_same_route(
     unpaired: Capture, shop: Capture, dev: Capture
 ) -> None:
@@ -78,7 +73,7 @@ def test_an_unpaired_public_service_is_not_published_in_staging(unpaired: Captur
             host,
         )
     # Production publishes both: HTTPS, and plain HTTP for the one without a certificate.
-    assert _node_ports(unpaired, "production") == ["80", "443"]
+    assert ingress_links.internet_ports(unpaired, "production") == ["80", "443"]
 
 
 def test_a_public_staging_ingress_or_an_open_staging_subnet_is_reported(

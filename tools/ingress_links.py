@@ -134,7 +134,8 @@ def internal_controllers_out_of_step(capture: Capture) -> list[Finding]:
     return findings
 
 
-def _internet_ports(capture: Capture, stage: str) -> list[str]:
+def internet_ports(capture: Capture, stage: str) -> list[str]:
+    """The ports `stage`'s node subnet admits from the internet."""
     # components/naming.py names each node subnet's security group `nsg-<prefix>-<env>-<subnet role>`.
     return [
         str(port)
@@ -167,7 +168,7 @@ def published_in_staging(capture: Capture) -> list[Finding]:
         for service, ingress in public
         if service not in staged
     ]
-    ports = _internet_ports(capture, "staging")
+    ports = internet_ports(capture, "staging")
     if ports and not any(service in staged for service, _ in public):
         findings.append(
             Finding(
