@@ -145,15 +145,7 @@ class Estate(Component):
             )
             for stage, settings in self._cluster_settings(config)
         }
-        self._alerts_and_budget(
-            name,
-            config=config,
-            names=names,
-            group=group,
-            subscription_id=subscription_id,
-            assigner=assigner,
-            placement=placement,
-        )
+        self._alerts_and_budget(name, config=config, names=names, group=group, assigner=assigner, placement=placement)
         tenants = {
             stage: ClusterTenants(
                 f"{name}-tenants-{stage}",
@@ -331,7 +323,7 @@ class Estate(Component):
         config: EstateConfig,
         names: naming.EstateNames,
         group: resources.ResourceGroup,
-        subscription_id: pulumi.Input[str],
+        # Its subscription is the budget's.
         assigner: Assigner,
         placement: Placement,
     ) -> Alerts:
@@ -360,7 +352,7 @@ class Estate(Component):
         CostBudget(
             f"{name}-budget",
             BudgetArgs(
-                subscription_id=subscription_id,
+                subscription_id=assigner.subscription_id,
                 budget_name=f"budget-{config.name_prefix}-{config.environment}",
                 amount=config.budget.amount,
                 start_date=config.budget.start_date or datetime.now(UTC).date().replace(day=1),
