@@ -19,7 +19,7 @@ from typing import Any, cast
 import pytest
 
 from components import config
-from components.naming import CI_TELEMETRY_NAMESPACE, PRE_RELEASE_TELEMETRY_NAMESPACES
+from components.naming import CI_TELEMETRY_NAMESPACE
 from components.service_files.layout import CI_PIPELINE_PATH
 from tests.conftest import SHOP_SERVICES
 from tests.helpers import APP_INSIGHTS, METRIC_ALERT, stack_config
@@ -49,11 +49,6 @@ def deployment_namespace(content: str) -> str | None:
 def test_each_stage_deployment_reports_its_stage_as_the_namespace(stage: str) -> None:
     for service in ALL:
         assert deployment_namespace(manifest(service, stage)) == stage, service.name
-    # The stage the alerts leave out is the one the renderer names; production's is not left out.
-    assert ("staging" in PRE_RELEASE_TELEMETRY_NAMESPACES, "production" in PRE_RELEASE_TELEMETRY_NAMESPACES) == (
-        True,
-        False,
-    )
 
 
 def test_a_deployment_without_the_namespace_is_caught() -> None:
